@@ -1,0 +1,562 @@
+"""Git collector: commits and their files from a local clone into the warehouse.
+
+PyDriller opens and validates the repository; the history itself comes from one streamed
+``git log`` pass (``--raw --numstat -z``), because PyDriller's per-commit traversal starts a git
+process per commit and is 17x slower on a real history (docs/performance.md).
+
+How a run works:
+
+1. ``git rev-list --topo-order --reverse HEAD --not <heads collected before>`` lists the commits to
+   read, parents before children (an up-to-date run stops here, with nothing to do).
+2. Commits already stored (left by an interrupted run) are dropped from that list.
+3. ``git log --no-walk=unsorted --stdin`` streams the rest; each batch of ``batch_size`` commits is
+   written in one transaction, so a killed run keeps whole batches and the next run resumes after them.
+4. git's exit status is checked: a damaged repository (git dies part-way) fails the run, it never
+   yields a silently shorter history, and the branch's cursor only moves when a run succeeds.
+
+Merge commits are stored with ``is_merge`` true and no files: their first-parent diff is not anyone's
+authored work (``--diff-merges=off``). ``.mailmap`` is honoured (``%aN``/``%aE``) while the raw name and
+email are kept. Non-UTF-8 bytes in messages or paths are replaced (U+FFFD), never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from impactlens import config as config_mod
+from impactlens.categories import categorizer
+from impactlens.errors import CollectionError
+
+SOURCE = "git"
+BATCH_SIZE = 5000
+
+# One record per commit: \x1e, then these fields separated by \x1f; the message body comes last
+# so that a stray \x1f inside it cannot shift the fixed fields.
+_FIELDS = (
+    "%H", "%P", "%an", "%ae", "%aN", "%aE", "%cn", "%ce", "%cN", "%cE",
+    "%at", "%ad", "%ct", "%cd", "%(trailers:key=Co-authored-by,valueonly,separator=%x1d)", "%s", "%b",
+)
+_FORMAT = "%x1e" + "%x1f".join(_FIELDS) + "%x1f"
+_N_FIXED = len(_FIELDS) - 1
+
+_MERGE_PR = re.compile(r"^Merge pull request #(\d+) from ")
+_SQUASH_PR = re.compile(r"\(#(\d+)\)\s*$")
+_COAUTHOR = re.compile(r"^\s*(.*?)\s*<([^<>]+)>\s*$")
+_REMOTE = re.compile(r"[:/]([^/:]+)/([^/]+?)(?:\.git)?/?$")
+
+COMMIT_COLUMNS = (
+    "repo_id", "sha", "author_name", "author_email", "author_name_raw", "author_email_raw",
+    "committer_name", "committer_email", "committer_name_raw", "committer_email_raw",
+    "authored_at", "author_utc_offset_minutes", "committed_at", "committer_utc_offset_minutes",
+    "subject", "body", "parent_shas", "is_merge", "insertions", "deletions", "files_changed", "pr_number",
+)
+FILE_COLUMNS = (
+    "repo_id", "sha", "path", "old_path", "change_type", "additions", "deletions", "is_binary", "category",
+)
+COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
+
+_COMMIT_TYPES = {
+    "authored_at": pa.timestamp("s", tz="UTC"),
+    "committed_at": pa.timestamp("s", tz="UTC"),
+    "author_utc_offset_minutes": pa.int16(),
+    "committer_utc_offset_minutes": pa.int16(),
+    "parent_shas": pa.list_(pa.string()),
+    "is_merge": pa.bool_(),
+    "insertions": pa.int32(),
+    "deletions": pa.int32(),
+    "files_changed": pa.int32(),
+    "pr_number": pa.int32(),
+}
+_FILE_TYPES = {"additions": pa.int32(), "deletions": pa.int32(), "is_binary": pa.bool_()}
+
+
+@dataclass
+class GitCollection:
+    """What one run of :func:`collect_git` saw and stored."""
+
+    repo_id: str
+    ref: str
+    head: str
+    in_range: int = 0
+    already_stored: int = 0
+    commits_stored: int = 0
+    files_stored: int = 0
+    merges: int = 0
+    shallow: bool = False
+    shallow_boundaries: int = 0
+    total_in_warehouse: int = 0
+    seconds: float = 0.0
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def summary(self) -> str:
+        """A few human lines: what was read, how fast, and how much history the clone holds."""
+        rate = self.commits_stored / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"{self.repo_id} ({self.ref} at {self.head[:12]}): {self.commits_stored} new commits "
+            f"({self.merges} merges), {self.files_stored} file changes in {self.seconds:.1f} s "
+            f"({rate:,.0f} commits/s).",
+        ]
+        if self.already_stored:
+            lines.append(f"Resumed: {self.already_stored} commits of this range were already stored.")
+        if self.in_range == 0:
+            lines.append("Already up to date.")
+        lines.append(f"The warehouse holds {self.total_in_warehouse} commits of {self.repo_id}.")
+        if self.shallow:
+            lines.append(
+                f"Shallow clone: history stops at {self.shallow_boundaries} boundary commit(s); "
+                "their diffs count every file they hold. `git fetch --unshallow` for full history."
+            )
+        return "\n".join(lines)
+
+
+def _git(repo: Path, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        input=input_text.encode() if input_text is not None else None,
+        capture_output=True,
+        check=False,
+    )
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text.splitlines()[-1] if text else "no message"
+
+
+def open_repository(path: str | Path) -> Path:
+    """Validate ``path`` as a git repository (work tree, bare or shallow) through PyDriller.
+
+    Returns the path to run git in. Raises :class:`CollectionError` for a missing path, a folder
+    that is not a repository, or a repository with no commits.
+    """
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+    from pydriller import Git
+
+    repo = Path(path).expanduser()
+    if not repo.exists():
+        raise CollectionError(f"{repo} does not exist: give the path of a local git clone.")
+    try:
+        handle = Git(str(repo))
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        raise CollectionError(f"{repo} is not a git repository: give the path of a local clone.") from None
+    handle.clear()
+    if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+        if _git(repo, "rev-parse", "--git-dir").returncode != 0:
+            raise CollectionError(f"{repo} is not a git repository: give the path of a local clone.")
+        raise CollectionError(f"{repo} is an empty repository: it has no commits to collect.")
+    return repo
+
+
+def repository_id(repo: Path) -> tuple[str, str | None, str | None]:
+    """``(repo_id, owner, url)``: ``owner/name`` from the ``origin`` remote, else the folder's name."""
+    result = _git(repo, "config", "--get", "remote.origin.url")
+    url = result.stdout.decode().strip() or None
+    if url and not _is_local(url):
+        match = _REMOTE.search(url)
+        if match:
+            return f"{match[1]}/{match[2]}", match[1], _web_url(url)
+    top = repo.resolve()
+    name = top.name
+    if name == ".git":
+        name = top.parent.name
+    if name.endswith(".git"):
+        name = name[: -len(".git")]
+    return name, None, url
+
+
+def _is_local(url: str) -> bool:
+    return url.startswith(("/", ".", "~", "file:")) or (len(url) > 1 and url[1] == ":" and "@" not in url)
+
+
+def _web_url(url: str) -> str | None:
+    match = re.match(r"^(?:https?://|ssh://)?(?:[^@/]+@)?([^/:]+)[:/](.+?)(?:\.git)?/?$", url)
+    if not match:
+        return None
+    return f"https://{match[1]}/{match[2]}"
+
+
+def _offset_minutes(text: str) -> int:
+    text = text.strip()
+    if len(text) != 5:
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    return sign * (int(text[1:3]) * 60 + int(text[3:5]))
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _pr_number(subject: str) -> int | None:
+    match = _MERGE_PR.match(subject) or _SQUASH_PR.search(subject)
+    return int(match[1]) if match else None
+
+
+def _parse_diff(part: bytes) -> list[tuple[str, str | None, str, int | None, int | None, bool]]:
+    """Pair ``--raw`` entries with ``--numstat`` entries of one commit (both in git's order)."""
+    tokens = part.split(b"\0")
+    raw: list[tuple[str, str | None, str]] = []
+    stats: list[tuple[int | None, int | None, bool]] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        token = tokens[i].lstrip(b"\n")
+        i += 1
+        if not token:
+            continue
+        if token.startswith(b":"):
+            status = token.rsplit(b" ", 1)[-1].decode()
+            kind = status[0]
+            if kind in "RC":
+                old, new = _decode(tokens[i]), _decode(tokens[i + 1])
+                i += 2
+                raw.append((new, old, kind))
+            else:
+                raw.append((_decode(tokens[i]), None, kind))
+                i += 1
+        else:
+            added, deleted, path = token.split(b"\t", 2)
+            if not path:  # a rename: old and new path follow as their own tokens
+                i += 2
+            if added == b"-":
+                stats.append((None, None, True))
+            else:
+                stats.append((int(added), int(deleted), False))
+    if len(raw) != len(stats):
+        raise CollectionError("git log output could not be parsed (raw and numstat entries disagree).")
+    return [(p, o, k, a, d, b) for (p, o, k), (a, d, b) in zip(raw, stats)]
+
+
+class _Batch:
+    def __init__(self, repo_id: str, categorize: Callable[[str], str]) -> None:
+        self.repo_id = repo_id
+        self.categorize = categorize
+        self.commits: dict[str, list[Any]] = {c: [] for c in COMMIT_COLUMNS}
+        self.files: dict[str, list[Any]] = {c: [] for c in FILE_COLUMNS}
+        self.coauthors: dict[str, list[Any]] = {c: [] for c in COAUTHOR_COLUMNS}
+        self.size = 0
+        self.merges = 0
+
+    def add(self, record: bytes) -> None:
+        fields = record.split(b"\x1f", _N_FIXED)
+        if len(fields) != _N_FIXED + 1:
+            raise CollectionError("git log output could not be parsed (a commit record is cut short).")
+        body, _, diff = fields[_N_FIXED].rpartition(b"\x1f")
+        (sha, parents, an, ae, a_n, a_e, cn, ce, c_n, c_e, at, ad, ct, cd, trailers, subject) = (
+            _decode(f) for f in fields[:_N_FIXED]
+        )
+        parent_list = parents.split()
+        is_merge = len(parent_list) > 1
+        files = [] if is_merge else _parse_diff(diff)
+        seen_paths = set()
+        insertions = deletions = 0
+        for path, old, kind, added, deleted, binary in files:
+            if path in seen_paths:
+                continue
+            seen_paths.add(path)
+            insertions += added or 0
+            deletions += deleted or 0
+            f = self.files
+            f["repo_id"].append(self.repo_id)
+            f["sha"].append(sha)
+            f["path"].append(path)
+            f["old_path"].append(old)
+            f["change_type"].append(kind)
+            f["additions"].append(added)
+            f["deletions"].append(deleted)
+            f["is_binary"].append(binary)
+            f["category"].append(self.categorize(path))
+        seen_emails = {a_e.lower()}
+        for value in trailers.split("\x1d"):
+            match = _COAUTHOR.match(value)
+            if not match or match[2].lower() in seen_emails:
+                continue
+            seen_emails.add(match[2].lower())
+            self.coauthors["repo_id"].append(self.repo_id)
+            self.coauthors["sha"].append(sha)
+            self.coauthors["email"].append(match[2].strip())
+            self.coauthors["name"].append(match[1])
+        row = (
+            self.repo_id, sha, a_n, a_e, an, ae, c_n, c_e, cn, ce,
+            int(at), _offset_minutes(ad), int(ct), _offset_minutes(cd),
+            subject, _decode(body).strip("\n"), parent_list, is_merge,
+            insertions, deletions, len(seen_paths), _pr_number(subject),
+        )
+        for column, value in zip(COMMIT_COLUMNS, row):
+            self.commits[column].append(value)
+        self.size += 1
+        self.merges += is_merge
+
+    def store(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Write the batch in one transaction; returns the number of file rows written."""
+        commits = _table(self.commits, _COMMIT_TYPES)
+        files = _table(self.files, _FILE_TYPES)
+        coauthors = _table(self.coauthors, {})
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, table, columns in (
+                ("commits", commits, COMMIT_COLUMNS),
+                ("commit_files", files, FILE_COLUMNS),
+                ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
+            ):
+                if table.num_rows:
+                    con.register("_batch", table)
+                    cols = ", ".join(columns)
+                    con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) SELECT {cols} FROM _batch")
+                    con.unregister("_batch")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return files.num_rows
+
+
+def _table(columns: dict[str, list[Any]], types: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({
+        name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()
+    })
+
+
+def _stream_records(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
+    """Yield the \\x1e-separated records of git's stdout, read by a thread so git never waits on us."""
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=64)
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        while True:
+            chunk = proc.stdout.read(1 << 20)
+            if not chunk:
+                break
+            chunks.put(chunk)
+        chunks.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    pending = b""
+    while True:
+        chunk = chunks.get()
+        if chunk is None:
+            break
+        pending += chunk
+        records = pending.split(b"\x1e")
+        pending = records.pop()
+        for record in records:
+            if record:
+                yield record
+    reader.join()
+    if pending:
+        yield pending
+
+
+def _feed(proc: subprocess.Popen[bytes], shas: list[str]) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(("\n".join(shas) + "\n").encode())
+        proc.stdin.close()
+    except BrokenPipeError:  # git died; its exit status tells why
+        pass
+
+
+def _cursors(con: duckdb.DuckDBPyConnection, repo_id: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [SOURCE, repo_id]
+    ).fetchall()
+    return {resource: json.loads(cursor)["head"] for resource, cursor in rows}
+
+
+def collect_git(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    branch: str | None = None,
+    since: str | None = None,
+    repo_id: str | None = None,
+    config: dict[str, Any] | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> GitCollection:
+    """Collect the history of ``branch`` (default: HEAD) of the clone at ``path`` into ``con``.
+
+    Writes ``repositories``, ``commits``, ``commit_files``, ``commit_coauthors``, ``sync_state``
+    (cursor: the head collected per ref) and one ``collection_runs`` row. Loads are upserts on the
+    tables' primary keys, so running twice changes no row. ``since`` (any date git understands)
+    limits the run to commits committed after it. ``on_start(n)`` is told how many commits will be
+    read and ``on_progress(k)`` each time ``k`` more are stored.
+
+    Raises:
+        CollectionError: bad path, not a repository, empty repository, unknown branch, or git
+            failing part-way (damaged repository); the run is then recorded as failed, the cursor
+            does not move, and batches already written stay for the next run to resume from.
+    """
+    started = time.perf_counter()
+    repo = open_repository(path)
+    cfg = config or config_mod.load()
+    found_id, owner, url = repository_id(repo)
+    repo_id = repo_id or found_id
+    ref = branch or "HEAD"
+    resolved = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if resolved.returncode != 0:
+        raise CollectionError(f"{repo} has no branch or revision '{ref}'.")
+    head = resolved.stdout.decode().strip()
+    result = GitCollection(repo_id=repo_id, ref=ref, head=head)
+
+    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
+    if shallow:
+        git_dir = Path(_git(repo, "rev-parse", "--absolute-git-dir").stdout.decode().strip())
+        boundary = git_dir / "shallow"
+        result.shallow = True
+        result.shallow_boundaries = len(boundary.read_text().split()) if boundary.exists() else 0
+
+    _finish_stale_runs(con, repo_id)
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, started_at, status) "
+        "VALUES (?, ?, ?, now(), 'running')",
+        [result.run_id, SOURCE, repo_id],
+    )
+    con.execute(
+        "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
+        "owner = coalesce(excluded.owner, repositories.owner), url = coalesce(repositories.url, excluded.url), "
+        "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
+        [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
+    )
+    try:
+        _collect(con, repo, result, ref, since, cfg, batch_size, on_start, on_progress)
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
+        con.execute(
+            "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ?, counts = ? "
+            "WHERE run_id = ?",
+            [message, json.dumps({"commits": result.commits_stored, "files": result.files_stored}), result.run_id],
+        )
+        raise
+    cursor = json.dumps({"head": head, "since": since})
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [SOURCE, repo_id, f"ref:{ref}", cursor]
+    )
+    result.total_in_warehouse = con.execute(
+        "SELECT count(*) FROM commits WHERE repo_id = ?", [repo_id]
+    ).fetchall()[0][0]
+    result.seconds = time.perf_counter() - started
+    counts = {
+        "in_range": result.in_range, "already_stored": result.already_stored,
+        "commits": result.commits_stored, "files": result.files_stored, "merges": result.merges,
+        "shallow": result.shallow,
+    }
+    con.execute(
+        "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), cursor = ?, counts = ? "
+        "WHERE run_id = ?",
+        [cursor, json.dumps(counts), result.run_id],
+    )
+    return result
+
+
+def _finish_stale_runs(con: duckdb.DuckDBPyConnection, repo_id: str) -> None:
+    """A 'running' row left by a killed process is marked 'interrupted' (one writer at a time)."""
+    con.execute(
+        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
+        [SOURCE, repo_id],
+    )
+
+
+def _collect(
+    con: duckdb.DuckDBPyConnection,
+    repo: Path,
+    result: GitCollection,
+    ref: str,
+    since: str | None,
+    cfg: dict[str, Any],
+    batch_size: int,
+    on_start: Callable[[int], None] | None,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    exclude = [sha for sha in _cursors(con, result.repo_id).values() if _exists(repo, sha)]
+    args = ["rev-list", "--topo-order", "--reverse", result.head]
+    if since:
+        args.append(f"--since={since}")
+    if exclude:
+        args += ["--not", *exclude]
+    listed = _git(repo, *args)
+    if listed.returncode != 0:
+        raise CollectionError(f"git rev-list failed in {repo}: {_first_line(listed.stderr)}")
+    todo = listed.stdout.decode().split()
+    result.in_range = len(todo)
+    if todo:
+        stored = {
+            row[0]
+            for row in con.execute("SELECT sha FROM commits WHERE repo_id = ?", [result.repo_id]).fetchall()
+        }
+        if stored:
+            before = len(todo)
+            todo = [sha for sha in todo if sha not in stored]
+            result.already_stored = before - len(todo)
+    if on_start:
+        on_start(len(todo))
+    if not todo:
+        return
+
+    proc = subprocess.Popen(
+        [
+            "git", "-C", str(repo), "-c", "core.quotepath=off", "log", "--no-walk=unsorted", "--stdin",
+            "-z", "--raw", "--numstat", "-M", "--no-abbrev", "--diff-merges=off", "--no-color",
+            "--no-show-signature", "--date=format:%z", f"--format={_FORMAT}",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    feeder = threading.Thread(target=_feed, args=(proc, todo), daemon=True)
+    feeder.start()
+    categorize = categorizer(cfg)
+    batch = _Batch(result.repo_id, categorize)
+    seen = 0
+    try:
+        for record in _stream_records(proc):
+            batch.add(record)
+            if batch.size >= batch_size:
+                seen += _store(con, batch, result, on_progress)
+                batch = _Batch(result.repo_id, categorize)
+        returncode = proc.wait()
+        stderr = proc.stderr.read() if proc.stderr else b""
+        if returncode != 0:
+            raise CollectionError(
+                f"git log failed in {repo} after {seen + batch.size} of {len(todo)} commits "
+                f"(exit {returncode}: {_first_line(stderr)}); the repository may be damaged "
+                "(try `git fsck`). Nothing of this run was published; the next run resumes."
+            )
+        if batch.size:
+            seen += _store(con, batch, result, on_progress)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        feeder.join()
+    if seen != len(todo):
+        raise CollectionError(f"git log returned {seen} of the {len(todo)} commits asked for in {repo}.")
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, batch: _Batch, result: GitCollection, on_progress: Callable[[int], None] | None
+) -> int:
+    result.files_stored += batch.store(con)
+    result.commits_stored += batch.size
+    result.merges += batch.merges
+    if on_progress:
+        on_progress(batch.size)
+    return batch.size
+
+
+def _exists(repo: Path, sha: str) -> bool:
+    return _git(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0

@@ -1,0 +1,141 @@
+"""The ``impactlens`` command line (Typer).
+
+Every command that writes goes through :func:`impactlens.warehouse.writing`, so readers keep the
+last complete data; every user-facing failure is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from impactlens import warehouse
+from impactlens.errors import ImpactlensError
+
+app = typer.Typer(
+    help="Turn Git and issue-tracker history into honest evidence of engineering impact.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+collect_app = typer.Typer(help="Collect data from a source into the warehouse.", no_args_is_help=True)
+db_app = typer.Typer(help="Inspect and upgrade the warehouse file.", no_args_is_help=True)
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app.add_typer(collect_app, name="collect")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+
+DbOption = Annotated[
+    Optional[Path],
+    typer.Option("--db", envvar=warehouse.DB_ENV, help="Warehouse file (default ./impactlens.duckdb)."),
+]
+ConfigOption = Annotated[
+    Optional[Path], typer.Option("--config", help="Configuration file (default ./impactlens.toml).")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for cron).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``message`` on one line to stderr and exit with ``code``."""
+    typer.echo(f"impactlens: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _progress(quiet: bool):
+    """A rich progress bar with commits/s, silent with ``--quiet`` or when stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task):  # type: ignore[override]
+            return Text(f"{task.speed or 0:,.0f} commits/s")
+
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TimeElapsedColumn(), disable=quiet or not sys.stderr.isatty(), transient=True,
+    )
+
+
+@collect_app.command("git")
+def collect_git_command(
+    path: Annotated[Path, typer.Argument(help="A local clone (work tree, bare or shallow).")],
+    branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch or revision (default HEAD).")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only commits committed after this date.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Collect commits and their files from a local git clone."""
+    from impactlens import config as config_mod
+    from impactlens.collectors.git import collect_git, open_repository
+
+    try:
+        cfg = config_mod.load(config)
+        open_repository(path)  # validate before touching the warehouse
+        with _progress(quiet) as progress, warehouse.writing(db) as con:
+            task = progress.add_task(f"git {path}", total=None)
+            result = collect_git(
+                con, path, branch=branch, since=since, repo_id=name, config=cfg,
+                on_start=lambda n: progress.update(task, total=n),
+                on_progress=lambda k: progress.advance(task, k),
+            )
+    except ImpactlensError as exc:
+        fail(str(exc))
+    if not quiet:
+        typer.echo(result.summary())
+        typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
+
+
+@db_app.command("info")
+def db_info(db: DbOption = None) -> None:
+    """Print the schema version, the row count of every table and the last collection runs."""
+    try:
+        con = warehouse.read_only(db)
+    except ImpactlensError as exc:
+        fail(str(exc))
+    with con:
+        typer.echo(f"{warehouse.resolve_path(db)}: schema version {warehouse.schema_version(con)}")
+        tables = con.sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()
+        for (table,) in tables:
+            count = con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+            typer.echo(f"  {table:<22} {count:>10,}")
+        runs = con.sql(
+            "SELECT source, target, status, started_at, finished_at FROM collection_runs "
+            "ORDER BY started_at DESC LIMIT 5"
+        ).fetchall()
+        if runs:
+            typer.echo("Last collection runs:")
+            for source, target, status, started, finished in runs:
+                typer.echo(f"  {started:%Y-%m-%d %H:%M} {source:<9} {target:<30} {status}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Migrate the warehouse to this version's schema."""
+    try:
+        version = warehouse.upgrade(db)
+    except ImpactlensError as exc:
+        fail(str(exc))
+    typer.echo(f"{warehouse.resolve_path(db)}: schema version {version}")
+
+
+@config_app.command("show")
+def config_show(config: ConfigOption = None) -> None:
+    """Print the effective configuration (defaults overridden by the file) as TOML."""
+    from impactlens import config as config_mod
+
+    try:
+        cfg = config_mod.load(config)
+    except ImpactlensError as exc:
+        fail(str(exc))
+    typer.echo(config_mod.dumps(cfg))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,172 @@
+"""The one configuration file, ``impactlens.toml``, and its defaults.
+
+The file is looked up in the working directory unless ``--config`` names one. Every key is optional;
+a key the tool does not know is an error that names it (a typo never passes silently).
+
+Sections (all shown by ``impactlens config show``):
+
+* ``[categories]``: gitignore-style globs (GitHub/CODEOWNERS syntax, via ``pathspec``) per file
+  category; a listed category replaces that category's default globs.
+* ``[bots]``: login and email patterns of bots and AI reviewers (``extra_*`` extends the defaults).
+* ``[incidents]``: issue labels that mark an incident; whether reverts count as incidents.
+* ``[deployments]``: git tag patterns that mark a deployment; production environment names.
+* ``[business_hours]``: working week and timezone for business-hours figures.
+* ``[people]``: path of the roster file.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from impactlens.errors import ConfigError
+
+CONFIG_FILE = "impactlens.toml"
+
+# Evaluated in this order; the first category whose globs match a path wins; no match is "other".
+CATEGORY_ORDER = (
+    "vendored", "lockfile", "generated", "adr", "design_doc", "postmortem", "runbook",
+    "test", "docs", "code",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "categories": {
+        "vendored": ["vendor/", "vendored/", "third_party/", "third-party/", "node_modules/", "external/"],
+        "lockfile": [
+            "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb",
+            "poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "Cargo.lock", "Gemfile.lock",
+            "go.sum", "composer.lock", "mix.lock", "pubspec.lock", "flake.lock", "packages.lock.json",
+        ],
+        "generated": [
+            "*.min.js", "*.min.css", "*.map", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc",
+            "*.pb.h", "*.generated.*", "*_generated.*", "generated/", "__generated__/", "*.snap",
+        ],
+        "adr": ["**/adr/**", "**/adrs/**", "**/decisions/**", "**/architecture-decisions/**"],
+        "design_doc": [
+            "**/rfc/**", "**/rfcs/**", "**/design/**", "**/designs/**", "**/design-docs/**",
+            "**/design_docs/**", "*design-doc*.md", "*design_doc*.md", "RFC-*.md", "rfc-*.md",
+        ],
+        "postmortem": [
+            "**/postmortems/**", "**/post-mortems/**", "**/postmortem/**", "*postmortem*.md",
+            "*post-mortem*.md", "**/incident-reports/**",
+        ],
+        "runbook": ["**/runbooks/**", "**/runbook/**", "**/playbooks/**", "*runbook*.md"],
+        "test": [
+            "test/", "tests/", "testing/", "__tests__/", "spec/", "test_*.py", "*_test.py",
+            "*_test.go", "*.test.*", "*.spec.*", "*Test.java", "*Tests.java", "*_spec.rb",
+            "conftest.py",
+        ],
+        "docs": [
+            "docs/", "doc/", "*.md", "*.rst", "*.adoc", "*.txt", "README*", "CHANGELOG*",
+            "CONTRIBUTING*", "LICENSE*", "AUTHORS*",
+        ],
+        "code": [
+            "*.py", "*.pyi", "*.pyx", "*.js", "*.mjs", "*.cjs", "*.ts", "*.tsx", "*.jsx", "*.go",
+            "*.rs", "*.java", "*.kt", "*.kts", "*.scala", "*.c", "*.h", "*.cc", "*.cpp", "*.cxx",
+            "*.hpp", "*.cs", "*.fs", "*.rb", "*.php", "*.swift", "*.m", "*.mm", "*.sh", "*.bash",
+            "*.sql", "*.vue", "*.svelte", "*.css", "*.scss", "*.less", "*.html", "*.ex", "*.exs",
+            "*.erl", "*.hs", "*.ml", "*.clj", "*.lua", "*.r", "*.R", "*.jl", "*.dart", "*.pl",
+            "*.tf", "*.toml", "*.yaml", "*.yml", "*.json", "*.cfg", "*.ini", "*.gradle", "*.xml",
+            "Makefile", "Dockerfile", "*.cmake", "CMakeLists.txt", "*.proto",
+        ],
+    },
+    "bots": {
+        "login_patterns": [
+            "*[bot]", "dependabot*", "renovate*", "github-actions*", "greenkeeper*", "snyk-bot",
+            "pre-commit-ci*", "codecov*", "mergify*", "allcontributors*", "imgbot*",
+        ],
+        "email_patterns": [
+            "*[bot]@users.noreply.github.com", "*bot@*", "noreply@github.com",
+            "action@github.com", "actions@github.com", "*@dependabot.com", "bot@renovateapp.com",
+            "jenkins@*", "ci@*", "*-ci@*", "build@*",
+        ],
+        "ai_reviewer_patterns": [
+            "copilot*", "Copilot", "coderabbit*", "codeant*", "sourcery-ai*", "cursor*",
+            "graphite-app*", "ellipsis-dev*", "greptile*", "qodo*", "codium*",
+        ],
+        "extra_login_patterns": [],
+        "extra_email_patterns": [],
+        "extra_ai_reviewer_patterns": [],
+    },
+    "incidents": {
+        "labels": ["incident", "outage", "sev1", "sev2", "postmortem"],
+        "reverts_as_incidents": False,
+    },
+    "deployments": {
+        "tag_patterns": [],
+        "production_environments": ["production", "prod", "live", "github-pages"],
+    },
+    "business_hours": {
+        "workdays": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+        "start": "09:00",
+        "end": "17:00",
+        "timezone": "UTC",
+    },
+    "people": {
+        "roster": "",
+    },
+}
+
+
+def _check(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
+    for key, value in data.items():
+        name = f"{where}.{key}" if where else key
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ConfigError(f"unknown key '{name}' in the configuration (known here: {known}).")
+        expected = defaults[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{name}' must be a table ([{name}]).")
+            _check(value, expected, name)
+        elif isinstance(expected, list):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"'{name}' must be a list of strings.")
+        elif isinstance(expected, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"'{name}' must be true or false.")
+        elif not isinstance(value, type(expected)):
+            raise ConfigError(f"'{name}' must be a {type(expected).__name__}.")
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The effective configuration: the defaults, overridden by ``path`` or ``./impactlens.toml``.
+
+    Raises:
+        ConfigError: the named file is missing, is not valid TOML (with its line), has an unknown
+            key (named), or a value of the wrong type.
+    """
+    if path is None:
+        candidate = Path(CONFIG_FILE)
+        if not candidate.exists():
+            return copy.deepcopy(DEFAULTS)
+    else:
+        candidate = Path(path)
+        if not candidate.exists():
+            raise ConfigError(f"configuration file {candidate} does not exist.")
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{candidate} is not valid TOML: {exc}.") from None
+    _check(data, DEFAULTS, "")
+    return _merge(DEFAULTS, data)
+
+
+def dumps(config: dict[str, Any]) -> str:
+    """``config`` as TOML text (what ``impactlens config show`` prints)."""
+    import tomli_w
+
+    return tomli_w.dumps(config)

@@ -1,0 +1,33 @@
+"""Errors a user can act on.
+
+Every error raised for bad input derives from :class:`ImpactlensError`; the CLI prints its message
+on one line and exits with code 2. Messages never contain secrets (tokens).
+"""
+
+from __future__ import annotations
+
+
+class ImpactlensError(Exception):
+    """A problem with the user's input or environment, reported as one line and exit code 2."""
+
+    exit_code = 2
+
+
+class WarehouseError(ImpactlensError):
+    """The warehouse file cannot be used as asked (busy, too new, damaged)."""
+
+
+class SchemaTooNewError(WarehouseError):
+    """The warehouse was written by a newer impactlens than this one."""
+
+
+class SchemaOutdatedError(WarehouseError):
+    """A read-only open found a warehouse that needs an upgrade first."""
+
+
+class CollectionError(ImpactlensError):
+    """A collector could not read its source (bad path, damaged repository, revoked token...)."""
+
+
+class ConfigError(ImpactlensError):
+    """The configuration file is malformed or names an unknown key."""
