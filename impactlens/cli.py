@@ -13,6 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from impactlens import warehouse
+from impactlens.commands import dashboard, demo, github, incidents, metrics, people, report
+from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, progress
 from impactlens.errors import ImpactlensError
 
 app = typer.Typer(
@@ -27,37 +29,6 @@ config_app = typer.Typer(help="Show the effective configuration.", no_args_is_he
 app.add_typer(collect_app, name="collect")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
-
-DbOption = Annotated[
-    Optional[Path],
-    typer.Option("--db", envvar=warehouse.DB_ENV, help="Warehouse file (default ./impactlens.duckdb)."),
-]
-ConfigOption = Annotated[
-    Optional[Path], typer.Option("--config", help="Configuration file (default ./impactlens.toml).")
-]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (for cron).")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print ``message`` on one line to stderr and exit with ``code``."""
-    typer.echo(f"impactlens: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _progress(quiet: bool):
-    """A rich progress bar with commits/s, silent with ``--quiet`` or when stderr is not a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task):  # type: ignore[override]
-            return Text(f"{task.speed or 0:,.0f} commits/s")
-
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeElapsedColumn(), disable=quiet or not sys.stderr.isatty(), transient=True,
-    )
-
 
 @collect_app.command("git")
 def collect_git_command(
@@ -76,12 +47,12 @@ def collect_git_command(
     try:
         cfg = config_mod.load(config)
         open_repository(path)  # validate before touching the warehouse
-        with _progress(quiet) as progress, warehouse.writing(db) as con:
-            task = progress.add_task(f"git {path}", total=None)
+        with progress(quiet, "commits") as bar, warehouse.writing(db) as con:
+            task = bar.add_task(f"git {path}", total=None)
             result = collect_git(
                 con, path, branch=branch, since=since, repo_id=name, config=cfg,
-                on_start=lambda n: progress.update(task, total=n),
-                on_progress=lambda k: progress.advance(task, k),
+                on_start=lambda n: bar.update(task, total=n),
+                on_progress=lambda k: bar.advance(task, k),
             )
     except ImpactlensError as exc:
         fail(str(exc))
@@ -135,6 +106,11 @@ def config_show(config: ConfigOption = None) -> None:
     except ImpactlensError as exc:
         fail(str(exc))
     typer.echo(config_mod.dumps(cfg))
+
+
+# Each area keeps its commands in its own module under impactlens/commands/.
+for _area in (github, people, incidents, metrics, demo, dashboard, report):
+    _area.register(app, collect_app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
