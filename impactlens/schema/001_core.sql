@@ -75,6 +75,7 @@ CREATE TABLE identities (
     display_name   VARCHAR,
     person_id      VARCHAR,
     is_bot         BOOLEAN NOT NULL DEFAULT false,
+    bot_kind       VARCHAR,
     source         VARCHAR NOT NULL,
     first_seen_at  TIMESTAMPTZ,
     last_seen_at   TIMESTAMPTZ
