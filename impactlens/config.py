@@ -90,6 +90,8 @@ DEFAULTS: dict[str, Any] = {
         "extra_login_patterns": [],
         "extra_email_patterns": [],
         "extra_ai_reviewer_patterns": [],
+        # Logins or emails (exact, case-insensitive) that match a pattern above but are people.
+        "not_bots": [],
     },
     "incidents": {
         "labels": ["incident", "outage", "sev1", "sev2", "postmortem"],

@@ -65,7 +65,8 @@ CREATE TABLE people (
     end_date           DATE,
     manager_person_id  VARCHAR,
     is_bot             BOOLEAN NOT NULL DEFAULT false,
-    bot_kind           VARCHAR
+    bot_kind           VARCHAR,
+    source             VARCHAR
 );
 
 CREATE TABLE identities (
@@ -78,7 +79,8 @@ CREATE TABLE identities (
     bot_kind       VARCHAR,
     source         VARCHAR NOT NULL,
     first_seen_at  TIMESTAMPTZ,
-    last_seen_at   TIMESTAMPTZ
+    last_seen_at   TIMESTAMPTZ,
+    link_reason    VARCHAR
 );
 
 CREATE TABLE pull_requests (
@@ -180,7 +182,8 @@ CREATE TABLE incidents (
     postmortem_url      VARCHAR,
     url                 VARCHAR,
     deployment_id       VARCHAR,
-    attribution_reason  VARCHAR
+    attribution_reason  VARCHAR,
+    cause_sha           VARCHAR
 );
 
 CREATE TABLE deployments (

@@ -92,3 +92,30 @@ CREATE TABLE identity_merges (
     reason            VARCHAR NOT NULL,
     undone_at         TIMESTAMPTZ
 );
+
+-- Identity resolution (impactlens/people.py, docs/identities.md).
+-- An email GitHub ties to a login (a commit's author.login, a public profile email).
+CREATE TABLE login_emails (
+    login    VARCHAR NOT NULL,
+    email    VARCHAR NOT NULL,
+    source   VARCHAR NOT NULL,
+    seen_at  TIMESTAMPTZ,
+    PRIMARY KEY (login, email)
+);
+
+-- The identities the roster file gives each person (replaced whole by `people import`).
+CREATE TABLE roster_identities (
+    identity_id  VARCHAR PRIMARY KEY,
+    person_id    VARCHAR NOT NULL
+);
+
+-- One row per identity: the actor key metrics count (coalesce(person_id, identity_id)) and
+-- whether the actor is a bot (the person's flag wins when the identity belongs to a person).
+CREATE VIEW actors AS
+SELECT i.identity_id,
+       coalesce(i.person_id, i.identity_id)                 AS actor_id,
+       i.person_id,
+       coalesce(p.display_name, i.display_name, i.value)     AS display_name,
+       coalesce(p.is_bot, i.is_bot)                          AS is_bot,
+       CASE WHEN p.person_id IS NOT NULL THEN p.bot_kind ELSE i.bot_kind END AS bot_kind
+FROM identities i LEFT JOIN people p ON p.person_id = i.person_id;
