@@ -522,12 +522,19 @@ def _collect(
     categorize = categorizer(cfg)
     batch = _Batch(result.repo_id, categorize)
     seen = 0
+    unparsed: CollectionError | None = None
     try:
-        for record in _stream_records(proc):
-            batch.add(record)
-            if batch.size >= batch_size:
-                seen += _store(con, batch, result, on_progress)
-                batch = _Batch(result.repo_id, categorize)
+        records = _stream_records(proc)
+        try:
+            for record in records:
+                batch.add(record)
+                if batch.size >= batch_size:
+                    seen += _store(con, batch, result, on_progress)
+                    batch = _Batch(result.repo_id, categorize)
+        except CollectionError as exc:  # a record cut short: git's exit status says whether git died
+            unparsed = exc
+            for _ in records:
+                pass
         returncode = proc.wait()
         stderr = proc.stderr.read() if proc.stderr else b""
         if returncode != 0:
@@ -536,6 +543,8 @@ def _collect(
                 f"(exit {returncode}: {_first_line(stderr)}); the repository may be damaged "
                 "(try `git fsck`). Nothing of this run was published; the next run resumes."
             )
+        if unparsed:
+            raise unparsed
         if batch.size:
             seen += _store(con, batch, result, on_progress)
     finally:
@@ -543,6 +552,9 @@ def _collect(
             proc.kill()
             proc.wait()
         feeder.join()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
     if seen != len(todo):
         raise CollectionError(f"git log returned {seen} of the {len(todo)} commits asked for in {repo}.")
 

@@ -22,7 +22,7 @@ def categorizer(config: dict[str, Any]) -> Callable[[str], str]:
     """A function from a repository-relative POSIX path to its category name (cached per path)."""
     globs = config["categories"]
     specs = [
-        (name, pathspec.PathSpec.from_lines("gitwildmatch", globs.get(name, [])))
+        (name, pathspec.PathSpec.from_lines("gitignore", globs.get(name, [])))
         for name in CATEGORY_ORDER
     ]
 

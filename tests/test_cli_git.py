@@ -1,0 +1,83 @@
+"""The command line as a user runs it: `impactlens collect git`, `db info`, `config show`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def impactlens(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "impactlens", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
+
+
+@pytest.fixture
+def small_repo(make_repo):
+    repo = make_repo("tool")
+    repo.write("main.py", "print('hi')\n")
+    repo.commit("First")
+    repo.write("main.py", "print('hi')\nprint('bye')\n")
+    repo.commit("Second (#3)")
+    return repo
+
+
+def test_collect_prints_a_summary_and_db_info_counts_rows(small_repo, db_path):
+    result = impactlens("collect", "git", str(small_repo.path), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert "tool (HEAD at" in result.stdout and "2 new commits" in result.stdout
+    assert "The warehouse holds 2 commits of tool." in result.stdout
+
+    again = impactlens("collect", "git", str(small_repo.path), "--db", str(db_path))
+    assert "Already up to date." in again.stdout
+
+    info = impactlens("db", "info", "--db", str(db_path))
+    assert info.returncode == 0
+    lines = {line.split()[0]: line.split()[-1] for line in info.stdout.splitlines()[1:] if line.startswith("  ")}
+    assert lines["commits"] == "2" and lines["commit_files"] == "2"
+
+
+def test_quiet_prints_nothing(small_repo, db_path):
+    result = impactlens("collect", "git", str(small_repo.path), "--db", str(db_path), "--quiet")
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_env_var_names_the_warehouse(small_repo, tmp_path):
+    import os
+
+    target = tmp_path / "from-env.duckdb"
+    result = impactlens("collect", "git", str(small_repo.path), env={**os.environ, "IMPACTLENS_DB": str(target)})
+    assert result.returncode == 0 and target.exists()
+
+
+@pytest.mark.parametrize(
+    "make_target, message",
+    [
+        (lambda tmp, mk: tmp / "nowhere", "does not exist"),
+        (lambda tmp, mk: tmp, "is not a git repository"),
+        (lambda tmp, mk: mk("empty").path, "is an empty repository"),
+    ],
+)
+def test_bad_paths_give_one_line_exit_2_and_write_nothing(make_target, message, tmp_path, make_repo, db_path):
+    target = make_target(tmp_path, make_repo)
+    result = impactlens("collect", "git", str(target), "--db", str(db_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not db_path.exists()
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    (tmp_path / "impactlens.toml").write_text("[categories]\nadrs = ['x/']\n")
+    result = impactlens("config", "show", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown key 'categories.adrs'" in result.stderr
+
+
+def test_config_show_prints_the_effective_configuration(tmp_path):
+    (tmp_path / "impactlens.toml").write_text("[business_hours]\ntimezone = 'Europe/Berlin'\n")
+    result = impactlens("config", "show", cwd=tmp_path)
+    assert result.returncode == 0
+    assert 'timezone = "Europe/Berlin"' in result.stdout and "[categories]" in result.stdout

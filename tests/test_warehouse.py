@@ -1,0 +1,121 @@
+"""The warehouse file: schema creation and migration, and publishing so readers never see half a run."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from impactlens import warehouse
+from impactlens.errors import SchemaOutdatedError, SchemaTooNewError, WarehouseError
+
+REQUIRED_TABLES = {
+    "repositories", "commits", "commit_files", "people", "identities", "pull_requests", "reviews",
+    "comments", "issues", "incidents", "deployments", "collection_runs", "schema_version",
+}
+
+
+def tables(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def test_new_file_gets_every_table_and_the_current_version(con):
+    assert REQUIRED_TABLES <= tables(con)
+    assert warehouse.schema_version(con) == warehouse.SCHEMA_VERSION == len(warehouse.MIGRATIONS)
+
+
+def test_timestamps_are_timestamptz_in_utc(con):
+    kinds = con.execute(
+        "SELECT DISTINCT data_type FROM information_schema.columns WHERE column_name LIKE '%\\_at' ESCAPE '\\'"
+    ).fetchall()
+    assert kinds == [("TIMESTAMP WITH TIME ZONE",)]
+    assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+
+
+def test_older_file_is_upgraded_in_place(db_path):
+    old = duckdb.connect(str(db_path))
+    warehouse.migrate(old, warehouse.MIGRATIONS[:1])
+    old.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/api', 'api')")
+    assert "sync_state" not in tables(old)
+    old.close()
+
+    with pytest.raises(SchemaOutdatedError, match="impactlens db upgrade"):
+        warehouse.read_only(db_path)
+    assert warehouse.upgrade(db_path) == warehouse.SCHEMA_VERSION
+    with warehouse.read_only(db_path) as con:
+        assert "sync_state" in tables(con)
+        assert con.execute("SELECT repo_id FROM repositories").fetchall() == [("acme/api",)]
+        assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()] == list(
+            range(1, warehouse.SCHEMA_VERSION + 1)
+        )
+
+
+def test_newer_file_is_refused_with_a_clear_message(db_path):
+    con = warehouse.open_for_write(db_path)
+    con.execute("INSERT INTO schema_version VALUES (99, 'from the future', now())")
+    con.close()
+    with pytest.raises(SchemaTooNewError, match="schema version 99.*upgrade impactlens"):
+        warehouse.open_for_write(db_path)
+    with pytest.raises(SchemaTooNewError):
+        warehouse.read_only(db_path)
+
+
+def test_a_failing_migration_step_leaves_the_previous_version(db_path):
+    broken = (*warehouse.MIGRATIONS, warehouse.Migration(99, "broken", "CREATE TABLE x (a INT); SELECT nope;"))
+    con = duckdb.connect(str(db_path))
+    with pytest.raises(duckdb.Error):
+        warehouse.migrate(con, broken)
+    assert warehouse.schema_version(con) == warehouse.SCHEMA_VERSION
+    assert "x" not in tables(con)
+    con.close()
+
+
+def test_readers_see_the_last_published_data_while_a_writer_works(db_path):
+    with warehouse.writing(db_path) as con:
+        con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/one', 'one')")
+
+    with warehouse.writing(db_path) as con:
+        con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/two', 'two')")
+        # Mid-run, a reader (another process in real life) opens the published file and sees run one only.
+        with warehouse.read_only(db_path) as reader:
+            assert reader.execute("SELECT repo_id FROM repositories").fetchall() == [("acme/one",)]
+
+    with warehouse.read_only(db_path) as reader:
+        assert sorted(reader.execute("SELECT repo_id FROM repositories").fetchall()) == [("acme/one",), ("acme/two",)]
+    assert not warehouse.working_copy_path(db_path).exists()
+
+
+def test_a_failed_writer_publishes_nothing_and_the_next_one_continues(db_path):
+    with warehouse.writing(db_path) as con:
+        con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/one', 'one')")
+    with pytest.raises(RuntimeError):
+        with warehouse.writing(db_path) as con:
+            con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/two', 'two')")
+            raise RuntimeError("interrupted")
+    with warehouse.read_only(db_path) as reader:
+        assert reader.execute("SELECT count(*) FROM repositories").fetchall() == [(1,)]
+    with warehouse.writing(db_path) as con:
+        assert con.execute("SELECT count(*) FROM repositories").fetchall() == [(2,)]
+
+
+def test_a_second_writer_is_told_the_warehouse_is_busy(db_path):
+    with warehouse.writing(db_path):
+        with pytest.raises(WarehouseError, match="another impactlens process is writing"):
+            with warehouse.writing(db_path):
+                pass
+
+
+def test_missing_file_and_garbage_file(tmp_path):
+    with pytest.raises(WarehouseError, match="no warehouse at .*impactlens demo"):
+        warehouse.read_only(tmp_path / "missing.duckdb")
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_text("not a database")
+    with pytest.raises(WarehouseError):
+        warehouse.read_only(garbage)
+
+
+def test_db_path_resolution(monkeypatch, tmp_path):
+    monkeypatch.delenv(warehouse.DB_ENV, raising=False)
+    assert str(warehouse.resolve_path()) == "impactlens.duckdb"
+    monkeypatch.setenv(warehouse.DB_ENV, str(tmp_path / "env.duckdb"))
+    assert warehouse.resolve_path() == tmp_path / "env.duckdb"
+    assert str(warehouse.resolve_path("given.duckdb")) == "given.duckdb"
