@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import duckdb
-import pyarrow as pa
 
 from impactlens import config as config_mod
 from impactlens.categories import categorizer
@@ -67,19 +66,23 @@ FILE_COLUMNS = (
 )
 COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
 
-_COMMIT_TYPES = {
-    "authored_at": pa.timestamp("s", tz="UTC"),
-    "committed_at": pa.timestamp("s", tz="UTC"),
-    "author_utc_offset_minutes": pa.int16(),
-    "committer_utc_offset_minutes": pa.int16(),
-    "parent_shas": pa.list_(pa.string()),
-    "is_merge": pa.bool_(),
-    "insertions": pa.int32(),
-    "deletions": pa.int32(),
-    "files_changed": pa.int32(),
-    "pr_number": pa.int32(),
-}
-_FILE_TYPES = {"additions": pa.int32(), "deletions": pa.int32(), "is_binary": pa.bool_()}
+def _arrow_types() -> tuple[dict[str, Any], dict[str, Any]]:
+    import pyarrow as pa  # imported on first write: an up-to-date run never needs it
+
+    commit_types = {
+        "authored_at": pa.timestamp("s", tz="UTC"),
+        "committed_at": pa.timestamp("s", tz="UTC"),
+        "author_utc_offset_minutes": pa.int16(),
+        "committer_utc_offset_minutes": pa.int16(),
+        "parent_shas": pa.list_(pa.string()),
+        "is_merge": pa.bool_(),
+        "insertions": pa.int32(),
+        "deletions": pa.int32(),
+        "files_changed": pa.int32(),
+        "pr_number": pa.int32(),
+    }
+    file_types = {"additions": pa.int32(), "deletions": pa.int32(), "is_binary": pa.bool_()}
+    return commit_types, file_types
 
 
 @dataclass
@@ -300,8 +303,9 @@ class _Batch:
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
-        commits = _table(self.commits, _COMMIT_TYPES)
-        files = _table(self.files, _FILE_TYPES)
+        commit_types, file_types = _arrow_types()
+        commits = _table(self.commits, commit_types)
+        files = _table(self.files, file_types)
         coauthors = _table(self.coauthors, {})
         con.execute("BEGIN TRANSACTION")
         try:
@@ -322,7 +326,9 @@ class _Batch:
         return files.num_rows
 
 
-def _table(columns: dict[str, list[Any]], types: dict[str, pa.DataType]) -> pa.Table:
+def _table(columns: dict[str, list[Any]], types: dict[str, Any]) -> Any:
+    import pyarrow as pa
+
     return pa.table({
         name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()
     })
