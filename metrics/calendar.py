@@ -1,0 +1,68 @@
+"""Durations in hours and in business hours (the working week and timezone of ``[business_hours]``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from impactlens.errors import ConfigError
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONDAY = datetime(1970, 1, 5)  # a Monday: day 0 of the business clock
+
+
+def hours(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
+    """``end - start`` in hours (Float64, exact to the microsecond; negative when end is earlier)."""
+    s = pl.col(start) if isinstance(start, str) else start
+    e = pl.col(end) if isinstance(end, str) else end
+    return (e - s).dt.total_microseconds().cast(pl.Float64) / 3.6e9
+
+
+def _minutes(text: str, key: str) -> int:
+    try:
+        h, m = text.split(":")
+        value = int(h) * 60 + int(m)
+    except ValueError:
+        raise ConfigError(f"business_hours.{key} must be HH:MM (got {text!r}).") from None
+    if not 0 <= value <= 24 * 60:
+        raise ConfigError(f"business_hours.{key} must be between 00:00 and 24:00 (got {text!r}).")
+    return value
+
+
+def _business_clock(t: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
+    """Business hours elapsed between the reference Monday and ``t`` (a monotone function of ``t``)."""
+    workdays = cfg["workdays"]
+    unknown = [d for d in workdays if d not in _DAYS]
+    if unknown:
+        raise ConfigError(f"business_hours.workdays has unknown days {unknown} (use {', '.join(_DAYS)}).")
+    start, end = _minutes(cfg["start"], "start") * 60, _minutes(cfg["end"], "end") * 60
+    if end <= start:
+        raise ConfigError("business_hours.end must be later than business_hours.start.")
+    is_work = [d in workdays for d in _DAYS]
+    before = [sum(is_work[:k]) for k in range(7)]  # workdays in the week before weekday k
+    local = t.dt.convert_time_zone(cfg["timezone"]).dt.replace_time_zone(None)
+    seconds = (local - pl.lit(_MONDAY)).dt.total_microseconds().cast(pl.Float64) / 1e6
+    day = (seconds // 86400).cast(pl.Int64)
+    time_of_day = seconds - day.cast(pl.Float64) * 86400
+    weekday = day % 7
+    days_before = (day // 7) * sum(is_work) + weekday.replace_strict(list(range(7)), before, return_dtype=pl.Int64)
+    working_today = weekday.replace_strict(list(range(7)), is_work, return_dtype=pl.Boolean)
+    within = pl.when(working_today).then(time_of_day.clip(start, end) - start).otherwise(0.0)
+    return (days_before.cast(pl.Float64) * (end - start) + within) / 3600
+
+
+def business_hours(start: str | pl.Expr, end: str | pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
+    """Working hours between ``start`` and ``end`` (UTC timestamps), Float64.
+
+    Counts only the time inside ``cfg['start']``-``cfg['end']`` (local wall clock in ``cfg['timezone']``)
+    on ``cfg['workdays']``; ``cfg`` is the ``[business_hours]`` section of the configuration. Public
+    holidays are not known and count as working days.
+
+    Raises:
+        ConfigError: a malformed working week (unknown day, bad HH:MM, end not after start).
+    """
+    s = pl.col(start) if isinstance(start, str) else start
+    e = pl.col(end) if isinstance(end, str) else end
+    return _business_clock(e, cfg) - _business_clock(s, cfg)

@@ -1,0 +1,297 @@
+"""DORA's four keys per repository, team or organisation, with the 2023 report's performance bands.
+
+Definitions: docs/metrics.md, section "DORA four keys".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from impactlens.metrics.calendar import hours
+from impactlens.metrics.frames import GRAIN_INTERVAL, Frames, Grain, Scope, period_start, utc, with_team
+from impactlens.metrics.incidents import incident_facts
+from impactlens.metrics.pr import pr_facts
+
+#: The 2023 State of DevOps bands, as DevLake computes them (docs/metrics.md "DORA four keys").
+LEAD_TIME_BANDS_HOURS = ((24.0, "elite"), (24.0 * 7, "high"), (24.0 * 30, "medium"))
+RESTORE_BANDS_HOURS = ((1.0, "elite"), (24.0, "high"), (24.0 * 7, "medium"))
+CHANGE_FAILURE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.15, "medium"))
+
+_REVERTED_SHA = r"(?i)this reverts commit ([0-9a-f]{7,40})"
+_REVERTED_PR = r"(?i)\breverts\s+[\w.\-]+/[\w.\-]+#(\d+)"
+_HOTFIX = r"(?i)(^|[\s/(\[])hot[\s_-]?fix"
+
+
+def _band(value: pl.Expr, bands: tuple[tuple[float, str], ...], *, inclusive: bool) -> pl.Expr:
+    expr = pl.when(value.is_null()).then(pl.lit(None, pl.String))
+    for limit, name in bands:
+        expr = expr.when(value <= limit if inclusive else value < limit).then(pl.lit(name))
+    return expr.otherwise(pl.lit("low"))
+
+
+def deployment_frequency_band(median_days_per_week: pl.Expr, days_per_month: pl.Expr) -> pl.Expr:
+    """elite: median deployment days per week >= 5 (on demand); high: >= 1; medium: at least one
+    deployment day per month on average; low: less (DevLake's reading of the 2023 report)."""
+    return (
+        pl.when(median_days_per_week.is_null()).then(pl.lit(None, pl.String))
+        .when(median_days_per_week >= 5).then(pl.lit("elite"))
+        .when(median_days_per_week >= 1).then(pl.lit("high"))
+        .when(days_per_month >= 1).then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+    )
+
+
+def changes(frames: Frames) -> pl.LazyFrame:
+    """Each change delivered, with its lead time: merged PRs (all authors, bots included: DORA measures
+    the delivery system) and, for repositories without pull-request data, non-merge commits.
+
+    Columns: repo_id, change_id ('pr:<n>' | 'commit:<sha>'), author_key, started_at (the PR's own first
+    commit, so squash merges are measured from the work's start; else creation; a commit's authoring
+    time), landed_at (merge / commit time), deployed_at, deployment_id, lead_time_hours (f64, null when
+    not deployed yet).
+    """
+
+    def build() -> pl.LazyFrame:
+        from impactlens.metrics.pr import _deployments_after
+
+        prs = pr_facts(frames).filter(pl.col("merged_at").is_not_null()).select(
+            "repo_id", (pl.lit("pr:") + pl.col("number").cast(pl.String)).alias("change_id"), "author_key",
+            pl.col("coding_start_at").alias("started_at"), pl.col("merged_at").alias("landed_at"),
+            "deployed_at", "deployment_id",
+        )
+        with_prs = frames.prs.select("repo_id").unique()
+        commits = (
+            frames.commits.filter(~pl.col("is_merge"))
+            .join(with_prs, on="repo_id", how="anti")
+            .select("repo_id", (pl.lit("commit:") + pl.col("sha")).alias("change_id"), "author_key",
+                    pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"))
+        )
+        commits = _deployments_after(frames, commits, "landed_at", "deployed_at").rename(
+            {"deployed_at_id": "deployment_id"}
+        )
+        both = pl.concat([prs, commits.select(prs.collect_schema().names())])
+        return both.with_columns(hours("started_at", "deployed_at").clip(lower_bound=0).alias("lead_time_hours"))
+
+    return frames.derived("changes", build)
+
+
+def _failures(frames: Frames) -> pl.LazyFrame:
+    """deployment_id, reason ('incident' | 'revert' | 'hotfix'): why a deployment counts as failed."""
+    deploys = (
+        frames.deployments.filter(pl.col("is_production_success"))
+        .select("repo_id", "deployment_id", "deployed_at").sort("deployed_at")
+    )
+    incidents = incident_facts(frames).filter(pl.col("deployment_id").is_not_null()).select(
+        "deployment_id", pl.lit("incident").alias("reason")
+    )
+    # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
+    commits = frames.commits.select("repo_id", "sha", "subject", "body", "committed_at")
+    text = pl.col("subject") + "\n" + pl.col("body")
+    reverted_sha = commits.select(
+        "repo_id", text.str.extract(_REVERTED_SHA, 1).str.to_lowercase().alias("_prefix"), "committed_at"
+    ).filter(pl.col("_prefix").is_not_null())
+    shipped = (
+        reverted_sha.join(commits.select("repo_id", "sha", pl.col("committed_at").alias("_landed")), on="repo_id")
+        .filter(pl.col("sha").str.starts_with(pl.col("_prefix")))
+        .select("repo_id", "_landed")
+    )
+    reverted_pr = (
+        pl.concat([
+            commits.select("repo_id", text.str.extract(_REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")),
+            frames.prs.select(
+                "repo_id", pl.col("title").str.extract(_REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")
+            ),
+        ])
+        .filter(pl.col("number").is_not_null())
+        .join(frames.prs.select("repo_id", "number", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
+        .filter(pl.col("_landed").is_not_null())
+        .select("repo_id", "_landed")
+    )
+    reverts = (
+        pl.concat([shipped, reverted_pr]).sort("_landed")
+        .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="forward",
+                   check_sortedness=False)
+        .filter(pl.col("deployment_id").is_not_null())
+        .select("deployment_id", pl.lit("revert").alias("reason"))
+    )
+    # Hotfixes: the deployment running when the hotfix landed failed.
+    hotfix_prs = frames.prs.filter(
+        pl.col("merged_at").is_not_null()
+        & (pl.col("title").str.contains(_HOTFIX)
+           | pl.col("head_branch").fill_null("").str.contains(_HOTFIX)
+           | pl.col("labels").list.eval(pl.element().str.contains(_HOTFIX)).list.any().fill_null(False))
+    ).select("repo_id", pl.col("merged_at").alias("_landed"))
+    with_prs = frames.prs.select("repo_id").unique()
+    hotfix_commits = (
+        frames.commits.filter(pl.col("subject").str.contains(_HOTFIX) & ~pl.col("is_merge"))
+        .join(with_prs, on="repo_id", how="anti").select("repo_id", pl.col("committed_at").alias("_landed"))
+    )
+    hotfixes = (
+        pl.concat([hotfix_prs, hotfix_commits]).sort("_landed")
+        .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="backward",
+                   check_sortedness=False, allow_exact_matches=False)
+        .filter(pl.col("deployment_id").is_not_null())
+        .select("deployment_id", pl.lit("hotfix").alias("reason"))
+    )
+    return pl.concat([incidents, reverts, hotfixes]).unique()
+
+
+def deployment_facts(frames: Frames) -> pl.LazyFrame:
+    """One row per successful production deployment.
+
+    Columns: deployment_id, repo_id, deployed_at (Datetime UTC), changes (u32: changes it first
+    shipped), failed (bool), failure_reasons (list[str] of 'incident', 'revert', 'hotfix').
+    """
+
+    def build() -> pl.LazyFrame:
+        deploys = frames.deployments.filter(pl.col("is_production_success")).select(
+            "deployment_id", "repo_id", "deployed_at"
+        )
+        shipped = changes(frames).filter(pl.col("deployment_id").is_not_null()).group_by("deployment_id").agg(
+            pl.len().alias("changes")
+        )
+        reasons = _failures(frames).group_by("deployment_id").agg(pl.col("reason").unique().sort().alias("failure_reasons"))
+        return (
+            deploys.join(shipped, on="deployment_id", how="left")
+            .join(reasons, on="deployment_id", how="left")
+            .with_columns(
+                pl.col("changes").fill_null(0).cast(pl.UInt32),
+                pl.col("failure_reasons").is_not_null().alias("failed"),
+                pl.col("failure_reasons").fill_null(pl.lit([], pl.List(pl.String))),
+            )
+            .sort("deployed_at", "deployment_id")
+        )
+
+    return frames.derived("deployment_facts", build)
+
+
+def _weeks(frame: pl.LazyFrame, keys: list[str], grain: Grain | None, start, end) -> pl.LazyFrame:
+    """Every (keys..., week) whose Monday falls in each group's period (or the scope's range)."""
+    if grain is not None:
+        base = frame.select([*keys]).unique().with_columns(
+            pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain]).alias("_end")
+        ).with_columns(pl.col("period_start").dt.truncate("1w").alias("_first"))
+    else:
+        lo = start if start is not None else frame.select(pl.col("deployed_at").min()).collect().item()
+        hi = end if end is not None else frame.select(pl.col("deployed_at").max()).collect().item() + timedelta(days=7)
+        base = frame.select(keys).unique() if keys else pl.LazyFrame({"_k": [0]})
+        base = base.with_columns(
+            pl.lit(lo).cast(pl.Datetime("us", "UTC")).dt.truncate("1w").alias("_first"),
+            pl.lit(hi).cast(pl.Datetime("us", "UTC")).alias("_end"),
+        )
+    return (
+        base.with_columns(pl.datetime_ranges("_first", "_end", interval="1w", closed="left").alias("week"))
+        .explode("week")
+        .filter(pl.col("week").is_not_null())
+        .select([*keys, "week"])
+    )
+
+
+def dora(
+    frames: Frames, scope: Scope = Scope(), *, by: str | None = "repo", grain: Grain | None = "month"
+) -> pl.LazyFrame:
+    """DORA's four keys with their 2023 performance bands, per repository / team / organisation and period.
+
+    Args:
+        by: 'repo', 'team' (deployments that shipped at least one change by a team member, that team's
+            changes, and incidents attributed to those deployments) or None (the whole organisation).
+        grain: week, month, quarter or None (the scope's whole range).
+
+    Columns: group keys (period_start, repo_id / team_id); deployments (u32), deploy_days (u32),
+    median_deploy_days_per_week (f64), deployment_frequency_band; changes_deployed (u32),
+    lead_time_median_hours (f64), lead_time_band; failed_deployments (u32), change_failure_rate (f64,
+    0-1), change_failure_band; incidents (u32), restored_incidents (u32), time_to_restore_median_hours,
+    time_to_restore_mean_hours (f64), time_to_restore_band. Bands are 'elite', 'high', 'medium', 'low'
+    or null without data. docs/metrics.md "DORA four keys".
+
+    Raises:
+        ValueError: ``by`` is not repo, team or None.
+    """
+    if by not in ("repo", "team", None):
+        raise ValueError(f"dora: by must be 'repo', 'team' or None (got {by!r})")
+    deploys = scope.window(deployment_facts(frames), "deployed_at")
+    chg = changes(frames).filter(pl.col("deployed_at").is_not_null())
+    chg = scope.window(chg, "deployed_at")
+    incidents = scope.window(incident_facts(frames), "opened_at")
+    if scope.repo is not None:
+        deploys = deploys.filter(pl.col("repo_id") == scope.repo)
+        chg = chg.filter(pl.col("repo_id") == scope.repo)
+        incidents = incidents.filter(pl.col("repo_id") == scope.repo)
+    keys: list[str] = []
+    if by == "team" or scope.team is not None:
+        chg = with_team(frames, chg, "author_key", "landed_at")
+        if scope.team is not None:
+            chg = chg.filter(pl.col("team_id") == scope.team)
+        team_deploys = chg.select("deployment_id", "team_id").unique()
+        deploys = deploys.join(team_deploys, on="deployment_id", how="inner")
+        incidents = incidents.join(team_deploys, on="deployment_id", how="inner")
+        if by == "team":
+            keys.append("team_id")
+    elif by == "repo":
+        keys.append("repo_id")
+        incidents = incidents.filter(pl.col("repo_id").is_not_null())
+    if grain is not None:
+        deploys = deploys.with_columns(period_start("deployed_at", grain).alias("period_start"))
+        chg = chg.with_columns(period_start("deployed_at", grain).alias("period_start"))
+        incidents = incidents.with_columns(period_start("opened_at", grain).alias("period_start"))
+        keys = ["period_start", *keys]
+
+    def grouped(frame: pl.LazyFrame, exprs: list[pl.Expr]) -> pl.LazyFrame:
+        return frame.group_by(keys).agg(exprs) if keys else frame.select(exprs)
+
+    per_deploys = grouped(deploys, [
+        pl.len().cast(pl.UInt32).alias("deployments"),
+        pl.col("deployed_at").dt.date().n_unique().cast(pl.UInt32).alias("deploy_days"),
+        pl.col("failed").sum().cast(pl.UInt32).alias("failed_deployments"),
+    ])
+    days = deploys.select([*keys, pl.col("deployed_at").dt.truncate("1w").alias("week"),
+                           pl.col("deployed_at").dt.date().alias("_day")]).unique()
+    weekly = days.group_by([*keys, "week"]).agg(pl.len().alias("_days"))
+    weeks = _weeks(deploys, keys, grain, utc(scope.start), utc(scope.end))
+    weekly = weeks.join(weekly, on=[*keys, "week"], how="left").with_columns(pl.col("_days").fill_null(0))
+    per_week = grouped(weekly, [
+        pl.col("_days").median().alias("median_deploy_days_per_week"),
+        pl.len().alias("_weeks"),
+    ])
+    per_changes = grouped(chg, [
+        pl.len().cast(pl.UInt32).alias("changes_deployed"),
+        pl.col("lead_time_hours").median().alias("lead_time_median_hours"),
+    ])
+    per_incidents = grouped(incidents, [
+        pl.len().cast(pl.UInt32).alias("incidents"),
+        (~pl.col("is_open")).sum().cast(pl.UInt32).alias("restored_incidents"),
+        pl.col("time_to_restore_hours").median().alias("time_to_restore_median_hours"),
+        pl.col("time_to_restore_hours").mean().alias("time_to_restore_mean_hours"),
+    ])
+    if keys:
+        out = per_deploys
+        for other in (per_week, per_changes, per_incidents):
+            out = out.join(other, on=keys, how="full", coalesce=True)
+    else:
+        out = pl.concat([per_deploys, per_week, per_changes, per_incidents], how="horizontal")
+    out = out.with_columns(
+        pl.col("deployments").fill_null(0), pl.col("deploy_days").fill_null(0),
+        pl.col("failed_deployments").fill_null(0), pl.col("changes_deployed").fill_null(0),
+        pl.col("incidents").fill_null(0), pl.col("restored_incidents").fill_null(0),
+    )
+    months = {"month": pl.lit(1.0), "quarter": pl.lit(3.0)}.get(
+        grain or "", pl.col("_weeks").cast(pl.Float64) * 7 / 30.4375
+    )
+    out = out.with_columns(
+        deployment_frequency_band(pl.col("median_deploy_days_per_week"), pl.col("deploy_days") / months)
+        .alias("deployment_frequency_band"),
+        _band(pl.col("lead_time_median_hours"), LEAD_TIME_BANDS_HOURS, inclusive=False).alias("lead_time_band"),
+        pl.when(pl.col("deployments") > 0).then(pl.col("failed_deployments") / pl.col("deployments"))
+        .alias("change_failure_rate"),
+    ).with_columns(
+        _band(pl.col("change_failure_rate"), CHANGE_FAILURE_BANDS, inclusive=True).alias("change_failure_band"),
+        _band(pl.col("time_to_restore_median_hours"), RESTORE_BANDS_HOURS, inclusive=False).alias("time_to_restore_band"),
+    )
+    columns = [*keys, "deployments", "deploy_days", "median_deploy_days_per_week", "deployment_frequency_band",
+               "changes_deployed", "lead_time_median_hours", "lead_time_band", "failed_deployments",
+               "change_failure_rate", "change_failure_band", "incidents", "restored_incidents",
+               "time_to_restore_median_hours", "time_to_restore_mean_hours", "time_to_restore_band"]
+    out = out.select(columns)
+    return out.sort(keys) if keys else out

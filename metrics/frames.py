@@ -1,0 +1,480 @@
+"""Loading the warehouse into Polars frames, with every actor resolved to a person and bots marked.
+
+This module is the only place metrics read the warehouse. It reads each table once, through Arrow
+(``con.sql(q).pl()``), into a :class:`polars.LazyFrame`, and resolves every actor column to a
+*person key* as the shared data contract says (docs/schema.md, docs/metrics.md "Actors, bots, teams"):
+
+* ``commits.author_email`` -> identity ``'email:' || lower(email)``;
+  ``*_login`` columns -> identity ``'github_login:' || lower(login)``;
+* person key = ``coalesce(identities.person_id, identity_id)``, so an unresolved identity still counts
+  as its own actor and a person with three emails counts once;
+* an actor is a bot when its identity or person says so (``is_bot``), or the row's ``*_is_bot`` flag
+  does, or, for an identity the people area has not recorded yet, its login/email matches the
+  ``[bots]`` patterns of the configuration. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
+
+Tables are read lazily: the first use of ``frames.reviews`` runs the query, later uses reuse it. Keep
+the connection open until the metrics you need are computed (or call :meth:`Frames.preload`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import cached_property
+from typing import Any, Callable, Iterable, Literal
+
+import duckdb
+import polars as pl
+
+from impactlens import config as config_mod
+
+Grain = Literal["week", "month", "quarter"]
+GroupBy = Literal["person", "team", "repo", "org"]
+
+#: Polars truncation interval of each reporting grain (weeks start on Monday, UTC).
+GRAIN_INTERVAL = {"week": "1w", "month": "1mo", "quarter": "1q"}
+
+#: Categories of files whose changed lines are not counted as authored work (PR size, ownership).
+EXCLUDED_CATEGORIES = ("generated", "lockfile", "vendored")
+
+#: The four categories of a senior engineer's written artifacts.
+ARTIFACT_CATEGORIES = ("adr", "design_doc", "runbook", "postmortem")
+
+UTC = "UTC"
+
+
+def glob_regex(patterns: Iterable[str]) -> str | None:
+    """One case-insensitive, anchored regular expression matching any of the shell-style ``patterns``.
+
+    ``*`` matches any run of characters and ``?`` one character; everything else is literal.
+    Returns None for no patterns.
+    """
+    parts = []
+    for pattern in patterns:
+        pieces = []
+        for ch in pattern:
+            if ch == "*":
+                pieces.append(".*")
+            elif ch == "?":
+                pieces.append(".")
+            elif ch.isalnum() or ch in "_@ ":
+                pieces.append(ch)
+            else:
+                pieces.append(re.escape(ch) if ch not in "-#&~" else f"[{ch}]")
+        parts.append("".join(pieces))
+    if not parts:
+        return None
+    return "(?i)^(?:" + "|".join(parts) + ")$"
+
+
+def period_start(column: str | pl.Expr, grain: Grain) -> pl.Expr:
+    """The first instant (UTC) of the ``grain`` period holding each timestamp of ``column``.
+
+    Raises:
+        ValueError: ``grain`` is not week, month or quarter.
+    """
+    if grain not in GRAIN_INTERVAL:
+        raise ValueError(f"grain must be one of week, month, quarter (got {grain!r})")
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.dt.truncate(GRAIN_INTERVAL[grain])
+
+
+def utc(value: date | datetime | str | None) -> datetime | None:
+    """``value`` as an aware UTC datetime (a date or date string means its midnight UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _read(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> pl.LazyFrame:
+    if params:
+        # Relations take no parameters: bind them through a prepared statement's result.
+        frame = pl.from_arrow(con.execute(query, params).arrow())
+    else:
+        frame = con.sql(query).pl()
+    assert isinstance(frame, pl.DataFrame)
+    return frame.lazy()
+
+
+@dataclass
+class Frames:
+    """The warehouse as Polars LazyFrames, actors resolved (see the module docstring).
+
+    Build it with :func:`load`. Attributes (each a LazyFrame; timestamps ``Datetime(us, UTC)``):
+
+    * ``actors``: identity_id, person_key, display_name, is_bot (bool), bot_kind (str).
+    * ``people``: person_key, display_name, level, start_date (date), is_bot, bot_kind.
+    * ``prs``: repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
+      author_key, author_is_bot, author_bot_kind, merged_by_key, additions, deletions, changed_files,
+      commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
+      merge_commit_sha, first_commit_at, head_branch, base_branch.
+    * ``reviews``: repo_id, review_id, pr_number, reviewer_key, reviewer_is_bot, reviewer_bot_kind,
+      state (lower case), submitted_at, comment_count, url. Pending reviews and reviews without a
+      submission time are left out.
+    * ``comments``: repo_id, comment_id, kind, pr_number, review_id, author_key, author_is_bot,
+      author_bot_kind, created_at, path, url. Only comments on pull requests.
+    * ``timeline``: repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
+      review_requested, reopened, convert_to_draft), actor_key, subject_key, created_at.
+    * ``commits``: repo_id, sha, author_key, author_is_bot, authored_at, committed_at, subject, body,
+      is_merge, insertions, deletions, files_changed, pr_number, parent_shas.
+    * ``commit_files``: repo_id, sha, path, change_type, additions, deletions, category.
+    * ``coauthors``: repo_id, sha, coauthor_key.
+    * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
+    * ``incidents``: the incidents table, plus commander_key and responder_keys (list[str]).
+    * ``deployments``: the deployments table, plus deployed_at (finished_at, else created_at) and
+      is_production_success (status 'success' and is_production).
+    * ``memberships``: person_key, team_id, valid_from (date), valid_to (date, exclusive, null = ongoing).
+    """
+
+    con: duckdb.DuckDBPyConnection
+    config: dict[str, Any] = field(default_factory=lambda: config_mod.load(None))
+    repos: tuple[str, ...] | None = None
+    _derived: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------------ helpers
+    def _repo_filter(self, column: str = "repo_id") -> tuple[str, list[Any]]:
+        if not self.repos:
+            return "", []
+        marks = ", ".join("?" for _ in self.repos)
+        return f" WHERE {column} IN ({marks})", list(self.repos)
+
+    def _table(self, select: str, table: str) -> pl.LazyFrame:
+        where, params = self._repo_filter()
+        return _read(self.con, f"SELECT {select} FROM {table}{where}", params)
+
+    def derived(self, name: str, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+        """A frame computed once per :class:`Frames` (e.g. the per-PR facts several metrics share)."""
+        if name not in self._derived:
+            self._derived[name] = build().collect()
+        return self._derived[name].lazy()
+
+    def preload(self) -> "Frames":
+        """Read every table now, so the connection may be closed afterwards. Returns self."""
+        for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
+                     "commit_files", "coauthors", "issues", "incidents", "deployments", "memberships"):
+            getattr(self, name)
+        return self
+
+    @cached_property
+    def _bot_regexes(self) -> dict[str, str | None]:
+        bots = self.config["bots"]
+        return {
+            "login": glob_regex([*bots["login_patterns"], *bots["extra_login_patterns"]]),
+            "email": glob_regex([*bots["email_patterns"], *bots["extra_email_patterns"]]),
+            "ai": glob_regex([*bots["ai_reviewer_patterns"], *bots["extra_ai_reviewer_patterns"]]),
+        }
+
+    def resolve(
+        self,
+        frame: pl.LazyFrame,
+        raw: str,
+        prefix: str,
+        *,
+        kind: Literal["github_login", "email"] = "github_login",
+        row_flag: str | None = None,
+        drop_raw: bool = True,
+    ) -> pl.LazyFrame:
+        """Add ``{prefix}_key``, ``{prefix}_is_bot`` and ``{prefix}_bot_kind`` for the actor in ``raw``.
+
+        ``raw`` holds a login (``kind='github_login'``) or an email (``kind='email'``); ``row_flag`` names
+        the row's own ``*_is_bot`` column, if any. A null ``raw`` gives a null key (not a bot).
+        """
+        regexes = self._bot_regexes
+        value = pl.col(raw).str.strip_chars().str.to_lowercase()
+        identity = pl.lit(f"{kind}:") + value
+        pattern = regexes["login"] if kind == "github_login" else regexes["email"]
+        pattern_bot = value.str.contains(pattern).fill_null(False) if pattern else pl.lit(False)
+        pattern_ai = (
+            value.str.contains(regexes["ai"]).fill_null(False)
+            if regexes["ai"] and kind == "github_login" else pl.lit(False)
+        )
+        flag = pl.col(row_flag).fill_null(False) if row_flag else pl.lit(False)
+        actors = self.actors.select(
+            pl.col("identity_id").alias("_identity"),
+            pl.col("person_key").alias("_person"),
+            pl.col("is_bot").alias("_known_bot"),
+            pl.col("bot_kind").alias("_known_kind"),
+        )
+        known = pl.col("_person").is_not_null()
+        is_bot = (
+            pl.when(pl.col(raw).is_null()).then(False)
+            .when(known).then(pl.col("_known_bot") | flag)
+            .otherwise(flag | pattern_bot | pattern_ai)
+        )
+        bot_kind = (
+            pl.when(~is_bot).then(pl.lit(None, pl.String))
+            .when(pl.col("_known_kind").is_not_null()).then(pl.col("_known_kind"))
+            .when(pattern_ai).then(pl.lit("ai_reviewer"))
+            .otherwise(pl.lit("bot"))
+        )
+        out = (
+            frame.with_columns(identity.alias("_identity"))
+            .join(actors, on="_identity", how="left", nulls_equal=False)
+            .with_columns(
+                pl.coalesce("_person", "_identity").alias(f"{prefix}_key"),
+                is_bot.alias(f"{prefix}_is_bot"),
+            )
+            .with_columns(bot_kind.alias(f"{prefix}_bot_kind"))
+            .drop("_identity", "_person", "_known_bot", "_known_kind")
+        )
+        drop = [raw] if drop_raw else []
+        if row_flag and row_flag != f"{prefix}_is_bot":
+            drop.append(row_flag)
+        return out.drop(drop) if drop else out
+
+    # ------------------------------------------------------------------ people
+    @cached_property
+    def actors(self) -> pl.LazyFrame:
+        return _read(
+            self.con,
+            """
+            SELECT i.identity_id,
+                   coalesce(i.person_id, i.identity_id) AS person_key,
+                   coalesce(p.display_name, i.display_name, i.value) AS display_name,
+                   (i.is_bot OR coalesce(p.is_bot, false)) AS is_bot,
+                   CASE WHEN i.is_bot OR coalesce(p.is_bot, false)
+                        THEN coalesce(p.bot_kind, i.bot_kind) END AS bot_kind
+            FROM identities i LEFT JOIN people p ON p.person_id = i.person_id
+            """,
+        )
+
+    @cached_property
+    def people(self) -> pl.LazyFrame:
+        return _read(
+            self.con,
+            "SELECT person_id AS person_key, display_name, level, start_date, is_bot, bot_kind FROM people",
+        )
+
+    @cached_property
+    def memberships(self) -> pl.LazyFrame:
+        return _read(
+            self.con,
+            "SELECT person_id AS person_key, team_id, valid_from, valid_to FROM team_memberships",
+        )
+
+    # ------------------------------------------------------------------ GitHub
+    @cached_property
+    def prs(self) -> pl.LazyFrame:
+        raw = self._table(
+            "repo_id, number, title, url, lower(state) AS state, is_draft, created_at, closed_at, "
+            "merged_at, author_login, author_is_bot, merged_by_login, additions, deletions, "
+            "changed_files, commit_count, labels, requested_reviewers, linked_issues, merge_commit_sha, "
+            "first_commit_at, head_branch, base_branch",
+            "pull_requests",
+        )
+        out = self.resolve(raw, "author_login", "author", row_flag="author_is_bot")
+        return self.resolve(out, "merged_by_login", "merged_by").drop("merged_by_is_bot", "merged_by_bot_kind")
+
+    @cached_property
+    def reviews(self) -> pl.LazyFrame:
+        raw = self._table(
+            "repo_id, review_id, pr_number, reviewer_login, reviewer_is_bot, lower(state) AS state, "
+            "submitted_at, comment_count, url",
+            "reviews",
+        ).filter(pl.col("submitted_at").is_not_null() & (pl.col("state") != "pending"))
+        return self.resolve(raw, "reviewer_login", "reviewer", row_flag="reviewer_is_bot")
+
+    @cached_property
+    def comments(self) -> pl.LazyFrame:
+        raw = self._table(
+            "repo_id, comment_id, lower(kind) AS kind, parent_number AS pr_number, lower(parent_type) AS parent_type, "
+            "review_id, author_login, author_is_bot, created_at, path, url",
+            "comments",
+        ).filter(pl.col("parent_type").str.contains("pull|^pr$")).drop("parent_type")
+        return self.resolve(raw, "author_login", "author", row_flag="author_is_bot")
+
+    @cached_property
+    def timeline(self) -> pl.LazyFrame:
+        raw = self._table(
+            "repo_id, pr_number, event_type, actor_login, subject_login, created_at", "pr_timeline_events"
+        ).with_columns(
+            pl.col("event_type")
+            .str.replace_all(r"([a-z])([A-Z])", "${1}_${2}")
+            .str.to_lowercase()
+            .str.replace(r"_event$", "")
+        )
+        out = self.resolve(raw, "actor_login", "actor")
+        out = self.resolve(out, "subject_login", "subject")
+        return out.drop("actor_bot_kind", "subject_bot_kind")
+
+    @cached_property
+    def issues(self) -> pl.LazyFrame:
+        return self._table(
+            "repo_id, number, title, lower(state) AS state, created_at, closed_at, labels, url", "issues"
+        )
+
+    # ------------------------------------------------------------------ git
+    @cached_property
+    def commits(self) -> pl.LazyFrame:
+        raw = self._table(
+            "repo_id, sha, author_email, authored_at, committed_at, subject, body, is_merge, insertions, "
+            "deletions, files_changed, pr_number, parent_shas",
+            "commits",
+        )
+        return self.resolve(raw, "author_email", "author", kind="email")
+
+    @cached_property
+    def commit_files(self) -> pl.LazyFrame:
+        return self._table(
+            "repo_id, sha, path, change_type, additions, deletions, category", "commit_files"
+        )
+
+    @cached_property
+    def coauthors(self) -> pl.LazyFrame:
+        raw = self._table("repo_id, sha, email", "commit_coauthors")
+        return self.resolve(raw, "email", "coauthor", kind="email")
+
+    # ------------------------------------------------------------------ operations
+    @cached_property
+    def incidents(self) -> pl.LazyFrame:
+        where, params = self._repo_filter()
+        raw = _read(self.con, f"SELECT * FROM incidents{where}", params)
+        # commander / responders hold a person_id, a login or an email: resolve each to a person key.
+        people = self.people.select(pl.col("person_key").alias("_pid"), pl.lit(True).alias("_is_person"))
+        out = raw.with_columns(pl.col("commander").alias("_commander_login"))
+        out = self.resolve(out, "_commander_login", "_commander")
+        out = out.join(people, left_on="commander", right_on="_pid", how="left").with_columns(
+            pl.when(pl.col("_is_person").fill_null(False)).then(pl.col("commander"))
+            .otherwise(pl.col("_commander_key")).alias("commander_key")
+        ).drop("_is_person", "_commander_key", "_commander_is_bot", "_commander_bot_kind")
+        responders = (
+            raw.select("incident_id", "responders").explode("responders")
+            .filter(pl.col("responders").is_not_null())
+            .with_columns(pl.col("responders").alias("_login"))
+        )
+        responders = self.resolve(responders, "_login", "_responder")
+        responders = responders.join(people, left_on="responders", right_on="_pid", how="left").select(
+            "incident_id",
+            pl.when(pl.col("_is_person").fill_null(False)).then(pl.col("responders"))
+            .otherwise(pl.col("_responder_key")).alias("responder_key"),
+        ).group_by("incident_id").agg(pl.col("responder_key").unique().sort().alias("responder_keys"))
+        return out.join(responders, on="incident_id", how="left").with_columns(
+            pl.col("responder_keys").fill_null(pl.lit([], pl.List(pl.String)))
+        )
+
+    @cached_property
+    def deployments(self) -> pl.LazyFrame:
+        where, params = self._repo_filter()
+        raw = _read(self.con, f"SELECT * FROM deployments{where}", params)
+        return raw.with_columns(
+            pl.coalesce("finished_at", "created_at").alias("deployed_at"),
+            ((pl.col("status").str.to_lowercase() == "success") & pl.col("is_production")).alias(
+                "is_production_success"
+            ),
+        )
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    repos: Iterable[str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Frames:
+    """The warehouse behind ``con`` as :class:`Frames` (read lazily, table by table).
+
+    Args:
+        con: an open warehouse connection (``warehouse.read_only(db)`` or a writing one).
+        repos: only these repositories (``repo_id``), default all.
+        config: the effective configuration (``impactlens.config.load``), default the defaults.
+    """
+    return Frames(
+        con=con,
+        config=config if config is not None else config_mod.load(None),
+        repos=tuple(repos) if repos else None,
+    )
+
+
+# ---------------------------------------------------------------------------- scoping
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which work a figure covers: a person, a team, a repository and a UTC date range [start, end).
+
+    Every field is optional; ``start``/``end`` accept dates, datetimes (naive means UTC) or ISO strings.
+    """
+
+    person: str | None = None
+    team: str | None = None
+    repo: str | None = None
+    start: date | datetime | str | None = None
+    end: date | datetime | str | None = None
+
+    def window(self, frame: pl.LazyFrame, time: str) -> pl.LazyFrame:
+        """Rows of ``frame`` whose ``time`` falls in [start, end)."""
+        start, end = utc(self.start), utc(self.end)
+        if start is not None:
+            frame = frame.filter(pl.col(time) >= start)
+        if end is not None:
+            frame = frame.filter(pl.col(time) < end)
+        return frame
+
+    def apply(
+        self, frames: Frames, frame: pl.LazyFrame, *, person: str | None, time: str, repo: str | None = "repo_id"
+    ) -> pl.LazyFrame:
+        """Restrict ``frame`` to this scope; ``person`` names its actor-key column (None: no person filter).
+
+        With a team, rows are kept when the actor was in the team at ``time`` (and ``team_id`` is added).
+        """
+        frame = self.window(frame, time)
+        if self.repo is not None and repo is not None:
+            frame = frame.filter(pl.col(repo) == self.repo)
+        if self.person is not None and person is not None:
+            frame = frame.filter(pl.col(person) == self.person)
+        if self.team is not None and person is not None:
+            frame = with_team(frames, frame, person, time).filter(pl.col("team_id") == self.team)
+        return frame
+
+
+def with_team(frames: Frames, frame: pl.LazyFrame, person: str, time: str) -> pl.LazyFrame:
+    """``frame`` with ``team_id``: the team(s) the actor in ``person`` belonged to at ``time``.
+
+    A row whose actor was in two teams at that time appears once per team (so each team counts it
+    once); a row whose actor was in no team is dropped. ``team_memberships.valid_to`` is exclusive.
+    """
+    members = frames.memberships.rename({"person_key": "_member"})
+    day = pl.col(time).dt.date()
+    return (
+        frame.join(members, left_on=person, right_on="_member", how="inner")
+        .filter((day >= pl.col("valid_from")) & (pl.col("valid_to").is_null() | (day < pl.col("valid_to"))))
+        .drop("valid_from", "valid_to")
+    )
+
+
+def group_columns(
+    frames: Frames, frame: pl.LazyFrame, *, by: GroupBy | None, person: str, time: str, grain: Grain | None
+) -> tuple[pl.LazyFrame, list[str]]:
+    """Add the grouping columns for ``by`` (person_key, team_id, repo_id or none) and ``grain`` (period_start).
+
+    Returns the frame (with ``team_id`` joined when ``by='team'``) and the names to group by.
+    """
+    keys: list[str] = []
+    if grain is not None:
+        frame = frame.with_columns(period_start(time, grain).alias("period_start"))
+        keys.append("period_start")
+    if by == "person":
+        frame = frame.with_columns(pl.col(person).alias("person_key"))
+        keys.append("person_key")
+    elif by == "team":
+        if "team_id" not in frame.collect_schema().names():
+            frame = with_team(frames, frame, person, time)
+        keys.append("team_id")
+    elif by == "repo":
+        keys.append("repo_id")
+    elif by not in (None, "org"):
+        raise ValueError(f"by must be person, team, repo or org (got {by!r})")
+    return frame, keys
+
+
+def aggregate(frame: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.LazyFrame:
+    """``frame`` grouped by ``keys`` (or whole when there are none) and aggregated with ``exprs``, sorted."""
+    if not keys:
+        return frame.select(exprs)
+    return frame.group_by(keys).agg(exprs).sort(keys)

@@ -1,0 +1,202 @@
+"""Review metrics: turnaround as a reviewer, review depth and breadth, and review load balance.
+
+Definitions: docs/metrics.md, sections "Review turnaround", "Review depth and breadth",
+"Review load balance".
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from impactlens.metrics.calendar import business_hours, hours
+from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns, period_start, with_team
+from impactlens.metrics.pr import pr_facts
+
+
+def human_reviews(frames: Frames) -> pl.LazyFrame:
+    """Reviews by humans on someone else's PR, with the PR's author and the review's comment count.
+
+    Columns: repo_id, review_id, pr_number (i32), reviewer_key, author_key, state, submitted_at
+    (Datetime UTC), comments (i64: the review's comments in ``comments``, else ``reviews.comment_count``,
+    else 0). Self-reviews (reviewer = author, after identity merging), bots and AI reviewers are left out.
+    """
+
+    def build() -> pl.LazyFrame:
+        authors = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "author_key")
+        counted = (
+            frames.comments.filter(pl.col("review_id").is_not_null())
+            .group_by("repo_id", "review_id").agg(pl.len().cast(pl.Int64).alias("_n"))
+        )
+        return (
+            frames.reviews.filter(~pl.col("reviewer_is_bot"))
+            .join(authors, on=["repo_id", "pr_number"], how="left")
+            .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
+            .join(counted, on=["repo_id", "review_id"], how="left")
+            .select(
+                "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",
+                pl.coalesce(pl.col("_n"), pl.col("comment_count").cast(pl.Int64), pl.lit(0, pl.Int64)).alias("comments"),
+            )
+        )
+
+    return frames.derived("human_reviews", build)
+
+
+def review_cycles(frames: Frames) -> pl.LazyFrame:
+    """One row per review cycle of a reviewer: from the request (or the PR's ready time) to their review.
+
+    A cycle starts at the latest ``review_requested`` event naming the reviewer before the review and
+    after their previous review on the PR; a reviewer's first review on a PR with no such request starts
+    at the PR's ready time (its creation if the review came before it). A later review with no new
+    request is not a new cycle.
+
+    Columns: repo_id, pr_number (i32), reviewer_key, author_key, start_at, start_kind ('request' |
+    'ready'), reviewed_at (Datetime UTC), state, turnaround_hours, turnaround_business_hours (f64).
+    docs/metrics.md "Review turnaround".
+    """
+
+    def build() -> pl.LazyFrame:
+        cfg = frames.config["business_hours"]
+        reviews = (
+            human_reviews(frames)
+            .sort("repo_id", "pr_number", "reviewer_key", "submitted_at")
+            .with_columns(
+                pl.col("submitted_at").shift(1).over("repo_id", "pr_number", "reviewer_key").alias("_previous")
+            )
+        )
+        requests = (
+            frames.timeline.filter((pl.col("event_type") == "review_requested") & pl.col("subject_key").is_not_null())
+            .select("repo_id", "pr_number", pl.col("subject_key").alias("reviewer_key"),
+                    pl.col("created_at").alias("_requested_at"))
+            .sort("_requested_at")
+        )
+        ready = pr_facts(frames).select("repo_id", pl.col("number").alias("pr_number"), "ready_at", "created_at")
+        cycles = (
+            reviews.sort("submitted_at")
+            .join_asof(requests, left_on="submitted_at", right_on="_requested_at",
+                       by=["repo_id", "pr_number", "reviewer_key"], strategy="backward", check_sortedness=False)
+            .join(ready, on=["repo_id", "pr_number"], how="left")
+        )
+        new_request = pl.col("_requested_at").is_not_null() & (
+            pl.col("_previous").is_null() | (pl.col("_requested_at") > pl.col("_previous"))
+        )
+        first = pl.col("_previous").is_null()
+        ready_start = (
+            pl.when(pl.col("ready_at").is_not_null() & (pl.col("ready_at") <= pl.col("submitted_at")))
+            .then(pl.col("ready_at")).otherwise(pl.col("created_at"))
+        )
+        cycles = cycles.with_columns(
+            pl.when(new_request).then(pl.col("_requested_at")).when(first).then(ready_start).alias("start_at"),
+            pl.when(new_request).then(pl.lit("request")).when(first).then(pl.lit("ready")).alias("start_kind"),
+        ).filter(pl.col("start_at").is_not_null())
+        return cycles.select(
+            "repo_id", "pr_number", "reviewer_key", "author_key", "start_at", "start_kind",
+            pl.col("submitted_at").alias("reviewed_at"), "state",
+            hours("start_at", "submitted_at").alias("turnaround_hours"),
+            business_hours("start_at", "submitted_at", cfg).alias("turnaround_business_hours"),
+        ).sort("repo_id", "pr_number", "reviewed_at")
+
+    return frames.derived("review_cycles", build)
+
+
+def review_turnaround(
+    frames: Frames, scope: Scope = Scope(), *, by: GroupBy | None = "person", grain: Grain | None = None
+) -> pl.LazyFrame:
+    """Review turnaround as a reviewer, per group (the reviewer, their team, the repo) and period of the review.
+
+    Columns: group keys; cycles (u32), median_hours, p90_hours, mean_hours, median_business_hours (f64).
+    docs/metrics.md "Review turnaround".
+    """
+    frame = scope.apply(frames, review_cycles(frames), person="reviewer_key", time="reviewed_at")
+    frame, keys = group_columns(frames, frame, by=by, person="reviewer_key", time="reviewed_at", grain=grain)
+    return aggregate(frame, keys, [
+        pl.len().alias("cycles"),
+        pl.col("turnaround_hours").median().alias("median_hours"),
+        pl.col("turnaround_hours").quantile(0.9, "linear").alias("p90_hours"),
+        pl.col("turnaround_hours").mean().alias("mean_hours"),
+        pl.col("turnaround_business_hours").median().alias("median_business_hours"),
+    ])
+
+
+def review_depth(
+    frames: Frames, scope: Scope = Scope(), *, by: GroupBy | None = "person", grain: Grain | None = None
+) -> pl.LazyFrame:
+    """Review depth and breadth of reviewers, per group and period of the review.
+
+    Columns: group keys; reviews (u32), review_comments (i64), comments_per_review (f64),
+    prs_reviewed (u32: distinct PRs), authors_reviewed (u32: distinct PR authors), approvals,
+    changes_requested (u32). docs/metrics.md "Review depth and breadth".
+    """
+    frame = scope.apply(frames, human_reviews(frames), person="reviewer_key", time="submitted_at")
+    frame, keys = group_columns(frames, frame, by=by, person="reviewer_key", time="submitted_at", grain=grain)
+    return aggregate(frame, keys, [
+        pl.len().alias("reviews"),
+        pl.col("comments").sum().alias("review_comments"),
+        pl.col("comments").mean().alias("comments_per_review"),
+        pl.struct("repo_id", "pr_number").n_unique().cast(pl.UInt32).alias("prs_reviewed"),
+        pl.col("author_key").drop_nulls().n_unique().cast(pl.UInt32).alias("authors_reviewed"),
+        (pl.col("state") == "approved").sum().alias("approvals"),
+        (pl.col("state") == "changes_requested").sum().alias("changes_requested"),
+    ])
+
+
+def gini(values: pl.Expr) -> pl.Expr:
+    """Gini coefficient of non-negative ``values`` (0 = equal shares, towards 1 = one does all).
+
+    G = sum_i (2i - n - 1) x_(i) / (n sum x), x sorted ascending, i from 1. Null when the sum is 0.
+    """
+    x = values.sort()
+    n = values.len().cast(pl.Float64)
+    i = pl.int_range(1, values.len() + 1, dtype=pl.Int64).cast(pl.Float64)
+    total = values.sum().cast(pl.Float64)
+    return pl.when(total > 0).then(((2 * i - n - 1) * x.cast(pl.Float64)).sum() / (n * total))
+
+
+def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month") -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Review load balance in each team: each member's share of the team's reviews, and the team's Gini.
+
+    Reviews count for the reviewer's team(s) at the time of the review. Members of the team during the
+    period who gave no review count with a share of 0 (a team where one person reviews everything has a
+    high Gini).
+
+    Returns (shares, teams):
+      shares: period_start, team_id, person_key, reviews (u32), share (f64, 0-1);
+      teams: period_start, team_id, members (u32), reviews (u32), gini (f64, 0-1, null with no reviews),
+      top_share (f64: the largest member's share). docs/metrics.md "Review load balance".
+    """
+    reviews = scope.apply(frames, human_reviews(frames), person="reviewer_key", time="submitted_at")
+    reviews = with_team(frames, reviews, "reviewer_key", "submitted_at") if "team_id" not in reviews.collect_schema().names() else reviews
+    counted = (
+        reviews.with_columns(period_start("submitted_at", grain).alias("period_start"))
+        .group_by("period_start", "team_id", pl.col("reviewer_key").alias("person_key"))
+        .agg(pl.len().alias("reviews"))
+    )
+    periods = counted.select("period_start").unique()
+    # Every member of the team at any time during the period, with 0 reviews if they gave none.
+    interval = {"week": "1w", "month": "1mo", "quarter": "1q"}[grain]
+    members = (
+        frames.memberships.join(periods, how="cross")
+        .filter(
+            (pl.col("valid_from") < pl.col("period_start").dt.offset_by(interval).dt.date())
+            & (pl.col("valid_to").is_null() | (pl.col("valid_to") > pl.col("period_start").dt.date()))
+        )
+        .select("period_start", "team_id", "person_key").unique()
+    )
+    if scope.team is not None:
+        members = members.filter(pl.col("team_id") == scope.team)
+    shares = (
+        members.join(counted, on=["period_start", "team_id", "person_key"], how="full", coalesce=True)
+        .with_columns(pl.col("reviews").fill_null(0).cast(pl.UInt32))
+        .with_columns((pl.col("reviews") / pl.col("reviews").sum().over("period_start", "team_id")).alias("share"))
+        .sort("period_start", "team_id", "person_key")
+    )
+    teams = (
+        shares.group_by("period_start", "team_id")
+        .agg(
+            pl.len().alias("members"),
+            pl.col("reviews").sum().cast(pl.UInt32).alias("reviews"),
+            gini(pl.col("reviews")).alias("gini"),
+            pl.col("share").max().alias("top_share"),
+        )
+        .sort("period_start", "team_id")
+    )
+    return shares, teams
