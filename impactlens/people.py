@@ -1,0 +1,932 @@
+"""Identity resolution: one person, many identities (emails, GitHub logins, names); teams over time.
+
+How it works (docs/identities.md):
+
+1. :func:`refresh` gathers every identity the activity tables name (commit authors, committers and
+   co-authors, both mailmapped and raw; PR authors and mergers; reviewers; commenters; issue authors
+   and assignees; timeline actors; release and deployment creators; incident commanders and
+   responders) into ``identities``, keyed ``kind:lower(value)`` (the shared data contract).
+2. It links identities that evidence says are one person (a union-find over these edges):
+   ``mailmap`` (git mapped a raw email to another), ``noreply`` (``12345+login@users.noreply.github.com``
+   or ``login@users.noreply.github.com`` is ``login``), ``login_email`` (GitHub tied the email to the
+   login: table ``login_emails``), ``roster`` (the roster file lists both for one person) and ``merge``
+   (``impactlens people merge``, recorded in ``identity_merges``).
+3. A group holding identities the roster gives one person belongs to that roster person; a group of
+   two or more identities with no roster person becomes an automatic person ``auto:<identity_id>``;
+   a lone identity stays unresolved (``person_id`` NULL; metrics count it as its own actor).
+   A group that evidence ties to two roster people is a conflict: each roster person keeps the
+   identities the roster gives them, the rest stay unresolved, and ``refresh`` reports it.
+4. Bots are flagged (:mod:`impactlens.bots`) on identities and people, and the ``*_is_bot`` flags
+   of activity rows are aligned.
+
+Resolution is recomputed from scratch each time from the evidence, the roster and the merges not
+undone, so ``people unmerge`` restores exactly what the evidence alone says.
+
+Metrics count an actor as ``coalesce(identities.person_id, identity_id)`` (view ``actors``), and a
+person's work at time *t* counts for the team(s) they were in at *t* (:func:`attach_teams`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+import polars as pl
+
+from impactlens import bots
+from impactlens.errors import ImpactlensError
+
+KINDS = ("email", "github_login", "name")
+
+# 12345+login@users.noreply.github.com (since 2017) and login@users.noreply.github.com (older).
+_NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\[bot\])?)@users\.noreply\.github\.com$")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+# Every place an identity acts: (identity kind expression, value, display name, source, time).
+# A committer is counted only when not the commit's author (one commit, one row for its author).
+# ``person_value`` classifies free text (incident commanders): '@login', an email, or a name.
+_ACTIVITY_SQL = """
+WITH raw(kind, value, display_name, source, seen_at) AS (
+    SELECT 'email', author_email, author_name, 'git', authored_at FROM commits
+    UNION ALL SELECT 'email', author_email_raw, author_name_raw, 'git', authored_at FROM commits
+        WHERE lower(author_email_raw) <> lower(author_email)
+    UNION ALL SELECT 'email', committer_email, committer_name, 'git', committed_at FROM commits
+        WHERE lower(committer_email) <> lower(author_email)
+    UNION ALL SELECT 'email', committer_email_raw, committer_name_raw, 'git', committed_at FROM commits
+        WHERE lower(committer_email_raw) <> lower(committer_email)
+          AND lower(committer_email_raw) <> lower(author_email_raw)
+    UNION ALL SELECT 'email', ca.email, ca.name, 'git', c.authored_at
+        FROM commit_coauthors ca JOIN commits c USING (repo_id, sha)
+    UNION ALL SELECT 'github_login', author_login, NULL, 'github', created_at FROM pull_requests
+    UNION ALL SELECT 'github_login', merged_by_login, NULL, 'github', merged_at FROM pull_requests
+    UNION ALL SELECT 'github_login', reviewer_login, NULL, 'github', submitted_at FROM reviews
+    UNION ALL SELECT 'github_login', author_login, NULL, 'github', created_at FROM comments
+    UNION ALL SELECT 'github_login', author_login, NULL, 'github', created_at FROM issues
+    UNION ALL SELECT 'github_login', unnest(assignees), NULL, 'github', created_at FROM issues
+    UNION ALL SELECT 'github_login', actor_login, NULL, 'github', created_at FROM pr_timeline_events
+    UNION ALL SELECT 'github_login', author_login, NULL, 'github', coalesce(published_at, created_at) FROM releases
+    UNION ALL SELECT 'github_login', creator_login, NULL, 'github', created_at FROM deployments
+    UNION ALL SELECT 'incident', commander, NULL, 'incidents', opened_at FROM incidents
+    UNION ALL SELECT 'incident', unnest(responders), NULL, 'incidents', opened_at FROM incidents
+),
+cleaned AS (
+    SELECT CASE WHEN kind <> 'incident' THEN kind
+                WHEN trim(value) LIKE '@%' THEN 'github_login'
+                WHEN trim(value) LIKE '%@%' THEN 'email'
+                ELSE 'name' END AS kind,
+           CASE WHEN kind = 'incident' AND trim(value) LIKE '@%' THEN ltrim(trim(value), '@')
+                ELSE trim(value) END AS value,
+           display_name, source, seen_at
+    FROM raw WHERE value IS NOT NULL AND trim(value) <> ''
+)
+SELECT kind || ':' || lower(value) AS identity_id, kind, lower(value) AS value,
+       display_name, source, seen_at
+FROM cleaned
+"""
+
+
+def identity_id(kind: str, value: str) -> str:
+    """The contract's identity key: ``kind:lower(value)`` (``'email:ada@example.com'``)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown identity kind {kind!r}")
+    return f"{kind}:{value.strip().lower()}"
+
+
+@dataclass
+class Resolution:
+    """What :func:`refresh` found: counts, plus one line per conflict it could not settle."""
+
+    identities: int = 0
+    resolved: int = 0
+    people: int = 0
+    auto_people: int = 0
+    bots: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Human lines for the command line."""
+        lines = [
+            f"{self.identities} identities, {self.resolved} linked to {self.people} people "
+            f"({self.auto_people} found automatically), {self.bots} bots."
+        ]
+        lines += [f"conflict: {c}" for c in self.conflicts]
+        return "\n".join(lines)
+
+
+class _Groups:
+    """Union-find over identity ids, remembering why each identity was linked."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.reasons: dict[str, set[str]] = defaultdict(set)
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: str, b: str, reason: str) -> None:
+        if a == b:
+            return
+        self.reasons[a].add(reason)
+        self.reasons[b].add(reason)
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def members(self) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for x in list(self.parent):
+            groups[self.find(x)].append(x)
+        return groups
+
+
+def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
+    """Upsert every identity the activity tables name (kind, value, name, first/last seen)."""
+    con.execute(
+        f"""
+        INSERT INTO identities (identity_id, kind, value, display_name, source, first_seen_at, last_seen_at)
+        SELECT identity_id, any_value(kind), any_value(value),
+               arg_max(display_name, seen_at) FILTER (WHERE display_name IS NOT NULL AND display_name <> ''),
+               min(source), min(seen_at), max(seen_at)
+        FROM ({_ACTIVITY_SQL}) GROUP BY identity_id
+        ON CONFLICT (identity_id) DO UPDATE SET
+            display_name = coalesce(excluded.display_name, identities.display_name),
+            first_seen_at = excluded.first_seen_at,
+            last_seen_at = excluded.last_seen_at
+        """
+    )
+
+
+def _ensure_identity(con: duckdb.DuckDBPyConnection, ident: str, source: str) -> None:
+    kind, _, value = ident.partition(":")
+    con.execute(
+        "INSERT INTO identities (identity_id, kind, value, source) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (identity_id) DO NOTHING",
+        [ident, kind, value, source],
+    )
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups) -> None:
+    """Add the mailmap, no-reply and login-email edges to ``groups``."""
+    for side in ("author", "committer"):
+        rows = con.execute(
+            f"SELECT DISTINCT 'email:' || lower({side}_email_raw), 'email:' || lower({side}_email) FROM commits "
+            f"WHERE lower({side}_email_raw) <> lower({side}_email) AND {side}_email <> ''"
+        ).fetchall()
+        for raw, mapped in rows:
+            groups.union(raw, mapped, "mailmap")
+    emails = con.execute(
+        "SELECT identity_id, value FROM identities WHERE kind = 'email' AND value LIKE '%@users.noreply.github.com'"
+    ).fetchall()
+    for ident, value in emails:
+        match = _NOREPLY.match(value)
+        if match:
+            login = identity_id("github_login", match[1])
+            _ensure_identity(con, login, "noreply")
+            groups.union(ident, login, "noreply")
+    for login, email in con.execute("SELECT DISTINCT lower(login), lower(email) FROM login_emails").fetchall():
+        a, b = identity_id("github_login", login), identity_id("email", email)
+        _ensure_identity(con, a, "login_email")
+        _ensure_identity(con, b, "login_email")
+        groups.union(a, b, "login_email")
+
+
+def _active_merges(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, list[str]]]:
+    return con.execute(
+        "SELECT merge_id, from_person_id, into_person_id, identity_ids FROM identity_merges "
+        "WHERE undone_at IS NULL ORDER BY merged_at, merge_id"
+    ).fetchall()
+
+
+def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+    """Rebuild ``identities`` links, automatic ``people`` and bot flags from everything stored.
+
+    Reads commits, commit_coauthors, pull_requests, reviews, comments, issues, pr_timeline_events,
+    releases, deployments, incidents, login_emails, roster_identities and identity_merges; writes
+    identities (person_id, link_reason, is_bot, bot_kind, seen times), people (rows with source
+    'auto' are replaced; is_bot/bot_kind of every person) and the ``*_is_bot`` activity flags.
+    Runs in one transaction; idempotent (a second run changes no row).
+
+    Returns:
+        A :class:`Resolution` with counts and any conflicts (evidence tying two roster people).
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        result = _refresh(con, config)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+    _collect_identities(con)
+    groups = _Groups()
+    claims: dict[str, str] = dict(con.execute("SELECT identity_id, person_id FROM roster_identities").fetchall())
+    for ident in claims:
+        _ensure_identity(con, ident, "roster")
+    roster_people = {row[0] for row in con.execute("SELECT person_id FROM people WHERE source = 'roster'").fetchall()}
+    _evidence(con, groups)
+
+    # Merges: roster person into roster person is an alias; otherwise the moved identities are
+    # joined to the target's anchor, and a roster claim on a moved identity follows a merge into
+    # a roster person.
+    alias: dict[str, str] = {}
+    for merge_id, from_key, into_key, moved in _active_merges(con):
+        into_key = alias.get(into_key, into_key)
+        if from_key in roster_people and into_key in roster_people:
+            alias[from_key] = into_key
+            for other, target in list(alias.items()):
+                if target == from_key:
+                    alias[other] = into_key
+        anchor = _anchor(into_key, claims, alias)
+        if anchor is None:
+            continue
+        _ensure_identity(con, anchor, "merge")
+        for ident in moved:
+            _ensure_identity(con, ident, "merge")
+            if into_key in roster_people and ident in claims:
+                claims[ident] = into_key  # the merge overrides the roster for what it moved
+            groups.union(ident, anchor, f"merge {merge_id}")
+    claims = {ident: alias.get(person, person) for ident, person in claims.items()}
+    by_person: dict[str, list[str]] = defaultdict(list)
+    for ident, person in claims.items():
+        by_person[person].append(ident)
+    for person, idents in by_person.items():
+        for other in idents[1:]:
+            groups.union(idents[0], other, "roster")
+    all_ids = [row[0] for row in con.execute("SELECT identity_id FROM identities").fetchall()]
+    for ident in all_ids:
+        groups.find(ident)
+
+    activity = dict(con.execute(f"SELECT identity_id, count(*) FROM ({_ACTIVITY_SQL}) GROUP BY 1").fetchall())
+    assignment: dict[str, tuple[str | None, str | None]] = {}
+    auto_people: dict[str, list[str]] = {}
+    result = Resolution()
+    for members in groups.members().values():
+        owners = sorted({claims[m] for m in members if m in claims})
+        if len(owners) == 1:
+            for m in members:
+                reason = "roster" if m in claims else ", ".join(sorted(groups.reasons[m]))
+                assignment[m] = (owners[0], reason)
+        elif len(owners) > 1:
+            result.conflicts.append(
+                f"evidence links identities of {', '.join(owners)} "
+                f"({', '.join(sorted(members)[:6])}); each keeps its roster identities, the rest stay "
+                "unresolved: fix the roster or .mailmap, or undo a merge."
+            )
+            for m in members:
+                assignment[m] = (claims[m], "roster") if m in claims else (None, "conflict: " + ", ".join(owners))
+        elif len(members) >= 2:
+            person = "auto:" + _canonical(members, activity)
+            auto_people[person] = members
+            for m in members:
+                assignment[m] = (person, ", ".join(sorted(groups.reasons[m])))
+        else:
+            assignment[members[0]] = (None, None)
+
+    con.execute("CREATE OR REPLACE TEMP TABLE _assign (identity_id VARCHAR, person_id VARCHAR, link_reason VARCHAR)")
+    con.executemany("INSERT INTO _assign VALUES (?, ?, ?)", [(k, p, r) for k, (p, r) in assignment.items()])
+    con.execute(
+        "UPDATE identities SET person_id = a.person_id, link_reason = a.link_reason FROM _assign a "
+        "WHERE identities.identity_id = a.identity_id"
+    )
+    con.execute("DROP TABLE _assign")
+
+    con.execute("DELETE FROM people WHERE source = 'auto'")
+    for person, members in auto_people.items():
+        _insert_auto_person(con, person, members, activity)
+
+    result.bots = bots.flag_identities(con, config)
+    con.execute(
+        """
+        UPDATE people SET is_bot = s.all_bot,
+               bot_kind = CASE WHEN s.any_ai THEN 'ai_reviewer' WHEN s.all_bot THEN 'bot' END
+        FROM (SELECT person_id, bool_and(is_bot) AS all_bot, bool_or(bot_kind = 'ai_reviewer') AS any_ai
+              FROM identities WHERE person_id IS NOT NULL GROUP BY person_id) s
+        WHERE people.person_id = s.person_id
+        """
+    )
+    bots.flag_activity(con)
+    counts = con.execute(
+        "SELECT count(*), count(person_id), count(DISTINCT person_id) FROM identities"
+    ).fetchall()[0]
+    result.identities, result.resolved, result.people = counts
+    result.auto_people = len(auto_people)
+    return result
+
+
+def _anchor(key: str, claims: dict[str, str], alias: dict[str, str]) -> str | None:
+    """An identity standing for ``key`` (an identity id, ``auto:<identity id>`` or a roster person)."""
+    if key.startswith("auto:"):
+        return key[len("auto:"):]
+    if key.split(":", 1)[0] in KINDS and ":" in key:
+        return key
+    person = alias.get(key, key)
+    owned = sorted(i for i, p in claims.items() if alias.get(p, p) == person)
+    return owned[0] if owned else None
+
+
+def _canonical(members: list[str], activity: dict[str, int]) -> str:
+    """The identity that names an automatic person: its GitHub login if it has one, else its busiest email."""
+    logins = sorted(m for m in members if m.startswith("github_login:"))
+    if logins:
+        return logins[0]
+    return sorted(members, key=lambda m: (-activity.get(m, 0), m))[0]
+
+
+def _insert_auto_person(
+    con: duckdb.DuckDBPyConnection, person: str, members: list[str], activity: dict[str, int]
+) -> None:
+    rows = con.execute(
+        "SELECT identity_id, kind, value, display_name FROM identities WHERE identity_id IN "
+        "(SELECT unnest(?::VARCHAR[]))",
+        [members],
+    ).fetchall()
+    ranked = sorted(rows, key=lambda r: (-activity.get(r[0], 0), r[0]))
+    name = next((r[3] for r in ranked if r[3] and r[1] == "email"), None)
+    login = next((r[2] for r in ranked if r[1] == "github_login"), None)
+    email = next((r[2] for r in ranked if r[1] == "email" and not r[2].endswith("@users.noreply.github.com")), None)
+    email = email or next((r[2] for r in ranked if r[1] == "email"), None)
+    con.execute(
+        "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
+        "VALUES (?, ?, ?, ?, 'auto')",
+        [person, name or login or email or person, email, login],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The roster file
+
+
+class RosterError(ImpactlensError):
+    """The roster file is malformed; the message names each problem's line (and column for CSV)."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:15])
+        more = f"; and {len(problems) - 15} more" if len(problems) > 15 else ""
+        super().__init__(f"{path}: {len(problems)} problem(s), nothing imported: {shown}{more}")
+
+
+@dataclass
+class Membership:
+    """One period of a person in a team: ``valid_from`` inclusive, ``valid_to`` exclusive (None = ongoing)."""
+
+    team_id: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+    role: str | None = None
+    line: int = 0
+
+
+@dataclass
+class RosterPerson:
+    """One roster entry, as parsed and checked."""
+
+    person_id: str
+    name: str
+    emails: list[str] = field(default_factory=list)
+    logins: list[str] = field(default_factory=list)
+    level: str | None = None
+    title: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    manager: str | None = None
+    memberships: list[Membership] = field(default_factory=list)
+    line: int = 0
+
+
+@dataclass
+class Roster:
+    """A parsed roster: people and the teams they name (``team_id -> (name, parent_team_id)``)."""
+
+    people: list[RosterPerson]
+    teams: dict[str, tuple[str, str | None]]
+
+
+PERSON_KEYS = {
+    "id", "name", "emails", "email", "logins", "login", "github", "team", "teams", "level", "title",
+    "start_date", "end_date", "manager",
+}
+MEMBERSHIP_KEYS = {"team", "from", "to", "role"}
+CSV_COLUMNS = (
+    "id", "name", "emails", "logins", "team", "team_from", "team_to", "role", "level", "title",
+    "start_date", "end_date", "manager",
+)
+# Ongoing membership with no start date: counted from this date.
+EPOCH = dt.date(1970, 1, 1)
+
+
+def slug(text: str) -> str:
+    """``'Ada Lovelace' -> 'ada-lovelace'`` (default person and team ids)."""
+    return _SLUG.sub("-", text.strip().lower()).strip("-")
+
+
+def _split(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in re.split(r"[;,\s]+", str(value)) if v.strip()]
+
+
+def _date(value: Any, what: str, problems: list[str], where: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems.append(f"{where}: {what} {value!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
+def load_roster(path: str | Path) -> Roster:
+    """Parse and check a roster file (``.yaml``/``.yml`` or ``.csv``; format in docs/identities.md).
+
+    Returns:
+        A :class:`Roster`.
+
+    Raises:
+        RosterError: missing file, bad YAML/CSV, unknown keys, missing names, bad dates, a
+            membership ending before it starts, overlapping periods in one team, or one email or
+            login given to two people; every problem is listed with its line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RosterError(path, ["file does not exist"])
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        people, teams, problems = _parse_csv(text)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        people, teams, problems = _parse_yaml(text)
+    else:
+        raise RosterError(path, ["the roster must be a .yaml, .yml or .csv file"])
+    problems += _check_roster(people)
+    if problems:
+        raise RosterError(path, problems)
+    for person in people:
+        for m in person.memberships:
+            teams.setdefault(m.team_id, (m.team_id, None))
+    return Roster(people, teams)
+
+
+def _parse_yaml(text: str) -> tuple[list[RosterPerson], dict[str, tuple[str, str | None]], list[str]]:
+    import yaml
+
+    class LineLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+        data = loader.construct_mapping(node, deep=True)
+        data["__line__"] = node.start_mark.line + 1
+        return data
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        return [], {}, [f"{where}: {getattr(exc, 'problem', None) or exc}"]
+    problems: list[str] = []
+    teams: dict[str, tuple[str, str | None]] = {}
+    if isinstance(data, list):
+        entries = data
+    elif isinstance(data, dict):
+        unknown = set(data) - {"people", "teams", "__line__"}
+        if unknown:
+            problems.append(f"line 1: unknown top-level key(s) {', '.join(sorted(unknown))} (known: people, teams)")
+        entries = data.get("people") or []
+        for team in data.get("teams") or []:
+            if not isinstance(team, dict) or not (team.get("id") or team.get("name")):
+                problems.append(f"line {_line(team)}: a team needs an id or a name")
+                continue
+            team_id = str(team.get("id") or slug(str(team["name"])))
+            parent = team.get("parent")
+            teams[team_id] = (str(team.get("name") or team_id), str(parent) if parent else None)
+    else:
+        return [], {}, ["line 1: the roster must be a list of people or a mapping with 'people' (and 'teams')"]
+    people: list[RosterPerson] = []
+    for entry in entries:
+        line = _line(entry)
+        if not isinstance(entry, dict):
+            problems.append(f"line {line}: each person must be a mapping (name:, emails:, ...)")
+            continue
+        where = f"line {line}"
+        unknown = set(entry) - PERSON_KEYS - {"__line__"}
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        person = _person(entry, where, line, problems)
+        if person is None:
+            continue
+        raw_teams = entry.get("teams")
+        if raw_teams is not None and entry.get("team"):
+            problems.append(f"{where}: give either team: or teams:, not both")
+        if raw_teams is None and entry.get("team"):
+            raw_teams = [{"team": entry["team"], "__line__": line}]
+        for item in raw_teams or []:
+            item_line = _line(item) or line
+            if isinstance(item, str):
+                item = {"team": item}
+            if not isinstance(item, dict) or not item.get("team"):
+                problems.append(f"line {item_line}: a team period needs team: (and from:, to:)")
+                continue
+            unknown = set(item) - MEMBERSHIP_KEYS - {"__line__"}
+            if unknown:
+                problems.append(f"line {item_line}: unknown key(s) {', '.join(sorted(unknown))} (known: team, from, to, role)")
+            start = _date(item.get("from"), "from", problems, f"line {item_line}")
+            end = _date(item.get("to"), "to", problems, f"line {item_line}")
+            person.memberships.append(
+                Membership(slug(str(item["team"])) or str(item["team"]), start or person.start_date or EPOCH,
+                           end if end else person.end_date, item.get("role"), item_line)
+            )
+        people.append(person)
+    return people, teams, problems
+
+
+def _line(node: Any) -> int:
+    return node.get("__line__", 0) if isinstance(node, dict) else 0
+
+
+def _person(entry: dict[str, Any], where: str, line: int, problems: list[str]) -> RosterPerson | None:
+    name = str(entry.get("name") or "").strip()
+    if not name:
+        problems.append(f"{where}: a person needs a name")
+        return None
+    person_id = str(entry.get("id") or slug(name))
+    emails = _split(entry.get("emails")) + _split(entry.get("email"))
+    logins = [v.lstrip("@") for v in _split(entry.get("logins")) + _split(entry.get("login")) + _split(entry.get("github"))]
+    for email in emails:
+        if "@" not in email:
+            problems.append(f"{where}: {email!r} is not an email")
+    return RosterPerson(
+        person_id=person_id, name=name, emails=emails, logins=logins,
+        level=_text(entry.get("level")), title=_text(entry.get("title")),
+        start_date=_date(entry.get("start_date"), "start_date", problems, where),
+        end_date=_date(entry.get("end_date"), "end_date", problems, where),
+        manager=_text(entry.get("manager")), line=line,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _parse_csv(text: str) -> tuple[list[RosterPerson], dict[str, tuple[str, str | None]], list[str]]:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    problems: list[str] = []
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        problems.append(f"line 1: unknown column(s) {', '.join(unknown)} (known: {', '.join(CSV_COLUMNS)})")
+    if "name" not in header:
+        return [], {}, problems + ["line 1: the roster needs a 'name' column"]
+    reader.fieldnames = header
+    people: dict[str, RosterPerson] = {}
+    for row in reader:
+        line = reader.line_num
+        where = f"line {line}"
+        if None in row:
+            problems.append(f"{where}: more fields than the header has columns")
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        person = _person(row, where, line, problems)
+        if person is None:
+            continue
+        known = people.get(person.person_id)
+        if known is None:
+            people[person.person_id] = known = person
+        else:
+            for attr in ("name", "level", "title", "start_date", "end_date", "manager"):
+                mine, theirs = getattr(person, attr), getattr(known, attr)
+                if mine and theirs and mine != theirs:
+                    problems.append(f"{where}: {attr} {mine!r} differs from line {known.line} ({theirs!r})")
+                elif mine and not theirs:
+                    setattr(known, attr, mine)
+            known.emails += [e for e in person.emails if e not in known.emails]
+            known.logins += [g for g in person.logins if g not in known.logins]
+        if row.get("team"):
+            start = _date(row.get("team_from"), "team_from", problems, where)
+            end = _date(row.get("team_to"), "team_to", problems, where)
+            known.memberships.append(
+                Membership(slug(row["team"]), start or person.start_date or EPOCH, end or person.end_date,
+                           row.get("role") or None, line)
+            )
+    return list(people.values()), {}, problems
+
+
+def _check_roster(people: list[RosterPerson]) -> list[str]:
+    problems = []
+    seen_ids: dict[str, int] = {}
+    owner: dict[str, tuple[str, int]] = {}
+    for person in people:
+        if person.person_id in seen_ids and seen_ids[person.person_id] != person.line:
+            problems.append(
+                f"line {person.line}: id {person.person_id!r} is already used on line {seen_ids[person.person_id]} "
+                "(give one of them an id:)"
+            )
+        seen_ids.setdefault(person.person_id, person.line)
+        if not person.emails and not person.logins:
+            problems.append(f"line {person.line}: {person.name} needs at least one email or login")
+        for ident in person_identity_ids(person):
+            if ident in owner and owner[ident][0] != person.person_id:
+                problems.append(f"line {person.line}: {ident} is also given to {owner[ident][0]} on line {owner[ident][1]}")
+            owner.setdefault(ident, (person.person_id, person.line))
+        if person.start_date and person.end_date and person.end_date <= person.start_date:
+            problems.append(f"line {person.line}: end_date {person.end_date} is not after start_date {person.start_date}")
+        periods = sorted(person.memberships, key=lambda m: (m.team_id, m.valid_from))
+        for m in periods:
+            if m.valid_to and m.valid_to <= m.valid_from:
+                problems.append(f"line {m.line}: team {m.team_id} period ends ({m.valid_to}) before it starts ({m.valid_from})")
+        for a, b in zip(periods, periods[1:]):
+            if a.team_id == b.team_id and (a.valid_to is None or a.valid_to > b.valid_from):
+                problems.append(f"line {b.line}: {person.name} is already in team {a.team_id} on {b.valid_from} (line {a.line})")
+    return problems
+
+
+def person_identity_ids(person: RosterPerson) -> list[str]:
+    """The identity ids a roster entry claims (its emails and logins)."""
+    return [identity_id("email", e) for e in person.emails] + [identity_id("github_login", g) for g in person.logins]
+
+
+def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict[str, Any]) -> tuple[int, list[str], Resolution]:
+    """Replace the roster in the warehouse with the file at ``path``, then :func:`refresh`.
+
+    Writes people (source 'roster'; earlier roster people not in the file are removed), teams
+    (upserted), team_memberships and roster_identities (both replaced whole).
+
+    Returns:
+        ``(people imported, warnings, resolution)``; a warning names a manager not in the roster.
+
+    Raises:
+        RosterError: the file is malformed (nothing is written).
+    """
+    roster = load_roster(path)
+    lookup: dict[str, str] = {}
+    for person in roster.people:
+        for key in [person.person_id, person.name.lower(), *(e.lower() for e in person.emails),
+                    *(g.lower() for g in person.logins), *("@" + g.lower() for g in person.logins)]:
+            lookup.setdefault(key, person.person_id)
+    warnings = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM people WHERE source = 'roster'")
+        con.execute("DELETE FROM roster_identities")
+        con.execute("DELETE FROM team_memberships")
+        for team_id, (name, parent) in roster.teams.items():
+            con.execute(
+                "INSERT INTO teams VALUES (?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET "
+                "name = excluded.name, parent_team_id = coalesce(excluded.parent_team_id, teams.parent_team_id)",
+                [team_id, name, parent],
+            )
+        for p in roster.people:
+            manager = None
+            if p.manager:
+                manager = lookup.get(p.manager.lower())
+                if manager is None:
+                    warnings.append(f"line {p.line}: manager {p.manager!r} of {p.name} is not in the roster")
+            con.execute(
+                "DELETE FROM people WHERE person_id = ?", [p.person_id]
+            )
+            con.execute(
+                "INSERT INTO people (person_id, display_name, primary_email, github_login, level, title, "
+                "start_date, end_date, manager_person_id, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'roster')",
+                [p.person_id, p.name, p.emails[0].lower() if p.emails else None,
+                 p.logins[0] if p.logins else None, p.level, p.title, p.start_date, p.end_date, manager],
+            )
+            for ident in person_identity_ids(p):
+                con.execute("INSERT INTO roster_identities VALUES (?, ?)", [ident, p.person_id])
+            for m in p.memberships:
+                con.execute(
+                    "INSERT INTO team_memberships VALUES (?, ?, ?, ?, ?)",
+                    [p.person_id, m.team_id, m.valid_from, m.valid_to, m.role],
+                )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(roster.people), warnings, refresh(con, config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Merges
+
+
+class MergeError(ImpactlensError):
+    """A merge or unmerge cannot be done as asked (unknown person, already merged, unknown id)."""
+
+
+def find_actor(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list[str]]:
+    """Resolve what a user typed to ``(actor key, its identity ids)``.
+
+    ``text`` may be a person id, an identity id (``email:...``, ``github_login:...``), an email,
+    ``@login`` or a bare login, or a person's exact display name. The actor key is the person id
+    when the identity belongs to a person, else the identity id.
+
+    Raises:
+        MergeError: nothing or more than one person matches.
+    """
+    text = text.strip()
+    person = con.execute("SELECT person_id FROM people WHERE person_id = ?", [text]).fetchall()
+    if person:
+        return text, _identities_of(con, text)
+    candidates = []
+    if ":" in text and text.split(":", 1)[0] in KINDS:
+        candidates.append(text.split(":", 1)[0] + ":" + text.split(":", 1)[1].lower())
+    elif text.startswith("@"):
+        candidates.append(identity_id("github_login", text[1:]))
+    elif "@" in text:
+        candidates.append(identity_id("email", text))
+    else:
+        candidates += [identity_id("github_login", text), identity_id("name", text)]
+    for candidate in candidates:
+        row = con.execute("SELECT person_id FROM identities WHERE identity_id = ?", [candidate]).fetchall()
+        if row:
+            key = row[0][0] or candidate
+            return key, _identities_of(con, key) if row[0][0] else [candidate]
+    named = con.execute("SELECT person_id FROM people WHERE lower(display_name) = lower(?)", [text]).fetchall()
+    if len(named) == 1:
+        return named[0][0], _identities_of(con, named[0][0])
+    if len(named) > 1:
+        raise MergeError(f"{len(named)} people are called {text!r}: give a person id ({', '.join(r[0] for r in named)}).")
+    raise MergeError(f"no person or identity {text!r} in the warehouse (see `impactlens people list` / `people unresolved`).")
+
+
+def _identities_of(con: duckdb.DuckDBPyConnection, person_id: str) -> list[str]:
+    rows = con.execute("SELECT identity_id FROM identities WHERE person_id = ? ORDER BY 1", [person_id]).fetchall()
+    claimed = con.execute("SELECT identity_id FROM roster_identities WHERE person_id = ?", [person_id]).fetchall()
+    return sorted({r[0] for r in rows} | {r[0] for r in claimed})
+
+
+def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: dict[str, Any]) -> tuple[str, Resolution]:
+    """Record that ``a`` and ``b`` are one person (``a``'s identities join ``b``), then :func:`refresh`.
+
+    ``a`` and ``b`` are anything :func:`find_actor` accepts. Writes one ``identity_merges`` row
+    (merge_id, merged_at UTC, from/into actor keys, the identity ids moved, reason).
+
+    Returns:
+        ``(merge_id, resolution)``.
+
+    Raises:
+        MergeError: empty reason, unknown ``a``/``b``, or ``a`` and ``b`` already one actor.
+    """
+    if not reason or not reason.strip():
+        raise MergeError("a merge needs a reason (--reason), so a wrong merge can be understood and undone.")
+    from_key, moved = find_actor(con, a)
+    into_key, _ = find_actor(con, b)
+    if from_key == into_key:
+        raise MergeError(f"{a!r} and {b!r} are already the same person ({into_key}).")
+    merge_id = uuid.uuid4().hex[:12]
+    con.execute(
+        "INSERT INTO identity_merges VALUES (?, now(), ?, ?, ?, ?, NULL)",
+        [merge_id, from_key, into_key, moved, reason.strip()],
+    )
+    return merge_id, refresh(con, config)
+
+
+def unmerge(con: duckdb.DuckDBPyConnection, merge_id: str, config: dict[str, Any]) -> Resolution:
+    """Undo merge ``merge_id`` (``undone_at`` is set; the row stays as a record), then :func:`refresh`.
+
+    Raises:
+        MergeError: no such merge, or it was undone already.
+    """
+    row = con.execute("SELECT undone_at FROM identity_merges WHERE merge_id = ?", [merge_id]).fetchall()
+    if not row:
+        raise MergeError(f"no merge {merge_id!r} (see `impactlens people merges`).")
+    if row[0][0] is not None:
+        raise MergeError(f"merge {merge_id} was already undone at {row[0][0]:%Y-%m-%d %H:%M} UTC.")
+    con.execute("UPDATE identity_merges SET undone_at = now() WHERE merge_id = ?", [merge_id])
+    return refresh(con, config)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: people, unresolved identities, teams at a time
+
+
+def list_people(con: duckdb.DuckDBPyConnection, *, at: dt.date | None = None, include_bots: bool = False) -> pl.DataFrame:
+    """People with their identities and team(s) on ``at`` (default today, UTC).
+
+    Returns columns: person_id (str), display_name (str), source ('roster'|'auto'), title, level,
+    teams (str, comma-separated team ids on ``at``), identities (int), is_bot (bool), bot_kind.
+    Ordered by display name.
+    """
+    at = at or dt.datetime.now(dt.timezone.utc).date()
+    return con.sql(
+        f"""
+        SELECT p.person_id, p.display_name, p.source, p.title, p.level,
+               (SELECT string_agg(team_id, ', ' ORDER BY team_id) FROM team_memberships m
+                WHERE m.person_id = p.person_id AND m.valid_from <= DATE '{at.isoformat()}'
+                  AND (m.valid_to IS NULL OR m.valid_to > DATE '{at.isoformat()}')) AS teams,
+               (SELECT count(*) FROM identities i WHERE i.person_id = p.person_id) AS identities,
+               p.is_bot, p.bot_kind
+        FROM people p {'' if include_bots else 'WHERE NOT p.is_bot'}
+        ORDER BY lower(p.display_name), p.person_id
+        """
+    ).pl()
+
+
+def unresolved(con: duckdb.DuckDBPyConnection, *, limit: int | None = None, include_bots: bool = False) -> pl.DataFrame:
+    """Identities with no person, busiest first.
+
+    Returns columns: identity_id, kind, value, display_name, activity (int: rows naming it across
+    the activity tables), first_seen_at, last_seen_at (TIMESTAMPTZ UTC), is_bot.
+    """
+    bots_filter = "" if include_bots else "AND NOT i.is_bot"
+    limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    return con.sql(
+        f"""
+        WITH act AS (SELECT identity_id, count(*) AS activity FROM ({_ACTIVITY_SQL}) GROUP BY 1)
+        SELECT i.identity_id, i.kind, i.value, i.display_name, coalesce(a.activity, 0) AS activity,
+               i.first_seen_at, i.last_seen_at, i.is_bot
+        FROM identities i LEFT JOIN act a USING (identity_id)
+        WHERE i.person_id IS NULL {bots_filter}
+        ORDER BY activity DESC, i.identity_id {limit_sql}
+        """
+    ).pl()
+
+
+def actor_of(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> str:
+    """The actor key metrics count for an identity: its person id, else its identity id."""
+    ident = identity_id(kind, value)
+    row = con.execute("SELECT person_id FROM identities WHERE identity_id = ?", [ident]).fetchall()
+    return (row[0][0] if row and row[0][0] else ident)
+
+
+def teams_at(con: duckdb.DuckDBPyConnection, at: dt.date | dt.datetime) -> pl.DataFrame:
+    """Who was in which team on ``at`` (a date, or a datetime taken in UTC).
+
+    Returns columns: person_id (str), team_id (str), role (str|null). A person in two teams at once
+    has two rows; an organisation total must count distinct person_id, never sum the teams.
+    """
+    day = at.astimezone(dt.timezone.utc).date() if isinstance(at, dt.datetime) and at.tzinfo else (
+        at.date() if isinstance(at, dt.datetime) else at
+    )
+    return con.sql(
+        "SELECT person_id, team_id, role FROM team_memberships WHERE valid_from <= $day "
+        "AND (valid_to IS NULL OR valid_to > $day) ORDER BY person_id, team_id",
+        params={"day": day},
+    ).pl()
+
+
+def attach_teams(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    *,
+    actor_col: str = "actor_id",
+    time_col: str,
+    keep_unassigned: bool = True,
+) -> pl.DataFrame:
+    """Add ``team_id`` to each row of ``frame``: the team(s) its actor was in at the row's time.
+
+    Args:
+        frame: any frame with ``actor_col`` (a person id or identity id, as in view ``actors``)
+            and ``time_col`` (Datetime with time zone, or Date). Times are taken in UTC.
+        keep_unassigned: keep rows whose actor was in no team then (``team_id`` null).
+
+    Returns:
+        ``frame``'s columns plus ``team_id`` (str). A row whose actor was in two teams at that time
+        appears once per team (so team figures are right); organisation totals must deduplicate
+        (count distinct events or actors), never add team figures up.
+
+    Membership periods are ``valid_from <= date(t) < valid_to`` (valid_to exclusive, NULL ongoing).
+    """
+    con.register("_frame", frame.with_row_index("_row"))
+    join = "LEFT JOIN" if keep_unassigned else "JOIN"
+    try:
+        out = con.sql(
+            f"""
+            SELECT f.*, m.team_id FROM _frame f {join} team_memberships m
+              ON m.person_id = f."{actor_col}"
+             AND m.valid_from <= CAST(f."{time_col}" AS DATE)
+             AND (m.valid_to IS NULL OR m.valid_to > CAST(f."{time_col}" AS DATE))
+            ORDER BY f._row, m.team_id
+            """
+        ).pl()
+    finally:
+        con.unregister("_frame")
+    return out.drop("_row")
+
+
+def person_keys(values: Iterable[str]) -> list[str]:
+    """Identity ids for raw emails/logins as the activity tables store them (helper for tests and demos)."""
+    return [identity_id("email", v) if "@" in v else identity_id("github_login", v.lstrip("@")) for v in values]
