@@ -1,5 +1,5 @@
 """``python -m impactlens`` runs the command line."""
 
-from impactlens.cli import app
+from impactlens.cli import main
 
-app(prog_name="impactlens")
+main()

@@ -14,8 +14,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import dashboard, demo, github, incidents, metrics, people, report
-from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, progress
-from impactlens.errors import ImpactlensError
+from impactlens.commands import ConfigOption, DbOption, QuietOption, progress, user_errors
 
 app = typer.Typer(
     help="Turn Git and issue-tracker history into honest evidence of engineering impact.",
@@ -44,7 +43,7 @@ def collect_git_command(
     from impactlens import config as config_mod
     from impactlens.collectors.git import collect_git, open_repository
 
-    try:
+    with user_errors():
         cfg = config_mod.load(config)
         open_repository(path)  # validate before touching the warehouse
         with progress(quiet, "commits") as bar, warehouse.writing(db) as con:
@@ -54,8 +53,6 @@ def collect_git_command(
                 on_start=lambda n: bar.update(task, total=n),
                 on_progress=lambda k: bar.advance(task, k),
             )
-    except ImpactlensError as exc:
-        fail(str(exc))
     if not quiet:
         typer.echo(result.summary())
         typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
@@ -64,10 +61,8 @@ def collect_git_command(
 @db_app.command("info")
 def db_info(db: DbOption = None) -> None:
     """Print the schema version, the row count of every table and the last collection runs."""
-    try:
+    with user_errors():
         con = warehouse.read_only(db)
-    except ImpactlensError as exc:
-        fail(str(exc))
     with con:
         typer.echo(f"{warehouse.resolve_path(db)}: schema version {warehouse.schema_version(con)}")
         tables = con.sql(
@@ -89,10 +84,8 @@ def db_info(db: DbOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Migrate the warehouse to this version's schema."""
-    try:
+    with user_errors():
         version = warehouse.upgrade(db)
-    except ImpactlensError as exc:
-        fail(str(exc))
     typer.echo(f"{warehouse.resolve_path(db)}: schema version {version}")
 
 
@@ -101,10 +94,8 @@ def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration (defaults overridden by the file) as TOML."""
     from impactlens import config as config_mod
 
-    try:
+    with user_errors():
         cfg = config_mod.load(config)
-    except ImpactlensError as exc:
-        fail(str(exc))
     typer.echo(config_mod.dumps(cfg))
 
 
@@ -113,5 +104,10 @@ for _area in (github, people, incidents, metrics, demo, dashboard, report):
     _area.register(app, collect_app)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """Console entry point: the Typer app, with Ctrl-C reported in one line (exit 130)."""
+    try:
+        app(prog_name="impactlens")
+    except KeyboardInterrupt:
+        typer.echo("impactlens: interrupted; a collection resumes where it stopped on its next run.", err=True)
+        raise SystemExit(130) from None

@@ -7,12 +7,14 @@ Typer app (``impactlens X``) or to the ``impactlens collect`` group.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Iterator, Optional
 
 import typer
 
 from impactlens import warehouse
+from impactlens.errors import ImpactlensError
 
 DbOption = Annotated[
     Optional[Path],
@@ -28,6 +30,15 @@ def fail(message: str, code: int = 2) -> None:
     """Print ``message`` on one line to stderr and exit with ``code``."""
     typer.echo(f"impactlens: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn an :class:`ImpactlensError` raised in the block into one line on stderr and its exit code."""
+    try:
+        yield
+    except ImpactlensError as exc:
+        fail(str(exc), exc.exit_code)
 
 
 def progress(quiet: bool, unit: str = "items"):
