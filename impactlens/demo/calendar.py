@@ -1,0 +1,95 @@
+"""Working time for the demo's people: weekdays, public holidays, vacations and office hours in their timezone."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from impactlens.demo.cast import END, HOLIDAYS, START, Person
+
+UTC = timezone.utc
+DAY_START = time(9, 0)
+DAY_END = time(18, 0)
+
+
+@lru_cache(maxsize=None)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def days(start: date = START, end: date = END):
+    """Every day from ``start`` to ``end`` inclusive."""
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def utc(local: datetime) -> datetime:
+    """``local`` (aware) in UTC, whole seconds."""
+    return local.astimezone(UTC).replace(microsecond=0)
+
+
+def lognormal(rng: random.Random, median: float, sigma: float) -> float:
+    return rng.lognormvariate(math.log(median), sigma)
+
+
+class Calendar:
+    """Who works when: two vacation blocks a year per person, drawn once from ``rng``."""
+
+    def __init__(self, people: tuple[Person, ...], rng: random.Random) -> None:
+        self.people = {p.person_id: p for p in people}
+        self.vacations: dict[str, frozenset[date]] = {}
+        for person in people:
+            off: set[date] = set()
+            for year in (2025, 2026):
+                for _ in range(2):
+                    first = date(year, 1, 1) + timedelta(days=rng.randrange(20, 330))
+                    off.update(first + timedelta(days=k) for k in range(rng.randint(5, 12)))
+            self.vacations[person.person_id] = frozenset(off)
+
+    def employed(self, person: Person, day: date) -> bool:
+        return (person.start is None or person.start <= day) and (person.end is None or day <= person.end)
+
+    def is_workday(self, person: Person, day: date) -> bool:
+        return (
+            day.weekday() < 5
+            and day not in HOLIDAYS[person.region]
+            and day not in self.vacations[person.person_id]
+            and self.employed(person, day)
+        )
+
+    def work_time(self, person: Person, day: date, rng: random.Random) -> datetime:
+        """A moment on ``day`` in ``person``'s office hours (peaks late morning and mid-afternoon), in UTC."""
+        if rng.random() < 0.04:
+            hour = rng.uniform(19.0, 23.0)  # the occasional evening push
+        else:
+            hour = min(17.9, max(8.5, rng.gauss(rng.choice((10.8, 14.8)), 1.3)))
+        local = datetime.combine(day, time(0), zone(person.tz)) + timedelta(seconds=int(hour * 3600))
+        return utc(local)
+
+    def add_working_hours(self, person: Person, at: datetime, hours: float) -> datetime:
+        """``at`` plus ``hours`` of ``person``'s office hours (09:00-18:00 local on their workdays), in UTC.
+
+        Gives up after 60 calendar days (someone who left or is on a long leave) and returns that moment.
+        """
+        tz = zone(person.tz)
+        local = at.astimezone(tz)
+        remaining = hours * 3600.0
+        for _ in range(60):
+            day = local.date()
+            if self.is_workday(person, day):
+                start = datetime.combine(day, DAY_START, tz)
+                end = datetime.combine(day, DAY_END, tz)
+                if local < start:
+                    local = start
+                if local < end:
+                    available = (end - local).total_seconds()
+                    if remaining <= available:
+                        return utc(local + timedelta(seconds=remaining))
+                    remaining -= available
+            local = datetime.combine(day + timedelta(days=1), time(0), tz)
+        return utc(local)

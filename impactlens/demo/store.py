@@ -1,0 +1,131 @@
+"""Write the demo's rows into a warehouse file, and tell whether an existing demo file is current."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from impactlens import warehouse
+from impactlens.demo import cast
+from impactlens.demo.generate import END_AT, generate
+from impactlens.errors import ImpactlensError, WarehouseError
+
+# Bump when the generator's output changes, so `impactlens demo` rebuilds a cached demo file.
+GENERATOR_VERSION = "1"
+SOURCE = "demo"
+TARGET = cast.ORG
+RESOURCE = "generator"
+
+
+def fingerprint() -> dict[str, Any]:
+    """What a demo file must have been built with to be reused: generator version, seed and schema text."""
+    schema = hashlib.sha256("".join(m.sql for m in warehouse.MIGRATIONS).encode()).hexdigest()[:16]
+    return {"generator_version": GENERATOR_VERSION, "seed": cast.SEED, "schema": schema}
+
+
+def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, list[Any]]]) -> dict[str, int]:
+    """Insert ``tables`` (``{table: {column: [values]}}``) into ``con`` in one transaction; returns row counts.
+
+    Columns are matched by name, so a table may have more columns than the demo fills (they stay NULL).
+    """
+    counts = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, columns in tables.items():
+            table = pa.table(columns)
+            counts[name] = table.num_rows
+            if not table.num_rows:
+                continue
+            con.register("_demo_rows", table)
+            cols = ", ".join(f'"{c}"' for c in columns)
+            con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _demo_rows")
+            con.unregister("_demo_rows")
+        marker = json.dumps(fingerprint(), sort_keys=True)
+        con.execute("INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)", [SOURCE, TARGET, RESOURCE, marker, END_AT])
+        con.execute(
+            "INSERT INTO collection_runs (run_id, source, target, cursor, started_at, finished_at, status, counts) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'succeeded', ?)",
+            [f"demo-{GENERATOR_VERSION}", SOURCE, TARGET, marker, END_AT, END_AT, json.dumps(counts, sort_keys=True)],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, int]:
+    """Generate the demo organisation and write it to a new warehouse at ``path``; returns row counts per table.
+
+    The file is built beside ``path`` and moved over it only when complete. An existing file at ``path``
+    is replaced only when it is a demo file (see :func:`is_demo_file`): a user's own warehouse is never
+    overwritten.
+
+    Raises:
+        WarehouseError: ``path`` holds a warehouse that is not a demo build.
+    """
+    path = Path(path)
+    if path.exists() and not is_demo_file(path):
+        raise WarehouseError(
+            f"{path} exists and is not a demo warehouse; the demo never overwrites a user's warehouse. "
+            "Choose another path."
+        )
+    building = path.with_name(path.name + ".building")
+    for stale in (building, building.with_name(building.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    tables = generate(seed)
+    con = warehouse.open_for_write(building)
+    try:
+        counts = write_tables(con, tables)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(building, path)
+    path.with_name(path.name + ".wal").unlink(missing_ok=True)
+    return counts
+
+
+def _marker(path: Path) -> dict[str, Any] | None:
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        rows = con.execute(
+            "SELECT cursor FROM sync_state WHERE source = ? AND target = ? AND resource = ?", [SOURCE, TARGET, RESOURCE]
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    return json.loads(rows[0][0]) if rows else None
+
+
+def is_demo_file(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a warehouse written by the demo generator (any version)."""
+    return Path(path).exists() and _marker(Path(path)) is not None
+
+
+def is_current(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a demo warehouse built by this generator version, seed and schema."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    try:
+        return _marker(path) == fingerprint()
+    except ImpactlensError:
+        return False
+
+
+def counts(path: str | os.PathLike[str]) -> dict[str, int]:
+    """Row counts per table of the demo warehouse at ``path`` (read-only)."""
+    with warehouse.read_only(path) as con:
+        tables = [t for (t,) in con.sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        return {t: con.sql(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}
