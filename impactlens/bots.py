@@ -1,7 +1,8 @@
 """Bots and AI reviewers: which identities are not people.
 
 Patterns come from the ``[bots]`` section of ``impactlens.toml`` (defaults in
-:data:`impactlens.config.DEFAULTS`): shell-style globs (``fnmatch``, case-insensitive) on GitHub
+:data:`impactlens.config.DEFAULTS`): globs (``*`` any text, ``?`` one character, everything else
+literal, so ``*[bot]`` is a ``[bot]`` suffix; case-insensitive) on GitHub
 logins (``login_patterns``, ``ai_reviewer_patterns``) and on emails (``email_patterns``); each has an
 ``extra_*`` list that extends the defaults, and ``not_bots`` names logins or emails that match a
 pattern but belong to people (a human called ``abbot``).
@@ -18,8 +19,9 @@ Bots stay in the warehouse, flagged; every human figure leaves them out.
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import duckdb
@@ -98,7 +100,14 @@ class BotRules:
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+    return any(_glob(pattern).fullmatch(value) for pattern in patterns)
+
+
+@lru_cache(maxsize=1024)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` and ``?`` are wildcards; everything else is literal, so ``*[bot]`` means a ``[bot]`` suffix
+    (``fnmatch`` would read ``[bot]`` as one of b, o, t and call ``bob`` a bot)."""
+    return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
 
 
 def rules(config: dict[str, Any]) -> BotRules:
