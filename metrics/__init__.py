@@ -1,19 +1,44 @@
 """Metrics: the senior-engineer signals as Polars jobs over the warehouse (definitions in docs/metrics.md).
 
-Typical use::
+Every figure is a function from :class:`Frames` (the warehouse loaded with :func:`load`) and a
+:class:`Scope` (person, team, repo, UTC date range) to a :class:`polars.LazyFrame`; most take
+``by`` ('person' | 'team' | 'repo' | None) and ``grain`` ('week' | 'month' | 'quarter' | None)::
 
     from impactlens import warehouse, metrics
     with warehouse.read_only(db) as con:
         frames = metrics.load(con)
-        sizes = metrics.pr_size(frames, metrics.Scope(team="payments", start="2026-01-01"),
-                                by="person", grain="month").collect()
+        scope = metrics.Scope(team="payments", start="2026-01-01", end="2026-07-01")
+        sizes = metrics.pr_size(frames, scope, by="person", grain="month").collect()
+        trend = metrics.with_previous(metrics.review_turnaround(frames, scope, by="team", grain="month"),
+                                      ["median_hours"], grain="month").collect()
+
+``impactlens metrics`` materialises the same figures as ``metric_*`` tables (docs/schema.md).
 """
 
 from impactlens.metrics.calendar import business_hours, hours
+from impactlens.metrics.change import before_after, with_previous
+from impactlens.metrics.defects import bug_issues, classify_commits, defect_rate, szz
+from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, Scope, load, period_start, with_team
+from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
+from impactlens.metrics.mentoring import experience, mentees, mentoring_summary, touchpoints
+from impactlens.metrics.ownership import artifact_summary, artifacts, bus_factor, ownership
 from impactlens.metrics.pr import activity, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
+from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
 
 __all__ = [
+    # loading and scoping
     "Frames", "Scope", "load", "period_start", "with_team", "business_hours", "hours",
+    # pull requests
     "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput",
+    # reviews
+    "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "gini",
+    # incidents and DORA
+    "incident_facts", "incident_roles", "incident_summary", "changes", "deployment_facts", "dora",
+    # mentoring, ownership, defects
+    "experience", "touchpoints", "mentoring_summary", "mentees",
+    "ownership", "bus_factor", "artifacts", "artifact_summary",
+    "bug_issues", "classify_commits", "defect_rate", "szz",
+    # change over time
+    "with_previous", "before_after",
 ]

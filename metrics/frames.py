@@ -94,11 +94,7 @@ def utc(value: date | datetime | str | None) -> datetime | None:
 
 
 def _read(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> pl.LazyFrame:
-    if params:
-        # Relations take no parameters: bind them through a prepared statement's result.
-        frame = pl.from_arrow(con.execute(query, params).arrow())
-    else:
-        frame = con.sql(query).pl()
+    frame = con.sql(query, params=params).pl() if params else con.sql(query).pl()
     assert isinstance(frame, pl.DataFrame)
     return frame.lazy()
 

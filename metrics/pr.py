@@ -280,7 +280,8 @@ def activity(frames: Frames) -> pl.LazyFrame:
 
     kind is 'pr_merged' (the PR's author, at merge), 'commit' (a non-merge commit's author, at
     authoring), 'review' (a review on someone else's PR), 'pr_opened'. ``directory`` (str, null except for
-    commit rows) is each changed file's folder (two levels), one row per folder. Bots are left out.
+    'commit_dir' rows) is each changed file's folder (two levels; generated, lockfile and vendored files
+    left out), one 'commit_dir' row per commit and folder. Bots are left out.
     """
 
     def build() -> pl.LazyFrame:
@@ -307,7 +308,8 @@ def activity(frames: Frames) -> pl.LazyFrame:
             pl.lit("commit").alias("kind"), pl.lit(None, pl.String).alias("directory"),
         )
         folders = (
-            frames.commit_files.select("repo_id", "sha", directory_of("path").alias("directory")).unique()
+            frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
+            .select("repo_id", "sha", directory_of("path").alias("directory")).unique()
             .join(commits.select("repo_id", "sha", "author_key", "authored_at"), on=["repo_id", "sha"], how="inner")
             .select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
                     pl.lit("commit_dir").alias("kind"), "directory")

@@ -1,0 +1,150 @@
+"""Defects: bug-fix commits, reverts, the commits that introduced the fixed lines (SZZ), defect rate.
+
+Shown to a person only about their own work, never as a ranking. Definitions: docs/metrics.md,
+section "Defects".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import polars as pl
+
+from impactlens.errors import CollectionError
+from impactlens.metrics.frames import Frames, GroupBy, Scope, aggregate, group_columns
+
+#: A commit message that says it fixes a bug (conventional-commit "fix:" or "fixes/fixed ... bug").
+FIX_MESSAGE = (
+    r"(?i)(^(bug)?fix(\([^)]*\))?!?:|^hotfix\b|\bfix(e[sd])?\s+(a\s+|the\s+)?(bug|crash|regression|defect)"
+    r"|\b(fix(e[sd])?|close[sd]?|resolve[sd]?)\s+#\d+)"
+)
+REVERT_MESSAGE = r'(?i)(^revert\s*"|this reverts commit [0-9a-f]{7,40})'
+BUG_LABEL = r"(?i)\b(bug|defect|regression)\b"
+_ISSUE_REF = r"#(\d+)"
+
+
+def bug_issues(frames: Frames) -> pl.LazyFrame:
+    """repo_id, number (i32) of the issues labelled as bugs (a label containing bug/defect/regression)."""
+    return frames.issues.filter(
+        pl.col("labels").list.eval(pl.element().str.contains(BUG_LABEL)).list.any().fill_null(False)
+    ).select("repo_id", pl.col("number").cast(pl.Int32))
+
+
+def classify_commits(frames: Frames) -> pl.LazyFrame:
+    """Every non-merge commit with its defect flags.
+
+    Columns: repo_id, sha, author_key, author_is_bot, authored_at (Datetime UTC), is_bug_fix (bool),
+    fix_reason ('bug_issue' | 'message' | null), is_revert (bool).
+    A bug fix references an issue labelled as a bug (``#123`` in its message, or its PR links one), or its
+    message says it fixes one (:data:`FIX_MESSAGE`). A revert's message starts ``Revert "`` or says
+    ``This reverts commit <sha>``.
+    """
+
+    def build() -> pl.LazyFrame:
+        commits = frames.commits.filter(~pl.col("is_merge"))
+        text = pl.col("subject") + "\n" + pl.col("body")
+        bugs = bug_issues(frames).with_columns(pl.lit(True).alias("_bug"))
+        referenced = (
+            commits.select("repo_id", "sha", text.str.extract_all(_ISSUE_REF).alias("_refs"))
+            .explode("_refs")
+            .select("repo_id", "sha", pl.col("_refs").str.strip_prefix("#").cast(pl.Int32, strict=False).alias("number"))
+        )
+        linked = (
+            commits.filter(pl.col("pr_number").is_not_null()).select("repo_id", "sha", "pr_number")
+            .join(frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "linked_issues"),
+                  on=["repo_id", "pr_number"], how="inner")
+            .explode("linked_issues").select("repo_id", "sha", pl.col("linked_issues").alias("number"))
+        )
+        fixes_bug = (
+            pl.concat([referenced, linked]).filter(pl.col("number").is_not_null())
+            .join(bugs, on=["repo_id", "number"], how="inner").select("repo_id", "sha").unique()
+            .with_columns(pl.lit(True).alias("_bug_issue"))
+        )
+        return (
+            commits.join(fixes_bug, on=["repo_id", "sha"], how="left")
+            .with_columns(pl.col("_bug_issue").fill_null(False), text.str.contains(FIX_MESSAGE).alias("_message"))
+            .select(
+                "repo_id", "sha", "author_key", "author_is_bot", "authored_at",
+                (pl.col("_bug_issue") | pl.col("_message")).alias("is_bug_fix"),
+                pl.when(pl.col("_bug_issue")).then(pl.lit("bug_issue"))
+                .when(pl.col("_message")).then(pl.lit("message")).alias("fix_reason"),
+                text.str.contains(REVERT_MESSAGE).alias("is_revert"),
+            )
+        )
+
+    return frames.derived("classified_commits", build)
+
+
+def szz(repo_path: str | Path, repo_id: str, fix_shas: Iterable[str]) -> pl.DataFrame:
+    """The commits that last touched the lines each bug fix changed (SZZ, through PyDriller's
+    ``Git.get_commits_last_modified_lines``). Runs ``git blame`` per fix: expensive, so it is run
+    once by ``impactlens metrics --szz`` and stored in ``metric_bug_introductions``.
+
+    Returns columns: repo_id, fix_sha, introducing_sha, path (str). A fix whose parent is missing
+    (shallow clone) or whose file cannot be blamed is skipped.
+
+    Raises:
+        CollectionError: ``repo_path`` is not a git repository.
+    """
+    from git.exc import GitError
+    from pydriller import Git
+
+    try:
+        git = Git(str(repo_path))
+    except Exception as exc:  # pydriller/gitpython raise several types for a bad path
+        raise CollectionError(f"{repo_path} is not a git repository ({type(exc).__name__}).") from None
+    rows: dict[str, list[str]] = {"repo_id": [], "fix_sha": [], "introducing_sha": [], "path": []}
+    try:
+        for sha in fix_shas:
+            try:
+                found = git.get_commits_last_modified_lines(git.get_commit(sha))
+            except (GitError, ValueError, KeyError):
+                continue
+            for path, introducing in found.items():
+                for intro in sorted(introducing):
+                    rows["repo_id"].append(repo_id)
+                    rows["fix_sha"].append(sha)
+                    rows["introducing_sha"].append(intro)
+                    rows["path"].append(path)
+    finally:
+        git.clear()
+    return pl.DataFrame(rows, schema={c: pl.String for c in rows})
+
+
+def defect_rate(
+    frames: Frames,
+    introductions: pl.LazyFrame | pl.DataFrame | None = None,
+    scope: Scope = Scope(),
+    *,
+    by: GroupBy | None = "repo",
+    grain=None,
+) -> pl.LazyFrame:
+    """Commits, bug fixes, reverts and bug-introducing commits per repository / team / person and period.
+
+    ``introductions`` is the output of :func:`szz` (or the ``metric_bug_introductions`` table); without it
+    bug_introducing_commits and defect_rate are null. A person sees this only about their own work.
+
+    Columns: group keys; commits, bug_fixes, reverts (u32), bug_introducing_commits (u32),
+    defect_rate (f64: bug-introducing commits / commits). Human, non-merge commits, by authored_at.
+    docs/metrics.md "Defects".
+    """
+    frame = classify_commits(frames).filter(~pl.col("author_is_bot"))
+    if introductions is not None:
+        intro = introductions.lazy().select("repo_id", pl.col("introducing_sha").alias("sha")).unique().with_columns(
+            pl.lit(True).alias("_introduced")
+        )
+        frame = frame.join(intro, on=["repo_id", "sha"], how="left").with_columns(pl.col("_introduced").fill_null(False))
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Boolean).alias("_introduced"))
+    frame = scope.apply(frames, frame, person="author_key", time="authored_at")
+    frame, keys = group_columns(frames, frame, by=by, person="author_key", time="authored_at", grain=grain)
+    return aggregate(frame, keys, [
+        pl.len().alias("commits"),
+        pl.col("is_bug_fix").sum().alias("bug_fixes"),
+        pl.col("is_revert").sum().alias("reverts"),
+        pl.col("_introduced").sum().alias("bug_introducing_commits") if introductions is not None
+        else pl.lit(None, pl.UInt32).alias("bug_introducing_commits"),
+        (pl.col("_introduced").sum() / pl.len()).alias("defect_rate") if introductions is not None
+        else pl.lit(None, pl.Float64).alias("defect_rate"),
+    ])

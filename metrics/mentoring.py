@@ -1,0 +1,181 @@
+"""Mentoring touchpoints, mentees, and how the mentees' own figures moved afterwards.
+
+Definitions: docs/metrics.md, section "Mentoring touchpoints".
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns, utc
+from impactlens.metrics.pr import activity, pr_facts
+from impactlens.metrics.review import human_reviews
+
+#: A PR among its author's first ONBOARDING_PRS is an onboarding PR.
+ONBOARDING_PRS = 5
+#: A mentee has at least MENTEE_TOUCHPOINTS touchpoints from the mentor in the period.
+MENTEE_TOUCHPOINTS = 3
+
+
+def experience(frames: Frames) -> pl.LazyFrame:
+    """person_key, first_contribution_at (Datetime UTC: first commit, PR or review in the data),
+    level_rank (i64: the number in people.level, e.g. 'L5' -> 5; null when unknown)."""
+
+    def build() -> pl.LazyFrame:
+        first = (
+            activity(frames).filter(pl.col("kind") != "commit_dir")
+            .group_by(pl.col("actor_key").alias("person_key")).agg(pl.col("at").min().alias("first_contribution_at"))
+        )
+        levels = frames.people.select(
+            "person_key", pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank")
+        )
+        return first.join(levels, on="person_key", how="left")
+
+    return frames.derived("experience", build)
+
+
+def touchpoints(frames: Frames) -> pl.LazyFrame:
+    """Every mentoring touchpoint: a more experienced person's review, PR comment or pairing with a less
+    experienced one, and any review on someone's first five PRs.
+
+    Columns: mentor_key, mentee_key, at (Datetime UTC), kind ('review' | 'comment' | 'onboarding_review'
+    | 'onboarding_comment' | 'pairing'), repo_id, ref (PR number or commit sha, str), basis ('level' |
+    'tenure' | 'onboarding'). Less experienced: a lower level number when both have one in the roster,
+    else a later first contribution in the data. Comments that belong to a review are part of that
+    review's touchpoint; bots never count. docs/metrics.md "Mentoring touchpoints".
+    """
+
+    def build() -> pl.LazyFrame:
+        order = (
+            pr_facts(frames).filter(~pl.col("author_is_bot"))
+            .select("repo_id", pl.col("number").alias("pr_number"), "author_key", "created_at")
+            .with_columns(pl.col("created_at").rank("ordinal").over("author_key").alias("_nth"))
+            .select("repo_id", "pr_number", (pl.col("_nth") <= ONBOARDING_PRS).alias("_onboarding"))
+        )
+        reviews = human_reviews(frames).select(
+            pl.col("reviewer_key").alias("mentor_key"), pl.col("author_key").alias("mentee_key"),
+            pl.col("submitted_at").alias("at"), pl.lit("review").alias("kind"), "repo_id", "pr_number",
+        )
+        authors = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "author_key", "author_is_bot")
+        comments = (
+            frames.comments.filter(~pl.col("author_is_bot") & pl.col("review_id").is_null())
+            .join(authors, on=["repo_id", "pr_number"], how="inner")
+            .filter(~pl.col("author_is_bot_right") & (pl.col("author_key") != pl.col("author_key_right")))
+            .select(pl.col("author_key").alias("mentor_key"), pl.col("author_key_right").alias("mentee_key"),
+                    pl.col("created_at").alias("at"), pl.lit("comment").alias("kind"), "repo_id", "pr_number")
+        )
+        on_prs = (
+            pl.concat([reviews, comments]).filter(pl.col("mentee_key").is_not_null())
+            .join(order, on=["repo_id", "pr_number"], how="left")
+            .with_columns(pl.col("_onboarding").fill_null(False), pl.col("pr_number").cast(pl.String).alias("ref"))
+            .drop("pr_number")
+        )
+        commits = frames.commits.filter(~pl.col("author_is_bot")).select("repo_id", "sha", "author_key", "authored_at")
+        pairs = (
+            frames.coauthors.filter(~pl.col("coauthor_is_bot"))
+            .join(commits, on=["repo_id", "sha"], how="inner")
+            .filter(pl.col("coauthor_key") != pl.col("author_key"))
+        )
+        pairing = pl.concat([
+            pairs.select(pl.col("author_key").alias("mentor_key"), pl.col("coauthor_key").alias("mentee_key"),
+                         pl.col("authored_at").alias("at"), "repo_id", pl.col("sha").alias("ref")),
+            pairs.select(pl.col("coauthor_key").alias("mentor_key"), pl.col("author_key").alias("mentee_key"),
+                         pl.col("authored_at").alias("at"), "repo_id", pl.col("sha").alias("ref")),
+        ]).with_columns(pl.lit("pairing").alias("kind"), pl.lit(False).alias("_onboarding"))
+        both = pl.concat([on_prs, pairing.select(on_prs.collect_schema().names())])
+        exp = experience(frames)
+        both = (
+            both.join(exp.rename({"person_key": "mentor_key", "first_contribution_at": "_mentor_first",
+                                  "level_rank": "_mentor_level"}), on="mentor_key", how="left")
+            .join(exp.rename({"person_key": "mentee_key", "first_contribution_at": "_mentee_first",
+                              "level_rank": "_mentee_level"}), on="mentee_key", how="left")
+        )
+        levels_known = pl.col("_mentor_level").is_not_null() & pl.col("_mentee_level").is_not_null()
+        junior = (
+            pl.when(levels_known).then(pl.col("_mentee_level") < pl.col("_mentor_level"))
+            .otherwise(pl.col("_mentee_first") > pl.col("_mentor_first"))
+        ).fill_null(False)
+        onboarding = pl.col("_onboarding") & (pl.col("kind") != "pairing")
+        return (
+            both.filter(onboarding | junior)
+            .with_columns(
+                pl.when(onboarding).then(pl.lit("onboarding_") + pl.col("kind")).otherwise(pl.col("kind")).alias("kind"),
+                pl.when(onboarding).then(pl.lit("onboarding")).when(levels_known).then(pl.lit("level"))
+                .otherwise(pl.lit("tenure")).alias("basis"),
+            )
+            .select("mentor_key", "mentee_key", "at", "kind", "repo_id", "ref", "basis")
+            .sort("at", "mentor_key", "mentee_key")
+        )
+
+    return frames.derived("touchpoints", build)
+
+
+def mentoring_summary(
+    frames: Frames, scope: Scope = Scope(), *, by: GroupBy | None = "person", grain: Grain | None = None
+) -> pl.LazyFrame:
+    """Mentoring touchpoints given, per mentor (or the mentors' team) and period.
+
+    Columns: group keys; touchpoints, reviews, comments, onboarding (reviews and comments on first PRs),
+    pairing_commits (u32), people_helped (u32: distinct mentees with any touchpoint), mentees (u32:
+    with at least three touchpoints from the same mentor in the group's period).
+    """
+    frame = scope.apply(frames, touchpoints(frames), person="mentor_key", time="at")
+    frame, keys = group_columns(frames, frame, by=by, person="mentor_key", time="at", grain=grain)
+    per_pair = frame.with_columns(pl.len().over([*keys, "mentor_key", "mentee_key"]).alias("_pair_n"))
+    kind = pl.col("kind")
+    return aggregate(per_pair, keys, [
+        pl.len().alias("touchpoints"),
+        (kind == "review").sum().alias("reviews"),
+        (kind == "comment").sum().alias("comments"),
+        kind.str.starts_with("onboarding").sum().alias("onboarding"),
+        (kind == "pairing").sum().alias("pairing_commits"),
+        pl.col("mentee_key").n_unique().cast(pl.UInt32).alias("people_helped"),
+        pl.struct("mentor_key", "mentee_key").filter(pl.col("_pair_n") >= MENTEE_TOUCHPOINTS)
+        .n_unique().cast(pl.UInt32).alias("mentees"),
+    ])
+
+
+def mentees(frames: Frames, mentor: str, start, end) -> pl.LazyFrame:
+    """The mentor's mentees in [start, end) and how their own figures moved afterwards.
+
+    For each mentee with at least three touchpoints from ``mentor`` in the window, their PRs merged,
+    reviews given and median PR cycle time (to merge) in the window before it ([start - L, start)) and
+    the window after it ([end, end + L)), L = end - start.
+
+    Columns: mentee_key, touchpoints (u32), first_at, last_at (Datetime UTC), prs_merged_before,
+    prs_merged_after, reviews_given_before, reviews_given_after (u32),
+    median_cycle_time_before_hours, median_cycle_time_after_hours (f64).
+    """
+    s, e = utc(start), utc(end)
+    if s is None or e is None or e <= s:
+        raise ValueError("mentees: give start < end")
+    length = e - s
+    tp = Scope(person=mentor, start=s, end=e).apply(frames, touchpoints(frames), person="mentor_key", time="at")
+    found = (
+        tp.group_by("mentee_key")
+        .agg(pl.len().alias("touchpoints"), pl.col("at").min().alias("first_at"), pl.col("at").max().alias("last_at"))
+        .filter(pl.col("touchpoints") >= MENTEE_TOUCHPOINTS)
+    )
+    acts = activity(frames)
+    facts = pr_facts(frames).filter(pl.col("merged_at").is_not_null())
+
+    def window(lo, hi, suffix: str) -> pl.LazyFrame:
+        a = acts.filter((pl.col("at") >= lo) & (pl.col("at") < hi)).group_by(pl.col("actor_key").alias("mentee_key")).agg(
+            (pl.col("kind") == "pr_merged").sum().alias(f"prs_merged_{suffix}"),
+            (pl.col("kind") == "review").sum().alias(f"reviews_given_{suffix}"),
+        )
+        c = facts.filter((pl.col("merged_at") >= lo) & (pl.col("merged_at") < hi)).group_by(
+            pl.col("author_key").alias("mentee_key")
+        ).agg(pl.col("cycle_time_to_merge_hours").median().alias(f"median_cycle_time_{suffix}_hours"))
+        return a.join(c, on="mentee_key", how="full", coalesce=True)
+
+    out = found.join(window(s - length, s, "before"), on="mentee_key", how="left").join(
+        window(e, e + length, "after"), on="mentee_key", how="left"
+    )
+    counts = ["prs_merged_before", "prs_merged_after", "reviews_given_before", "reviews_given_after"]
+    return out.with_columns([pl.col(c).fill_null(0).cast(pl.UInt32) for c in counts]).select(
+        "mentee_key", "touchpoints", "first_at", "last_at", "prs_merged_before", "prs_merged_after",
+        "reviews_given_before", "reviews_given_after", "median_cycle_time_before_hours",
+        "median_cycle_time_after_hours",
+    ).sort("mentee_key")
+

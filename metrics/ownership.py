@@ -1,0 +1,113 @@
+"""Ownership: who wrote which directories, bus factor per directory (CHAOSS), and artifacts authored.
+
+Definitions: docs/metrics.md, sections "Ownership", "Bus factor", "Artifacts authored".
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from impactlens.metrics.frames import ARTIFACT_CATEGORIES, EXCLUDED_CATEGORIES, Frames, Scope
+from impactlens.metrics.pr import directory_of
+
+#: Bus factor: the fewest people who together wrote at least this share of a directory's changed lines.
+BUS_FACTOR_SHARE = 0.5
+
+
+def _authored_lines(frames: Frames, scope: Scope, depth: int) -> pl.LazyFrame:
+    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
+        "repo_id", "sha", "author_key", "authored_at"
+    )
+    commits = scope.apply(frames, commits, person=None, time="authored_at")
+    files = frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES)).select(
+        "repo_id", "sha", directory_of("path", depth).alias("directory"),
+        (pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)).cast(pl.Int64).alias("lines"),
+    )
+    return files.join(commits, on=["repo_id", "sha"], how="inner")
+
+
+def ownership(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.LazyFrame:
+    """Each person's share of the changed lines of each directory (``depth`` folder levels).
+
+    Counts added + deleted lines of non-merge commits by humans in the scope's date range, excluding
+    generated, lockfile and vendored files. ``scope.person`` keeps that person's rows (shares stay
+    shares of the whole directory).
+
+    Columns: repo_id, directory, person_key (str), lines (i64), share (f64, 0-1), rank (u32, 1 = wrote
+    the most). docs/metrics.md "Ownership".
+    """
+    lines = _authored_lines(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth)
+    per = lines.group_by("repo_id", "directory", pl.col("author_key").alias("person_key")).agg(pl.col("lines").sum())
+    per = per.filter(pl.col("lines") > 0).with_columns(
+        (pl.col("lines") / pl.col("lines").sum().over("repo_id", "directory")).alias("share"),
+        pl.col("lines").rank("ordinal", descending=True).over("repo_id", "directory").cast(pl.UInt32).alias("rank"),
+    )
+    if scope.person is not None:
+        per = per.filter(pl.col("person_key") == scope.person)
+    return per.sort("repo_id", "directory", "rank")
+
+
+def bus_factor(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.LazyFrame:
+    """Bus factor per directory: the smallest number of people who together wrote at least 50% of its
+    changed lines (CHAOSS "Bus Factor" / "Contributor Absence Factor").
+
+    Columns: repo_id, directory (str), contributors (u32), lines (i64), bus_factor (u32), top_person_key
+    (str), top_share (f64). docs/metrics.md "Bus factor".
+    """
+    shares = ownership(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth=depth)
+    ranked = shares.sort("repo_id", "directory", "rank").with_columns(
+        (pl.col("share").cum_sum().over("repo_id", "directory") - pl.col("share")).alias("_before")
+    )
+    return (
+        ranked.group_by("repo_id", "directory")
+        .agg(
+            pl.len().alias("contributors"),
+            pl.col("lines").sum().alias("lines"),
+            # people needed: those ranked before the share reached 50%, plus the one who crosses it
+            (pl.col("_before") < BUS_FACTOR_SHARE - 1e-12).sum().cast(pl.UInt32).alias("bus_factor"),
+            pl.col("person_key").sort_by("rank").first().alias("top_person_key"),
+            pl.col("share").max().alias("top_share"),
+        )
+        .sort("repo_id", "directory")
+    )
+
+
+def artifacts(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
+    """ADRs, design docs, runbooks and postmortems each person created or edited.
+
+    One row per (person, file, action) with the first commit doing it. A file counts as *created* by the
+    author of the commit that added it (change type 'A'); other changes are *edits*. Bots are left out.
+
+    Columns: person_key, repo_id, path, category ('adr' | 'design_doc' | 'runbook' | 'postmortem'),
+    action ('created' | 'edited'), at (Datetime UTC), sha, commits (u32). docs/metrics.md "Artifacts authored".
+    """
+    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
+        "repo_id", "sha", "author_key", "authored_at"
+    )
+    commits = scope.apply(frames, commits, person="author_key", time="authored_at")
+    files = frames.commit_files.filter(pl.col("category").is_in(ARTIFACT_CATEGORIES)).select(
+        "repo_id", "sha", "path", "category",
+        pl.when(pl.col("change_type").str.starts_with("A")).then(pl.lit("created")).otherwise(pl.lit("edited")).alias("action"),
+    )
+    return (
+        files.join(commits, on=["repo_id", "sha"], how="inner")
+        .group_by(pl.col("author_key").alias("person_key"), "repo_id", "path", "category", "action")
+        .agg(
+            pl.col("authored_at").min().alias("at"),
+            pl.col("sha").sort_by("authored_at").first().alias("sha"),
+            pl.len().alias("commits"),
+        )
+        .sort("person_key", "at", "path")
+    )
+
+
+def artifact_summary(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
+    """Per person: created and edited counts of each artifact category.
+
+    Columns: person_key, category, created (u32), edited (u32).
+    """
+    return (
+        artifacts(frames, scope).group_by("person_key", "category")
+        .agg((pl.col("action") == "created").sum().alias("created"), (pl.col("action") == "edited").sum().alias("edited"))
+        .sort("person_key", "category")
+    )

@@ -1,0 +1,213 @@
+"""PR metrics on a small hand-built warehouse; every expected value is worked out in the comments.
+
+The organisation (all times UTC; 2024-01-01 is a Monday; business hours Mon-Fri 09:00-17:00 UTC):
+
+* alice is one person with two logins (alice, Alice-Work) and two emails (identities merged);
+  bob has an identity; carol has none (an unresolved login still counts as an actor);
+  dependabot[bot] is a bot (the row flag says so); coderabbitai is an AI reviewer (identity bot_kind).
+* PR 1 (alice): first commit Mon 08:00, opened Mon 10:00; the AI reviewer comments 10:05; bob approves
+  14:00; merged Tue 10:00; deployment d1 Tue 12:00. Squash commit s1: 100+20 lines of code, a lockfile
+  of 5000 lines and a vendored file of 300 lines.
+* PR 2 (Alice-Work = alice): opened Wed 09:00, still open; alice "reviews" it herself 10:00
+  (a self-review across merged identities) and dependabot reviews it 11:00: never reviewed.
+* PR 3 (carol): opened Thu 4th 09:00 as a draft, bob comments while draft 12:00, ready for review
+  Fri 5th 16:00, review requested from bob Fri 17:00, bob reviews Mon 8th 10:00, merged Mon 12:00,
+  deployment d2 Tue 9th 09:00. 150+100 lines (GitHub's totals: no commit files).
+* PR 4 (bob): opened Wed 10th 10:00, closed, reopened Fri 12th 10:00, alice comments 13:00, merged 15:00.
+  No deployment after it. 10+0 lines.
+* PR 5 (bob): opened Mon 15th 10:00, merged 11:30 with no review or comment. 300+50 lines.
+* PR 6 (dependabot[bot]): merged Tue 2nd 09:00, 1000 lines: a bot's PR, left out of human figures.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from impactlens.metrics import Scope, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
+from test_metrics_builders import (
+    add_comment, add_commit, add_deployment, add_event, add_person, add_pr, add_review, frames_of,
+)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def org(con):
+    add_person(con, "p-alice", logins=("alice", "Alice-Work"), emails=("alice@x.com", "alice@home.org"))
+    add_person(con, "p-bob", logins=("bob",), emails=("bob@x.com",))
+    add_person(con, "coderabbit", logins=("coderabbitai",), is_bot=True, bot_kind="ai_reviewer")
+
+    add_pr(con, 1, "alice", "2024-01-01 10:00", first_commit_at="2024-01-01 08:00", merged_at="2024-01-02 10:00",
+           additions=5420, deletions=20, changed_files=3)
+    add_review(con, 1, "coderabbitai", "2024-01-01 10:05", state="COMMENTED")
+    add_review(con, 1, "bob", "2024-01-01 14:00")
+    add_commit(con, "s1", "Alice@X.com", "2024-01-02 10:00", pr_number=1, subject="Add API (#1)", files={
+        "src/api/a.py": (100, 20, "code"), "package-lock.json": (5000, 0, "lockfile"),
+        "vendor/x.js": (300, 0, "vendored"),
+    })
+    add_deployment(con, "d1", "2024-01-02 12:00")
+
+    add_pr(con, 2, "Alice-Work", "2024-01-03 09:00")
+    add_review(con, 2, "alice", "2024-01-03 10:00", state="COMMENTED")
+    add_review(con, 2, "dependabot[bot]", "2024-01-03 11:00", state="COMMENTED", reviewer_is_bot=True)
+    add_commit(con, "c2", "alice@home.org", "2024-01-03 12:00", files={"src/web/b.ts": (5, 5, "code")})
+
+    add_pr(con, 3, "carol", "2024-01-04 09:00", merged_at="2024-01-08 12:00", additions=150, deletions=100,
+           changed_files=4)
+    add_comment(con, 3, "bob", "2024-01-04 12:00")
+    add_event(con, 3, "ReadyForReviewEvent", "2024-01-05 16:00", actor="carol")
+    add_event(con, 3, "review_requested", "2024-01-05 17:00", actor="carol", subject="bob")
+    add_review(con, 3, "bob", "2024-01-08 10:00", state="COMMENTED")
+    add_deployment(con, "d2", "2024-01-09 09:00")
+
+    add_pr(con, 4, "bob", "2024-01-10 10:00", merged_at="2024-01-12 15:00", additions=10, deletions=0, changed_files=1)
+    add_event(con, 4, "closed", "2024-01-10 18:00", actor="bob")
+    add_event(con, 4, "reopened", "2024-01-12 10:00", actor="bob")
+    add_comment(con, 4, "alice", "2024-01-12 13:00", kind="issue_comment")
+
+    add_pr(con, 5, "bob", "2024-01-15 10:00", merged_at="2024-01-15 11:30", additions=300, deletions=50)
+
+    add_pr(con, 6, "dependabot[bot]", "2024-01-02 08:00", merged_at="2024-01-02 09:00", author_is_bot=True,
+           additions=1000, deletions=0)
+    return frames_of(con)
+
+
+def facts_by_number(frames):
+    return {row["number"]: row for row in pr_facts(frames).collect().iter_rows(named=True)}
+
+
+def test_time_to_first_review_per_pr(org):
+    f = facts_by_number(org)
+    # PR 1: the AI reviewer at 10:05 does not count; bob at 14:00 does: 4 h, all inside Monday's hours.
+    assert f[1]["first_response_kind"] == "review"
+    assert f[1]["time_to_first_review_hours"] == pytest.approx(4.0)
+    assert f[1]["time_to_first_review_business_hours"] == pytest.approx(4.0)
+    # PR 2: a self-review under another login of the same person and a bot review: never reviewed.
+    assert f[2]["author_key"] == "p-alice"
+    assert f[2]["never_reviewed"] is True
+    assert f[2]["first_response_at"] is None and f[2]["time_to_first_review_hours"] is None
+    # PR 3: the wait starts when the draft became ready (Fri 16:00), not at creation; bob's draft-time
+    # comment is ignored. Fri 16:00 -> Mon 10:00 = 66 h; business hours: Fri 16-17 + Mon 9-10 = 2.
+    assert f[3]["ready_at"] == utc("2024-01-05 16:00")
+    assert f[3]["author_key"] == "github_login:carol"
+    assert f[3]["time_to_first_review_hours"] == pytest.approx(66.0)
+    assert f[3]["time_to_first_review_business_hours"] == pytest.approx(2.0)
+    # PR 4: reopened Fri 12th 10:00; alice's comment at 13:00 ends the wait: 3 h.
+    assert f[4]["ready_at"] == utc("2024-01-12 10:00")
+    assert f[4]["first_response_kind"] == "comment"
+    assert f[4]["time_to_first_review_hours"] == pytest.approx(3.0)
+    # PR 5: merged with no review: the wait ends at the merge (1.5 h) and it is reported as never reviewed.
+    assert f[5]["first_response_kind"] == "merge"
+    assert f[5]["never_reviewed"] is True
+    assert f[5]["time_to_first_review_hours"] == pytest.approx(1.5)
+
+
+def test_cycle_time_phases_per_pr(org):
+    f = facts_by_number(org)
+    # PR 1: coding 08:00->10:00 = 2, pickup 10:00->14:00 = 4, review 14:00->Tue 10:00 = 20, deploy 2.
+    assert (f[1]["coding_hours"], f[1]["pickup_hours"], f[1]["review_hours"], f[1]["deploy_hours"]) == (
+        pytest.approx(2.0), pytest.approx(4.0), pytest.approx(20.0), pytest.approx(2.0))
+    assert f[1]["cycle_time_hours"] == pytest.approx(28.0)
+    assert f[1]["deployment_id"] == "d1"
+    # PR 3: no first commit known, so coding runs from creation (Thu 09:00) to ready (Fri 16:00) = 31 h;
+    # pickup 66, review Mon 10->12 = 2, deploy Mon 12:00 -> Tue 09:00 = 21: 120 h in all.
+    assert f[3]["coding_hours"] == pytest.approx(31.0)
+    assert f[3]["review_hours"] == pytest.approx(2.0)
+    assert f[3]["deploy_hours"] == pytest.approx(21.0)
+    assert f[3]["cycle_time_hours"] == pytest.approx(120.0)
+    # PR 4: Wed 10:00 -> Fri 10:00 coding (48) + pickup 3 + review 2; never deployed.
+    assert f[4]["cycle_time_to_merge_hours"] == pytest.approx(53.0)
+    assert f[4]["deployed_at"] is None and f[4]["cycle_time_hours"] is None
+    # Open PR 2 has no phases.
+    assert f[2]["coding_hours"] is None and f[2]["cycle_time_to_merge_hours"] is None
+
+
+def test_pr_size_excludes_lockfiles_vendored_and_bots(org):
+    f = facts_by_number(org)
+    assert (f[1]["changed_lines"], f[1]["excluded_lines"], f[1]["files_changed"], f[1]["size_source"]) == (
+        120, 5300, 1, "commits")
+    assert (f[3]["changed_lines"], f[3]["size_source"]) == (250, "github")
+    # Merged human PRs: 120, 250, 10, 350 (the bot's 1000-line PR 6 is left out).
+    row = pr_size(org).collect().row(0, named=True)
+    assert row["prs"] == 4
+    assert row["median_changed_lines"] == pytest.approx((120 + 250) / 2)
+    # p90 by linear interpolation over [10, 120, 250, 350]: position 0.9 * 3 = 2.7 -> 250 + 0.7 * 100.
+    assert row["p90_changed_lines"] == pytest.approx(320.0)
+    assert row["share_under_200"] == pytest.approx(0.5)
+    per_person = {r["person_key"]: r["prs"] for r in pr_size(org, by="person").collect().iter_rows(named=True)}
+    assert per_person == {"p-alice": 1, "github_login:carol": 1, "p-bob": 2}
+
+
+def test_time_to_first_review_summary(org):
+    row = time_to_first_review(org).collect().row(0, named=True)
+    # Ready human PRs: 1, 2, 3, 4, 5. Ended waits: 4, 66, 3, 1.5 h.
+    assert (row["prs"], row["reviewed_prs"], row["never_reviewed_prs"], row["ended_by_merge"], row["waiting_prs"]) == (
+        5, 3, 2, 1, 1)
+    assert row["median_hours"] == pytest.approx(3.5)
+    assert row["mean_hours"] == pytest.approx((4 + 66 + 3 + 1.5) / 4)
+    # A person's figures gather both of alice's logins.
+    alice = time_to_first_review(org, Scope(person="p-alice")).collect().row(0, named=True)
+    assert (alice["prs"], alice["never_reviewed_prs"], alice["median_hours"]) == (2, 1, pytest.approx(4.0))
+
+
+def test_weekly_figures_follow_the_period_of_their_start(org):
+    # PR 3 became ready on Fri 5th (week of Mon 1st) and was reviewed on Mon 8th (next week): its wait
+    # belongs to the week it started waiting.
+    weekly = time_to_first_review(org, by="repo", grain="week").collect()
+    weeks = {r["period_start"]: r for r in weekly.iter_rows(named=True)}
+    first = weeks[utc("2024-01-01 00:00")]
+    assert first["prs"] == 3  # PRs 1, 2, 3
+    assert first["median_hours"] == pytest.approx((4 + 66) / 2)
+    assert weeks[utc("2024-01-08 00:00")]["prs"] == 1  # PR 4 (reopened on the 12th)
+
+
+def test_cycle_time_summary_and_scope(org):
+    row = cycle_time(org).collect().row(0, named=True)
+    # To merge: PR1 26, PR3 99, PR4 53, PR5 1.5 -> median (26 + 53) / 2.
+    assert row["prs"] == 4 and row["deployed_prs"] == 2
+    assert row["median_cycle_time_to_merge_hours"] == pytest.approx(39.5)
+    assert row["median_cycle_time_hours"] == pytest.approx((28 + 120) / 2)
+    # A date range keeps PRs merged inside it: only PR 5 was merged on or after the 13th.
+    later = cycle_time(org, Scope(start="2024-01-13")).collect().row(0, named=True)
+    assert later["prs"] == 1 and later["median_cycle_time_to_merge_hours"] == pytest.approx(1.5)
+
+
+def test_throughput_counts_people_not_logins(org):
+    rows = {(r["person_key"], r["period_start"]): r
+            for r in throughput(org, by="person", grain="week").collect().iter_rows(named=True)}
+    alice = rows[("p-alice", utc("2024-01-01 00:00"))]
+    # PR 1 merged; commits under two emails; folders src/api and src/web (the lockfile and vendored
+    # file are left out); her self-review is not a review given.
+    assert (alice["prs_merged"], alice["prs_opened"], alice["commits"], alice["reviews_given"]) == (1, 2, 2, 0)
+    assert alice["directories_touched"] == 2 and alice["repos_touched"] == 1
+    bob = rows[("p-bob", utc("2024-01-01 00:00"))]
+    assert bob["reviews_given"] == 1  # the approval of PR 1; his review of PR 3 is in the next week
+    # No bot anywhere.
+    assert not any("dependabot" in key or key == "coderabbit" for key, _ in rows)
+
+
+def test_team_scope_uses_membership_at_the_time(org, con):
+    from test_metrics_builders import add_member
+
+    # bob moved from team core to team edge on the 13th: PR 4 (merged 12th) is core's, PR 5 (15th) edge's.
+    add_member(con, "p-bob", "core", "2023-06-01", "2024-01-13")
+    add_member(con, "p-bob", "edge", "2024-01-13")
+    frames = frames_of(con)
+    per_team = {r["team_id"]: r["prs"] for r in pr_size(frames, by="team").collect().iter_rows(named=True)}
+    assert per_team == {"core": 1, "edge": 1}
+    core = pr_size(frames, Scope(team="core")).collect().row(0, named=True)
+    assert core["median_changed_lines"] == pytest.approx(10.0)
+
+
+def test_repo_filter_at_load(con):
+    add_pr(con, 1, "x", "2024-01-01 10:00", repo="a/one", merged_at="2024-01-01 12:00", additions=1, deletions=1)
+    add_pr(con, 1, "x", "2024-01-01 10:00", repo="b/two", merged_at="2024-01-01 12:00", additions=5, deletions=5)
+    from impactlens.metrics import load
+
+    frames = load(con, repos=["b/two"])
+    assert pr_size(frames).collect()["median_changed_lines"].to_list() == [10.0]
+
