@@ -1,0 +1,223 @@
+"""GitHub collector: pull requests, reviews, comments, issues, milestones, releases, deployments and
+CODEOWNERS history from github.com or GitHub Enterprise, through PyGithub, into the warehouse.
+
+Public entry point: :func:`collect_github`. The pieces: :mod:`.client` (credentials, retries,
+budget), :mod:`.queries` (GraphQL text), :mod:`.rows` (payloads -> rows), :mod:`.sync` (one
+repository's pages and high-water marks), :mod:`.store` (warehouse writes).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import duckdb
+
+from impactlens import config as config_mod
+from impactlens.collectors.github import store
+from impactlens.collectors.github.client import (
+    CredentialsError, GitHubClient, RateLimited, Settings, UnreachableError,
+)
+from impactlens.collectors.github.sync import RepositorySync
+from impactlens.errors import CollectionError
+
+__all__ = ["GitHubClient", "GitHubCollection", "RateLimited", "Settings", "collect_github", "parse_target"]
+
+_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+@dataclass
+class RepoOutcome:
+    """What happened to one repository: ``status`` ``succeeded``, ``failed`` or ``stopped``."""
+
+    repo_id: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    changed_pull_requests: int = 0
+    changed_issues: int = 0
+    error: str | None = None
+
+
+@dataclass
+class GitHubCollection:
+    """What one :func:`collect_github` call did.
+
+    ``stopped`` is the rate-limit message when the run had to stop early (everything stored before
+    it is kept and the next run continues); ``failures`` lists repositories that failed while the
+    others went on (organisation runs).
+    """
+
+    target: str
+    repositories: list[RepoOutcome] = field(default_factory=list)
+    requests: int = 0
+    points: int = 0
+    remaining: int | None = None
+    seconds: float = 0.0
+    stopped: str | None = None
+
+    @property
+    def failures(self) -> list[RepoOutcome]:
+        return [r for r in self.repositories if r.status == "failed"]
+
+    def summary(self) -> str:
+        """A few human lines: per repository what changed, then the requests and points spent."""
+        lines = []
+        for repo in self.repositories:
+            if repo.status == "failed":
+                lines.append(f"{repo.repo_id}: failed: {repo.error}")
+                continue
+            c = repo.counts
+            lines.append(
+                f"{repo.repo_id}: {repo.changed_pull_requests} pull requests and {repo.changed_issues} issues "
+                f"new or updated; stored {c.get('pull_requests', 0)} PRs, {c.get('reviews', 0)} reviews, "
+                f"{c.get('comments', 0)} comments, {c.get('pr_timeline_events', 0)} timeline events, "
+                f"{c.get('issues', 0)} issues, {c.get('releases', 0)} releases, "
+                f"{c.get('deployments', 0)} deployments, {c.get('milestones', 0)} milestones, "
+                f"{c.get('codeowners', 0)} CODEOWNERS versions."
+                + (" (stopped early)" if repo.status == "stopped" else "")
+            )
+        left = f", {self.remaining:,} left" if self.remaining is not None else ""
+        lines.append(
+            f"{len(self.repositories)} repositories in {self.seconds:.1f} s: {self.requests} requests, "
+            f"{self.points} GraphQL points{left}."
+        )
+        return "\n".join(lines)
+
+
+def parse_target(target: str) -> tuple[str, str | None]:
+    """``"owner/repo"`` -> ``("owner", "repo")``; ``"owner"`` -> ``("owner", None)``.
+
+    Raises:
+        CollectionError: not an owner or owner/repo name as GitHub allows them.
+    """
+    owner, _, repo = target.strip().strip("/").partition("/")
+    if not _NAME.match(owner) or (repo and not _REPO.match(repo)) or "/" in repo:
+        raise CollectionError(f"'{target}' is not OWNER or OWNER/REPO (for example octocat/hello-world).")
+    return owner, repo or None
+
+
+def parse_since(value: str | None) -> str | None:
+    """``--since`` (a date ``2024-01-31`` or an ISO timestamp) as an ISO UTC timestamp.
+
+    Raises:
+        CollectionError: not a date.
+    """
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise CollectionError(f"--since {value!r} is not a date (use YYYY-MM-DD or an ISO timestamp).") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _selected(name: str, full_name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    def hit(patterns: Sequence[str]) -> bool:
+        return any(
+            fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns for value in (name, full_name)
+        )
+
+    return (not include or hit(include)) and not hit(exclude)
+
+
+def collect_github(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    *,
+    client: GitHubClient | None = None,
+    api_url: str | None = None,
+    token_env: str = "GITHUB_TOKEN",
+    since: str | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    config: dict[str, Any] | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> GitHubCollection:
+    """Collect ``target`` (``"owner/repo"``, or ``"owner"`` for every repository of a user or
+    organisation, filtered by ``include``/``exclude`` globs on the name) from GitHub into ``con``.
+
+    Writes ``repositories``, ``pull_requests``, ``reviews``, ``comments``, ``pr_timeline_events``,
+    ``issues``, ``milestones``, ``releases``, ``deployments`` (source ``github_deployment``),
+    ``codeowners``, a cursor per repository and resource in ``sync_state`` and one
+    ``collection_runs`` row per repository. Every page is an upsert on primary keys written with its
+    cursor in one transaction: running twice stores each row once, an interrupted run resumes, and an
+    up-to-date repository costs three requests. ``since`` (YYYY-MM-DD or ISO) bounds a first run.
+    ``client`` defaults to :meth:`GitHubClient.from_environment` with ``api_url`` and ``token_env``.
+    ``on_progress(text)`` gets a short line (with the request budget left) after every page.
+
+    Returns a :class:`GitHubCollection`. A spent rate limit does not raise: the run stops, keeps what
+    it stored and sets ``stopped`` to a message saying when to run again. In an organisation run a
+    repository that fails is recorded in ``failures`` and the others continue.
+
+    Raises:
+        CollectionError: bad target or ``since``; missing, wrong or revoked credentials; an unknown
+            owner or repository (404); GitHub failing after retries (single repository).
+    """
+    started = time.perf_counter()
+    owner, repo = parse_target(target)
+    since_iso = parse_since(since)
+    cfg = config or config_mod.load()
+    client = client or GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
+    result = GitHubCollection(target=target)
+    say = on_progress or (lambda _text: None)
+
+    if repo:
+        repo_ids = [f"{owner}/{repo}"]
+    else:
+        listed = client.owner_repositories(owner)
+        repo_ids = [r["full_name"] for r in listed if _selected(r["name"], r["full_name"], include, exclude)]
+        say(f"{owner}: {len(repo_ids)} of {len(listed)} repositories selected")
+
+    for repo_id in repo_ids:
+        run_id = uuid.uuid4().hex
+        store.start_run(con, run_id, repo_id)
+        sync = RepositorySync(
+            con, client, repo_id, config=cfg, since=since_iso,
+            on_page=lambda text: say(f"{text} · {client.budget.describe()}"),
+        )
+        outcome = RepoOutcome(repo_id=repo_id, status="succeeded")
+        try:
+            sync.run()
+        except RateLimited as exc:
+            outcome.status, outcome.error = "stopped", str(exc)
+            result.stopped = str(exc)
+        except CollectionError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+            if repo or _fatal(exc):
+                _close(con, run_id, sync, outcome)
+                raise
+        except BaseException as exc:
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+            _close(con, run_id, sync, outcome)
+            raise
+        _close(con, run_id, sync, outcome)
+        result.repositories.append(outcome)
+        if result.stopped:
+            break
+    result.requests, result.points = client.budget.requests, client.budget.points
+    result.remaining = client.budget.remaining
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _fatal(exc: CollectionError) -> bool:
+    """Errors no other repository would escape (credentials, network)."""
+    return isinstance(exc, (CredentialsError, UnreachableError))
+
+
+def _close(con: duckdb.DuckDBPyConnection, run_id: str, sync: RepositorySync, outcome: RepoOutcome) -> None:
+    outcome.repo_id = sync.repo_id
+    outcome.counts = dict(sync.counts.tables)
+    outcome.changed_pull_requests = sync.counts.changed_pull_requests
+    outcome.changed_issues = sync.counts.changed_issues
+    counts = {**outcome.counts, "changed_pull_requests": outcome.changed_pull_requests,
+              "changed_issues": outcome.changed_issues}
+    store.finish_run(con, run_id, status=outcome.status, counts=counts, error=outcome.error, repo_id=sync.repo_id)

@@ -1,0 +1,348 @@
+"""The collector's connection to GitHub: PyGithub with credentials, retries and a request budget.
+
+* Credentials come from the environment, never from the command line: a token from ``GITHUB_TOKEN``
+  (or the variable named by ``token_env``), else a GitHub App installation (``GITHUB_APP_ID`` and
+  ``GITHUB_APP_PRIVATE_KEY``, the PEM text or a path to it; ``GITHUB_APP_INSTALLATION_ID`` or
+  looked up for the owner). The secret lives only inside PyGithub's ``Auth`` object; every error
+  this module raises names the variable, never its value.
+* Retries are PyGithub's :class:`github.GithubRetry` (an ``urllib3`` ``Retry``): transient 5xx and
+  429 with exponential backoff, 403/429 secondary limits after their ``Retry-After``, and the primary
+  limit (``X-RateLimit-Remaining: 0``) by waiting for ``X-RateLimit-Reset`` if that is at most
+  ``max_rate_limit_wait`` seconds away, else stopping with :class:`RateLimited` (which says when to
+  run again).
+* :attr:`GitHubClient.budget` tracks requests sent, GraphQL points spent and the budget left.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import requests
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.GithubException import BadCredentialsException, RateLimitExceededException, UnknownObjectException
+
+from impactlens.errors import CollectionError
+
+DEFAULT_API_URL = "https://api.github.com"
+TOKEN_ENV = "GITHUB_TOKEN"
+APP_ID_ENV = "GITHUB_APP_ID"
+APP_KEY_ENV = "GITHUB_APP_PRIVATE_KEY"
+APP_INSTALLATION_ENV = "GITHUB_APP_INSTALLATION_ID"
+USER_AGENT = "impactlens"
+RETRIES = 6
+TIMEOUT_SECONDS = 60
+
+
+class RateLimited(CollectionError):
+    """GitHub's budget is spent (or a limit would need a longer wait than allowed).
+
+    ``reset_at`` (UTC, or None if GitHub did not say) is when a new run can continue. The collector
+    keeps every page stored before it.
+    """
+
+    def __init__(self, message: str, reset_at: datetime | None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class CredentialsError(CollectionError):
+    """GitHub refused the credentials (401): nothing else will work until they are fixed."""
+
+
+class UnreachableError(CollectionError):
+    """The API address could not be reached (DNS, connection refused, TLS, timeout)."""
+
+
+@dataclass
+class Budget:
+    """Requests this client sent and what GitHub reports about its budget.
+
+    ``remaining``/``limit`` are REST or GraphQL figures from the last response (None before the
+    first); ``points`` sums the GraphQL ``rateLimit.cost`` of every query sent.
+    """
+
+    requests: int = 0
+    graphql_requests: int = 0
+    points: int = 0
+    remaining: int | None = None
+    limit: int | None = None
+    reset_at: datetime | None = None
+
+    def describe(self) -> str:
+        """A short phrase for a progress line, e.g. ``4,812/5,000 left``."""
+        if self.remaining is None:
+            return f"{self.requests} requests"
+        return f"{self.requests} requests, {self.remaining:,}/{self.limit or 0:,} left"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs of the HTTP layer (defaults suit github.com; tests make every wait short).
+
+    ``seconds_between_requests``/``seconds_between_writes`` are PyGithub's pacing (GraphQL queries
+    are POSTs, so the second applies to them); ``backoff_factor`` scales the exponential backoff
+    between retries of 5xx answers; ``retry_after_max`` caps a ``Retry-After`` wait;
+    ``secondary_rate_wait`` is the wait after a secondary limit that gave no ``Retry-After``;
+    ``max_rate_limit_wait`` is the longest wait for the primary limit's reset before stopping.
+    """
+
+    seconds_between_requests: float = 0.25
+    seconds_between_writes: float = 1.0
+    backoff_factor: float = 1.0
+    retry_after_max: int = 300
+    secondary_rate_wait: float = 60.0
+    max_rate_limit_wait: float = 900.0
+    retries: int = RETRIES
+    timeout: int = TIMEOUT_SECONDS
+
+    def retry(self) -> GithubRetry:
+        """The urllib3 retry policy PyGithub applies to every request (GET and POST)."""
+        return GithubRetry(
+            total=self.retries,
+            backoff_factor=self.backoff_factor,
+            backoff_max=60,
+            status_forcelist=[429, 500, 502, 503, 504],
+            retry_after_max=self.retry_after_max,
+            raise_on_status=False,
+            secondary_rate_wait=self.secondary_rate_wait,
+            max_rate_limit_wait=self.max_rate_limit_wait,
+        )
+
+
+def _fix(credential: str) -> str:
+    return (
+        f"set {credential} to a token with read access to the repositories "
+        "(github.com: Settings > Developer settings > Personal access tokens), "
+        f"or configure a GitHub App ({APP_ID_ENV}, {APP_KEY_ENV})"
+    )
+
+
+def _api_url(api_url: str | None) -> str:
+    url = (api_url or DEFAULT_API_URL).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise CollectionError(f"--api-url must start with https:// (got {url!r}); GitHub Enterprise: https://HOST/api/v3")
+    return url
+
+
+class GitHubClient:
+    """One authenticated PyGithub connection plus its :class:`Budget`.
+
+    Build it with :meth:`from_environment`; tests build it the same way against a local server.
+    """
+
+    def __init__(self, github: Github, *, api_url: str, credential: str) -> None:
+        self.github = github
+        self.api_url = api_url
+        self.credential = credential  # the *name* of the secret's source, for error messages
+        self.budget = Budget()
+        # Count every REST and GraphQL request (PyGithub sends both through requestJsonAndCheck);
+        # retries inside urllib3 are not counted, as GitHub does not charge them twice either.
+        requester = github.requester
+        send = requester.requestJsonAndCheck
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.budget.requests += 1
+            return send(*args, **kwargs)
+
+        requester.requestJsonAndCheck = counted  # type: ignore[method-assign]
+
+    @classmethod
+    def from_environment(
+        cls,
+        *,
+        api_url: str | None = None,
+        token_env: str = TOKEN_ENV,
+        owner: str | None = None,
+        repo: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+    ) -> GitHubClient:
+        """Authenticate from ``environ`` (default ``os.environ``).
+
+        A token in ``token_env`` wins; otherwise a GitHub App from ``GITHUB_APP_ID`` and
+        ``GITHUB_APP_PRIVATE_KEY`` (PEM text or file path), for the installation in
+        ``GITHUB_APP_INSTALLATION_ID`` or the one installed on ``owner``/``repo``.
+
+        Raises:
+            CollectionError: no credentials, an unreadable App key, or no installation for ``owner``.
+        """
+        env = os.environ if environ is None else environ
+        settings = settings or Settings()
+        url = _api_url(api_url)
+        common: dict[str, Any] = dict(
+            base_url=url, user_agent=USER_AGENT, per_page=100, timeout=settings.timeout,
+            retry=settings.retry(), seconds_between_requests=settings.seconds_between_requests,
+            seconds_between_writes=settings.seconds_between_writes,
+        )
+        token = env.get(token_env, "").strip()
+        if token:
+            return cls(Github(auth=Auth.Token(token), **common), api_url=url, credential=f"${token_env}")
+        app_id = env.get(APP_ID_ENV, "").strip()
+        if not app_id:
+            raise CollectionError(f"no GitHub credentials: {_fix('$' + token_env)}.")
+        app_auth = Auth.AppAuth(app_id, _private_key(env.get(APP_KEY_ENV, "")))
+        credential = f"the GitHub App in ${APP_ID_ENV}/${APP_KEY_ENV}"
+        installation = env.get(APP_INSTALLATION_ENV, "").strip()
+        if installation:
+            if not installation.isdigit():
+                raise CollectionError(f"${APP_INSTALLATION_ENV} must be a number (the installation id).")
+            installation_id = int(installation)
+        else:
+            installation_id = _find_installation(
+                GithubIntegration(auth=app_auth, **common), owner, repo, credential
+            )
+        auth = Auth.AppInstallationAuth(app_auth, installation_id)
+        return cls(Github(auth=auth, **common), api_url=url, credential=credential)
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _translate(self, what: str) -> Iterator[None]:
+        """Turn PyGithub's and requests' exceptions into one-line :class:`CollectionError` s."""
+        try:
+            yield
+        except BadCredentialsException:
+            raise CredentialsError(
+                f"GitHub rejected {self.credential} (401 Bad credentials: wrong, expired or revoked); "
+                f"{_fix(self.credential)}."
+            ) from None
+        except RateLimitExceededException as exc:
+            raise self._rate_limited(exc.headers) from None
+        except UnknownObjectException:
+            raise CollectionError(
+                f"GitHub has no {what} at {self.api_url}, or {self.credential} cannot see it (404)."
+            ) from None
+        except GithubException as exc:
+            raise self._github_error(exc, what) from None
+        except requests.RequestException as exc:
+            raise UnreachableError(
+                f"cannot reach {self.api_url} ({type(exc).__name__}); check --api-url and the network, "
+                "then run again (what was collected is kept)."
+            ) from None
+        finally:
+            self._observe()
+
+    def _github_error(self, exc: GithubException, what: str) -> CollectionError:
+        data = exc.data if isinstance(exc.data, dict) else {}
+        errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+        types = {e.get("type") for e in errors if isinstance(e, dict)}
+        if exc.status == 429 or "RATE_LIMITED" in types:
+            return self._rate_limited(exc.headers)
+        if exc.status == 403 and "resource not accessible" in str(data.get("message", "")).lower():
+            return CollectionError(f"{self.credential} may not read {what} (403): grant it read access.")
+        message = data.get("message") or "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+        message = " ".join(str(message or "no message").split())[:200]
+        if exc.status >= 500:
+            return CollectionError(
+                f"GitHub kept failing for {what} ({exc.status} after {RETRIES} retries: {message}); "
+                "run again later, what was collected is kept."
+            )
+        return CollectionError(f"GitHub refused the request for {what} ({exc.status}: {message}).")
+
+    def _rate_limited(self, headers: Mapping[str, Any] | None) -> RateLimited:
+        reset_at = self.budget.reset_at
+        lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+        value = str(lowered.get("x-ratelimit-reset", ""))
+        if value.isdigit():
+            reset_at = datetime.fromtimestamp(int(value), timezone.utc)
+        when = f"after {reset_at:%Y-%m-%d %H:%M} UTC" if reset_at else "in an hour"
+        return RateLimited(
+            f"GitHub's rate limit for {self.credential} is spent; what was collected is kept: run again {when}.",
+            reset_at,
+        )
+
+    def _observe(self) -> None:
+        requester = self.github.requester
+        remaining, limit = requester.rate_limiting
+        if remaining >= 0:
+            self.budget.remaining, self.budget.limit = remaining, limit
+        if requester.rate_limiting_resettime:
+            self.budget.reset_at = datetime.fromtimestamp(requester.rate_limiting_resettime, timezone.utc)
+
+    def _check_budget(self) -> None:
+        now = datetime.now(timezone.utc)
+        if self.budget.remaining == 0 and self.budget.reset_at and self.budget.reset_at > now:
+            raise self._rate_limited(None)
+
+    def graphql(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
+        """Send one GraphQL query; returns its ``data``. ``what`` names the object in errors.
+
+        Raises:
+            CollectionError: bad credentials, not found, a GraphQL error, or GitHub failing after retries.
+            RateLimited: the budget is spent.
+        """
+        self._check_budget()
+        self.budget.graphql_requests += 1
+        with self._translate(what):
+            _, payload = self.github.requester.graphql_query(query, variables)
+        data = payload.get("data") or {}
+        rate = data.get("rateLimit") or {}
+        self.budget.points += int(rate.get("cost") or 0)
+        if rate.get("remaining") is not None:
+            self.budget.remaining, self.budget.limit = rate["remaining"], rate.get("limit")
+            if rate.get("resetAt"):
+                self.budget.reset_at = datetime.fromisoformat(rate["resetAt"])
+        return data
+
+    def owner_repositories(self, owner: str) -> list[dict[str, Any]]:
+        """Every repository of a user or organisation, over REST (``Link``-paginated, 100 a page).
+
+        Returns dicts with ``full_name``, ``name``, ``archived``, ``fork``. An organisation's list
+        includes the private repositories the credentials can see.
+
+        Raises:
+            CollectionError: no such owner (404), bad credentials, or GitHub failing.
+        """
+        self._check_budget()
+        with self._translate(f"user or organisation '{owner}'"):
+            account = self.github.get_user(owner)
+            if account.type == "Organization":
+                listed = self.github.get_organization(owner).get_repos(type="all")
+            else:
+                listed = account.get_repos(type="owner")
+            return [
+                {"full_name": r.full_name, "name": r.name, "archived": r.archived, "fork": r.fork}
+                for r in listed
+            ]
+
+
+def _private_key(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise CollectionError(f"${APP_ID_ENV} is set but ${APP_KEY_ENV} is not: give the App's private key (PEM or its path).")
+    if value.startswith("-----BEGIN"):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise CollectionError(f"${APP_KEY_ENV} is neither a PEM private key nor the path of one.")
+    return path.read_text(encoding="utf-8")
+
+
+def _find_installation(integration: GithubIntegration, owner: str | None, repo: str | None, credential: str) -> int:
+    if not owner:
+        raise CollectionError(f"set ${APP_INSTALLATION_ENV}: the App's installation cannot be looked up without an owner.")
+    try:
+        if repo:
+            return integration.get_repo_installation(owner, repo).id
+        try:
+            return integration.get_org_installation(owner).id
+        except UnknownObjectException:
+            return integration.get_user_installation(owner).id
+    except BadCredentialsException:
+        raise CollectionError(
+            f"GitHub rejected {credential} (401): check the App id and private key."
+        ) from None
+    except UnknownObjectException:
+        raise CollectionError(
+            f"the GitHub App in ${APP_ID_ENV} is not installed on {owner}: install it there, "
+            f"or set ${APP_INSTALLATION_ENV}."
+        ) from None
+    except GithubException as exc:
+        raise CollectionError(f"GitHub refused the App installation lookup for {owner} ({exc.status}).") from None
+    except requests.RequestException as exc:
+        raise CollectionError(f"cannot reach GitHub to look up the App installation ({type(exc).__name__}).") from None

@@ -1,0 +1,129 @@
+"""Warehouse writes of the GitHub collector: upserts, cursors and run rows.
+
+Every page is written in one transaction together with the cursor that says the page is done,
+so a run killed at any point leaves whole pages and a cursor that matches them; the next run
+resumes from that cursor. Rows are upserts on the tables' primary keys (``INSERT OR REPLACE``):
+reading a page twice changes no row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from impactlens.collectors.github.rows import COLUMNS
+
+SOURCE = "github"
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = COLUMNS[table]
+    placeholders = ", ".join("?" for _ in columns)
+    con.executemany(
+        f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
+        [[row[c] for c in columns] for row in rows],
+    )
+
+
+def save_page(
+    con: duckdb.DuckDBPyConnection,
+    rows: dict[str, list[dict[str, Any]]],
+    *,
+    repo_id: str,
+    resource: str,
+    cursor: dict[str, Any] | None,
+) -> None:
+    """Upsert ``rows`` (table -> rows) and set the ``sync_state`` cursor of ``resource`` in one
+    transaction (``cursor`` None leaves the cursor as it is)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, table_rows in rows.items():
+            _upsert(con, table, _unique(table, table_rows))
+        if cursor is not None:
+            con.execute(
+                "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
+                [SOURCE, repo_id, resource, json.dumps(cursor, sort_keys=True)],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _unique(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last row per primary key (a page can repeat an item GitHub moved while we paged)."""
+    key_columns = _KEYS[table]
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        found[tuple(row[c] for c in key_columns)] = row
+    return list(found.values())
+
+
+_KEYS = {
+    "pull_requests": ("repo_id", "number"),
+    "reviews": ("repo_id", "review_id"),
+    "comments": ("repo_id", "comment_id"),
+    "pr_timeline_events": ("repo_id", "event_id"),
+    "issues": ("repo_id", "number"),
+    "milestones": ("repo_id", "number"),
+    "releases": ("repo_id", "release_id"),
+    "deployments": ("deployment_id",),
+    "codeowners": ("repo_id", "path", "valid_from"),
+}
+
+
+def cursors(con: duckdb.DuckDBPyConnection, repo_id: str) -> dict[str, dict[str, Any]]:
+    """The stored cursors of ``repo_id``, by resource (JSON decoded)."""
+    rows = con.execute(
+        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [SOURCE, repo_id]
+    ).fetchall()
+    return {resource: json.loads(cursor) for resource, cursor in rows}
+
+
+def save_repository(con: duckdb.DuckDBPyConnection, repo: dict[str, Any]) -> None:
+    """Upsert the ``repositories`` row from the GraphQL ``Repository`` payload (keeps a clone's
+    ``source_path`` that the git collector stored)."""
+    con.execute(
+        "INSERT INTO repositories (repo_id, name, owner, url, default_branch, is_fork, is_archived, "
+        "created_at, last_collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()) "
+        "ON CONFLICT (repo_id) DO UPDATE SET name = excluded.name, owner = excluded.owner, "
+        "url = excluded.url, default_branch = coalesce(repositories.default_branch, excluded.default_branch), "
+        "is_fork = excluded.is_fork, is_archived = excluded.is_archived, created_at = excluded.created_at, "
+        "last_collected_at = excluded.last_collected_at",
+        [
+            repo["nameWithOwner"], repo["name"], (repo.get("owner") or {}).get("login"), repo.get("url"),
+            (repo.get("defaultBranchRef") or {}).get("name"), repo.get("isFork"), repo.get("isArchived"),
+            repo.get("createdAt"),
+        ],
+    )
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, repo_id: str) -> None:
+    """Record a ``running`` run; a ``running`` row left by a killed process becomes ``interrupted``."""
+    con.execute(
+        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
+        [SOURCE, repo_id],
+    )
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, ?, ?, now(), 'running')",
+        [run_id, SOURCE, repo_id],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, *, status: str, counts: dict[str, Any], error: str | None = None,
+    repo_id: str | None = None,
+) -> None:
+    """Close the run row: ``status`` ``succeeded``, ``failed`` or ``stopped`` (rate limit), with the
+    counts and, for a run that did not succeed, its one-line error. The cursor column holds every
+    resource's cursor of ``repo_id`` as JSON."""
+    cursor = json.dumps(cursors(con, repo_id), sort_keys=True) if repo_id else None
+    con.execute(
+        "UPDATE collection_runs SET status = ?, finished_at = now(), counts = ?, error = ?, cursor = ?, "
+        "target = coalesce(?, target) WHERE run_id = ?",
+        [status, json.dumps(counts, sort_keys=True), error, cursor, repo_id, run_id],
+    )

@@ -1,0 +1,289 @@
+"""One repository's collection: which pages to ask for, when to stop, and what each page stores.
+
+Resources and their high-water marks (``sync_state``, source ``github``, target the repo id):
+
+=================  ==========================================================================
+pull_requests      newest first by ``updatedAt``; stops at the first PR not updated since the
+                   mark. While a run pages, the cursor also holds ``pending`` (the page cursor
+                   and the newest ``updatedAt`` of this run), so a killed run resumes at its page.
+issues             oldest first by ``updatedAt`` with ``filterBy: {since: mark}``; the mark moves
+                   with every page.
+releases           newest first by ``createdAt``; stops at the first release created before the mark.
+milestones         newest first by ``updatedAt``; stops at the first milestone not updated since.
+deployments        newest first by ``createdAt``; stops once deployments are older than the mark by
+                   :data:`DEPLOYMENT_LOOKBACK_DAYS` (a deployment's status arrives after it is created).
+codeowners         the history of each CODEOWNERS location since the last commit seen.
+=================  ==========================================================================
+
+The first page of releases, milestones, deployments and every CODEOWNERS history comes with the
+repository's metadata in one query, so an up-to-date repository costs three requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import duckdb
+
+from impactlens.collectors.github import queries, rows, store
+from impactlens.collectors.github.client import GitHubClient
+from impactlens.collectors.github.rows import Actors, later, ts
+
+DEPLOYMENT_LOOKBACK_DAYS = 7
+
+
+@dataclass
+class RepoCounts:
+    """Rows written per table in one run (upserts; a row read again counts again)."""
+
+    tables: dict[str, int] = field(default_factory=dict)
+    changed_pull_requests: int = 0
+    changed_issues: int = 0
+
+    def add(self, page: dict[str, list[dict[str, Any]]]) -> None:
+        for table, table_rows in page.items():
+            self.tables[table] = self.tables.get(table, 0) + len(table_rows)
+
+
+class RepositorySync:
+    """Collects one repository ``owner/name`` through ``client`` into ``con``.
+
+    ``since`` (ISO timestamp or None) is the earliest update a first run asks for; ``on_page(text)``
+    is called after every stored page with a short progress phrase.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        client: GitHubClient,
+        repo_id: str,
+        *,
+        config: dict[str, Any],
+        since: str | None = None,
+        on_page: Callable[[str], None] | None = None,
+    ) -> None:
+        self.con = con
+        self.client = client
+        self.owner, self.name = repo_id.split("/", 1)
+        self.repo_id = repo_id
+        self.since = since
+        self.actors = Actors(config)
+        self.production = config.get("deployments", {}).get("production_environments", [])
+        self.on_page = on_page or (lambda _text: None)
+        self.counts = RepoCounts()
+        self.web_url: str | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _query(self, query: str, **variables: Any) -> dict[str, Any]:
+        return self.client.graphql(
+            query, {"owner": self.owner, "name": self.name, **variables}, what=f"repository {self.repo_id}"
+        )
+
+    def _save(self, resource: str, page: dict[str, list[dict[str, Any]]], cursor: dict[str, Any] | None) -> None:
+        store.save_page(self.con, page, repo_id=self.repo_id, resource=resource, cursor=cursor)
+        self.counts.add(page)
+
+    def _complete(self, node: dict[str, Any], node_type: str, connection: str) -> None:
+        """Fetch the rest of ``node[connection]`` when its first page said there is more."""
+        conn = node.get(connection)
+        while conn and (conn.get("pageInfo") or {}).get("hasNextPage"):
+            data = self.client.graphql(
+                queries.follow_up(node_type, connection),
+                {"id": node["id"], "first": queries.FOLLOW_UP_PAGE_SIZE, "after": conn["pageInfo"]["endCursor"]},
+                what=f"{node_type} {node['id']} of {self.repo_id}",
+            )
+            more = (data.get("node") or {}).get(connection) or {}
+            conn["nodes"] = (conn.get("nodes") or []) + (more.get("nodes") or [])
+            conn["pageInfo"] = more.get("pageInfo") or {"hasNextPage": False}
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def run(self) -> RepoCounts:
+        """Collect every resource; returns the counts. Raises what the client raises."""
+        marks = store.cursors(self.con, self.repo_id)
+        codeowners_mark = later((marks.get("codeowners") or {}).get("committed_at"), self.since)
+        data = self._query(queries.REPOSITORY, first=queries.REPO_ITEMS_PAGE_SIZE, since=codeowners_mark)
+        repo = data.get("repository")
+        if not repo:
+            from impactlens.errors import CollectionError
+
+            raise CollectionError(f"GitHub has no repository {self.repo_id}, or the credentials cannot see it.")
+        if repo["nameWithOwner"] != self.repo_id:  # GitHub's spelling (case, renames) is the id
+            self.repo_id = repo["nameWithOwner"]
+            self.owner, self.name = self.repo_id.split("/", 1)
+            marks = store.cursors(self.con, self.repo_id)
+        self.web_url = repo.get("url")
+        store.save_repository(self.con, repo)
+        self._codeowners(repo, marks.get("codeowners") or {})
+        self._releases(repo, marks.get("releases") or {})
+        self._milestones(repo, marks.get("milestones") or {})
+        self._deployments(repo, marks.get("deployments") or {})
+        self._pull_requests(marks.get("pull_requests") or {})
+        self._issues(marks.get("issues") or {})
+        return self.counts
+
+    # -- pull requests ----------------------------------------------------------------------------
+
+    def _pull_requests(self, cursor: dict[str, Any]) -> None:
+        mark = cursor.get("updated_at")
+        pending = cursor.get("pending") or {}
+        lower = later(pending.get("lower", mark), self.since)
+        after, top = pending.get("after"), pending.get("top")
+        stored = 0
+        while True:
+            data = self._query(queries.PULL_REQUESTS, first=queries.PR_PAGE_SIZE, after=after)
+            conn = data["repository"]["pullRequests"]
+            nodes = [n for n in conn.get("nodes") or [] if n]
+            if top is None and nodes:
+                top = nodes[0]["updatedAt"]
+            fresh = [n for n in nodes if lower is None or ts(n["updatedAt"]) >= ts(lower)]
+            self.counts.changed_pull_requests += sum(
+                1 for n in fresh if mark is None or ts(n["updatedAt"]) > ts(mark)
+            )
+            done = len(fresh) < len(nodes) or not conn["pageInfo"]["hasNextPage"]
+            page = self._pull_request_rows(fresh)
+            if done:
+                next_cursor = {"updated_at": later(top, mark)}
+            else:
+                after = conn["pageInfo"]["endCursor"]
+                next_cursor = {"updated_at": mark, "pending": {"after": after, "top": top, "lower": lower}}
+            self._save("pull_requests", page, next_cursor)
+            stored += len(fresh)
+            self.on_page(f"{self.repo_id}: {stored} pull requests of {conn.get('totalCount', '?')}")
+            if done:
+                return
+
+    def _pull_request_rows(self, prs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        page: dict[str, list[dict[str, Any]]] = {
+            "pull_requests": [], "reviews": [], "comments": [], "pr_timeline_events": []
+        }
+        repo_id, actors = self.repo_id, self.actors
+        for pr in prs:
+            for connection in ("reviews", "comments", "reviewRequests", "timelineItems", "labels"):
+                self._complete(pr, "PullRequest", connection)
+            number = pr["number"]
+            page["pull_requests"].append(rows.pull_request_row(repo_id, pr, actors))
+            for review in rows.nodes_of(pr.get("reviews")):
+                if review.get("state") == "PENDING":  # a draft review only its author can see
+                    continue
+                self._complete(review, "PullRequestReview", "comments")
+                page["reviews"].append(rows.review_row(repo_id, number, review, actors))
+                for comment in rows.nodes_of(review.get("comments")):
+                    page["comments"].append(
+                        rows.comment_row(repo_id, number, "pull_request", comment, actors, review_id=review["id"])
+                    )
+            for comment in rows.nodes_of(pr.get("comments")):
+                page["comments"].append(rows.comment_row(repo_id, number, "pull_request", comment, actors))
+            for item in rows.nodes_of(pr.get("timelineItems")):
+                event = rows.timeline_row(repo_id, number, item, actors)
+                if event:
+                    page["pr_timeline_events"].append(event)
+        return page
+
+    # -- issues -----------------------------------------------------------------------------------
+
+    def _issues(self, cursor: dict[str, Any]) -> None:
+        mark = cursor.get("updated_at")
+        lower = later(mark, self.since)
+        after = None
+        stored = 0
+        while True:
+            data = self._query(queries.ISSUES, first=queries.ISSUE_PAGE_SIZE, after=after, since=lower)
+            conn = data["repository"]["issues"]
+            nodes = [n for n in conn.get("nodes") or [] if n]
+            self.counts.changed_issues += sum(1 for n in nodes if mark is None or ts(n["updatedAt"]) > ts(mark))
+            page: dict[str, list[dict[str, Any]]] = {"issues": [], "comments": []}
+            for issue in nodes:
+                for connection in ("comments", "labels", "assignees"):
+                    self._complete(issue, "Issue", connection)
+                page["issues"].append(rows.issue_row(self.repo_id, issue, self.actors))
+                for comment in rows.nodes_of(issue.get("comments")):
+                    page["comments"].append(
+                        rows.comment_row(self.repo_id, issue["number"], "issue", comment, self.actors)
+                    )
+                mark = later(mark, issue["updatedAt"])
+            self._save("issues", page, {"updated_at": mark} if mark else None)
+            stored += len(nodes)
+            self.on_page(f"{self.repo_id}: {stored} issues of {conn.get('totalCount', '?')}")
+            if not conn["pageInfo"]["hasNextPage"]:
+                return
+            after = conn["pageInfo"]["endCursor"]
+
+    # -- releases, milestones, deployments ---------------------------------------------------------
+
+    def _newest_first(
+        self,
+        repo: dict[str, Any],
+        connection: str,
+        cursor: dict[str, Any],
+        *,
+        order_key: str,
+        lookback_days: float = 0,
+        to_rows: Callable[[dict[str, Any]], dict[str, Any]],
+        table: str,
+    ) -> None:
+        """Page a newest-first list until its items are older than the mark (less the lookback)."""
+        mark = cursor.get(order_key)
+        stop_before = later(rows.before(mark, days=lookback_days) if mark else None, self.since)
+        conn = repo[connection]
+        newest = mark
+        while True:
+            nodes = [n for n in conn.get("nodes") or [] if n]
+            keep = [n for n in nodes if self.since is None or ts(n[order_key]) >= ts(self.since)]
+            for node in nodes:
+                newest = later(newest, node[order_key])
+            reached_old = bool(nodes) and stop_before is not None and ts(nodes[-1][order_key]) < ts(stop_before)
+            done = reached_old or not conn["pageInfo"]["hasNextPage"]
+            self._save(connection, {table: [to_rows(n) for n in keep]}, {order_key: newest} if done and newest else None)
+            if done:
+                return
+            data = self._query(
+                queries.repository_items(connection), first=queries.REPO_ITEMS_PAGE_SIZE,
+                after=conn["pageInfo"]["endCursor"],
+            )
+            conn = data["repository"][connection]
+
+    def _releases(self, repo: dict[str, Any], cursor: dict[str, Any]) -> None:
+        self._newest_first(
+            repo, "releases", cursor, order_key="createdAt", table="releases",
+            to_rows=lambda n: rows.release_row(self.repo_id, n, self.actors),
+        )
+
+    def _milestones(self, repo: dict[str, Any], cursor: dict[str, Any]) -> None:
+        self._newest_first(
+            repo, "milestones", cursor, order_key="updatedAt", table="milestones",
+            to_rows=lambda n: rows.milestone_row(self.repo_id, n, self.actors),
+        )
+
+    def _deployments(self, repo: dict[str, Any], cursor: dict[str, Any]) -> None:
+        self._newest_first(
+            repo, "deployments", cursor, order_key="createdAt", table="deployments",
+            lookback_days=DEPLOYMENT_LOOKBACK_DAYS,
+            to_rows=lambda n: rows.deployment_row(self.repo_id, n, self.actors, self.production, self.web_url),
+        )
+
+    # -- CODEOWNERS -------------------------------------------------------------------------------
+
+    def _codeowners(self, repo: dict[str, Any], cursor: dict[str, Any]) -> None:
+        target = ((repo.get("defaultBranchRef") or {}).get("target")) or {}
+        if not target.get("oid"):  # an empty repository has no default branch yet
+            return
+        mark = cursor.get("committed_at")
+        page: list[dict[str, Any]] = []
+        for alias, path in queries.CODEOWNERS_ALIASES.items():
+            history = target.get(alias) or {}
+            while True:
+                for commit in history.get("nodes") or []:
+                    page.append(rows.codeowners_row(self.repo_id, path, commit))
+                    mark = later(mark, commit["committedDate"])
+                info = history.get("pageInfo") or {}
+                if not info.get("hasNextPage"):
+                    break
+                data = self._query(
+                    queries.CODEOWNERS_HISTORY, oid=target["oid"], path=path, first=queries.FOLLOW_UP_PAGE_SIZE,
+                    after=info["endCursor"], since=later(cursor.get("committed_at"), self.since),
+                )
+                history = ((data["repository"] or {}).get("object") or {}).get("history") or {}
+        self._save("codeowners", {"codeowners": page}, {"committed_at": mark} if mark else None)
