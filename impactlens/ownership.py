@@ -1,0 +1,245 @@
+"""Code ownership from CODEOWNERS files, as GitHub resolves them, over time.
+
+Syntax (GitHub's "About code owners"): one rule per line, a gitignore-style pattern then owners
+separated by spaces; ``#`` starts a comment; owners are ``@login``, ``@org/team`` or an email; a
+pattern with no owners leaves the matching paths unowned. The **last** matching rule wins.
+Patterns are matched with ``pathspec``'s gitignore implementation, with GitHub's differences: a
+trailing ``/*`` matches only the files directly in that folder (``docs/*`` owns ``docs/a.md``, not
+``docs/x/b.md``); ``!`` negation and ``[ ]`` ranges are not supported by GitHub, so such lines are
+reported as errors and skipped, as GitHub does. Paths are case-sensitive.
+
+GitHub reads the first of ``.github/CODEOWNERS``, ``CODEOWNERS``, ``docs/CODEOWNERS`` that exists
+(:data:`LOCATIONS`). Over time, each version of the file applies from the commit that wrote it until
+the next; the history comes from the ``codeowners`` table (filled by the GitHub collector or by
+:func:`collect_codeowners` from git).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+import subprocess
+import uuid
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
+
+from impactlens.errors import CollectionError
+
+LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+SOURCE = "git"
+
+_OWNER = re.compile(r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:\[bot\])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One CODEOWNERS line: its 1-based line number, pattern and owners (may be empty)."""
+
+    line: int
+    pattern: str
+    owners: tuple[str, ...]
+    regex: re.Pattern[str] = field(compare=False, repr=False)
+    files_only: bool = field(default=False, compare=False, repr=False)
+
+    def matches(self, path: str) -> bool:
+        """Whether this rule's pattern covers ``path`` (repository-relative, POSIX)."""
+        match = self.regex.match(path)
+        if not match:
+            return False
+        if self.files_only:  # docs/*: the file itself, not things deeper in a matched folder
+            return match.end() == len(path) or path[match.end():] == "/"
+        return True
+
+
+@dataclass(frozen=True)
+class CodeOwners:
+    """A parsed CODEOWNERS file: its rules in file order and the lines GitHub would skip."""
+
+    rules: tuple[Rule, ...]
+    errors: tuple[str, ...] = ()
+
+    def rule_for(self, path: str) -> Rule | None:
+        """The rule that decides ``path``: the last one that matches (GitHub's rule), or None."""
+        path = path.lstrip("/")
+        for rule in reversed(self.rules):
+            if rule.matches(path):
+                return rule
+        return None
+
+    def owners(self, path: str) -> tuple[str, ...]:
+        """Owners of ``path`` (``'@login'``, ``'@org/team'``, emails); empty when unowned."""
+        rule = self.rule_for(path)
+        return rule.owners if rule else ()
+
+
+def parse(text: str) -> CodeOwners:
+    """Parse CODEOWNERS ``text``.
+
+    Returns:
+        :class:`CodeOwners`; malformed lines (negation, ranges, invalid owners) are left out and
+        described in ``errors`` as ``'line N: ...'``, as GitHub skips them.
+    """
+    rules: list[Rule] = []
+    errors: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        # An unescaped " #" starts a comment; "\#" is a literal '#'.
+        line = re.split(r"(?<!\\)\s+#", line, maxsplit=1)[0]
+        parts = re.split(r"(?<!\\)\s+", line)
+        raw_pattern, owners = parts[0], parts[1:]
+        pattern = raw_pattern.replace("\\ ", " ").replace("\\#", "#")
+        if pattern.startswith("!"):
+            errors.append(f"line {number}: negation ({pattern}) is not supported by GitHub")
+            continue
+        if "[" in pattern and "]" in pattern:
+            errors.append(f"line {number}: character ranges ({pattern}) are not supported by GitHub")
+            continue
+        bad = [o for o in owners if not _OWNER.match(o)]
+        if bad:
+            errors.append(f"line {number}: invalid owner(s) {', '.join(bad)}")
+            continue
+        regex, _ = GitIgnoreBasicPattern.pattern_to_regex(raw_pattern)
+        if regex is None:
+            continue
+        files_only = pattern.rstrip("/").endswith("/*") and not pattern.rstrip("/").endswith("**/*")
+        rules.append(Rule(number, pattern, tuple(owners), re.compile(regex), files_only))
+    return CodeOwners(tuple(rules), tuple(errors))
+
+
+@dataclass
+class OwnershipHistory:
+    """The CODEOWNERS versions of one repository, each valid from its time until the next."""
+
+    repo_id: str
+    times: list[dt.datetime]
+    files: list[CodeOwners | None]
+
+    def at(self, when: dt.datetime) -> CodeOwners | None:
+        """The CODEOWNERS in force at ``when`` (timezone-aware), or None before the first."""
+        i = bisect.bisect_right(self.times, when) - 1
+        return self.files[i] if i >= 0 else None
+
+    def owners(self, path: str, when: dt.datetime) -> tuple[str, ...]:
+        """Owners of ``path`` at ``when``; empty when no CODEOWNERS applied or no rule matched."""
+        file = self.at(when)
+        return file.owners(path) if file else ()
+
+
+def history(con: duckdb.DuckDBPyConnection, repo_id: str) -> OwnershipHistory:
+    """Build the ownership history of ``repo_id`` from the ``codeowners`` table.
+
+    At each time, the file GitHub would read is the first of :data:`LOCATIONS` present then (a row
+    with empty ``content`` marks a deletion). Returns an empty history for a repo with no rows.
+    """
+    rows = con.execute(
+        "SELECT path, valid_from, content FROM codeowners WHERE repo_id = ? ORDER BY valid_from", [repo_id]
+    ).fetchall()
+    current: dict[str, str] = {}
+    times: list[dt.datetime] = []
+    files: list[CodeOwners | None] = []
+    for path, valid_from, content in rows:
+        current[path] = content
+        chosen = next((current[p] for p in LOCATIONS if current.get(p)), None)
+        parsed = parse(chosen) if chosen else None
+        if times and times[-1] == valid_from:
+            files[-1] = parsed
+        else:
+            times.append(valid_from)
+            files.append(parsed)
+    return OwnershipHistory(repo_id, times, files)
+
+
+def owners_at(con: duckdb.DuckDBPyConnection, repo_id: str, path: str, when: dt.datetime) -> tuple[str, ...]:
+    """Owners of ``path`` in ``repo_id`` at ``when`` (UTC-aware datetime), as written in CODEOWNERS."""
+    return history(con, repo_id).owners(path, when)
+
+
+def owner_key(owner: str) -> tuple[str, str]:
+    """Map a CODEOWNERS owner to what the warehouse counts.
+
+    Returns:
+        ``('team', 'org/team')`` for ``@org/team`` (team ids in ``teams`` may use the team's slug:
+        compare with the part after the slash), ``('identity', 'github_login:login')`` for
+        ``@login``, ``('identity', 'email:addr')`` for an email. Resolve an identity to its person
+        with :func:`impactlens.people.actor_of` or the ``actors`` view.
+    """
+    if owner.startswith("@") and "/" in owner:
+        return "team", owner[1:].lower()
+    if owner.startswith("@"):
+        return "identity", "github_login:" + owner[1:].lower()
+    return "identity", "email:" + owner.lower()
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+
+
+def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo_id: str | None = None,
+                       branch: str | None = None) -> int:
+    """Read every version of the CODEOWNERS files from the git history of the clone at ``path``.
+
+    For each commit on ``branch`` (default HEAD) that changed one of :data:`LOCATIONS`, stores a row
+    in ``codeowners`` (repo_id, path, valid_from = committer time UTC, commit_sha, source 'git',
+    content; empty content when the commit deleted the file). Upserts on the primary key, so a
+    second run stores nothing new. Records a ``collection_runs`` row.
+
+    Returns:
+        The number of versions found.
+
+    Raises:
+        CollectionError: not a git repository, or an unknown branch.
+    """
+    from impactlens.collectors.git import open_repository, repository_id
+
+    repo = open_repository(path)
+    repo_id = repo_id or repository_id(repo)[0]
+    ref = branch or "HEAD"
+    listed = _git(repo, "log", "--format=%H %ct", "--name-status", "--no-renames", ref, "--", *LOCATIONS)
+    if listed.returncode != 0:
+        raise CollectionError(f"git log failed in {repo}: {listed.stderr.decode(errors='replace').strip()}")
+    rows = []
+    sha, when = "", None
+    for line in listed.stdout.decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            sha, stamp = line.split()
+            when = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
+            continue
+        status, file = line.split("\t", 1)
+        if file not in LOCATIONS:
+            continue
+        content = ""
+        if status != "D":
+            shown = _git(repo, "show", f"{sha}:{file}")
+            content = shown.stdout.decode("utf-8", "replace")
+        rows.append((repo_id, file, when, sha, SOURCE, content))
+    run_id = uuid.uuid4().hex
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, 'codeowners', ?, now(), 'running')",
+            [run_id, repo_id],
+        )
+        for row in rows:
+            con.execute(
+                "INSERT INTO codeowners VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo_id, path, valid_from) "
+                "DO UPDATE SET commit_sha = excluded.commit_sha, content = excluded.content",
+                list(row),
+            )
+        con.execute(
+            "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
+            [json.dumps({"versions": len(rows)}), run_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(rows)

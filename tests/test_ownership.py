@@ -1,0 +1,99 @@
+"""CODEOWNERS resolved as GitHub resolves it, from the warehouse and from git history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from impactlens import ownership
+
+# The rules of the example in GitHub's "About code owners" page, in its order.
+GITHUB_EXAMPLE = """\
+# Comment lines and blank lines are ignored.
+
+*       @global-owner1 @global-owner2
+*.js    @js-owner #This is an inline comment.
+*.go docs@example.com
+*.txt @octo-org/octocats
+/build/logs/ @doctocat
+docs/*  docs@example.com
+apps/ @octocat
+/docs/ @doctocat
+/scripts/ @doctocat @octocat
+**/logs @octocat
+/apps/ @octocat
+/apps/github
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "owners"),
+    [
+        ("README.md", ("@global-owner1", "@global-owner2")),  # only '*' matches
+        ("src/app.js", ("@js-owner",)),  # '*.js' is after '*': last match wins
+        ("main.go", ("docs@example.com",)),
+        ("notes/todo.txt", ("@octo-org/octocats",)),
+        ("build/logs/run.txt", ("@octocat",)),  # '/build/logs/' then '**/logs' later: octocat
+        ("deep/build/logs/x.js", ("@octocat",)),  # '/build/logs/' is anchored, '**/logs' is not
+        ("docs/getting-started.md", ("@doctocat",)),  # 'docs/*' then '/docs/': doctocat
+        ("src/docs/guide.md", ("@global-owner1", "@global-owner2")),  # 'docs/*' and '/docs/' are rooted
+        ("scripts/deploy.sh", ("@doctocat", "@octocat")),
+        ("web/apps/main.py", ("@octocat",)),  # 'apps/' matches a folder anywhere
+        ("apps/github/index.js", ()),  # '/apps/github' has no owners: unowned
+        ("apps/web/index.js", ("@octocat",)),
+    ],
+)
+def test_github_example_last_match_wins(path, owners):
+    assert ownership.parse(GITHUB_EXAMPLE).owners(path) == owners
+
+
+def test_a_trailing_star_owns_only_the_folder_itself():
+    rules = ownership.parse("* @all\ndocs/* @docs-team\n")
+    assert rules.owners("docs/getting-started.md") == ("@docs-team",)
+    assert rules.owners("docs/build-app/troubleshooting.md") == ("@all",)
+
+
+def test_lines_github_skips_are_reported():
+    parsed = ownership.parse("*.py @py\n!vendor/ @x\n[abc].txt @y\n*.md not-an-owner\n\\#notes @hash\n")
+    assert [r.line for r in parsed.rules] == [1, 5]
+    assert parsed.errors == (
+        "line 2: negation (!vendor/) is not supported by GitHub",
+        "line 3: character ranges ([abc].txt) are not supported by GitHub",
+        "line 4: invalid owner(s) not-an-owner",
+    )
+    assert parsed.owners("#notes") == ("@hash",)
+
+
+def test_owner_keys():
+    assert ownership.owner_key("@octo-org/Octocats") == ("team", "octo-org/octocats")
+    assert ownership.owner_key("@Ada-L") == ("identity", "github_login:ada-l")
+    assert ownership.owner_key("Docs@Example.com") == ("identity", "email:docs@example.com")
+
+
+def test_ownership_over_time_from_git_history(con, make_repo):
+    repo = make_repo("svc")
+    repo.write("CODEOWNERS", "* @ada\n")
+    repo.write("api/handler.py", "x\n")
+    repo.commit("Owners", date="2024-01-10T10:00:00+00:00")
+    repo.write("api/handler.py", "y\n")
+    repo.commit("Unrelated", date="2024-01-20T10:00:00+00:00")
+    repo.write(".github/CODEOWNERS", "* @ada\n/api/ @bob @acme/api-team\n")
+    repo.commit("api belongs to Bob; .github/ wins over the root file", date="2024-02-01T10:00:00+00:00")
+    repo.git("rm", "-q", ".github/CODEOWNERS")
+    repo.commit("Back to the root file", date="2024-03-01T10:00:00+00:00")
+
+    assert ownership.collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
+    assert ownership.collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
+    assert con.sql("SELECT count(*) FROM codeowners").fetchall() == [(3,)]  # stored once
+
+    def at(day):
+        return dt.datetime.fromisoformat(day + "T12:00:00+00:00")
+
+    hist = ownership.history(con, "acme/svc")
+    assert hist.owners("api/handler.py", at("2024-01-01")) == ()  # before any CODEOWNERS
+    assert hist.owners("api/handler.py", at("2024-01-15")) == ("@ada",)
+    assert hist.owners("api/handler.py", at("2024-02-15")) == ("@bob", "@acme/api-team")
+    assert hist.owners("README.md", at("2024-02-15")) == ("@ada",)
+    assert hist.owners("api/handler.py", at("2024-03-15")) == ("@ada",)
+    assert ownership.owners_at(con, "acme/svc", "api/handler.py", at("2024-02-15")) == ("@bob", "@acme/api-team")
