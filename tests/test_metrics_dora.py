@@ -1,0 +1,170 @@
+"""Incidents, MTTR and DORA's four keys on a hand-built warehouse (repo acme/api, times UTC).
+
+Production deployments: d1 Mon 1st 12:00, d2 Tue 2nd 12:00, d3 Wed 3rd 12:00, d4 Mon 8th 12:00,
+d5 Tue 9th 12:00 (a staging deployment and a failed one are ignored).
+Changes (PRs, squash-merged):
+  PR 1 alice: first commit Sun 31st 10:00, merged Mon 1st 10:00 -> d1: lead time 26 h (not the 2 h of
+      its squash commit, whose time is the merge)
+  PR 2 bob:   first commit Tue 09:00, merged Tue 11:00 -> d2: 3 h
+  PR 3 bob:   'Revert "Add API"', first commit Wed 09:00, merged Wed 10:00 -> d3: 3 h; its commit reverts
+      PR 1's squash commit, so d1 (which shipped it) failed
+  PR 4 alice: branch hotfix/login, first commit Mon 8th 08:00, merged 10:00 -> d4: 4 h; the hotfix means
+      the deployment running then, d3, failed
+Incidents:
+  i1 acme/api opened Tue 13:00, resolved 15:00 (2 h); no deployment recorded -> the latest before it, d2;
+     commander p-bob (a person id)
+  i2 acme/api opened Mon 8th 13:00, acknowledged 13:30, still open; recorded deployment d4
+  i3 no repository, opened Fri 5th 10:00, resolved 20:00 (10 h); commander carol (a login), responders
+     bob and alice; has a postmortem
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from impactlens.metrics import Scope, changes, deployment_facts, dora, incident_facts, incident_summary
+from impactlens.metrics.dora import CHANGE_FAILURE_BANDS, LEAD_TIME_BANDS_HOURS, RESTORE_BANDS_HOURS, _band, deployment_frequency_band
+from test_metrics_builders import add_commit, add_deployment, add_incident, add_member, add_person, add_pr, frames_of
+
+SQUASH_1 = "a1" * 20
+
+
+@pytest.fixture
+def org(con):
+    add_person(con, "p-alice", logins=("alice",), emails=("alice@x.com",))
+    add_person(con, "p-bob", logins=("bob",), emails=("bob@x.com",))
+    add_person(con, "p-carol", logins=("carol",))
+    add_member(con, "p-alice", "team-a", "2023-01-01")
+    add_member(con, "p-bob", "team-b", "2023-01-01")
+    for i, day in enumerate(("2024-01-01", "2024-01-02", "2024-01-03", "2024-01-08", "2024-01-09"), start=1):
+        add_deployment(con, f"d{i}", f"{day} 12:00")
+    add_deployment(con, "staging", "2024-01-02 13:00", is_production=False)
+    add_deployment(con, "broken", "2024-01-02 14:00", status="failure")
+
+    add_pr(con, 1, "alice", "2023-12-31 12:00", first_commit_at="2023-12-31 10:00", merged_at="2024-01-01 10:00",
+           title="Add API")
+    add_commit(con, SQUASH_1, "alice@x.com", "2024-01-01 10:00", pr_number=1, subject="Add API (#1)")
+    add_pr(con, 2, "bob", "2024-01-02 09:30", first_commit_at="2024-01-02 09:00", merged_at="2024-01-02 11:00")
+    add_pr(con, 3, "bob", "2024-01-03 09:30", first_commit_at="2024-01-03 09:00", merged_at="2024-01-03 10:00",
+           title='Revert "Add API"')
+    add_commit(con, "b3" * 20, "bob@x.com", "2024-01-03 10:00", pr_number=3, subject='Revert "Add API" (#3)',
+               body=f"This reverts commit {SQUASH_1}.")
+    add_pr(con, 4, "alice", "2024-01-08 09:00", first_commit_at="2024-01-08 08:00", merged_at="2024-01-08 10:00",
+           head_branch="hotfix/login")
+
+    add_incident(con, "i1", "2024-01-02 13:00", resolved="2024-01-02 15:00", commander="p-bob")
+    add_incident(con, "i2", "2024-01-08 13:00", acknowledged="2024-01-08 13:30", deployment_id="d4")
+    add_incident(con, "i3", "2024-01-05 10:00", resolved="2024-01-05 20:00", repo=None, commander="carol",
+                 responders=["bob", "Alice"], postmortem_url="https://wiki/pm/3")
+    return frames_of(con)
+
+
+JAN = Scope(start="2024-01-01", end="2024-01-15")
+
+
+def test_lead_time_uses_the_prs_first_commit(org):
+    lead = {r["change_id"]: r["lead_time_hours"] for r in changes(org).collect().iter_rows(named=True)}
+    assert lead == {"pr:1": pytest.approx(26.0), "pr:2": pytest.approx(3.0), "pr:3": pytest.approx(3.0),
+                    "pr:4": pytest.approx(4.0)}
+
+
+def test_failed_deployments_and_their_reasons(org):
+    rows = {r["deployment_id"]: r for r in deployment_facts(org).collect().iter_rows(named=True)}
+    assert set(rows) == {"d1", "d2", "d3", "d4", "d5"}
+    assert rows["d1"]["failure_reasons"] == ["revert"]
+    assert rows["d2"]["failure_reasons"] == ["incident"]
+    assert rows["d3"]["failure_reasons"] == ["hotfix"]
+    assert rows["d4"]["failure_reasons"] == ["incident"]
+    assert rows["d5"]["failed"] is False and rows["d5"]["changes"] == 0
+
+
+def test_incident_facts(org):
+    rows = {r["incident_id"]: r for r in incident_facts(org).collect().iter_rows(named=True)}
+    assert (rows["i1"]["deployment_id"], rows["i1"]["attribution"]) == ("d2", "latest_deployment")
+    assert (rows["i2"]["deployment_id"], rows["i2"]["attribution"]) == ("d4", "recorded")
+    assert rows["i2"]["is_open"] is True and rows["i2"]["time_to_restore_hours"] is None
+    assert rows["i2"]["time_to_acknowledge_hours"] == pytest.approx(0.5)
+    assert rows["i1"]["commander_key"] == "p-bob"
+    assert rows["i3"]["commander_key"] == "p-carol"
+    assert rows["i3"]["responder_keys"] == ["p-alice", "p-bob"]
+    assert rows["i3"]["attribution"] is None
+
+
+def test_incident_summary_and_roles(org):
+    row = incident_summary(org).collect().row(0, named=True)
+    assert (row["incidents"], row["open_incidents"], row["resolved_incidents"], row["with_postmortem"]) == (3, 1, 2, 1)
+    # Resolved: 2 h and 10 h. The open incident is counted, not averaged.
+    assert row["mttr_mean_hours"] == pytest.approx(6.0)
+    assert row["mttr_median_hours"] == pytest.approx(6.0)
+    assert row["median_time_to_acknowledge_hours"] == pytest.approx(0.5)
+    people = {r["person_key"]: r for r in incident_summary(org, by="person").collect().iter_rows(named=True)}
+    assert (people["p-bob"]["led"], people["p-bob"]["responded"]) == (1, 1)
+    assert (people["p-carol"]["led"], people["p-carol"]["responded"]) == (1, 0)
+    assert (people["p-alice"]["led"], people["p-alice"]["responded"]) == (0, 1)
+    assert people["p-bob"]["mttr_mean_hours"] == pytest.approx(6.0)
+
+
+def test_dora_per_repository(org):
+    row = dora(org, JAN, by="repo", grain=None).collect().row(0, named=True)
+    assert row["repo_id"] == "acme/api"
+    # 5 deployments on 5 days; weeks of Jan 1 and Jan 8 had 3 and 2 deployment days: median 2.5.
+    assert (row["deployments"], row["deploy_days"]) == (5, 5)
+    assert row["median_deploy_days_per_week"] == pytest.approx(2.5)
+    assert row["deployment_frequency_band"] == "high"
+    # Lead times 26, 3, 3, 4 -> median 3.5 h: elite (under a day).
+    assert row["changes_deployed"] == 4
+    assert row["lead_time_median_hours"] == pytest.approx(3.5)
+    assert row["lead_time_band"] == "elite"
+    # 4 of 5 deployments failed.
+    assert row["failed_deployments"] == 4
+    assert row["change_failure_rate"] == pytest.approx(0.8)
+    assert row["change_failure_band"] == "low"
+    # Repository incidents i1 (2 h) and i2 (open).
+    assert (row["incidents"], row["restored_incidents"]) == (2, 1)
+    assert row["time_to_restore_median_hours"] == pytest.approx(2.0)
+    assert row["time_to_restore_band"] == "high"
+
+
+def test_dora_per_team_and_for_the_organisation(org):
+    teams = {r["team_id"]: r for r in dora(org, JAN, by="team", grain=None).collect().iter_rows(named=True)}
+    a, b = teams["team-a"], teams["team-b"]
+    # team-a shipped PR 1 (d1) and PR 4 (d4): lead times 26 and 4; both deployments failed; i2 is open.
+    assert (a["deployments"], a["failed_deployments"], a["incidents"], a["restored_incidents"]) == (2, 2, 1, 0)
+    assert a["lead_time_median_hours"] == pytest.approx(15.0)
+    assert a["time_to_restore_median_hours"] is None and a["time_to_restore_band"] is None
+    # team-b shipped PR 2 (d2) and PR 3 (d3); i1 (2 h) is attributed to d2.
+    assert (b["deployments"], b["failed_deployments"], b["incidents"]) == (2, 2, 1)
+    assert b["time_to_restore_median_hours"] == pytest.approx(2.0)
+    org_row = dora(org, JAN, by=None, grain=None).collect().row(0, named=True)
+    # All three incidents, i3 included: restored 2 h and 10 h.
+    assert org_row["incidents"] == 3
+    assert org_row["time_to_restore_median_hours"] == pytest.approx(6.0)
+    assert org_row["time_to_restore_mean_hours"] == pytest.approx(6.0)
+
+
+def test_dora_monthly_grain(org):
+    monthly = dora(org, by="repo", grain="month").collect()
+    assert monthly.height == 1  # everything deployed in January 2024
+    assert monthly["deployments"].to_list() == [5]
+
+
+@pytest.mark.parametrize(("value", "bands", "inclusive", "expected"), [
+    (23.9, LEAD_TIME_BANDS_HOURS, False, "elite"), (24.0, LEAD_TIME_BANDS_HOURS, False, "high"),
+    (167.0, LEAD_TIME_BANDS_HOURS, False, "high"), (168.0, LEAD_TIME_BANDS_HOURS, False, "medium"),
+    (720.0, LEAD_TIME_BANDS_HOURS, False, "low"),
+    (0.05, CHANGE_FAILURE_BANDS, True, "elite"), (0.06, CHANGE_FAILURE_BANDS, True, "high"),
+    (0.15, CHANGE_FAILURE_BANDS, True, "medium"), (0.16, CHANGE_FAILURE_BANDS, True, "low"),
+    (0.5, RESTORE_BANDS_HOURS, False, "elite"), (1.0, RESTORE_BANDS_HOURS, False, "high"),
+    (24.0, RESTORE_BANDS_HOURS, False, "medium"), (168.0, RESTORE_BANDS_HOURS, False, "low"),
+])
+def test_2023_band_thresholds(value, bands, inclusive, expected):
+    out = pl.select(_band(pl.lit(value), bands, inclusive=inclusive)).item()
+    assert out == expected
+
+
+@pytest.mark.parametrize(("weekly", "monthly", "expected"), [
+    (5.0, 20.0, "elite"), (4.5, 18.0, "high"), (1.0, 4.0, "high"), (0.0, 2.0, "medium"), (0.0, 0.5, "low"),
+])
+def test_deployment_frequency_bands(weekly, monthly, expected):
+    assert pl.select(deployment_frequency_band(pl.lit(weekly), pl.lit(monthly))).item() == expected
