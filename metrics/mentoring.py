@@ -36,7 +36,8 @@ def experience(frames: Frames) -> pl.LazyFrame:
 
 def touchpoints(frames: Frames) -> pl.LazyFrame:
     """Every mentoring touchpoint: a more experienced person's review, PR comment or pairing with a less
-    experienced one, and any review on someone's first five PRs.
+    experienced one, and any review or comment on someone's first five PRs (unless the reviewer is the
+    less experienced of the two).
 
     Columns: mentor_key, mentee_key, at (Datetime UTC), kind ('review' | 'comment' | 'onboarding_review'
     | 'onboarding_comment' | 'pairing'), repo_id, ref (PR number or commit sha, str), basis ('level' |
@@ -95,7 +96,12 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
             pl.when(levels_known).then(pl.col("_mentee_level") < pl.col("_mentor_level"))
             .otherwise(pl.col("_mentee_first") > pl.col("_mentor_first"))
         ).fill_null(False)
-        onboarding = pl.col("_onboarding") & (pl.col("kind") != "pairing")
+        senior = (
+            pl.when(levels_known).then(pl.col("_mentee_level") > pl.col("_mentor_level"))
+            .otherwise(pl.col("_mentee_first") < pl.col("_mentor_first"))
+        ).fill_null(False)
+        # A review on someone's first PRs is onboarding, unless the reviewer is the less experienced one.
+        onboarding = pl.col("_onboarding") & (pl.col("kind") != "pairing") & ~senior
         return (
             both.filter(onboarding | junior)
             .with_columns(

@@ -69,18 +69,20 @@ def add_event(con, pr: int, event_type: str, at: str, *, actor: str | None = Non
            actor_login=actor, subject_login=subject, created_at=ts(at))
 
 
-def add_commit(con, sha: str, email: str, at: str, *, repo: str = "acme/api", files: dict[str, tuple[int, int, str]]
-               | None = None, subject: str = "work", body: str = "", pr_number: int | None = None,
-               is_merge: bool = False, committed: str | None = None) -> None:
+def add_commit(con, sha: str, email: str, at: str, *, repo: str = "acme/api", files: dict[str, tuple] | None = None, subject: str = "work", body: str = "", pr_number: int | None = None,
+               is_merge: bool = False, committed: str | None = None, coauthors: tuple[str, ...] = ()) -> None:
+    """``files`` maps a path to (additions, deletions, category[, change_type])."""
     files = files or {}
     insert(con, "commits", repo_id=repo, sha=sha, author_name=email.split("@")[0], author_email=email,
            authored_at=ts(at), author_utc_offset_minutes=0, committed_at=ts(committed or at),
            committer_utc_offset_minutes=0, subject=subject, body=body, parent_shas=["p" + sha],
-           is_merge=is_merge, insertions=sum(a for a, _, _ in files.values()),
-           deletions=sum(d for _, d, _ in files.values()), files_changed=len(files), pr_number=pr_number)
-    for path, (added, deleted, category) in files.items():
-        insert(con, "commit_files", repo_id=repo, sha=sha, path=path, change_type="M", additions=added,
-               deletions=deleted, is_binary=False, category=category)
+           is_merge=is_merge, insertions=sum(f[0] for f in files.values()),
+           deletions=sum(f[1] for f in files.values()), files_changed=len(files), pr_number=pr_number)
+    for path, (added, deleted, category, *change) in files.items():
+        insert(con, "commit_files", repo_id=repo, sha=sha, path=path, change_type=change[0] if change else "M",
+               additions=added, deletions=deleted, is_binary=False, category=category)
+    for coauthor in coauthors:
+        insert(con, "commit_coauthors", repo_id=repo, sha=sha, email=coauthor, name=coauthor.split("@")[0])
 
 
 def add_person(con, person_id: str, *, logins: tuple[str, ...] = (), emails: tuple[str, ...] = (),

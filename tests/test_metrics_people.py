@@ -1,0 +1,136 @@
+"""Mentoring touchpoints, ownership, bus factor and artifacts on a hand-built warehouse.
+
+People (first contribution in the data): peer 2022, sen 2023-01, lvl_a 2020 (level L3), lvl_b 2023 (L5),
+jun 2023-12 (five PRs 1-5 in December), new (first PR on 2024-01-20).
+January 2024 touchpoints:
+  sen reviews jun's PR 6 and PR 7, comments on PR 6 (outside a review), pairs with jun on a commit,
+      reviews new's first PR 9 (onboarding)                                    -> 5, mentee: jun (4)
+  peer reviews sen's PR 8, sen's first PR in the data (onboarding)           -> 1
+  jun reviews sen's PR 8 (a first PR, but jun is the junior)                   -> not a touchpoint
+  lvl_b (L5) reviews lvl_a's (L3) 6th PR 16, lvl_a reviews lvl_b's first PR 17: the roster's levels
+      win over tenure, and the junior's review of a first PR is not onboarding -> only lvl_b's counts
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impactlens.metrics import (
+    Scope, artifact_summary, artifacts, bus_factor, mentees, mentoring_summary, ownership, touchpoints,
+)
+from test_metrics_builders import add_comment, add_commit, add_person, add_pr, add_review, frames_of
+
+
+@pytest.fixture
+def org(con):
+    for name, level in (("sen", None), ("jun", None), ("new", None), ("peer", None), ("lvl_a", "L3"),
+                        ("lvl_b", "L5")):
+        add_person(con, f"p-{name}", logins=(name,), emails=(f"{name}@x.com",), level=level)
+    add_commit(con, "peer0", "peer@x.com", "2022-05-01 10:00", files={"src/web/y.ts": (30, 0, "code")})
+    add_commit(con, "sen0", "sen@x.com", "2023-01-02 10:00", files={
+        "src/api/a.py": (50, 10, "code"), "src/api/b.py": (20, 0, "code"), "src/core/c.py": (30, 0, "code"),
+        "docs/adr/0001-duckdb.md": (40, 0, "adr", "A"),
+    })
+    add_commit(con, "lvla0", "lvl_a@x.com", "2020-03-01 10:00")
+    add_commit(con, "lvlb0", "lvl_b@x.com", "2023-03-01 10:00")
+    for n in range(1, 6):
+        add_pr(con, n, "jun", f"2023-12-0{n} 10:00", merged_at=f"2023-12-0{n} 11:00")
+        add_pr(con, 10 + n, "lvl_a", f"2020-04-0{n} 10:00", merged_at=f"2020-04-0{n} 11:00")
+    add_pr(con, 6, "jun", "2024-01-03 10:00")
+    add_review(con, 6, "sen", "2024-01-03 12:00", state="CHANGES_REQUESTED")
+    add_comment(con, 6, "sen", "2024-01-03 12:30", kind="issue_comment")
+    add_pr(con, 7, "jun", "2024-01-04 10:00")
+    add_review(con, 7, "sen", "2024-01-04 12:00")
+    add_commit(con, "pair1", "jun@x.com", "2024-01-05 10:00", coauthors=("SEN@x.com",), files={
+        "src/api/a.py": (15, 5, "code"), "src/web/x.ts": (10, 0, "code"), "package-lock.json": (1000, 0, "lockfile"),
+        "src/core/d.py": (30, 0, "code"), "docs/adr/0001-duckdb.md": (3, 1, "adr"),
+    })
+    add_pr(con, 8, "sen", "2024-01-06 10:00")
+    add_review(con, 8, "peer", "2024-01-06 11:00")
+    add_review(con, 8, "jun", "2024-01-06 12:00")
+    add_pr(con, 9, "new", "2024-01-20 10:00")
+    add_review(con, 9, "sen", "2024-01-20 11:00")
+    add_pr(con, 16, "lvl_a", "2024-01-10 10:00")
+    add_review(con, 16, "lvl_b", "2024-01-10 11:00")
+    add_pr(con, 17, "lvl_b", "2024-01-11 10:00")
+    add_review(con, 17, "lvl_a", "2024-01-11 11:00")
+    add_commit(con, "peer1", "peer@x.com", "2024-01-07 10:00", files={
+        "src/core/e.py": (40, 0, "code"), "ops/runbooks/deploy.md": (25, 0, "runbook", "A"),
+    })
+    add_commit(con, "bot1", "dependabot[bot]@users.noreply.github.com", "2024-01-08 10:00",
+               files={"src/api/a.py": (500, 500, "code")})
+    # After the mentoring window: jun merges PR 20 and reviews PR 21 in February.
+    add_pr(con, 20, "jun", "2024-02-09 10:00", merged_at="2024-02-10 10:00")
+    add_pr(con, 21, "peer", "2024-02-11 10:00")
+    add_review(con, 21, "jun", "2024-02-12 10:00")
+    return frames_of(con)
+
+
+JANUARY = Scope(start="2024-01-01", end="2024-02-01")
+
+
+def test_touchpoints(org):
+    got = sorted((r["mentor_key"], r["mentee_key"], r["kind"], r["basis"])
+                 for r in JANUARY.window(touchpoints(org), "at").collect().iter_rows(named=True))
+    assert got == sorted([
+        ("p-sen", "p-jun", "review", "tenure"),
+        ("p-sen", "p-jun", "review", "tenure"),
+        ("p-sen", "p-jun", "comment", "tenure"),
+        ("p-sen", "p-jun", "pairing", "tenure"),
+        ("p-sen", "p-new", "onboarding_review", "onboarding"),
+        ("p-peer", "p-sen", "onboarding_review", "onboarding"),
+        ("p-lvl_b", "p-lvl_a", "review", "level"),
+    ])
+
+
+def test_mentoring_summary(org):
+    rows = {r["person_key"]: r for r in mentoring_summary(org, JANUARY).collect().iter_rows(named=True)}
+    sen = rows["p-sen"]
+    assert (sen["touchpoints"], sen["reviews"], sen["comments"], sen["onboarding"], sen["pairing_commits"]) == (
+        5, 2, 1, 1, 1)
+    assert (sen["people_helped"], sen["mentees"]) == (2, 1)
+    assert (rows["p-peer"]["touchpoints"], rows["p-peer"]["mentees"]) == (1, 0)
+    assert "p-jun" not in rows
+
+
+def test_mentees_and_their_figures_afterwards(org):
+    out = mentees(org, "p-sen", "2024-01-01", "2024-02-01").collect()
+    assert out["mentee_key"].to_list() == ["p-jun"]
+    row = out.row(0, named=True)
+    # Before: Dec 1 - Jan 1 (PRs 1-5 merged); after: Feb 1 - Mar 3 (PR 20 merged, one review of PR 21).
+    assert (row["touchpoints"], row["prs_merged_before"], row["prs_merged_after"]) == (4, 5, 1)
+    assert (row["reviews_given_before"], row["reviews_given_after"]) == (0, 1)
+    assert row["median_cycle_time_after_hours"] == pytest.approx(24.0)
+
+
+def test_ownership_and_bus_factor(org):
+    rows = {(r["directory"], r["person_key"]): (r["lines"], r["share"])
+            for r in ownership(org).collect().iter_rows(named=True)}
+    # src/api: sen 60 + 20, jun 20 (the bot's 1000 lines are not counted).
+    assert rows[("src/api", "p-sen")] == (80, pytest.approx(0.8))
+    assert rows[("src/api", "p-jun")] == (20, pytest.approx(0.2))
+    assert ("src/api", "dependabot[bot]@users.noreply.github.com") not in rows
+    assert not any(d == "." for d, _ in rows)  # the lockfile at the root is left out
+    bus = {r["directory"]: r for r in bus_factor(org).collect().iter_rows(named=True)}
+    assert bus["src/api"]["bus_factor"] == 1 and bus["src/api"]["top_person_key"] == "p-sen"
+    # src/core: peer 40, sen 30, jun 30 -> 40% is not half, 70% is: two people.
+    assert bus["src/core"]["bus_factor"] == 2
+    assert bus["src/core"]["contributors"] == 3
+    # A person's view keeps whole-directory shares.
+    mine = ownership(org, Scope(person="p-jun")).collect()
+    assert set(mine["directory"]) == {"src/api", "src/web", "src/core", "docs/adr"}
+
+
+def test_artifacts(org):
+    rows = sorted((r["person_key"], r["path"], r["category"], r["action"])
+                  for r in artifacts(org).collect().iter_rows(named=True))
+    assert rows == [
+        ("p-jun", "docs/adr/0001-duckdb.md", "adr", "edited"),
+        ("p-peer", "ops/runbooks/deploy.md", "runbook", "created"),
+        ("p-sen", "docs/adr/0001-duckdb.md", "adr", "created"),
+    ]
+    summary = {(r["person_key"], r["category"]): (r["created"], r["edited"])
+               for r in artifact_summary(org).collect().iter_rows(named=True)}
+    assert summary[("p-sen", "adr")] == (1, 0)
+    january = artifacts(org, JANUARY).collect()
+    assert sorted(january["person_key"]) == ["p-jun", "p-peer"]
