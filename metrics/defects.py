@@ -37,7 +37,7 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
     Columns: repo_id, sha, author_key, author_is_bot, authored_at (Datetime UTC), is_bug_fix (bool),
     fix_reason ('bug_issue' | 'message' | null), is_revert (bool).
     A bug fix references an issue labelled as a bug (``#123`` in its message, or its PR links one), or its
-    message says it fixes one (:data:`FIX_MESSAGE`). A revert's message starts ``Revert "`` or says
+    message says it fixes one (:data:`FIX_MESSAGE`); a revert is never a bug fix. A revert's message starts ``Revert "`` or says
     ``This reverts commit <sha>``.
     """
 
@@ -63,13 +63,21 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
         )
         return (
             commits.join(fixes_bug, on=["repo_id", "sha"], how="left")
-            .with_columns(pl.col("_bug_issue").fill_null(False), text.str.contains(FIX_MESSAGE).alias("_message"))
+            .with_columns(
+                pl.col("_bug_issue").fill_null(False),
+                text.str.contains(FIX_MESSAGE).alias("_message"),
+                text.str.contains(REVERT_MESSAGE).alias("is_revert"),
+            )
+            .with_columns(
+                (pl.col("_bug_issue") & ~pl.col("is_revert")).alias("_bug_issue"),
+                (pl.col("_message") & ~pl.col("is_revert")).alias("_message"),
+            )
             .select(
                 "repo_id", "sha", "author_key", "author_is_bot", "authored_at",
                 (pl.col("_bug_issue") | pl.col("_message")).alias("is_bug_fix"),
                 pl.when(pl.col("_bug_issue")).then(pl.lit("bug_issue"))
                 .when(pl.col("_message")).then(pl.lit("message")).alias("fix_reason"),
-                text.str.contains(REVERT_MESSAGE).alias("is_revert"),
+                "is_revert",
             )
         )
 
