@@ -485,7 +485,7 @@ class GitHubServer:
                 return fault.status, {**self._rate_headers(resource), **fault.headers}, fault.body, operation
         auth = headers.get("Authorization", "")
         scheme, _, credential = auth.partition(" ")
-        if path.startswith("/api/v3/app/"):
+        if path.startswith("/api/v3/app/") or path.endswith("/installation"):
             return (*self._app_endpoint(method, path, credential), operation)
         if scheme.lower() not in ("token", "bearer") or credential not in self.tokens:
             return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, operation
@@ -509,6 +509,11 @@ class GitHubServer:
         not_found = (404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, {})
         if method != "GET":
             return not_found
+        if parts == ["rate_limit"]:  # free on GitHub: it does not count against the budget
+            self.remaining["core"] += 1
+            resources = {r: {"limit": self.limit, "remaining": max(self.remaining[r], 0), "reset": self.reset_at,
+                             "used": self.limit - self.remaining[r]} for r in ("core", "graphql")}
+            return 200, {"resources": resources, "rate": resources["core"]}, {}
         if len(parts) == 2 and parts[0] in ("users", "orgs"):
             account = self.data.accounts.get(parts[1])
             if not account or (parts[0] == "orgs" and account["type"] != "Organization"):
@@ -568,6 +573,12 @@ class GitHubServer:
             return 401, {}, {"message": "A JSON web token could not be decoded", "documentation_url": DOCS}
         if str(claims.get("iss")) != str(app_id):
             return 401, {}, {"message": "Bad credentials", "documentation_url": DOCS}
+        if method == "GET" and path.endswith("/installation"):
+            parts = path.removeprefix("/api/v3/").split("/")
+            owner = parts[1]
+            known = owner in self.data.accounts
+            return (200, {}, {"id": installation_id, "app_id": int(app_id), "account": {"login": owner}}) if known \
+                else (404, {}, {"message": "Not Found", "documentation_url": DOCS})
         if method == "POST" and path == f"/api/v3/app/installations/{installation_id}/access_tokens":
             token = f"ghs_installation{installation_id}"
             self.tokens.add(token)

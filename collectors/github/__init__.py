@@ -75,7 +75,7 @@ class GitHubCollection:
             c = repo.counts
             lines.append(
                 f"{repo.repo_id}: {repo.changed_pull_requests} pull requests and {repo.changed_issues} issues "
-                f"new or updated; stored {c.get('pull_requests', 0)} PRs, {c.get('reviews', 0)} reviews, "
+                f"new or updated since the last run; wrote {c.get('pull_requests', 0)} PRs, {c.get('reviews', 0)} reviews, "
                 f"{c.get('comments', 0)} comments, {c.get('pr_timeline_events', 0)} timeline events, "
                 f"{c.get('issues', 0)} issues, {c.get('releases', 0)} releases, "
                 f"{c.get('deployments', 0)} deployments, {c.get('milestones', 0)} milestones, "
@@ -84,7 +84,7 @@ class GitHubCollection:
             )
         left = f", {self.remaining:,} left" if self.remaining is not None else ""
         lines.append(
-            f"{len(self.repositories)} repositories in {self.seconds:.1f} s: {self.requests} requests, "
+            f"{len(self.repositories)} {'repository' if len(self.repositories) == 1 else 'repositories'} in {self.seconds:.1f} s: {self.requests} requests, "
             f"{self.points} GraphQL points{left}."
         )
         return "\n".join(lines)
@@ -168,6 +168,7 @@ def collect_github(
     client = client or GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
     result = GitHubCollection(target=target)
     say = on_progress or (lambda _text: None)
+    requests_before, points_before = client.budget.requests, client.budget.points
 
     if repo:
         repo_ids = [f"{owner}/{repo}"]
@@ -202,7 +203,8 @@ def collect_github(
         result.repositories.append(outcome)
         if result.stopped:
             break
-    result.requests, result.points = client.budget.requests, client.budget.points
+    result.requests = client.budget.requests - requests_before
+    result.points = client.budget.points - points_before
     result.remaining = client.budget.remaining
     result.seconds = time.perf_counter() - started
     return result

@@ -135,8 +135,9 @@ class GitHubClient:
     Build it with :meth:`from_environment`; tests build it the same way against a local server.
     """
 
-    def __init__(self, github: Github, *, api_url: str, credential: str) -> None:
+    def __init__(self, github: Github, *, api_url: str, credential: str, settings: Settings | None = None) -> None:
         self.github = github
+        self.settings = settings or Settings()
         self.api_url = api_url
         self.credential = credential  # the *name* of the secret's source, for error messages
         self.budget = Budget()
@@ -181,7 +182,9 @@ class GitHubClient:
         )
         token = env.get(token_env, "").strip()
         if token:
-            return cls(Github(auth=Auth.Token(token), **common), api_url=url, credential=f"${token_env}")
+            return cls(
+                Github(auth=Auth.Token(token), **common), api_url=url, credential=f"${token_env}", settings=settings
+            )
         app_id = env.get(APP_ID_ENV, "").strip()
         if not app_id:
             raise CollectionError(f"no GitHub credentials: {_fix('$' + token_env)}.")
@@ -197,7 +200,7 @@ class GitHubClient:
                 GithubIntegration(auth=app_auth, **common), owner, repo, credential
             )
         auth = Auth.AppInstallationAuth(app_auth, installation_id)
-        return cls(Github(auth=auth, **common), api_url=url, credential=credential)
+        return cls(Github(auth=auth, **common), api_url=url, credential=credential, settings=settings)
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -239,7 +242,7 @@ class GitHubClient:
         message = " ".join(str(message or "no message").split())[:200]
         if exc.status >= 500:
             return CollectionError(
-                f"GitHub kept failing for {what} ({exc.status} after {RETRIES} retries: {message}); "
+                f"GitHub kept failing for {what} ({exc.status} after {self.settings.retries} retries: {message}); "
                 "run again later, what was collected is kept."
             )
         return CollectionError(f"GitHub refused the request for {what} ({exc.status}: {message}).")
@@ -288,6 +291,16 @@ class GitHubClient:
             if rate.get("resetAt"):
                 self.budget.reset_at = datetime.fromisoformat(rate["resetAt"])
         return data
+
+    def verify(self) -> Budget:
+        """Check the credentials with ``GET /rate_limit`` (free: GitHub does not count it) and
+        return the budget. Raises :class:`CredentialsError` for a wrong or revoked token."""
+        with self._translate("the rate limit"):
+            limits = self.github.get_rate_limit()
+        graphql = limits.resources.graphql
+        self.budget.remaining, self.budget.limit = graphql.remaining, graphql.limit
+        self.budget.reset_at = graphql.reset.astimezone(timezone.utc) if graphql.reset else None
+        return self.budget
 
     def owner_repositories(self, owner: str) -> list[dict[str, Any]]:
         """Every repository of a user or organisation, over REST (``Link``-paginated, 100 a page).

@@ -1,0 +1,308 @@
+"""The GitHub collector against a local GitHub (tests/github_server.py): exact rows, incremental runs,
+pagination, resume, and the warehouse contract (every row once)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from github_server import Data, GitHubServer
+from impactlens import config as config_mod
+from impactlens.collectors.github import GitHubClient, Settings, collect_github
+from impactlens.collectors.github.queries import PR_PAGE_SIZE
+from impactlens.errors import CollectionError
+
+TOKEN = "ghp_localtesttoken"
+FAST = Settings(seconds_between_requests=0, seconds_between_writes=0, backoff_factor=0.01, secondary_rate_wait=0.01)
+TABLES = (
+    "pull_requests", "reviews", "comments", "pr_timeline_events", "issues", "milestones", "releases",
+    "deployments", "codeowners",
+)
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(timezone.utc)
+
+
+def client_for(server: GitHubServer, **settings) -> GitHubClient:
+    chosen = Settings(**{**FAST.__dict__, **settings})
+    return GitHubClient.from_environment(api_url=server.api_url, environ={"GITHUB_TOKEN": TOKEN}, settings=chosen)
+
+
+def snapshot(con) -> dict[str, list[tuple]]:
+    return {t: sorted(con.sql(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+@pytest.fixture
+def server():
+    data = Data()
+    with GitHubServer(data, token=TOKEN) as running:
+        yield running
+    assert not running.crashes, running.crashes
+
+
+def build_story(d: Data):
+    """One repository with the cases the collector must get right, written out by hand."""
+    repo = d.repository("acme/api")
+    ada, bob, cy = d.user("ada"), d.user("bob"), d.user("cy")
+    # 1: merged, reviewed by a human (approve) and an AI bot (comment); a deleted user's inline comment
+    #    that bob answers; closes #7 by GitHub's link and #8 by a keyword in the body.
+    pr1 = d.pull_request(
+        repo, 1, author=ada, created="2024-03-01T09:00:00Z", updated="2024-03-02T15:00:00Z",
+        body="Fixes #8 and refs #9", state="MERGED", merged="2024-03-02T15:00:00Z", merged_by=bob,
+        additions=120, deletions=30, changed_files=4, commits=["2024-02-28T17:30:00Z", "2024-03-01T08:00:00Z"],
+        labels=["feature", "api"], milestone=1, closing=[7],
+    )
+    bot_review = d.review(pr1, author=d.bot("coderabbitai"), state="COMMENTED", submitted="2024-03-01T09:05:00Z",
+                          body="Summary by CodeRabbit")
+    ghost_note = d.review_comment(pr1, bot_review, author=None, created="2024-03-01T10:00:00Z", body="why?",
+                                  path="api/app.py")
+    bob_review = d.review(pr1, author=bob, state="APPROVED", submitted="2024-03-02T14:00:00Z", body="")
+    reply = d.review_comment(pr1, bob_review, author=bob, created="2024-03-02T13:59:00Z", body="because",
+                             path="api/app.py", reply_to=ghost_note)
+    talk = d.comment(pr1, author=d.user("renovate-helper"), created="2024-03-01T12:00:00Z", body="ping")
+    requested = d.event(pr1, "REVIEW_REQUESTED_EVENT", actor=ada, created="2024-03-01T09:01:00Z",
+                        reviewer=d.team("acme", "core"))
+    # 2: open, no reviews, a pending request for cy; authored by a deleted user.
+    pr2 = d.pull_request(repo, 2, author=None, created="2024-03-03T09:00:00Z", review_requests=[cy])
+    # 3: opened as draft, made ready, converted back, made ready again: draft no longer.
+    pr3 = d.pull_request(repo, 3, author=cy, created="2024-03-04T09:00:00Z", updated="2024-03-05T12:00:00Z")
+    ready1 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-04T18:00:00Z")
+    draft = d.event(pr3, "CONVERT_TO_DRAFT_EVENT", actor=cy, created="2024-03-05T09:00:00Z")
+    ready2 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-05T12:00:00Z")
+    issue7 = d.issue(repo, 7, author=cy, created="2024-02-20T08:00:00Z", updated="2024-03-02T15:00:01Z",
+                     state="CLOSED", closed="2024-03-02T15:00:01Z", labels=["incident", "sev2"], assignees=["ada"],
+                     milestone=1)
+    issue_talk = d.comment(issue7, author=d.bot("github-actions"), created="2024-02-20T08:01:00Z", body="triaged")
+    milestone = d.milestone(repo, 1, creator=ada, created="2024-02-01T00:00:00Z", updated="2024-03-02T15:00:01Z",
+                            due="2024-03-31T00:00:00Z")
+    release = d.release(repo, "v1.0.0", author=bob, created="2024-03-02T16:00:00Z", published="2024-03-02T16:05:00Z")
+    deploy = d.deployment(repo, environment="Production", created="2024-03-02T16:10:00Z", sha="c" * 40, creator=bob,
+                          statuses=[("QUEUED", "2024-03-02T16:10:01Z"), ("SUCCESS", "2024-03-02T16:14:00Z"),
+                                    ("INACTIVE", "2024-03-09T10:00:00Z")])
+    failed = d.deployment(repo, environment="staging", created="2024-03-03T10:00:00Z", sha="d" * 40, creator=d.bot("github-actions"),
+                          statuses=[("FAILURE", "2024-03-03T10:02:00Z")])
+    owners1 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-01-10T10:00:00Z", text="* @acme/core\n")
+    owners2 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-02-10T10:00:00Z",
+                                  text="* @acme/core\n/api/ @ada\n")
+    gone = d.codeowners_commit(repo, "docs/CODEOWNERS", committed="2024-01-05T10:00:00Z", text=None)
+    return locals()
+
+
+def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
+    s = build_story(server.data)
+    result = collect_github(con, "acme/api", client=client_for(server), config=config_mod.load(None))
+
+    assert [r.status for r in result.repositories] == ["succeeded"]
+    url = "https://github.example.com/acme/api"
+    prs = con.sql("SELECT * FROM pull_requests ORDER BY number").fetchall()
+    assert prs == [
+        ("acme/api", 1, s["pr1"]["id"], "Change 1", len("Fixes #8 and refs #9"), "ada", False, "merged", False,
+         utc("2024-03-01T09:00:00Z"), utc("2024-03-02T15:00:00Z"), utc("2024-03-02T15:00:00Z"),
+         utc("2024-03-02T15:00:00Z"), "bob", "main", "topic-1", 120, 30, 4, 2, ["feature", "api"], [], [7, 8],
+         f"{1:040x}", utc("2024-02-28T17:30:00Z"), 1, f"{url}/pull/1"),
+        ("acme/api", 2, s["pr2"]["id"], "Change 2", 0, None, False, "open", False, utc("2024-03-03T09:00:00Z"),
+         utc("2024-03-03T09:00:00Z"), None, None, None, "main", "topic-2", 10, 2, 1, 1, [], ["cy"], [], None,
+         utc("2024-01-01T09:00:00Z"), None, f"{url}/pull/2"),
+        ("acme/api", 3, s["pr3"]["id"], "Change 3", 0, "cy", False, "open", False, utc("2024-03-04T09:00:00Z"),
+         utc("2024-03-05T12:00:00Z"), None, None, None, "main", "topic-3", 10, 2, 1, 1, [], [], [], None,
+         utc("2024-01-01T09:00:00Z"), None, f"{url}/pull/3"),
+    ]
+    reviews = con.sql("SELECT * FROM reviews ORDER BY submitted_at").fetchall()
+    assert reviews == [
+        ("acme/api", s["bot_review"]["id"], 1, "coderabbitai[bot]", True, "COMMENTED", utc("2024-03-01T09:05:00Z"),
+         len("Summary by CodeRabbit"), 1, "a" * 40, s["bot_review"]["url"]),
+        ("acme/api", s["bob_review"]["id"], 1, "bob", False, "APPROVED", utc("2024-03-02T14:00:00Z"), 0, 1, "a" * 40,
+         s["bob_review"]["url"]),
+    ]
+    comments = con.sql("SELECT * FROM comments ORDER BY created_at").fetchall()
+    assert comments == [
+        ("acme/api", s["issue_talk"]["id"], "issue", 7, "issue", None, None, "github-actions[bot]", True,
+         utc("2024-02-20T08:01:00Z"), utc("2024-02-20T08:01:00Z"), len("triaged"), None, s["issue_talk"]["url"]),
+        ("acme/api", s["ghost_note"]["id"], "review", 1, "pull_request", s["bot_review"]["id"], None, None, False,
+         utc("2024-03-01T10:00:00Z"), utc("2024-03-01T10:00:00Z"), 4, "api/app.py", s["ghost_note"]["url"]),
+        # "renovate-helper" matches the default bot pattern "renovate*": flagged though GitHub says User.
+        ("acme/api", s["talk"]["id"], "issue", 1, "pull_request", None, None, "renovate-helper", True,
+         utc("2024-03-01T12:00:00Z"), utc("2024-03-01T12:00:00Z"), 4, None, s["talk"]["url"]),
+        ("acme/api", s["reply"]["id"], "review", 1, "pull_request", s["bob_review"]["id"], s["ghost_note"]["id"],
+         "bob", False, utc("2024-03-02T13:59:00Z"), utc("2024-03-02T13:59:00Z"), 7, "api/app.py", s["reply"]["url"]),
+    ]
+    events = con.sql("SELECT * FROM pr_timeline_events ORDER BY created_at").fetchall()
+    assert events == [
+        ("acme/api", 1, s["requested"]["id"], "review_requested", "ada", "acme/core", utc("2024-03-01T09:01:00Z")),
+        ("acme/api", 3, s["ready1"]["id"], "ready_for_review", "cy", None, utc("2024-03-04T18:00:00Z")),
+        ("acme/api", 3, s["draft"]["id"], "convert_to_draft", "cy", None, utc("2024-03-05T09:00:00Z")),
+        ("acme/api", 3, s["ready2"]["id"], "ready_for_review", "cy", None, utc("2024-03-05T12:00:00Z")),
+    ]
+    assert con.sql("SELECT * FROM issues").fetchall() == [
+        ("acme/api", 7, "Issue 7", "cy", False, "closed", utc("2024-02-20T08:00:00Z"), utc("2024-03-02T15:00:01Z"),
+         utc("2024-03-02T15:00:01Z"), ["incident", "sev2"], ["ada"], 1, 1, f"{url}/issues/7"),
+    ]
+    assert con.sql("SELECT * FROM milestones").fetchall() == [
+        ("acme/api", 1, "Milestone 1", "Goal 1", "open", "ada", utc("2024-02-01T00:00:00Z"),
+         utc("2024-03-31T00:00:00Z"), None, f"{url}/milestone/1"),
+    ]
+    assert con.sql("SELECT * FROM releases").fetchall() == [
+        ("acme/api", s["release"]["id"], "v1.0.0", "Release v1.0.0", "bob", False, False,
+         utc("2024-03-02T16:00:00Z"), utc("2024-03-02T16:05:00Z"), "b" * 40, f"{url}/releases/tag/v1.0.0"),
+    ]
+    # The superseded production deployment succeeded (inactive only means a newer one replaced it).
+    assert con.sql("SELECT * FROM deployments ORDER BY created_at").fetchall() == [
+        ("github:acme/api:1000", "github_deployment", "acme/api", "Production", True, "c" * 40, "main",
+         utc("2024-03-02T16:10:00Z"), utc("2024-03-02T16:14:00Z"), "success", "bob", f"{url}/deployments/Production"),
+        ("github:acme/api:1001", "github_deployment", "acme/api", "staging", False, "d" * 40, "main",
+         utc("2024-03-03T10:00:00Z"), utc("2024-03-03T10:02:00Z"), "failure", "github-actions[bot]",
+         f"{url}/deployments/staging"),
+    ]
+    assert con.sql("SELECT * FROM codeowners ORDER BY valid_from").fetchall() == [
+        ("acme/api", "docs/CODEOWNERS", utc("2024-01-05T10:00:00Z"), s["gone"]["oid"], "github", ""),
+        ("acme/api", ".github/CODEOWNERS", utc("2024-01-10T10:00:00Z"), s["owners1"]["oid"], "github", "* @acme/core\n"),
+        ("acme/api", ".github/CODEOWNERS", utc("2024-02-10T10:00:00Z"), s["owners2"]["oid"], "github",
+         "* @acme/core\n/api/ @ada\n"),
+    ]
+    assert con.sql(
+        "SELECT repo_id, name, owner, url, default_branch, is_fork, is_archived, created_at FROM repositories"
+    ).fetchall() == [("acme/api", "api", "acme", url, "main", False, False, utc("2023-01-01T00:00:00Z"))]
+    runs = con.sql("SELECT source, target, status, error FROM collection_runs").fetchall()
+    assert runs == [("github", "acme/api", "succeeded", None)]
+    # Three requests for everything: repository (+ releases, milestones, deployments, CODEOWNERS),
+    # one page of pull requests, one page of issues.
+    assert [r.operation for r in server.requests] == ["Repository", "PullRequests", "Issues"]
+
+
+def test_second_run_asks_only_what_it_needs_and_changes_no_row(server, con):
+    s = build_story(server.data)
+    cfg = config_mod.load(None)
+    client = client_for(server)
+    collect_github(con, "acme/api", client=client, config=cfg)
+    before = snapshot(con)
+    server.reset_log()
+
+    again = collect_github(con, "acme/api", client=client, config=cfg)
+
+    assert snapshot(con) == before
+    assert [r.operation for r in server.requests] == ["Repository", "PullRequests", "Issues"]
+    assert again.requests == 3
+    assert (again.repositories[0].changed_pull_requests, again.repositories[0].changed_issues) == (0, 0)
+
+    # Something changes: a first review on PR 2 (GitHub bumps the PR's updatedAt) and a new issue.
+    d = server.data
+    d.review(s["pr2"], author=d.user("dee"), state="CHANGES_REQUESTED", submitted="2024-03-10T10:00:00Z", body="no")
+    s["pr2"]["updatedAt"] = "2024-03-10T10:00:00Z"
+    d.issue(s["repo"], 11, author=d.user("dee"), created="2024-03-10T11:00:00Z")
+    server.reset_log()
+
+    third = collect_github(con, "acme/api", client=client, config=cfg)
+
+    assert [r.operation for r in server.requests] == ["Repository", "PullRequests", "Issues"]
+    assert (third.repositories[0].changed_pull_requests, third.repositories[0].changed_issues) == (1, 1)
+    assert con.sql("SELECT pr_number, reviewer_login, state FROM reviews WHERE reviewer_login = 'dee'").fetchall() == [
+        (2, "dee", "CHANGES_REQUESTED")
+    ]
+    counts = {t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("reviews", "issues", "pull_requests")}
+    assert counts == {"reviews": 3, "issues": 2, "pull_requests": 3}
+
+
+def test_long_lists_are_paged_with_the_fewest_requests(server, con):
+    d = server.data
+    repo = d.repository("acme/big")
+    for n in range(1, 121):  # 120 PRs: three pages of 50
+        d.pull_request(repo, n, author=d.user(f"dev{n % 7}"), created=f"2024-01-01T00:{n // 60:02d}:{n % 60:02d}Z",
+                       updated=f"2024-02-01T00:{n // 60:02d}:{n % 60:02d}Z")
+    busy = repo["pullRequests"][0]
+    for i in range(45):  # 45 reviews: 20 in the page, 25 in one follow-up
+        d.review(busy, author=d.user(f"rev{i}"), state="COMMENTED", submitted=f"2024-01-02T00:00:{i:02d}Z")
+    long_review = busy["reviews"][0]
+    for i in range(30):  # 30 inline comments in one review: 20 + a follow-up
+        d.review_comment(busy, long_review, author=d.user("rev0"), created=f"2024-01-02T01:00:{i:02d}Z",
+                         body="x" * i, path="a.py")
+    for i in range(25):  # 25 conversation comments: 20 + a follow-up
+        d.comment(busy, author=d.user("dev1"), created=f"2024-01-02T02:00:{i:02d}Z", body="y")
+    for n in range(1, 151):  # 150 issues: two pages of 100
+        d.issue(repo, 1000 + n, author=d.user("ops"), created=f"2024-01-03T00:{n // 60:02d}:{n % 60:02d}Z")
+    for n in range(60):  # 60 releases: 50 with the repository, 10 in a second page
+        d.release(repo, f"v0.{n}", author=d.user("rel"), created=f"2023-06-01T00:00:{n:02d}Z")
+
+    collect_github(con, "acme/big", client=client_for(server), config=config_mod.load(None))
+
+    counts = {t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
+    assert counts["pull_requests"] == 120
+    assert counts["reviews"] == 45
+    assert counts["comments"] == 30 + 25
+    assert counts["issues"] == 150
+    assert counts["releases"] == 60
+    assert con.sql(
+        "SELECT comment_count FROM reviews WHERE review_id = ?", params=[long_review["id"]]
+    ).fetchall() == [(30,)]
+    operations = [r.operation for r in server.requests]
+    assert operations.count("PullRequests") == 3  # 120 / 50, rounded up
+    assert operations.count("Issues") == 2
+    assert operations.count("RepositoryItems") == 1  # releases 51-60
+    assert operations.count("FollowUp") == 3  # reviews, inline comments, conversation comments of one PR
+    assert len(operations) == 1 + 3 + 2 + 1 + 3
+
+
+def test_interrupted_run_resumes_at_its_page_and_stores_every_row_once(server, con):
+    d = server.data
+    repo = d.repository("acme/web")
+    for n in range(1, 2 * PR_PAGE_SIZE + 11):  # 110 PRs: pages of 50, 50, 10
+        pr = d.pull_request(repo, n, author=d.user("ada"), created="2024-01-01T00:00:00Z",
+                            updated=f"2024-01-{1 + n // 24:02d}T{n % 24:02d}:00:00Z")
+        d.review(pr, author=d.user("bob"), state="APPROVED", submitted="2024-01-01T01:00:00Z")
+    cfg = config_mod.load(None)
+    client = client_for(server, retries=1)
+
+    # GitHub fails for good on the second page of pull requests.
+    original = server._graphql
+    pages = {"n": 0}
+
+    def flaky(request):
+        if "pullRequests(first" in request["query"]:
+            pages["n"] += 1
+            if pages["n"] >= 2:
+                return 502, {"message": "Server Error"}
+        return original(request)
+
+    server._graphql = flaky
+    with pytest.raises(CollectionError, match="kept failing"):
+        collect_github(con, "acme/web", client=client, config=cfg)
+    assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(PR_PAGE_SIZE,)]
+    assert con.sql("SELECT status FROM collection_runs").fetchall() == [("failed",)]
+
+    server._graphql = original
+    server.reset_log()
+    collect_github(con, "acme/web", client=client, config=cfg)
+
+    # The resumed run asks for pages 2 and 3 only.
+    assert [r.operation for r in server.requests].count("PullRequests") == 2
+    assert con.sql("SELECT count(*), count(DISTINCT number) FROM pull_requests").fetchall() == [(110, 110)]
+    assert con.sql("SELECT count(*) FROM reviews").fetchall() == [(110,)]
+    assert sorted(con.sql("SELECT status FROM collection_runs").fetchall()) == [("failed",), ("succeeded",)]
+
+    server.reset_log()
+    collect_github(con, "acme/web", client=client, config=cfg)
+    assert [r.operation for r in server.requests] == ["Repository", "PullRequests", "Issues"]
+    assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(110,)]
+
+
+def test_since_bounds_a_first_run(server, con):
+    d = server.data
+    repo = d.repository("acme/old")
+    d.pull_request(repo, 1, author=d.user("ada"), created="2022-01-01T00:00:00Z")
+    d.pull_request(repo, 2, author=d.user("ada"), created="2024-05-01T00:00:00Z")
+    d.issue(repo, 3, author=d.user("ada"), created="2022-01-01T00:00:00Z")
+    d.issue(repo, 4, author=d.user("ada"), created="2024-05-02T00:00:00Z")
+
+    collect_github(con, "acme/old", client=client_for(server), since="2024-01-01", config=config_mod.load(None))
+
+    assert con.sql("SELECT number FROM pull_requests").fetchall() == [(2,)]
+    assert con.sql("SELECT number FROM issues").fetchall() == [(4,)]
+
+
+def test_bad_target_and_since_are_refused_before_any_request(server, con):
+    with pytest.raises(CollectionError, match="not OWNER or OWNER/REPO"):
+        collect_github(con, "acme/api/extra", client=client_for(server))
+    with pytest.raises(CollectionError, match="--since 'last week' is not a date"):
+        collect_github(con, "acme/api", client=client_for(server), since="last week")
+    assert server.requests == []
