@@ -42,6 +42,7 @@ class Calendar:
 
     def __init__(self, people: tuple[Person, ...], rng: random.Random) -> None:
         self.people = {p.person_id: p for p in people}
+        self.index = {p.person_id: k for k, p in enumerate(people)}
         self.vacations: dict[str, frozenset[date]] = {}
         for person in people:
             off: set[date] = set()
@@ -72,7 +73,7 @@ class Calendar:
         return utc(local)
 
     def add_working_hours(self, person: Person, at: datetime, hours: float) -> datetime:
-        """``at`` plus ``hours`` of ``person``'s office hours (09:00-18:00 local on their workdays), in UTC.
+        """``at`` plus ``hours`` of ``person``'s office hours (about 09:00-18:00 local on their workdays), in UTC.
 
         Gives up after 60 calendar days (someone who left or is on a long leave) and returns that moment.
         """
@@ -82,7 +83,9 @@ class Calendar:
         for _ in range(60):
             day = local.date()
             if self.is_workday(person, day):
-                start = datetime.combine(day, DAY_START, tz)
+                # People start their day between 08:30 and 09:30, differently each day.
+                late = (day.toordinal() * 7 + self.index.get(person.person_id, 0) * 13) % 60
+                start = datetime.combine(day, DAY_START, tz) + timedelta(minutes=late - 30)
                 end = datetime.combine(day, DAY_END, tz)
                 if local < start:
                     local = start
@@ -93,3 +96,17 @@ class Calendar:
                     remaining -= available
             local = datetime.combine(day + timedelta(days=1), time(0), tz)
         return utc(local)
+
+    def workdays_before(self, person: Person, at: datetime, count: int, rng: random.Random) -> datetime:
+        """A moment in ``person``'s office hours ``count`` workdays before ``at`` (before ``at`` itself)."""
+        day = at.astimezone(zone(person.tz)).date()
+        for _ in range(60):
+            if count <= 0:
+                break
+            day -= timedelta(days=1)
+            if self.is_workday(person, day):
+                count -= 1
+        moment = self.work_time(person, day, rng)
+        if moment >= at:
+            moment = at - timedelta(minutes=rng.randint(15, 120))
+        return moment

@@ -126,7 +126,7 @@ class Generator:
         self.direct_commits: list[dict[str, Any]] = []
         self.releases: list[dict[str, Any]] = []
         self.deployments: list[dict[str, Any]] = []
-        self.seen: dict[str, list[datetime]] = {}
+        self._members: dict[tuple[str, date], list[Person]] = {}
         self._ids = {"review": 1_650_000_000, "comment": 1_720_000_000, "event": 13_400_000_000,
                      "deployment": 1_900_000_000, "release": 180_000_000}
 
@@ -136,7 +136,12 @@ class Generator:
 
     # --- people over time ---------------------------------------------------------------------
     def team_members(self, team: str, day: date) -> list[Person]:
-        return [p for p in PEOPLE if p.team_at(day) == team and self.calendar.employed(p, day)]
+        key = (team, day)
+        members = self._members.get(key)
+        if members is None:
+            members = [p for p in PEOPLE if p.team_at(day) == team and self.calendar.employed(p, day)]
+            self._members[key] = members
+        return members
 
     def home_repo(self, person: Person, day: date) -> Repo | None:
         team = person.team_at(day)
@@ -310,11 +315,11 @@ class Generator:
                 files: list[FileChange], rng: random.Random, *, at: datetime | None = None,
                 labels: list[str] | None = None) -> PullRequest:
         created = at or self.calendar.work_time(person, day, rng)
-        coding = timedelta(hours=max(0.2, lognormal(rng, 18, 1.1)))
+        first_commit = self.calendar.workdays_before(person, created, min(15, int(rng.expovariate(0.8))), rng)
         slug = "-".join(title.lower().replace(":", "").split()[:5])
         pr = PullRequest(
             repo=repo, author=person.login, created=created, title=title, kind=kind, files=files,
-            first_commit_at=(created - coding).replace(microsecond=0), branch=f"{person.login}/{slug}",
+            first_commit_at=first_commit, branch=f"{person.login}/{slug}",
             body_length=int(lognormal(rng, 420, 0.9)), draft=rng.random() < 0.15,
             labels=labels if labels is not None else ([{"fix": "bug", "feature": "enhancement"}.get(kind, kind)]),
             milestone=self.milestone_for(repo, day) if rng.random() < 0.35 else None,
@@ -636,7 +641,6 @@ class Generator:
         c_offset = 0 if committer else offset
         insertions = sum(f.additions or 0 for f in files)
         deletions = sum(f.deletions or 0 for f in files)
-        self._touch(f"email:{email.lower()}", at)
         return {
             "repo_id": repo.repo_id, "sha": sha, "author_name": name, "author_email": email,
             "author_name_raw": raw_name, "author_email_raw": raw_email, "committer_name": c_name,
@@ -672,13 +676,14 @@ class Generator:
         groups: list[list[FileChange]] = [[] for _ in range(n)]
         for k, change in enumerate(pr.files):
             groups[k % n].append(change)
-        last_review = max([r.at for r in pr.reviews] + [pr.created])
-        span = max(60.0, (last_review - pr.first_commit_at).total_seconds())
         parent = base
+        at = pr.first_commit_at
         subjects = [pr.title] + ["Address review comments", "Add tests", "Fix lint", "Rename per review",
                                  "Handle empty state", "Update snapshots"]
         for k, group in enumerate(groups):
-            at = (pr.first_commit_at + timedelta(seconds=span * k / n)).replace(microsecond=0)
+            if k:
+                at = self.calendar.add_working_hours(person, at, lognormal(rng, 1.5, 0.8)) if person else at
+                at = min(at, pr.merged - timedelta(minutes=2 * (n - k)))
             sha = _sha(repo.repo_id, "branch", pr.number, k)
             body = trailers.strip("\n") if k == 0 else ""
             row = self._commit_row(repo, sha, person, at, subjects[min(k, len(subjects) - 1)], body, [parent], group,
@@ -779,17 +784,6 @@ class Generator:
                 incident["attribution_reason"] = "latest production deployment before the incident opened (24 h window)"
             else:
                 incident["deployment_id"] = incident["attribution_reason"] = None
-
-    # --- identities --------------------------------------------------------------------------------
-    def _touch(self, identity_id: str, at: datetime) -> None:
-        seen = self.seen.get(identity_id)
-        if seen is None:
-            self.seen[identity_id] = [at, at]
-        else:
-            if at < seen[0]:
-                seen[0] = at
-            if at > seen[1]:
-                seen[1] = at
 
 
 def rng_commits(pr: PullRequest) -> float:

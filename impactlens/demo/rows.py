@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from impactlens.demo import cast
-from impactlens.demo.cast import BOTS, BOTS_BY_LOGIN, PEOPLE, PEOPLE_BY_ID, REPOS
+from impactlens.demo.cast import BOTS_BY_LOGIN, PEOPLE_BY_ID, REPOS
 from impactlens.demo.generate import END_AT, START_AT, Comment, Generator, PullRequest, _sha
 
 Tables = dict[str, dict[str, list[Any]]]
@@ -19,10 +19,10 @@ class _Table:
         self.columns = {c: [] for c in columns}
 
     def add(self, **values: Any) -> None:
-        if values.keys() != self.columns.keys():
+        if len(values) != len(self.columns):
             raise ValueError(f"columns {sorted(set(values) ^ set(self.columns))} do not match")
-        for key, value in values.items():
-            self.columns[key].append(value)
+        for key, column in self.columns.items():
+            column.append(values[key])
 
 
 def _is_bot(login: str | None) -> bool:
@@ -46,8 +46,6 @@ def to_tables(gen: Generator) -> Tables:
     out["incidents"] = _incidents(gen)
     out["repositories"] = _repositories()
     out["codeowners"] = _codeowners()
-    out.update(_people(gen))
-    # Comments are filled by both PRs and issues.
     return out
 
 
@@ -55,7 +53,6 @@ def _comment_rows(gen: Generator, table: _Table, repo_id: str, number: int, pare
                   comment: Comment, review_id: str | None) -> None:
     comment.comment_id = gen._next_id("comment")
     anchor = f"#discussion_r{comment.comment_id}" if comment.kind == "review" else f"#issuecomment-{comment.comment_id}"
-    gen._touch(f"github_login:{comment.author.lower()}", comment.at)
     table.add(
         repo_id=repo_id, comment_id=comment.comment_id, kind=comment.kind, parent_number=number,
         parent_type=parent_type, review_id=review_id,
@@ -82,7 +79,6 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
         url = f"{pr.repo.url}/pull/{pr.number}"
         times = [pr.created] + [e[3] for e in pr.events] + [r.at for r in pr.reviews]
         times += [c.at for c in pr.comments] + ([pr.closed] if pr.closed else [])
-        gen._touch(f"github_login:{pr.author.lower()}", pr.created)
         prs.add(
             repo_id=pr.repo.repo_id, number=pr.number, node_id=_node_id("PR", pr.repo.name, pr.number), title=pr.title,
             body_length=pr.body_length, author_login=pr.author, author_is_bot=_is_bot(pr.author), state=pr.state,
@@ -93,8 +89,6 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
             requested_reviewers=list(pr.requested), linked_issues=[i.number for i in pr.issues],
             merge_commit_sha=pr.merge_sha, first_commit_at=pr.first_commit_at, milestone_number=pr.milestone, url=url,
         )
-        if pr.merged_by:
-            gen._touch(f"github_login:{pr.merged_by.lower()}", pr.merged)
         for kind, actor, subject, at in sorted(pr.events, key=lambda e: (e[3], e[0], e[2] or "")):
             events.add(repo_id=pr.repo.repo_id, pr_number=pr.number, event_id=gen._next_id("event"), event_type=kind,
                        actor_login=actor, subject_login=subject, created_at=at)
@@ -103,7 +97,6 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
             state = review.state
             if state == "CHANGES_REQUESTED" and rng.random() < 0.04:
                 state = "DISMISSED"
-            gen._touch(f"github_login:{review.reviewer.lower()}", review.at)
             reviews.add(
                 repo_id=pr.repo.repo_id, review_id=review_id, pr_number=pr.number, reviewer_login=review.reviewer,
                 reviewer_is_bot=_is_bot(review.reviewer), state=state, submitted_at=review.at,
@@ -129,7 +122,6 @@ def _issues(gen: Generator) -> dict[str, list[Any]]:
         comments = [c for c in issue.comments if c.at <= END_AT]
         closed = issue.closed if issue.closed and issue.closed <= END_AT else None
         updated = max([issue.created] + [c.at for c in comments] + ([closed] if closed else []))
-        gen._touch(f"github_login:{issue.author.lower()}", issue.created)
         table.add(repo_id=issue.repo.repo_id, number=issue.number, title=issue.title, author_login=issue.author,
                   author_is_bot=False, state="CLOSED" if closed else "OPEN", created_at=issue.created,
                   updated_at=updated, closed_at=closed, labels=list(issue.labels), assignees=list(issue.assignees),
@@ -184,7 +176,6 @@ def _deployments(gen: Generator) -> dict[str, list[Any]]:
     table = _Table("deployment_id", "source", "repo_id", "environment", "is_production", "sha", "ref", "created_at",
                    "finished_at", "status", "creator_login", "url")
     for d in gen.deployments:
-        gen._touch("github_login:github-actions[bot]", d["created"])
         table.add(deployment_id=d["id"], source="github", repo_id=d["repo"].repo_id, environment=d["environment"],
                   is_production=d["production"], sha=d["sha"], ref="main", created_at=d["created"],
                   finished_at=d["finished"], status=d["status"], creator_login="github-actions[bot]",
@@ -236,48 +227,3 @@ def person_start(person: cast.Person) -> date:
         return person.start
     digest = int(hashlib.sha1(person.person_id.encode()).hexdigest()[:6], 16)
     return date(2019, 1, 7) + timedelta(days=digest % 1600)
-
-
-def _people(gen: Generator) -> Tables:
-    people = _Table("person_id", "display_name", "primary_email", "github_login", "level", "title", "start_date",
-                    "end_date", "manager_person_id", "is_bot", "bot_kind")
-    identities = _Table("identity_id", "kind", "value", "display_name", "person_id", "is_bot", "bot_kind", "source",
-                        "first_seen_at", "last_seen_at")
-    teams = _Table("team_id", "name", "parent_team_id")
-    memberships = _Table("person_id", "team_id", "valid_from", "valid_to", "role")
-
-    def identity(kind: str, value: str, name: str, person_id: str, source: str, bot_kind: str | None = None) -> None:
-        identity_id = f"{kind}:{value.lower()}"
-        seen = gen.seen.get(identity_id, [None, None])
-        identities.add(identity_id=identity_id, kind=kind, value=value, display_name=name, person_id=person_id,
-                       is_bot=bot_kind is not None, bot_kind=bot_kind, source=source,
-                       first_seen_at=seen[0], last_seen_at=seen[1])
-
-    for person in PEOPLE:
-        people.add(person_id=person.person_id, display_name=person.name, primary_email=person.email,
-                   github_login=person.login, level=person.level, title=person.title,
-                   start_date=person_start(person), end_date=person.end, manager_person_id=person.manager,
-                   is_bot=False, bot_kind=None)
-        identity("github_login", person.login, person.name, person.person_id, "github")
-        emails = [person.email, person.commit_email, *person.extra_emails]
-        for email in dict.fromkeys(emails):
-            identity("email", email, person.name, person.person_id, "git" if f"email:{email.lower()}" in gen.seen else "roster")
-        if person.mailmap_raw:
-            identity("email", person.mailmap_raw, person.name.split()[0].lower(), person.person_id, "mailmap")
-        for team, valid_from, valid_to in person.teams:
-            end = person.end + timedelta(days=1) if person.end else None
-            if valid_to is None or (end is not None and end < valid_to):
-                valid_to = end
-            memberships.add(person_id=person.person_id, team_id=team, valid_from=valid_from, valid_to=valid_to,
-                            role="lead" if person.person_id in {"maya-okafor", "dan-kowalski", "grace-liu", "ines-duarte"}
-                            and team == person.teams[0][0] else "member")
-    for bot in BOTS:
-        people.add(person_id=bot.person_id, display_name=bot.name, primary_email=bot.email, github_login=bot.login,
-                   level=None, title=None, start_date=None, end_date=None, manager_person_id=None, is_bot=True,
-                   bot_kind=bot.bot_kind)
-        identity("github_login", bot.login, bot.name, bot.person_id, "github", bot.bot_kind)
-        identity("email", bot.email, bot.name, bot.person_id, "git", bot.bot_kind)
-    for team_id, name in cast.TEAMS:
-        teams.add(team_id=team_id, name=name, parent_team_id=None)
-    return {"people": people.columns, "identities": identities.columns, "teams": teams.columns,
-            "team_memberships": memberships.columns}

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+import polars as pl
 
-from impactlens import warehouse
+from impactlens import config as config_mod
+from impactlens import people, warehouse
 from impactlens.demo import cast
+from impactlens.demo.samples import roster_yaml
 from impactlens.demo.generate import END_AT, generate
 from impactlens.errors import ImpactlensError, WarehouseError
 
@@ -38,13 +41,13 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
     con.execute("BEGIN TRANSACTION")
     try:
         for name, columns in tables.items():
-            table = pa.table(columns)
-            counts[name] = table.num_rows
-            if not table.num_rows:
+            frame, select = _frame(columns)
+            counts[name] = frame.height
+            if not frame.height:
                 continue
-            con.register("_demo_rows", table)
+            con.register("_demo_rows", frame.to_arrow())
             cols = ", ".join(f'"{c}"' for c in columns)
-            con.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _demo_rows")
+            con.execute(f"INSERT INTO {name} ({cols}) SELECT {', '.join(select)} FROM _demo_rows")
             con.unregister("_demo_rows")
         marker = json.dumps(fingerprint(), sort_keys=True)
         con.execute("INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)", [SOURCE, TARGET, RESOURCE, marker, END_AT])
@@ -60,8 +63,38 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
     return counts
 
 
+_SEP = "\x1f"
+
+
+def _frame(columns: dict[str, list[Any]]) -> tuple[pl.DataFrame, list[str]]:
+    """Columns as a Polars frame and the SELECT expressions that give them their warehouse types.
+
+    Aware datetimes travel as epoch seconds and lists as ``\x1f``-joined text (split again in SQL):
+    building list columns, and letting pyarrow convert Python objects (it imports pandas), would each
+    cost seconds.
+    """
+    series, select = [], []
+    for name, values in columns.items():
+        sample = next((v for v in values if v is not None), None)
+        quoted = f'"{name}"'
+        if isinstance(sample, datetime):
+            series.append(pl.Series(name, [None if v is None else int(v.timestamp()) for v in values], dtype=pl.Int64))
+            select.append(f"to_timestamp({quoted}) AS {quoted}")
+        elif isinstance(sample, list):
+            series.append(pl.Series(name, [None if v is None else _SEP.join(map(str, v)) for v in values],
+                                    dtype=pl.String))
+            select.append(f"CASE WHEN {quoted} = '' THEN [] ELSE string_split({quoted}, chr(31)) END AS {quoted}")
+        else:
+            series.append(pl.Series(name, values, strict=False))
+            select.append(quoted)
+    return pl.DataFrame(series), select
+
+
 def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, int]:
     """Generate the demo organisation and write it to a new warehouse at ``path``; returns row counts per table.
+
+    Activity tables are written in bulk from Arrow; people, identities, teams and team memberships come
+    from the demo roster through :func:`impactlens.people.import_roster` (the real import path).
 
     The file is built beside ``path`` and moved over it only when complete. An existing file at ``path``
     is replaced only when it is a demo file (see :func:`is_demo_file`): a user's own warehouse is never
@@ -76,16 +109,25 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, i
             f"{path} exists and is not a demo warehouse; the demo never overwrites a user's warehouse. "
             "Choose another path."
         )
+    path.parent.mkdir(parents=True, exist_ok=True)
     building = path.with_name(path.name + ".building")
     for stale in (building, building.with_name(building.name + ".wal")):
         stale.unlink(missing_ok=True)
     tables = generate(seed)
+    roster = path.with_name(path.name + ".roster.yaml")
+    roster.write_text(roster_yaml(), encoding="utf-8")
     con = warehouse.open_for_write(building)
     try:
         counts = write_tables(con, tables)
+        # People, identities and teams come through the real roster import and identity resolution.
+        imported, warnings, _ = people.import_roster(con, roster, config_mod.DEFAULTS)
+        if warnings:
+            raise WarehouseError(f"the demo roster did not import cleanly: {'; '.join(warnings)}")
+        counts["people"] = imported
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        roster.unlink(missing_ok=True)
     os.replace(building, path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
     return counts
