@@ -676,7 +676,8 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
                 reason = f"no successful production deployment {scope} before it opened"
         attributed += chosen is not None
         updates.append((chosen[0] if chosen else None, reason, incident_id))
-    con.executemany("UPDATE incidents SET deployment_id = ?, attribution_reason = ? WHERE incident_id = ?", updates)
+    if updates:
+        con.executemany("UPDATE incidents SET deployment_id = ?, attribution_reason = ? WHERE incident_id = ?", updates)
     return attributed
 
 
@@ -726,7 +727,7 @@ def derive(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived:
         labels = [label.lower() for label in config["incidents"]["labels"]]
         rows = con.execute(
             "SELECT repo_id, number, title, state, created_at, closed_at, labels, assignees, url FROM issues "
-            "WHERE len(list_filter(labels, l -> lower(l) IN (SELECT unnest(?::VARCHAR[])))) > 0",
+            "WHERE list_has_any(list_transform(labels, lambda l: lower(l)), ?::VARCHAR[])",
             [labels],
         ).fetchall()
         found = []
