@@ -175,7 +175,12 @@ def _weeks(frame: pl.LazyFrame, keys: list[str], grain: Grain | None, start, end
         ).with_columns(pl.col("period_start").dt.truncate("1w").alias("_first"))
     else:
         lo = start if start is not None else frame.select(pl.col("deployed_at").min()).collect().item()
-        hi = end if end is not None else frame.select(pl.col("deployed_at").max()).collect().item() + timedelta(days=7)
+        hi = end
+        if hi is None:
+            last = frame.select(pl.col("deployed_at").max()).collect().item()
+            hi = last + timedelta(days=7) if last is not None else None
+        if lo is None or hi is None:  # no deployments and no range: no weeks
+            return frame.select(*keys, pl.col("deployed_at").alias("week")).clear()
         base = frame.select(keys).unique() if keys else pl.LazyFrame({"_k": [0]})
         base = base.with_columns(
             pl.lit(lo).cast(pl.Datetime("us", "UTC")).dt.truncate("1w").alias("_first"),

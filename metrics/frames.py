@@ -328,29 +328,44 @@ class Frames:
         return self.resolve(raw, "email", "coauthor", kind="email")
 
     # ------------------------------------------------------------------ operations
+    def _person_of(self, frame: pl.LazyFrame, column: str, out: str) -> pl.LazyFrame:
+        """Resolve free-text actor names (a person_id, an email, a login or a display name) to a key."""
+        value = pl.col(column).str.strip_chars()
+        lower = value.str.to_lowercase()
+        people = self.people.select(pl.col("person_key").alias("_pid"), pl.lit(True).alias("_is_person"))
+        actors = self.actors.select(pl.col("identity_id"), pl.col("person_key"))
+        by_login = actors.rename({"identity_id": "_login_id", "person_key": "_by_login"})
+        by_name = actors.rename({"identity_id": "_name_id", "person_key": "_by_name"})
+        return (
+            frame.with_columns(
+                pl.when(lower.str.contains("@")).then(pl.lit("email:") + lower)
+                .otherwise(pl.lit("github_login:") + lower).alias("_login_id"),
+                (pl.lit("name:") + lower).alias("_name_id"),
+            )
+            .join(people, left_on=column, right_on="_pid", how="left")
+            .join(by_login, on="_login_id", how="left")
+            .join(by_name, on="_name_id", how="left")
+            .with_columns(
+                pl.when(pl.col("_is_person").fill_null(False)).then(value)
+                .otherwise(pl.coalesce("_by_login", "_by_name", "_login_id")).alias(out)
+            )
+            .drop("_login_id", "_name_id", "_is_person", "_by_login", "_by_name")
+        )
+
     @cached_property
     def incidents(self) -> pl.LazyFrame:
         where, params = self._repo_filter()
         raw = _read(self.con, f"SELECT * FROM incidents{where}", params)
-        # commander / responders hold a person_id, a login or an email: resolve each to a person key.
-        people = self.people.select(pl.col("person_key").alias("_pid"), pl.lit(True).alias("_is_person"))
-        out = raw.with_columns(pl.col("commander").alias("_commander_login"))
-        out = self.resolve(out, "_commander_login", "_commander")
-        out = out.join(people, left_on="commander", right_on="_pid", how="left").with_columns(
-            pl.when(pl.col("_is_person").fill_null(False)).then(pl.col("commander"))
-            .otherwise(pl.col("_commander_key")).alias("commander_key")
-        ).drop("_is_person", "_commander_key", "_commander_is_bot", "_commander_bot_kind")
+        # commander / responders hold a person_id, an email, a login or a name: resolve each to a person key.
+        out = self._person_of(raw, "commander", "commander_key")
         responders = (
-            raw.select("incident_id", "responders").explode("responders")
-            .filter(pl.col("responders").is_not_null())
-            .with_columns(pl.col("responders").alias("_login"))
+            raw.select("incident_id", pl.col("responders").alias("_responder")).explode("_responder")
+            .filter(pl.col("_responder").is_not_null() & (pl.col("_responder").str.strip_chars() != ""))
         )
-        responders = self.resolve(responders, "_login", "_responder")
-        responders = responders.join(people, left_on="responders", right_on="_pid", how="left").select(
-            "incident_id",
-            pl.when(pl.col("_is_person").fill_null(False)).then(pl.col("responders"))
-            .otherwise(pl.col("_responder_key")).alias("responder_key"),
-        ).group_by("incident_id").agg(pl.col("responder_key").unique().sort().alias("responder_keys"))
+        responders = (
+            self._person_of(responders, "_responder", "responder_key")
+            .group_by("incident_id").agg(pl.col("responder_key").unique().sort().alias("responder_keys"))
+        )
         return out.join(responders, on="incident_id", how="left").with_columns(
             pl.col("responder_keys").fill_null(pl.lit([], pl.List(pl.String)))
         )

@@ -14,8 +14,8 @@ Incidents:
   i1 acme/api opened Tue 13:00, resolved 15:00 (2 h); no deployment recorded -> the latest before it, d2;
      commander p-bob (a person id)
   i2 acme/api opened Mon 8th 13:00, acknowledged 13:30, still open; recorded deployment d4
-  i3 no repository, opened Fri 5th 10:00, resolved 20:00 (10 h); commander carol (a login), responders
-     bob and alice; has a postmortem
+  i3 no repository, opened Fri 5th 10:00, resolved 20:00 (10 h); commander carol (a login), responders bob (a login) and
+     alice (an email); has a postmortem
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def org(con):
     add_incident(con, "i1", "2024-01-02 13:00", resolved="2024-01-02 15:00", commander="p-bob")
     add_incident(con, "i2", "2024-01-08 13:00", acknowledged="2024-01-08 13:30", deployment_id="d4")
     add_incident(con, "i3", "2024-01-05 10:00", resolved="2024-01-05 20:00", repo=None, commander="carol",
-                 responders=["bob", "Alice"], postmortem_url="https://wiki/pm/3")
+                 responders=["bob", "ALICE@x.com"], postmortem_url="https://wiki/pm/3")
     return frames_of(con)
 
 
@@ -168,3 +168,10 @@ def test_2023_band_thresholds(value, bands, inclusive, expected):
 ])
 def test_deployment_frequency_bands(weekly, monthly, expected):
     assert pl.select(deployment_frequency_band(pl.lit(weekly), pl.lit(monthly))).item() == expected
+
+
+def test_dora_on_an_empty_warehouse(con):
+    row = dora(frames_of(con), by=None, grain=None).collect()
+    assert row["deployments"].to_list() == [0]
+    assert row["deployment_frequency_band"].to_list() == [None]
+    assert row["lead_time_band"].to_list() == [None]

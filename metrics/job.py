@@ -1,0 +1,135 @@
+"""The metrics job: compute every metric and store it in the warehouse as ``metric_*`` tables.
+
+Each table is replaced whole on every run (docs/schema.md "Metric tables"). All tables are computed
+first, then written in one transaction, so a failure leaves the previous tables in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import polars as pl
+
+from impactlens.metrics.defects import classify_commits, szz
+from impactlens.metrics.dora import changes, deployment_facts, dora
+from impactlens.metrics.frames import Frames, load
+from impactlens.metrics.incidents import incident_facts
+from impactlens.metrics.mentoring import mentoring_summary, touchpoints
+from impactlens.metrics.ownership import artifacts, bus_factor, ownership
+from impactlens.metrics.pr import pr_facts, throughput
+from impactlens.metrics.review import review_cycles, review_load
+
+
+def _tables(frames: Frames) -> dict[str, Callable[[], pl.LazyFrame]]:
+    shares = lambda: review_load(frames, grain="month")  # noqa: E731
+    return {
+        "metric_prs": lambda: pr_facts(frames),
+        "metric_review_cycles": lambda: review_cycles(frames),
+        "metric_incidents": lambda: incident_facts(frames),
+        "metric_deployments": lambda: deployment_facts(frames),
+        "metric_changes": lambda: changes(frames),
+        "metric_commits": lambda: classify_commits(frames),
+        "metric_touchpoints": lambda: touchpoints(frames),
+        "metric_ownership": lambda: ownership(frames),
+        "metric_bus_factor": lambda: bus_factor(frames),
+        "metric_artifacts": lambda: artifacts(frames),
+        "metric_throughput_weekly": lambda: throughput(frames, by="person", grain="week"),
+        "metric_mentoring_monthly": lambda: mentoring_summary(frames, by="person", grain="month"),
+        "metric_review_load_monthly": lambda: shares()[1],
+        "metric_review_shares_monthly": lambda: shares()[0],
+        "metric_dora_repo_monthly": lambda: dora(frames, by="repo", grain="month"),
+        "metric_dora_team_monthly": lambda: dora(frames, by="team", grain="month"),
+    }
+
+
+#: The tables ``impactlens metrics`` writes (metric_bug_introductions only with ``--szz``).
+TABLES = (
+    "metric_prs", "metric_review_cycles", "metric_incidents", "metric_deployments", "metric_changes",
+    "metric_commits", "metric_touchpoints", "metric_ownership", "metric_bus_factor", "metric_artifacts",
+    "metric_throughput_weekly", "metric_mentoring_monthly", "metric_review_load_monthly",
+    "metric_review_shares_monthly", "metric_dora_repo_monthly", "metric_dora_team_monthly",
+)
+
+
+@dataclass
+class MetricsRun:
+    """What a run wrote: table name -> row count, and the SZZ repositories skipped (with the reason)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    computed_at: datetime | None = None
+
+    def summary(self) -> str:
+        lines = [f"Metric tables ({self.computed_at:%Y-%m-%d %H:%M} UTC):"] if self.computed_at else []
+        lines += [f"  {name:<30} {count:>10,}" for name, count in self.rows.items()]
+        lines += [f"  SZZ skipped {s}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def _bug_introductions(con: duckdb.DuckDBPyConnection, frames: Frames, run: MetricsRun) -> pl.DataFrame:
+    fixes = classify_commits(frames).filter(pl.col("is_bug_fix")).select("repo_id", "sha").collect()
+    repos = dict(con.sql("SELECT repo_id, source_path FROM repositories").fetchall())
+    found = [pl.DataFrame(schema={"repo_id": pl.String, "fix_sha": pl.String, "introducing_sha": pl.String,
+                                  "path": pl.String})]
+    for (repo_id,), shas in fixes.group_by(["repo_id"], maintain_order=True):
+        path = repos.get(repo_id)
+        if not path or not Path(path).exists():
+            run.skipped.append(f"{repo_id}: no local clone recorded (collect git first)")
+            continue
+        found.append(szz(path, repo_id, shas["sha"].to_list()))
+    return pl.concat(found)
+
+
+def materialise(
+    con: duckdb.DuckDBPyConnection,
+    config: dict[str, Any] | None = None,
+    *,
+    run_szz: bool = False,
+    on_table: Callable[[str], None] | None = None,
+) -> MetricsRun:
+    """Compute every metric from the warehouse behind ``con`` and replace the ``metric_*`` tables.
+
+    Args:
+        con: a writable warehouse connection (``warehouse.writing(db)``).
+        config: the effective configuration (business hours, bots); default the defaults.
+        run_szz: also run SZZ on each bug fix of each repository with a local clone (slow) and write
+            ``metric_bug_introductions``.
+        on_table: called with each table's name as it is computed (progress).
+
+    Returns the row count of each table written.
+    """
+    frames = load(con, config=config)
+    run = MetricsRun(computed_at=datetime.now(timezone.utc))
+    computed: dict[str, pl.DataFrame] = {}
+    for name, build in _tables(frames).items():
+        if on_table:
+            on_table(name)
+        computed[name] = build().collect()
+    if run_szz:
+        if on_table:
+            on_table("metric_bug_introductions")
+        computed["metric_bug_introductions"] = _bug_introductions(con, frames, run)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, frame in computed.items():
+            con.register("_metric_frame", frame.to_arrow())
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _metric_frame")
+            finally:
+                con.unregister("_metric_frame")
+            run.rows[name] = frame.height
+        con.execute(
+            "CREATE OR REPLACE TABLE metric_runs (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, "
+            "computed_at TIMESTAMPTZ NOT NULL)"
+        )
+        for name, count in run.rows.items():
+            con.execute("INSERT INTO metric_runs VALUES (?, ?, ?)", [name, count, run.computed_at])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return run
