@@ -1,0 +1,106 @@
+"""Reads of warehouse tables that the metrics API does not cover yet (metrics/ may take them over).
+
+Each function runs one read-only SQL query and returns a Polars DataFrame (timestamps
+``Datetime(us, UTC)``). Nothing here computes a metric; claims.py does that.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from impactlens.errors import ImpactlensError
+
+
+class EvidenceError(ImpactlensError):
+    """The evidence cannot be built as asked (unknown person or team, bad period, bad file)."""
+
+
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
+    if params:
+        out = pl.from_arrow(con.execute(query, params).arrow())
+    else:
+        out = con.sql(query).pl()
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
+    """The ``(person_id, display_name)`` of ``who``: a person id, a GitHub login or an email.
+
+    Raises:
+        EvidenceError: nobody in ``people`` or ``identities`` matches.
+    """
+    rows = con.execute("SELECT person_id, display_name FROM people WHERE person_id = ?", [who]).fetchall()
+    if not rows:
+        rows = con.execute(
+            "SELECT p.person_id, p.display_name FROM identities i JOIN people p ON p.person_id = i.person_id "
+            "WHERE i.identity_id IN (?, ?)",
+            [f"github_login:{who.lower()}", f"email:{who.lower()}"],
+        ).fetchall()
+    if not rows:
+        # An unresolved identity still counts as its own actor (the data contract).
+        ident = con.execute(
+            "SELECT identity_id, coalesce(display_name, value) FROM identities WHERE identity_id IN (?, ?, ?)",
+            [who.lower(), f"github_login:{who.lower()}", f"email:{who.lower()}"],
+        ).fetchall()
+        if ident:
+            return ident[0][0], ident[0][1]
+        raise EvidenceError(f"no person, login or email '{who}' in the warehouse (person ids are in the people table).")
+    return rows[0][0], rows[0][1]
+
+
+def person_profile(con: duckdb.DuckDBPyConnection, person_id: str) -> dict:
+    """Roster facts of a person: display_name, level, title, start_date (None when unknown)."""
+    rows = con.execute(
+        "SELECT display_name, level, title, start_date FROM people WHERE person_id = ?", [person_id]
+    ).fetchall()
+    if not rows:
+        return {"display_name": person_id, "level": None, "title": None, "start_date": None}
+    name, level, title, start = rows[0]
+    return {"display_name": name, "level": level, "title": title, "start_date": start}
+
+
+def person_identities(con: duckdb.DuckDBPyConnection, person_id: str) -> list[str]:
+    """Identity ids (``github_login:x``, ``email:y``) that belong to ``person_id`` (for CODEOWNERS lines)."""
+    rows = con.execute(
+        "SELECT identity_id FROM identities WHERE person_id = ? OR identity_id = ? ORDER BY 1",
+        [person_id, person_id],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def team_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """team_id -> team name."""
+    return dict(con.sql("SELECT team_id, name FROM teams").fetchall())
+
+
+def repo_urls(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """repo_id -> web address of the repository (``https://github.com/owner/name`` when not recorded)."""
+    urls = {r: u for r, u in con.sql("SELECT repo_id, url FROM repositories").fetchall() if u}
+    for (repo_id,) in con.sql(
+        "SELECT DISTINCT repo_id FROM pull_requests UNION SELECT DISTINCT repo_id FROM commits"
+    ).fetchall():
+        if repo_id not in urls and "/" in repo_id:
+            urls[repo_id] = f"https://github.com/{repo_id}"
+    return urls
+
+
+def pr_milestones(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Pull requests with a milestone: repo_id, number (i32), milestone_number (i32), milestone_title, milestone_url."""
+    return _frame(
+        con,
+        "SELECT p.repo_id, p.number, p.milestone_number, m.title AS milestone_title, m.url AS milestone_url "
+        "FROM pull_requests p LEFT JOIN milestones m ON m.repo_id = p.repo_id AND m.number = p.milestone_number "
+        "WHERE p.milestone_number IS NOT NULL",
+    )
+
+
+def codeowners_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every recorded CODEOWNERS version: repo_id, path, valid_from (Datetime UTC), commit_sha, content."""
+    return _frame(con, "SELECT repo_id, path, valid_from, commit_sha, content FROM codeowners ORDER BY repo_id, valid_from")
+
+
+def deployment_urls(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """deployment_id, url of every deployment."""
+    return _frame(con, "SELECT deployment_id, url FROM deployments")
