@@ -1,9 +1,218 @@
-"""Commands of the people area (not yet built)."""
+"""``impactlens people ...``: the roster, identity resolution, merges; ``impactlens collect codeowners``."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from impactlens import warehouse
+from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, user_errors
+
+people_app = typer.Typer(help="People, their identities and teams (docs/identities.md).", no_args_is_help=True)
+
+
+def _echo_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
+    """Print rows as aligned columns (None as '-')."""
+    text = [[("-" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in text]) for i, h in enumerate(header)]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    for row in text:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+@people_app.command("import")
+def import_command(
+    roster: Annotated[Optional[Path], typer.Argument(help="Roster file, .yaml/.yml or .csv (default: [people] roster).")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Replace the roster (people, their emails and logins, teams over time), then resolve identities."""
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        path = roster or (Path(cfg["people"]["roster"]) if cfg["people"]["roster"] else None)
+        if path is None:
+            fail("give a roster file (impactlens people import ROSTER) or set [people] roster in impactlens.toml.")
+        people.load_roster(path)  # check the file before touching the warehouse
+        with warehouse.writing(db) as con:
+            count, warnings, result = people.import_roster(con, path, cfg)
+    typer.echo(f"{path}: {count} people imported.")
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(result.summary())
+
+
+@people_app.command("refresh")
+def refresh_command(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Re-resolve identities from everything collected (run after collecting git, GitHub or incidents)."""
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        with warehouse.writing(db) as con:
+            result = people.refresh(con, cfg)
+    typer.echo(result.summary())
+
+
+@people_app.command("list")
+def list_command(
+    at: Annotated[Optional[str], typer.Option("--at", help="Teams on this date (YYYY-MM-DD; default today).")] = None,
+    bots: Annotated[bool, typer.Option("--bots", help="Include bots.")] = False,
+    db: DbOption = None,
+) -> None:
+    """People with their team(s), title, level and number of identities."""
+    from impactlens import people
+
+    with user_errors():
+        day = _date(at)
+        with warehouse.read_only(db) as con:
+            frame = people.list_people(con, at=day, include_bots=bots)
+    if frame.is_empty():
+        typer.echo("No people yet: import a roster (impactlens people import ROSTER) or run impactlens people refresh.")
+        return
+    cols = ("person_id", "display_name", "teams", "title", "level", "identities", "source")
+    if bots:
+        cols += ("bot_kind",)
+    _echo_rows(cols, frame.select(cols).rows())
+
+
+@people_app.command("unresolved")
+def unresolved_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many.")] = 50,
+    bots: Annotated[bool, typer.Option("--bots", help="Include bots.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Identities with no person, busiest first (add them to the roster, or merge them)."""
+    from impactlens import people
+
+    with user_errors():
+        with warehouse.read_only(db) as con:
+            frame = people.unresolved(con, limit=limit, include_bots=bots)
+    if frame.is_empty():
+        typer.echo("Every identity belongs to a person.")
+        return
+    rows = [
+        (r["identity_id"], r["display_name"], r["activity"],
+         r["last_seen_at"].strftime("%Y-%m-%d") if r["last_seen_at"] else None)
+        for r in frame.iter_rows(named=True)
+    ]
+    _echo_rows(("identity", "name", "activity", "last_seen"), rows)
+
+
+@people_app.command("merge")
+def merge_command(
+    a: Annotated[str, typer.Argument(help="Person id, identity id, email, @login or exact name to merge ...")],
+    b: Annotated[str, typer.Argument(help="... into this person or identity.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why they are one person (kept with the merge).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record that A and B are one person; undo with `impactlens people unmerge MERGE_ID`."""
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        with warehouse.writing(db) as con:
+            merge_id, result = people.merge(con, a, b, reason, cfg)
+            actor = people.find_actor(con, b)[0]
+    typer.echo(f"Merged {a} into {actor} (merge {merge_id}; undo: impactlens people unmerge {merge_id}).")
+    typer.echo(result.summary())
+
+
+@people_app.command("unmerge")
+def unmerge_command(
+    merge_id: Annotated[str, typer.Argument(help="The merge to undo (see impactlens people merges).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Undo a merge: identities go back to what the evidence and the roster alone say."""
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        with warehouse.writing(db) as con:
+            result = people.unmerge(con, merge_id, cfg)
+    typer.echo(f"Merge {merge_id} undone.")
+    typer.echo(result.summary())
+
+
+@people_app.command("merges")
+def merges_command(db: DbOption = None) -> None:
+    """Every merge recorded, with its reason and whether it was undone."""
+    with user_errors():
+        with warehouse.read_only(db) as con:
+            rows = con.sql(
+                "SELECT merge_id, strftime(merged_at, '%Y-%m-%d %H:%M'), from_person_id, into_person_id, reason, "
+                "strftime(undone_at, '%Y-%m-%d %H:%M') FROM identity_merges ORDER BY merged_at"
+            ).fetchall()
+    if not rows:
+        typer.echo("No merges recorded.")
+        return
+    _echo_rows(("merge_id", "merged_at_utc", "from", "into", "reason", "undone_at_utc"), rows)
+
+
+@people_app.command("owners")
+def owners_command(
+    path: Annotated[str, typer.Argument(help="A path in the repository, e.g. api/handler.py.")],
+    repo: Annotated[str, typer.Option("--repo", help="Repository id (owner/name).")],
+    at: Annotated[Optional[str], typer.Option("--at", help="Date (YYYY-MM-DD, UTC; default now).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Owners of PATH by CODEOWNERS (last matching rule wins), and the rule that decided."""
+    from impactlens import ownership
+
+    with user_errors():
+        when = dt.datetime.combine(_date(at), dt.time(23, 59, 59), dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc)
+        with warehouse.read_only(db) as con:
+            file = ownership.history(con, repo).at(when)
+    if file is None:
+        typer.echo(f"{repo} had no CODEOWNERS on {when:%Y-%m-%d} (collect it: impactlens collect codeowners PATH).")
+        return
+    rule = file.rule_for(path)
+    if rule is None or not rule.owners:
+        typer.echo(f"{path}: no owner" + (f" (line {rule.line}: {rule.pattern})" if rule else ""))
+        return
+    typer.echo(f"{path}: {' '.join(rule.owners)} (line {rule.line}: {rule.pattern})")
+
+
+def collect_codeowners_command(
+    path: Annotated[Path, typer.Argument(help="A local clone.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
+    branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch (default HEAD).")] = None,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Collect every version of CODEOWNERS (.github/, root, docs/) from a clone's git history."""
+    from impactlens import ownership
+    from impactlens.collectors.git import open_repository
+
+    with user_errors():
+        open_repository(path)
+        with warehouse.writing(db) as con:
+            count = ownership.collect_codeowners(con, path, repo_id=name, branch=branch)
+    if not quiet:
+        typer.echo(f"{count} CODEOWNERS versions from {path}.")
+
+
+def _date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"--at {text!r} is not a date (YYYY-MM-DD).")
+        raise  # unreachable: fail exits
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
-    """Add this area's commands to ``app`` or ``collect_app``."""
+    """Add ``impactlens people ...`` and ``impactlens collect codeowners``."""
+    app.add_typer(people_app, name="people")
+    collect_app.command("codeowners")(collect_codeowners_command)
