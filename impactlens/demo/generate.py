@@ -106,6 +106,7 @@ class PullRequest:
     number: int = 0
     merge_sha: str | None = None
     mentee_index: int | None = None  # the author's n-th PR when the author is a mentee
+    planted: bool = False  # a story's PR: always merged
 
 
 def _actor(login: str) -> Person | Bot:
@@ -127,6 +128,7 @@ class Generator:
         self.releases: list[dict[str, Any]] = []
         self.deployments: list[dict[str, Any]] = []
         self._members: dict[tuple[str, date], list[Person]] = {}
+        self._commit_rng = _rng(seed, "branch-commits")
         self._ids = {"review": 1_650_000_000, "comment": 1_720_000_000, "event": 13_400_000_000,
                      "deployment": 1_900_000_000, "release": 180_000_000}
 
@@ -313,7 +315,7 @@ class Generator:
 
     def _new_pr(self, person: Person, repo: Repo, day: date, title: str, kind: str,
                 files: list[FileChange], rng: random.Random, *, at: datetime | None = None,
-                labels: list[str] | None = None) -> PullRequest:
+                labels: list[str] | None = None, planted: bool = False) -> PullRequest:
         created = at or self.calendar.work_time(person, day, rng)
         first_commit = self.calendar.workdays_before(person, created, min(15, int(rng.expovariate(0.8))), rng)
         slug = "-".join(title.lower().replace(":", "").split()[:5])
@@ -322,7 +324,7 @@ class Generator:
             first_commit_at=first_commit, branch=f"{person.login}/{slug}",
             body_length=int(lognormal(rng, 420, 0.9)), draft=rng.random() < 0.15,
             labels=labels if labels is not None else ([{"fix": "bug", "feature": "enhancement"}.get(kind, kind)]),
-            milestone=self.milestone_for(repo, day) if rng.random() < 0.35 else None,
+            milestone=self.milestone_for(repo, day) if rng.random() < 0.35 else None, planted=planted,
         )
         self.prs.append(pr)
         return pr
@@ -332,17 +334,17 @@ class Generator:
         ines = PEOPLE_BY_ID[cast.ADR_AUTHOR]
         repos = {r.name: r for r in REPOS}
         for repo_name, path, title, day in cast.ADRS + cast.DESIGN_DOCS:
-            self._new_pr(ines, repos[repo_name], day, title, "docs", [doc_file(path, rng)], rng, labels=["documentation"])
+            self._new_pr(ines, repos[repo_name], day, title, "docs", [doc_file(path, rng)], rng, planted=True, labels=["documentation"])
         for repo_name, person_id, path, title, day in cast.OTHER_ADRS:
             self._new_pr(PEOPLE_BY_ID[person_id], repos[repo_name], day, title, "docs", [doc_file(path, rng)], rng,
-                         labels=["documentation"])
+                         planted=True, labels=["documentation"])
         kofi = PEOPLE_BY_ID[cast.RUNBOOK_AUTHOR]
         self._new_pr(kofi, repos["platform"], cast.RUNBOOK_DATE, "Add on-call runbooks for the gateway, queue and database",
-                     "docs", [doc_file(p, rng) for p in cast.RUNBOOK_PATHS], rng, labels=["documentation", "ops"])
+                     "docs", [doc_file(p, rng) for p in cast.RUNBOOK_PATHS], rng, planted=True, labels=["documentation", "ops"])
         grace = PEOPLE_BY_ID[cast.AGREEMENT_AUTHOR]
         self._new_pr(grace, repos["mobile"], cast.AGREEMENT_DATE,
                      "Team working agreement: PRs under 200 lines, reviews within a day", "docs",
-                     [doc_file(cast.AGREEMENT_PATH, rng)], rng, labels=["documentation"])
+                     [doc_file(cast.AGREEMENT_PATH, rng)], rng, planted=True, labels=["documentation"])
         # Postmortems for sev1 and sev2 incidents, written by the commander within a week.
         for incident in self.incidents:
             if incident["severity"] == "sev3" or incident["resolved"] is None:
@@ -357,7 +359,7 @@ class Generator:
             path = f"docs/postmortems/{incident['opened']:%Y-%m-%d}-{slug}.md"
             incident["postmortem"] = f"https://github.com/{cast.ORG}/platform/blob/main/{path}"
             self._new_pr(author, repos["platform"], day, f"Postmortem: {incident['title']} ({incident['opened']:%Y-%m-%d})",
-                         "docs", [doc_file(path, rng)], rng, labels=["postmortem"])
+                         "docs", [doc_file(path, rng)], rng, planted=True, labels=["postmortem"])
 
     def _bot_prs(self) -> None:
         rng = _rng(self.seed, "bots")
@@ -402,7 +404,7 @@ class Generator:
         elif pr.repo.team == cast.BOTTLENECK_TEAM and dan in names and rng.random() < 0.74:
             first = dan
         else:
-            weights = [LEVEL_REVIEW_WEIGHT[p.level] for p in names]
+            weights = [LEVEL_REVIEW_WEIGHT[p.level] * (1.8 if p.person_id == cast.MENTOR else 1.0) for p in names]
             if pr.repo.team == cast.BOTTLENECK_TEAM:
                 weights = [0.15 if p is dan else w for p, w in zip(names, weights)]
             first = rng.choices(names, weights)[0]
@@ -459,6 +461,8 @@ class Generator:
         for i, reviewer in enumerate(reviewers):
             at = self.calendar.add_working_hours(reviewer, ready, self._review_delay(reviewer, pr, rng))
             for round_ in range(4):
+                if not self.calendar.employed(reviewer, at.date()):
+                    break  # the reviewer left before getting to it
                 if mentoring and reviewer.person_id == cast.MENTOR and pr.mentee_index <= 30 and round_ == 0:
                     state = rng.choices(("CHANGES_REQUESTED", "COMMENTED", "APPROVED"), (0.5, 0.35, 0.15))[0]
                     n_comments = rng.randint(3, 9)
@@ -495,11 +499,11 @@ class Generator:
         if pr.repo.name == "web" and rng.random() < 0.5:
             pr.comments.append(Comment("github-actions[bot]", pr.created + timedelta(minutes=rng.randint(4, 9)),
                                        380, "issue"))
-        if mentoring and pr.mentee_index <= 30:
+        if mentoring and (pr.mentee_index <= 30 or rng.random() < 0.4):
             mentor = PEOPLE_BY_ID[cast.MENTOR]
             at = self.calendar.add_working_hours(mentor, ready, lognormal(rng, 2, 0.8))
             pr.comments.append(Comment(mentor.login, at, int(lognormal(rng, 320, 0.6)), "issue"))
-            if rng.random() < 0.4:
+            if pr.mentee_index <= 30 and rng.random() < 0.4:
                 pr.coauthors.append(cast.MENTOR)
         elif pr.author == PEOPLE_BY_ID[cast.MENTOR].login:
             mentees = [PEOPLE_BY_ID[m] for m in cast.MENTEES if self.calendar.employed(PEOPLE_BY_ID[m], day)]
@@ -508,8 +512,8 @@ class Generator:
         elif rng.random() < 0.03 and len(team_pool) > 1:
             pr.coauthors.append(rng.choice([p for p in team_pool if p.login != pr.author]).person_id)
         # Outcome.
-        roll = rng.random()
-        if roll < 0.05 or not reviewers:
+        roll = 1.0 if pr.planted else rng.random()
+        if (roll < 0.05 or not approved_at) and not pr.planted:
             closed = self.calendar.add_working_hours(author, ready, lognormal(rng, 20, 1.0))
             self._finish(pr, closed=closed)
             return
@@ -521,6 +525,9 @@ class Generator:
         merger = pr.author
         if pr.repo.name == "web" and rng.random() < 0.3 and reviewers:
             merger = reviewers[0].login
+        if author.end and merged.date() > author.end and reviewers:  # the author left: a reviewer lands it
+            merger = reviewers[0].login
+            merged = self.calendar.add_working_hours(reviewers[0], last, 1.0)
         self._finish(pr, merged=merged, merged_by=merger)
 
     def _bot_lifecycle(self, pr: PullRequest, pool: list[Person], rng: random.Random) -> None:
@@ -546,7 +553,7 @@ class Generator:
         for review in pr.reviews:
             review.comments = [c for c in review.comments if c.at <= END_AT]
         pr.comments = [c for c in pr.comments if c.at <= END_AT]
-        pr.commit_count = 1 + min(9, int(rng_commits(pr)))
+        pr.commit_count = 1 if pr.kind == "deps" else 1 + min(9, int(self._commit_rng.expovariate(0.7)))
         if merged is not None and merged <= END_AT:
             pr.state, pr.merged, pr.closed, pr.merged_by = "MERGED", merged, merged, merged_by
         elif closed is not None and closed <= END_AT:
@@ -604,6 +611,7 @@ class Generator:
                 "Import history before the demo window", "", [], [], committer=GITHUB_COMMITTER, author_bot=None,
             ))
             main_chain: list[tuple[datetime, str]] = [(START_AT - timedelta(days=1), head)]
+            self._chain_times = [main_chain[0][0]]
             releases = self._release_days(repo, rng)
             queue = [(p.merged, 1, p.number, p) for p in merged] + [(at, 0, k, tag) for k, (at, tag) in enumerate(releases)]
             queue.sort(key=lambda item: item[:3])
@@ -613,6 +621,7 @@ class Generator:
                 else:
                     head = self._release_commit(repo, item, at, head, rng)
                 main_chain.append((at, head))
+                self._chain_times.append(at)
             self._deploy(repo, main_chain, releases, rng)
 
     def _commit_row(self, repo: Repo, sha: str, person: Person | None, at: datetime, subject: str, body: str,
@@ -670,7 +679,7 @@ class Generator:
             pr.merge_sha = sha
             return sha
         # Merge-commit style: the branch's commits, then a merge commit by whoever merged.
-        base = chain[max(0, bisect_right([c[0] for c in chain], pr.first_commit_at) - 1)][1]
+        base = chain[max(0, bisect_right(self._chain_times, pr.first_commit_at) - 1)][1]
         n = max(1, min(pr.commit_count, len(pr.files)))
         pr.commit_count = n
         groups: list[list[FileChange]] = [[] for _ in range(n)]
@@ -776,20 +785,17 @@ class Generator:
         for d in self.deployments:
             if d["production"] and d["status"] == "success":
                 by_repo.setdefault(d["repo"].name, []).append(d)
+        for deployments in by_repo.values():
+            deployments.sort(key=lambda d: (d["finished"], d["id"]))
+        finished = {repo: [d["finished"] for d in ds] for repo, ds in by_repo.items()}
         for incident in self.incidents:
-            candidates = [d for d in by_repo.get(incident["repo"], [])
-                          if incident["opened"] - timedelta(hours=24) <= d["finished"] <= incident["opened"]]
-            if candidates:
-                incident["deployment_id"] = max(candidates, key=lambda d: d["finished"])["id"]
+            k = bisect_right(finished.get(incident["repo"], []), incident["opened"]) - 1
+            latest = by_repo[incident["repo"]][k] if k >= 0 else None
+            if latest and latest["finished"] >= incident["opened"] - timedelta(hours=24):
+                incident["deployment_id"] = latest["id"]
                 incident["attribution_reason"] = "latest production deployment before the incident opened (24 h window)"
             else:
                 incident["deployment_id"] = incident["attribution_reason"] = None
-
-
-def rng_commits(pr: PullRequest) -> float:
-    """How many extra commits a PR's branch had (derived from the PR itself, so it needs no stream)."""
-    digest = int(hashlib.sha1(f"{pr.repo.name}{pr.created}{pr.author}".encode()).hexdigest()[:8], 16)
-    return random.Random(digest).expovariate(0.7) if pr.kind != "deps" else 0.0
 
 
 def generate(seed: int = cast.SEED) -> dict[str, dict[str, list[Any]]]:

@@ -16,13 +16,17 @@ Tables = dict[str, dict[str, list[Any]]]
 
 class _Table:
     def __init__(self, *columns: str) -> None:
-        self.columns = {c: [] for c in columns}
+        self.names = columns
+        self.rows: list[dict[str, Any]] = []
 
     def add(self, **values: Any) -> None:
-        if len(values) != len(self.columns):
-            raise ValueError(f"columns {sorted(set(values) ^ set(self.columns))} do not match")
-        for key, column in self.columns.items():
-            column.append(values[key])
+        if len(values) != len(self.names):
+            raise ValueError(f"columns {sorted(set(values) ^ set(self.names))} do not match")
+        self.rows.append(values)
+
+    @property
+    def columns(self) -> dict[str, list[Any]]:
+        return {name: [row[name] for row in self.rows] for name in self.names}
 
 
 def _is_bot(login: str | None) -> bool:
@@ -222,8 +226,8 @@ def _codeowners() -> dict[str, list[Any]]:
 
 
 def person_start(person: cast.Person) -> date:
-    """The roster start date (people who predate the demo's window get one in 2019-2023)."""
+    """The roster start date (people who predate the demo's window get one in 2019-2021)."""
     if person.start:
         return person.start
     digest = int(hashlib.sha1(person.person_id.encode()).hexdigest()[:6], 16)
-    return date(2019, 1, 7) + timedelta(days=digest % 1600)
+    return date(2019, 1, 7) + timedelta(days=digest % 1080)

@@ -15,7 +15,6 @@ import polars as pl
 from impactlens import config as config_mod
 from impactlens import people, warehouse
 from impactlens.demo import cast
-from impactlens.demo.samples import roster_yaml
 from impactlens.demo.generate import END_AT, generate
 from impactlens.errors import ImpactlensError, WarehouseError
 
@@ -113,6 +112,8 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, i
     building = path.with_name(path.name + ".building")
     for stale in (building, building.with_name(building.name + ".wal")):
         stale.unlink(missing_ok=True)
+    from impactlens.demo.samples import roster_yaml
+
     tables = generate(seed)
     roster = path.with_name(path.name + ".roster.yaml")
     roster.write_text(roster_yaml(), encoding="utf-8")
