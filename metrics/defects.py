@@ -42,7 +42,9 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
     """
 
     def build() -> pl.LazyFrame:
-        commits = frames.commits.filter(~pl.col("is_merge"))
+        commits = frames.commits.filter(~pl.col("is_merge")).join(
+            frames.commit_messages, on=["repo_id", "sha"], how="inner"
+        )
         text = pl.col("subject") + "\n" + pl.col("body")
         bugs = bug_issues(frames).with_columns(pl.lit(True).alias("_bug"))
         referenced = (

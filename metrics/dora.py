@@ -87,13 +87,19 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         "deployment_id", pl.lit("incident").alias("reason")
     )
     # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
-    commits = frames.commits.select("repo_id", "sha", "subject", "body", "committed_at")
+    commits = frames.commits.select("repo_id", "sha", "committed_at", "is_merge").join(
+        frames.commit_messages, on=["repo_id", "sha"], how="inner"
+    )
     text = pl.col("subject") + "\n" + pl.col("body")
     reverted_sha = commits.select(
         "repo_id", text.str.extract(_REVERTED_SHA, 1).str.to_lowercase().alias("_prefix"), "committed_at"
-    ).filter(pl.col("_prefix").is_not_null())
+    ).filter(pl.col("_prefix").is_not_null()).with_columns(pl.col("_prefix").str.slice(0, 7).alias("_sha7"))
     shipped = (
-        reverted_sha.join(commits.select("repo_id", "sha", pl.col("committed_at").alias("_landed")), on="repo_id")
+        reverted_sha.join(
+            commits.select("repo_id", "sha", pl.col("sha").str.slice(0, 7).alias("_sha7"),
+                           pl.col("committed_at").alias("_landed")),
+            on=["repo_id", "_sha7"],
+        )
         .filter(pl.col("sha").str.starts_with(pl.col("_prefix")))
         .select("repo_id", "_landed")
     )
@@ -125,7 +131,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     ).select("repo_id", pl.col("merged_at").alias("_landed"))
     with_prs = frames.prs.select("repo_id").unique()
     hotfix_commits = (
-        frames.commits.filter(pl.col("subject").str.contains(_HOTFIX) & ~pl.col("is_merge"))
+        commits.filter(pl.col("subject").str.contains(_HOTFIX) & ~pl.col("is_merge"))
         .join(with_prs, on="repo_id", how="anti").select("repo_id", pl.col("committed_at").alias("_landed"))
     )
     hotfixes = (

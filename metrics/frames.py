@@ -118,8 +118,9 @@ class Frames:
       author_bot_kind, created_at, path, url. Only comments on pull requests.
     * ``timeline``: repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
       review_requested, reopened, convert_to_draft), actor_key, subject_key, created_at.
-    * ``commits``: repo_id, sha, author_key, author_is_bot, authored_at, committed_at, subject, body,
-      is_merge, insertions, deletions, files_changed, pr_number, parent_shas.
+    * ``commits``: repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at, committed_at,
+      is_merge, insertions, deletions, files_changed, pr_number.
+    * ``commit_messages``: repo_id, sha, subject, body (read only by the metrics that parse messages).
     * ``commit_files``: repo_id, sha, path, change_type, additions, deletions, category.
     * ``coauthors``: repo_id, sha, coauthor_key.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
@@ -154,7 +155,7 @@ class Frames:
     def preload(self) -> "Frames":
         """Read every table now, so the connection may be closed afterwards. Returns self."""
         for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
-                     "commit_files", "coauthors", "issues", "incidents", "deployments", "memberships"):
+                     "commit_messages", "commit_files", "coauthors", "issues", "incidents", "deployments", "memberships"):
             getattr(self, name)
         return self
 
@@ -183,42 +184,47 @@ class Frames:
         the row's own ``*_is_bot`` column, if any. A null ``raw`` gives a null key (not a bot).
         """
         regexes = self._bot_regexes
+        # Identity lookup and bot patterns run once per distinct value, then join back to the rows.
         value = pl.col(raw).str.strip_chars().str.to_lowercase()
-        identity = pl.lit(f"{kind}:") + value
         pattern = regexes["login"] if kind == "github_login" else regexes["email"]
-        pattern_bot = value.str.contains(pattern).fill_null(False) if pattern else pl.lit(False)
-        pattern_ai = (
-            value.str.contains(regexes["ai"]).fill_null(False)
-            if regexes["ai"] and kind == "github_login" else pl.lit(False)
-        )
-        flag = pl.col(row_flag).fill_null(False) if row_flag else pl.lit(False)
         actors = self.actors.select(
             pl.col("identity_id").alias("_identity"),
             pl.col("person_key").alias("_person"),
             pl.col("is_bot").alias("_known_bot"),
             pl.col("bot_kind").alias("_known_kind"),
         )
-        known = pl.col("_person").is_not_null()
+        mapping = (
+            frame.select(raw).unique().filter(pl.col(raw).is_not_null())
+            .with_columns((pl.lit(f"{kind}:") + value).alias("_identity"))
+            .join(actors, on="_identity", how="left")
+            .select(
+                raw,
+                pl.coalesce("_person", "_identity").alias("_key"),
+                pl.col("_person").is_not_null().alias("_known"),
+                pl.col("_known_bot").fill_null(False),
+                "_known_kind",
+                (value.str.contains(pattern).fill_null(False) if pattern else pl.lit(False)).alias("_pattern_bot"),
+                (value.str.contains(regexes["ai"]).fill_null(False)
+                 if regexes["ai"] and kind == "github_login" else pl.lit(False)).alias("_pattern_ai"),
+            )
+        )
+        flag = pl.col(row_flag).fill_null(False) if row_flag else pl.lit(False)
         is_bot = (
-            pl.when(pl.col(raw).is_null()).then(False)
-            .when(known).then(pl.col("_known_bot") | flag)
-            .otherwise(flag | pattern_bot | pattern_ai)
+            pl.when(pl.col("_key").is_null()).then(False)
+            .when(pl.col("_known")).then(pl.col("_known_bot") | flag)
+            .otherwise(flag | pl.col("_pattern_bot") | pl.col("_pattern_ai"))
         )
         bot_kind = (
-            pl.when(~is_bot).then(pl.lit(None, pl.String))
+            pl.when(~pl.col(f"{prefix}_is_bot")).then(pl.lit(None, pl.String))
             .when(pl.col("_known_kind").is_not_null()).then(pl.col("_known_kind"))
-            .when(pattern_ai).then(pl.lit("ai_reviewer"))
+            .when(pl.col("_pattern_ai")).then(pl.lit("ai_reviewer"))
             .otherwise(pl.lit("bot"))
         )
         out = (
-            frame.with_columns(identity.alias("_identity"))
-            .join(actors, on="_identity", how="left", nulls_equal=False)
-            .with_columns(
-                pl.coalesce("_person", "_identity").alias(f"{prefix}_key"),
-                is_bot.alias(f"{prefix}_is_bot"),
-            )
+            frame.join(mapping, on=raw, how="left")
+            .with_columns(pl.col("_key").alias(f"{prefix}_key"), is_bot.alias(f"{prefix}_is_bot"))
             .with_columns(bot_kind.alias(f"{prefix}_bot_kind"))
-            .drop("_identity", "_person", "_known_bot", "_known_kind")
+            .drop("_key", "_known", "_known_bot", "_known_kind", "_pattern_bot", "_pattern_ai")
         )
         drop = [raw] if drop_raw else []
         if row_flag and row_flag != f"{prefix}_is_bot":
@@ -310,11 +316,15 @@ class Frames:
     @cached_property
     def commits(self) -> pl.LazyFrame:
         raw = self._table(
-            "repo_id, sha, author_email, authored_at, committed_at, subject, body, is_merge, insertions, "
-            "deletions, files_changed, pr_number, parent_shas",
+            "repo_id, sha, author_email, authored_at, committed_at, is_merge, insertions, deletions, "
+            "files_changed, pr_number",
             "commits",
         )
         return self.resolve(raw, "author_email", "author", kind="email")
+
+    @cached_property
+    def commit_messages(self) -> pl.LazyFrame:
+        return self._table("repo_id, sha, subject, body", "commits")
 
     @cached_property
     def commit_files(self) -> pl.LazyFrame:
