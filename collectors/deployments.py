@@ -131,8 +131,9 @@ def collect_tags(
         incidents.attribute(con)
         _finish_run(con, run_id, {"tags": result.seen, "deployments": result.stored})
         con.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         con.execute("ROLLBACK")
+        _fail_run(con, run_id, exc)
         raise
     return result
 
@@ -176,8 +177,9 @@ def deployments_from_releases(con: duckdb.DuckDBPyConnection, *, repo_id: str | 
         incidents.attribute(con)
         _finish_run(con, run_id, {"releases": result.seen, "deployments": result.stored})
         con.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         con.execute("ROLLBACK")
+        _fail_run(con, run_id, exc)
         raise
     return result
 
@@ -195,4 +197,12 @@ def _finish_run(con: duckdb.DuckDBPyConnection, run_id: str, counts: dict[str, A
     con.execute(
         "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
         [json.dumps(counts), run_id],
+    )
+
+
+def _fail_run(con: duckdb.DuckDBPyConnection, run_id: str, exc: BaseException) -> None:
+    message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
+    con.execute(
+        "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ? WHERE run_id = ?",
+        [message[:2000], run_id],
     )

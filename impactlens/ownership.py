@@ -177,6 +177,25 @@ def owner_key(owner: str) -> tuple[str, str]:
     return "identity", "email:" + owner.lower()
 
 
+def resolve_owner(con: duckdb.DuckDBPyConnection, owner: str) -> tuple[str, str]:
+    """What a CODEOWNERS owner is in the warehouse: ``('team', team_id)`` or ``('actor', actor key)``.
+
+    A team ``@org/slug`` is the ``teams`` row whose id is ``org/slug`` or ``slug`` (roster team ids
+    are slugs), else ``org/slug`` itself. A login or email is its person id when resolved, else its
+    identity id (the actor key metrics count, as in view ``actors``).
+    """
+    kind, key = owner_key(owner)
+    if kind == "team":
+        short = key.split("/", 1)[1]
+        row = con.execute(
+            "SELECT team_id FROM teams WHERE lower(team_id) IN (?, ?) ORDER BY lower(team_id) = ? DESC LIMIT 1",
+            [key, short, key],
+        ).fetchall()
+        return "team", row[0][0] if row else key
+    row = con.execute("SELECT person_id FROM identities WHERE identity_id = ?", [key]).fetchall()
+    return "actor", row[0][0] if row and row[0][0] else key
+
+
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
 

@@ -9,8 +9,9 @@ How it works (docs/identities.md):
 2. It links identities that evidence says are one person (a union-find over these edges):
    ``mailmap`` (git mapped a raw email to another), ``noreply`` (``12345+login@users.noreply.github.com``
    or ``login@users.noreply.github.com`` is ``login``), ``login_email`` (GitHub tied the email to the
-   login: table ``login_emails``), ``roster`` (the roster file lists both for one person) and ``merge``
-   (``impactlens people merge``, recorded in ``identity_merges``).
+   login: table ``login_emails``), ``roster`` (the roster file lists both for one person; a ``name:``
+   identity, as incident tools record people, is the one roster person of exactly that name) and
+   ``merge`` (``impactlens people merge``, recorded in ``identity_merges``).
 3. A group holding identities the roster gives one person belongs to that roster person; a group of
    two or more identities with no roster person becomes an automatic person ``auto:<identity_id>``;
    a lone identity stays unresolved (``person_id`` NULL; metrics count it as its own actor).
@@ -239,7 +240,19 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     claims: dict[str, str] = dict(con.execute("SELECT identity_id, person_id FROM roster_identities").fetchall())
     for ident in claims:
         _ensure_identity(con, ident, "roster")
-    roster_people = {row[0] for row in con.execute("SELECT person_id FROM people WHERE source = 'roster'").fetchall()}
+    roster_rows = con.execute("SELECT person_id, lower(display_name) FROM people WHERE source = 'roster'").fetchall()
+    roster_people = {person for person, _ in roster_rows}
+    # A name an incident tool records ('name:ada lovelace') is the roster person of that exact
+    # name, when only one roster person has it.
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for person, name in roster_rows:
+        by_name[name].append(person)
+    name_claims = set()
+    for (ident,) in con.execute("SELECT identity_id FROM identities WHERE kind = 'name'").fetchall():
+        owners = by_name.get(ident[len("name:"):], [])
+        if len(owners) == 1 and ident not in claims:
+            claims[ident] = owners[0]
+            name_claims.add(ident)
     _evidence(con, groups)
 
     # Merges: roster person into roster person is an alias; otherwise the moved identities are
@@ -281,7 +294,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
         owners = sorted({claims[m] for m in members if m in claims})
         if len(owners) == 1:
             for m in members:
-                reason = "roster" if m in claims else ", ".join(sorted(groups.reasons[m]))
+                reason = ("roster name" if m in name_claims else "roster") if m in claims else ", ".join(sorted(groups.reasons[m]))
                 assignment[m] = (owners[0], reason)
         elif len(owners) > 1:
             result.conflicts.append(
@@ -520,9 +533,9 @@ def _parse_yaml(text: str) -> tuple[list[RosterPerson], dict[str, tuple[str, str
             if not isinstance(team, dict) or not (team.get("id") or team.get("name")):
                 problems.append(f"line {_line(team)}: a team needs an id or a name")
                 continue
-            team_id = str(team.get("id") or slug(str(team["name"])))
+            team_id = slug(str(team.get("id") or team["name"]))
             parent = team.get("parent")
-            teams[team_id] = (str(team.get("name") or team_id), str(parent) if parent else None)
+            teams[team_id] = (str(team.get("name") or team_id), slug(str(parent)) if parent else None)
     else:
         return [], {}, ["line 1: the roster must be a list of people or a mapping with 'people' (and 'teams')"]
     people: list[RosterPerson] = []

@@ -97,3 +97,16 @@ def test_ownership_over_time_from_git_history(con, make_repo):
     assert hist.owners("README.md", at("2024-02-15")) == ("@ada",)
     assert hist.owners("api/handler.py", at("2024-03-15")) == ("@ada",)
     assert ownership.owners_at(con, "acme/svc", "api/handler.py", at("2024-02-15")) == ("@bob", "@acme/api-team")
+
+
+def test_owners_resolve_to_people_and_roster_teams(con, tmp_path):
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("teams: [{id: api-team, name: API}]\npeople:\n- {id: bob, name: Bob, login: bob-s, team: api-team}\n")
+    people.import_roster(con, roster, config_mod.DEFAULTS)
+    assert ownership.resolve_owner(con, "@acme/api-team") == ("team", "api-team")
+    assert ownership.resolve_owner(con, "@acme/web") == ("team", "acme/web")
+    assert ownership.resolve_owner(con, "@Bob-S") == ("actor", "bob")
+    assert ownership.resolve_owner(con, "carol@example.com") == ("actor", "email:carol@example.com")

@@ -285,3 +285,21 @@ def test_evidence_tying_two_roster_people_is_reported_not_guessed(con, tmp_path)
     assert people.actor_of(con, "email", "ada@example.com") == "ada"
     assert people.actor_of(con, "email", "bob@example.com") == "bob"
     assert people.actor_of(con, "github_login", "shared-bot-user") == "github_login:shared-bot-user"
+
+
+def test_incident_commanders_named_by_name_are_roster_people(con, tmp_path):
+    from impactlens.collectors import incidents
+
+    incidents.load_file(con, Path(__file__).parent / "fixtures" / "incidents" / "pagerduty.csv")
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(
+        "- {id: ada, name: Ada Lovelace, email: ada@example.com}\n"
+        "- {id: bob1, name: Bob Stone, email: bob@example.com}\n"
+        "- {id: bob2, name: Bob Stone, email: bob@other.example}\n"
+    )
+    people.import_roster(con, roster, CFG)
+    assert people.actor_of(con, "name", "Ada Lovelace") == "ada"
+    reason = con.sql("SELECT link_reason FROM identities WHERE identity_id = 'name:ada lovelace'").fetchall()
+    assert reason == [("roster name",)]
+    # Two roster people are called Bob Stone: the name stays unresolved rather than guessed.
+    assert people.actor_of(con, "name", "Bob Stone") == "name:bob stone"
