@@ -149,7 +149,7 @@ def collect_github(
     ``codeowners``, a cursor per repository and resource in ``sync_state`` and one
     ``collection_runs`` row per repository. Every page is an upsert on primary keys written with its
     cursor in one transaction: running twice stores each row once, an interrupted run resumes, and an
-    up-to-date repository costs three requests. ``since`` (YYYY-MM-DD or ISO) bounds a first run.
+    up-to-date repository costs one request. ``since`` (YYYY-MM-DD or ISO) bounds a first run.
     ``client`` defaults to :meth:`GitHubClient.from_environment` with ``api_url`` and ``token_env``.
     ``on_progress(text)`` gets a short line (with the request budget left) after every page.
 

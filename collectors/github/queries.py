@@ -3,8 +3,9 @@
 Every query asks for ``rateLimit { cost remaining resetAt limit }`` so the collector can report the
 points it spent and the budget left. Page sizes are module constants: a page of pull requests
 carries each PR with its first reviews, review requests, timeline events and comments, so one
-request covers :data:`PR_PAGE_SIZE` pull requests; the rare PR with more nested items than fit is
-completed by the ``node(id:)`` follow-up queries of :func:`follow_up`.
+request covers :data:`PR_PAGE_SIZE` pull requests; the few PRs of a page with more nested items
+than fit are completed together by one ``node(id:)`` query per round (:func:`follow_ups`, up to
+:data:`FOLLOW_UP_BATCH` lists each).
 
 All queries are validated against GitHub's published schema in ``tests/test_github_queries.py``.
 """
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import re
 
-PR_PAGE_SIZE = 50
+PR_PAGE_SIZE = 100
 ISSUE_PAGE_SIZE = 100
 REPO_ITEMS_PAGE_SIZE = 50
 NESTED_PAGE_SIZE = 20
 FOLLOW_UP_PAGE_SIZE = 100
+FOLLOW_UP_BATCH = 10  # nested lists completed per follow-up request
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 # The timeline events that time a review (GraphQL enum names; stored as GitHub's REST event names).
@@ -196,10 +198,13 @@ query Repository($owner: String!, $name: String!, $first: Int!, $since: GitTimes
       }}
     }}
     {chr(10).join(f"{k}(first: $first, {order}) {{ {_PAGE_INFO} nodes {{ ...{frag} }} }}" for k, (order, frag) in _REPO_ITEMS.items())}
+    latestPullRequest: pullRequests(first: 1, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ nodes {{ updatedAt }} }}
+    latestIssue: issues(first: 1, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{ nodes {{ updatedAt }} }}
   }}
 }}""")
-"""Repository metadata, the first page of releases, milestones and deployments, and the history of
-each CODEOWNERS location since ``$since``: one request per repository and run."""
+"""Repository metadata, the first page of releases, milestones and deployments, the history of each
+CODEOWNERS location since ``$since``, and the newest ``updatedAt`` of pull requests and issues (so an
+up-to-date repository needs no other request): one request per repository and run."""
 
 
 def repository_items(connection: str) -> str:
@@ -240,17 +245,22 @@ FOLLOW_UPS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
-def follow_up(node_type: str, connection: str) -> str:
-    """The query for the next page of ``connection`` of the node ``$id`` (a ``node_type``)."""
-    extra, selection = FOLLOW_UPS[(node_type, connection)]
+def follow_ups(wanted: list[tuple[str, str]]) -> str:
+    """One query for the next pages of several nested lists: alias ``f<i>`` reads
+    ``node(id: $id<i>)``'s ``wanted[i]`` = ``(node type, connection)`` after ``$after<i>``."""
+    params = ", ".join(f"$id{i}: ID!, $after{i}: String" for i in range(len(wanted)))
+    parts = []
+    for i, (node_type, connection) in enumerate(wanted):
+        extra, selection = FOLLOW_UPS[(node_type, connection)]
+        parts.append(
+            f"f{i}: node(id: $id{i}) {{ ... on {node_type} {{ "
+            f"{connection}(first: $first, after: $after{i}{extra}) {{ {_PAGE_INFO} nodes {{ {selection} }} }} }} }}"
+        )
+    body = "\n  ".join(parts)
     return with_fragments(f"""
-query FollowUp($id: ID!, $first: Int!, $after: String) {{
+query FollowUp($first: Int!, {params}) {{
   {_RATE}
-  node(id: $id) {{
-    ... on {node_type} {{
-      {connection}(first: $first, after: $after{extra}) {{ {_PAGE_INFO} nodes {{ {selection} }} }}
-    }}
-  }}
+  {body}
 }}""")
 
 
@@ -265,5 +275,6 @@ def all_queries() -> dict[str, str]:
     for connection in _REPO_ITEMS:
         found[f"repository_items:{connection}"] = repository_items(connection)
     for node_type, connection in FOLLOW_UPS:
-        found[f"follow_up:{node_type}.{connection}"] = follow_up(node_type, connection)
+        found[f"follow_up:{node_type}.{connection}"] = follow_ups([(node_type, connection)])
+    found["follow_up:all"] = follow_ups(list(FOLLOW_UPS))
     return found

@@ -18,15 +18,40 @@ from impactlens.collectors.github.rows import COLUMNS
 SOURCE = "github"
 
 
+_ARROW_TYPES = {
+    "VARCHAR": "string", "INTEGER": "int32", "SMALLINT": "int16", "BIGINT": "int64", "BOOLEAN": "bool",
+    "TIMESTAMP WITH TIME ZONE": "timestamp", "VARCHAR[]": "list<string>", "INTEGER[]": "list<int32>",
+}
+
+
+def _arrow_schema(con: duckdb.DuckDBPyConnection, table: str) -> Any:
+    """The Arrow schema of ``table``'s collected columns, from the warehouse's own column types."""
+    import pyarrow as pa
+
+    found = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall())
+    kinds = {
+        "string": pa.string(), "int32": pa.int32(), "int16": pa.int16(), "int64": pa.int64(), "bool": pa.bool_(),
+        "timestamp": pa.timestamp("us", tz="UTC"), "list<string>": pa.list_(pa.string()),
+        "list<int32>": pa.list_(pa.int32()),
+    }
+    return pa.schema([(c, kinds[_ARROW_TYPES[found[c]]]) for c in COLUMNS[table]])
+
+
 def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    """``INSERT OR REPLACE`` ``rows`` through one Arrow table (DuckDB's executemany is ~1,000x slower)."""
     if not rows:
         return
-    columns = COLUMNS[table]
-    placeholders = ", ".join("?" for _ in columns)
-    con.executemany(
-        f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
-        [[row[c] for c in columns] for row in rows],
-    )
+    import pyarrow as pa
+
+    columns = ", ".join(COLUMNS[table])
+    batch = pa.Table.from_pylist(rows, schema=_arrow_schema(con, table))
+    con.register("_github_page", batch)
+    try:
+        con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM _github_page")
+    finally:
+        con.unregister("_github_page")
 
 
 def save_page(

@@ -16,7 +16,9 @@ codeowners         the history of each CODEOWNERS location since the last commit
 =================  ==========================================================================
 
 The first page of releases, milestones, deployments and every CODEOWNERS history comes with the
-repository's metadata in one query, so an up-to-date repository costs three requests.
+repository's metadata in one query, with the newest ``updatedAt`` of pull requests and of issues:
+when neither is newer than its mark, no page of them is asked for, so an up-to-date repository
+costs one request.
 """
 
 from __future__ import annotations
@@ -31,6 +33,23 @@ from impactlens.collectors.github.client import GitHubClient
 from impactlens.collectors.github.rows import Actors, later, ts
 
 DEPLOYMENT_LOOKBACK_DAYS = 7
+
+
+def _has_more(connection: dict[str, Any] | None) -> bool:
+    return bool(((connection or {}).get("pageInfo") or {}).get("hasNextPage"))
+
+
+def _newest(connection: dict[str, Any] | None) -> str | None:
+    """``updatedAt`` of the single node of a ``first: 1`` newest-first probe (None: no items)."""
+    found = rows.nodes_of(connection)
+    return found[0]["updatedAt"] if found else None
+
+
+def _nothing_new(newest: str | None, mark: str | None) -> bool:
+    """The probe shows nothing updated after the mark (or there is nothing at all)."""
+    if newest is None:
+        return True
+    return mark is not None and ts(newest) <= ts(mark)
 
 
 @dataclass
@@ -85,18 +104,37 @@ class RepositorySync:
         store.save_page(self.con, page, repo_id=self.repo_id, resource=resource, cursor=cursor)
         self.counts.add(page)
 
-    def _complete(self, node: dict[str, Any], node_type: str, connection: str) -> None:
-        """Fetch the rest of ``node[connection]`` when its first page said there is more."""
-        conn = node.get(connection)
-        while conn and (conn.get("pageInfo") or {}).get("hasNextPage"):
+    def _complete(self, wanted: list[tuple[dict[str, Any], str, str]]) -> None:
+        """Fetch the rest of each ``node[connection]`` (``(node, node type, connection)``) whose
+        first page said there is more, :data:`queries.FOLLOW_UP_BATCH` lists per request."""
+        pending = [w for w in wanted if _has_more(w[0].get(w[2]))]
+        while pending:
+            batch, pending = pending[: queries.FOLLOW_UP_BATCH], pending[queries.FOLLOW_UP_BATCH:]
+            variables: dict[str, Any] = {"first": queries.FOLLOW_UP_PAGE_SIZE}
+            for i, (node, _, connection) in enumerate(batch):
+                variables[f"id{i}"] = node["id"]
+                variables[f"after{i}"] = node[connection]["pageInfo"]["endCursor"]
             data = self.client.graphql(
-                queries.follow_up(node_type, connection),
-                {"id": node["id"], "first": queries.FOLLOW_UP_PAGE_SIZE, "after": conn["pageInfo"]["endCursor"]},
-                what=f"{node_type} {node['id']} of {self.repo_id}",
+                queries.follow_ups([(t, c) for _, t, c in batch]), variables, what=f"nested lists of {self.repo_id}"
             )
-            more = (data.get("node") or {}).get(connection) or {}
-            conn["nodes"] = (conn.get("nodes") or []) + (more.get("nodes") or [])
-            conn["pageInfo"] = more.get("pageInfo") or {"hasNextPage": False}
+            for i, (node, node_type, connection) in enumerate(batch):
+                more = (data.get(f"f{i}") or {}).get(connection) or {}
+                conn = node[connection]
+                conn["nodes"] = (conn.get("nodes") or []) + (more.get("nodes") or [])
+                conn["pageInfo"] = more.get("pageInfo") or {"hasNextPage": False}
+                if _has_more(conn):
+                    pending.append((node, node_type, connection))
+
+    def _unchanged(self, table: str, items: list[dict[str, Any]]) -> set[int]:
+        """Numbers of ``items`` the warehouse already holds with the same ``updatedAt``."""
+        if not items:
+            return set()
+        numbers = [i["number"] for i in items]
+        stored = dict(self.con.execute(
+            f"SELECT number, updated_at FROM {table} WHERE repo_id = ? AND number IN (SELECT unnest(?))",
+            [self.repo_id, numbers],
+        ).fetchall())
+        return {i["number"] for i in items if stored.get(i["number"]) == ts(i["updatedAt"])}
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -120,15 +158,17 @@ class RepositorySync:
         self._releases(repo, marks.get("releases") or {})
         self._milestones(repo, marks.get("milestones") or {})
         self._deployments(repo, marks.get("deployments") or {})
-        self._pull_requests(marks.get("pull_requests") or {})
-        self._issues(marks.get("issues") or {})
+        self._pull_requests(marks.get("pull_requests") or {}, _newest(repo.get("latestPullRequest")))
+        self._issues(marks.get("issues") or {}, _newest(repo.get("latestIssue")))
         return self.counts
 
     # -- pull requests ----------------------------------------------------------------------------
 
-    def _pull_requests(self, cursor: dict[str, Any]) -> None:
+    def _pull_requests(self, cursor: dict[str, Any], newest: str | None) -> None:
         mark = cursor.get("updated_at")
         pending = cursor.get("pending") or {}
+        if not pending and _nothing_new(newest, mark):
+            return
         lower = later(pending.get("lower", mark), self.since)
         after, top = pending.get("after"), pending.get("top")
         stored = 0
@@ -138,11 +178,11 @@ class RepositorySync:
             nodes = [n for n in conn.get("nodes") or [] if n]
             if top is None and nodes:
                 top = nodes[0]["updatedAt"]
-            fresh = [n for n in nodes if lower is None or ts(n["updatedAt"]) >= ts(lower)]
-            self.counts.changed_pull_requests += sum(
-                1 for n in fresh if mark is None or ts(n["updatedAt"]) > ts(mark)
-            )
-            done = len(fresh) < len(nodes) or not conn["pageInfo"]["hasNextPage"]
+            recent = [n for n in nodes if lower is None or ts(n["updatedAt"]) >= ts(lower)]
+            done = len(recent) < len(nodes) or not conn["pageInfo"]["hasNextPage"]
+            unchanged = self._unchanged("pull_requests", recent)
+            fresh = [n for n in recent if n["number"] not in unchanged]
+            self.counts.changed_pull_requests += len(fresh)
             page = self._pull_request_rows(fresh)
             if done:
                 next_cursor = {"updated_at": later(top, mark)}
@@ -150,7 +190,7 @@ class RepositorySync:
                 after = conn["pageInfo"]["endCursor"]
                 next_cursor = {"updated_at": mark, "pending": {"after": after, "top": top, "lower": lower}}
             self._save("pull_requests", page, next_cursor)
-            stored += len(fresh)
+            stored += len(recent)
             self.on_page(f"{self.repo_id}: {stored} pull requests of {conn.get('totalCount', '?')}")
             if done:
                 return
@@ -160,15 +200,19 @@ class RepositorySync:
             "pull_requests": [], "reviews": [], "comments": [], "pr_timeline_events": []
         }
         repo_id, actors = self.repo_id, self.actors
+        self._complete([
+            (pr, "PullRequest", connection)
+            for pr in prs for connection in ("reviews", "comments", "reviewRequests", "timelineItems", "labels")
+        ])
+        self._complete([
+            (review, "PullRequestReview", "comments") for pr in prs for review in rows.nodes_of(pr.get("reviews"))
+        ])
         for pr in prs:
-            for connection in ("reviews", "comments", "reviewRequests", "timelineItems", "labels"):
-                self._complete(pr, "PullRequest", connection)
             number = pr["number"]
             page["pull_requests"].append(rows.pull_request_row(repo_id, pr, actors))
             for review in rows.nodes_of(pr.get("reviews")):
                 if review.get("state") == "PENDING":  # a draft review only its author can see
                     continue
-                self._complete(review, "PullRequestReview", "comments")
                 page["reviews"].append(rows.review_row(repo_id, number, review, actors))
                 for comment in rows.nodes_of(review.get("comments")):
                     page["comments"].append(
@@ -184,8 +228,10 @@ class RepositorySync:
 
     # -- issues -----------------------------------------------------------------------------------
 
-    def _issues(self, cursor: dict[str, Any]) -> None:
+    def _issues(self, cursor: dict[str, Any], newest: str | None) -> None:
         mark = cursor.get("updated_at")
+        if _nothing_new(newest, mark):
+            return
         lower = later(mark, self.since)
         after = None
         stored = 0
@@ -193,17 +239,21 @@ class RepositorySync:
             data = self._query(queries.ISSUES, first=queries.ISSUE_PAGE_SIZE, after=after, since=lower)
             conn = data["repository"]["issues"]
             nodes = [n for n in conn.get("nodes") or [] if n]
-            self.counts.changed_issues += sum(1 for n in nodes if mark is None or ts(n["updatedAt"]) > ts(mark))
+            for issue in nodes:
+                mark = later(mark, issue["updatedAt"])
+            unchanged = self._unchanged("issues", nodes)
+            nodes = [n for n in nodes if n["number"] not in unchanged]
+            self.counts.changed_issues += len(nodes)
+            self._complete([
+                (issue, "Issue", connection) for issue in nodes for connection in ("comments", "labels", "assignees")
+            ])
             page: dict[str, list[dict[str, Any]]] = {"issues": [], "comments": []}
             for issue in nodes:
-                for connection in ("comments", "labels", "assignees"):
-                    self._complete(issue, "Issue", connection)
                 page["issues"].append(rows.issue_row(self.repo_id, issue, self.actors))
                 for comment in rows.nodes_of(issue.get("comments")):
                     page["comments"].append(
                         rows.comment_row(self.repo_id, issue["number"], "issue", comment, self.actors)
                     )
-                mark = later(mark, issue["updatedAt"])
             self._save("issues", page, {"updated_at": mark} if mark else None)
             stored += len(nodes)
             self.on_page(f"{self.repo_id}: {stored} issues of {conn.get('totalCount', '?')}")
