@@ -147,7 +147,9 @@ class Subject:
 
     @cached_property
     def commits(self) -> pl.DataFrame:
-        return self.frames.commits.collect()
+        """frames.commits with each commit's ``subject`` (frames.commit_messages)."""
+        messages = self.frames.commit_messages.select("repo_id", "sha", "subject")
+        return self.frames.commits.join(messages, on=["repo_id", "sha"], how="left").collect()
 
     @cached_property
     def documents(self) -> pl.DataFrame:

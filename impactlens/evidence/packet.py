@@ -1,0 +1,422 @@
+"""The promotion packet: summary, sections with claims and links, rubric audit, STAR stubs and charts.
+
+The one entry point for the CLI and the dashboard::
+
+    packet = build_packet(con, "maya-okafor", date(2026, 1, 1), date(2026, 6, 30), rubric=None, brag=None)
+    packet.to_markdown(); packet.to_html(); packet.to_json()
+    packet.write(Path("maya.md"), "md")   # also writes the charts as PNG beside it
+
+HTML embeds the charts as inline SVG rendered by vl-convert (no network, no JavaScript). Layout and
+wording: docs/evidence.md.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable
+
+import altair as alt
+import duckdb
+import polars as pl
+
+from impactlens.evidence import claims as claims_mod
+from impactlens.evidence.brag import load_brag, resolve_links
+from impactlens.evidence.claims import Subject
+from impactlens.evidence.model import SECTIONS, Claim, Record, Section, SelfReported, fmt_number, to_jsonable
+from impactlens.evidence.rubric import EVIDENCED, NO_EVIDENCE, PARTLY, AuditItem, Rubric, audit, load_rubric
+from impactlens.evidence.tables import EvidenceError, resolve_person
+from impactlens.metrics import Scope, throughput
+
+#: Records listed under a claim in Markdown and HTML (all of them are in the JSON packet).
+RECORDS_SHOWN = 12
+FORMATS = ("md", "html", "json")
+
+
+@dataclass
+class StarStub:
+    """A STAR-shaped stub for one strong claim: situation, task and action for the person to write,
+    the result filled from the data."""
+
+    claim_kind: str
+    situation: str
+    task: str
+    action: str
+    result: str
+    records: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class Chart:
+    """A chart of the packet: ``name`` (file-name safe), ``title`` and its Vega-Lite ``spec`` (dict)."""
+
+    name: str
+    title: str
+    spec: dict[str, Any]
+
+    def svg(self) -> str:
+        import vl_convert as vlc
+
+        return vlc.vegalite_to_svg(self.spec)
+
+    def png(self) -> bytes:
+        import vl_convert as vlc
+
+        return vlc.vegalite_to_png(self.spec, scale=2)
+
+
+@dataclass
+class Packet:
+    """A person's evidence for a period. Build it with :func:`build_packet`."""
+
+    person_id: str
+    name: str
+    since: date
+    until: date
+    context: str
+    summary: str
+    sections: list[Section]
+    rubric_name: str
+    audit: list[AuditItem]
+    star: list[StarStub]
+    charts: list[Chart]
+    title: str | None = None
+    level: str | None = None
+
+    # -- content ----------------------------------------------------------------------------------
+    @property
+    def claims(self) -> list[Claim]:
+        return [c for s in self.sections for c in s.claims]
+
+    def records(self) -> list[Record]:
+        """Every record cited by a claim, a STAR stub or a resolved self-reported link (duplicates kept once)."""
+        out: dict[tuple[str, str | None, str], Record] = {}
+        for rec in [r for c in self.claims for r in c.records] + [r for s in self.sections
+                                                                 for e in s.self_reported for r in e.resolved]:
+            out.setdefault((rec.kind, rec.repo_id, rec.key), rec)
+        return list(out.values())
+
+    # -- Markdown ---------------------------------------------------------------------------------
+    def to_markdown(self, chart_files: dict[str, str] | None = None) -> str:
+        """The packet as Markdown. ``chart_files`` maps chart names to image paths to reference (as
+        :meth:`write` saves them); without it, charts are left out of the Markdown."""
+        who = ", ".join(x for x in (self.title, self.level) if x)
+        out = [f"# Evidence packet: {self.name}" + (f" ({who})" if who else ""), "",
+               f"*{self.context}.*", "", "## Summary", "",
+               self.summary, ""]
+        for chart in self.charts:
+            if chart_files and chart.name in chart_files:
+                out += [f"![{chart.title}]({chart_files[chart.name]})", ""]
+        for section in self.sections:
+            out += [f"## {section.title}", ""]
+            if not section.claims:
+                out += ["No claim: the data shows nothing of this kind in the period.", ""]
+            for claim in section.claims:
+                out += [f"- {claim.sentence}"]
+                for fig in claim.figures:
+                    out += [f"  - {_figure_label(fig.name)}: {fig.text()} ({fig.context})"]
+                shown = claim.records[:RECORDS_SHOWN]
+                more = len(claim.records) - len(shown)
+                out += ["  - Records: " + ", ".join(r.markdown() for r in shown)
+                        + (f", and {more} more (all in the JSON packet)" if more > 0 else "")]
+            if section.self_reported:
+                out += ["", "**Self-reported** (written by the person, not measured):", ""]
+                for entry in section.self_reported:
+                    out += [f"- *Self-reported, {entry.day}:* {entry.text}" + _links_md(entry)]
+            out += [""]
+        out += [f"## Rubric audit: {self.rubric_name}", "", "| Expectation | Status | Evidence | To close the gap |",
+                "|---|---|---|---|"]
+        for item in self.audit:
+            evidence = "; ".join(item.measured)
+            gap = "" if item.status == EVIDENCED else item.close_with
+            out += [f"| {_cell(item.title)} | {item.status} | {_cell(evidence)} | {_cell(gap)} |"]
+        out += ["", "## STAR stubs for the strongest claims", "",
+                "*Situation, task and action are for the person to write; the result comes from the data.*", ""]
+        for i, stub in enumerate(self.star, 1):
+            out += [f"### {i}. {_figure_label(stub.claim_kind)}", "", f"- **Situation:** {stub.situation}",
+                    f"- **Task:** {stub.task}", f"- **Action:** {stub.action}", f"- **Result (from the data):** {stub.result}",
+                    "- **Records:** " + ", ".join(r.markdown() for r in stub.records[:5]), ""]
+        out += ["---", "*Generated by impactlens from Git, GitHub and incident data. The figures describe recorded "
+                "activity in the period, not a person's worth; work that leaves no trace in these systems is "
+                "missing unless self-reported.*", ""]
+        return "\n".join(out)
+
+    # -- HTML -------------------------------------------------------------------------------------
+    def to_html(self) -> str:
+        """The packet as one self-contained HTML page, charts embedded as SVG (vl-convert, offline)."""
+        e = html.escape
+        who = ", ".join(x for x in (self.title, self.level) if x)
+        parts = [f"<h1>Evidence packet: {e(self.name)}{' (' + e(who) + ')' if who else ''}</h1>",
+                 f"<p class='meta'>{e(self.context)}.</p>",
+                 "<h2>Summary</h2>", f"<p>{e(self.summary)}</p>"]
+        for chart in self.charts:
+            parts.append(f"<figure class='chart' id='chart-{e(chart.name)}'>{chart.svg()}"
+                         f"<figcaption>{e(chart.title)}</figcaption></figure>")
+        for section in self.sections:
+            parts.append(f"<h2>{e(section.title)}</h2>")
+            if not section.claims:
+                parts.append("<p class='none'>No claim: the data shows nothing of this kind in the period.</p>")
+            items = []
+            for claim in section.claims:
+                figs = "".join(f"<li>{e(_figure_label(f.name))}: {e(f.text())} <span class='ctx'>({e(f.context)})</span></li>"
+                               for f in claim.figures)
+                shown = claim.records[:RECORDS_SHOWN]
+                more = len(claim.records) - len(shown)
+                recs = ", ".join(_record_html(r) for r in shown) + (
+                    f", and {more} more (all in the JSON packet)" if more > 0 else "")
+                items.append(f"<li class='claim'><p>{e(claim.sentence)}</p><ul>{figs}<li>Records: {recs}</li></ul></li>")
+            if items:
+                parts.append("<ul class='claims'>" + "".join(items) + "</ul>")
+            if section.self_reported:
+                rows = "".join(
+                    f"<li><span class='badge'>Self-reported</span> {entry.day}: {e(entry.text)}{_links_html(entry)}</li>"
+                    for entry in section.self_reported)
+                parts.append(f"<div class='self'><p><strong>Self-reported</strong> (written by the person, not "
+                             f"measured)</p><ul>{rows}</ul></div>")
+        parts.append(f"<h2>Rubric audit: {e(self.rubric_name)}</h2>")
+        rows = "".join(
+            f"<tr class='{item.status.replace(' ', '-')}'><td>{e(item.title)}</td><td>{e(item.status)}</td>"
+            f"<td>{e('; '.join(item.measured))}</td><td>{'' if item.status == EVIDENCED else e(item.close_with)}</td></tr>"
+            for item in self.audit)
+        parts.append("<table><tr><th>Expectation</th><th>Status</th><th>Evidence</th><th>To close the gap</th></tr>"
+                     f"{rows}</table>")
+        parts.append("<h2>STAR stubs for the strongest claims</h2><p class='meta'>Situation, task and action are for "
+                     "the person to write; the result comes from the data.</p>")
+        for i, stub in enumerate(self.star, 1):
+            recs = ", ".join(_record_html(r) for r in stub.records[:5])
+            parts.append(f"<h3>{i}. {e(_figure_label(stub.claim_kind))}</h3><ul><li><b>Situation:</b> {e(stub.situation)}</li>"
+                         f"<li><b>Task:</b> {e(stub.task)}</li><li><b>Action:</b> {e(stub.action)}</li>"
+                         f"<li><b>Result (from the data):</b> {e(stub.result)}</li><li><b>Records:</b> {recs}</li></ul>")
+        parts.append("<p class='meta'>Generated by impactlens from Git, GitHub and incident data. The figures describe "
+                     "recorded activity in the period, not a person's worth.</p>")
+        return _page(f"Evidence packet: {self.name}", "\n".join(parts))
+
+    # -- JSON -------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        data = to_jsonable({k: v for k, v in self.__dict__.items() if k != "charts"})
+        data["charts"] = [{"name": c.name, "title": c.title, "vega_lite": c.spec} for c in self.charts]
+        return data
+
+    def to_json(self) -> str:
+        """The whole packet as JSON (every record of every claim, charts as Vega-Lite specs)."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
+
+    # -- files ------------------------------------------------------------------------------------
+    def write(self, path: str | os.PathLike[str], fmt: str) -> list[Path]:
+        """Write the packet to ``path`` in ``fmt`` (md, html, json); Markdown also gets its charts as PNG
+        files beside it (``<stem>-<chart>.png``). Returns the files written."""
+        return write_document(self, Path(path), fmt)
+
+
+def write_document(doc: Any, path: Path, fmt: str) -> list[Path]:
+    """Write a packet or team review (anything with to_markdown/to_html/to_json and charts) to ``path``.
+
+    Raises:
+        EvidenceError: unknown format or an unwritable path.
+    """
+    if fmt not in FORMATS:
+        raise EvidenceError(f"unknown format '{fmt}' (use one of {', '.join(FORMATS)}).")
+    written: list[Path] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "md":
+            files = {}
+            for chart in doc.charts:
+                png = path.with_name(f"{path.stem}-{chart.name}.png")
+                png.write_bytes(chart.png())
+                files[chart.name] = png.name
+                written.append(png)
+            path.write_text(doc.to_markdown(files), encoding="utf-8")
+        else:
+            path.write_text(doc.to_html() if fmt == "html" else doc.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise EvidenceError(f"cannot write {path}: {exc.strerror}") from None
+    return [path, *written]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _figure_label(name: str) -> str:
+    base, _, key = name.partition(":")
+    label = base.replace("_", " ").capitalize()
+    return f"{label} ({key})" if key else label
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _record_html(rec: Record) -> str:
+    label = html.escape(rec.label)
+    title = f" title='{html.escape(rec.title)}'" if rec.title else ""
+    return f"<a href='{html.escape(rec.url)}'{title}>{label}</a>" if rec.url else f"<span{title}>{label}</span>"
+
+
+def _links_md(entry: SelfReported) -> str:
+    if not entry.links:
+        return ""
+    resolved = ", ".join(r.markdown() for r in entry.resolved)
+    named = {r.label for r in entry.resolved} | {r.key for r in entry.resolved}
+    rest = [x for x in entry.links if x not in named and not any(r.url == x for r in entry.resolved)]
+    return " Links: " + ", ".join(filter(None, [resolved, ", ".join(rest)]))
+
+
+def _links_html(entry: SelfReported) -> str:
+    if not entry.links:
+        return ""
+    resolved = [_record_html(r) for r in entry.resolved]
+    named = {r.label for r in entry.resolved} | {r.key for r in entry.resolved} | {r.url for r in entry.resolved}
+    rest = [html.escape(x) for x in entry.links if x not in named]
+    return " — links: " + ", ".join(resolved + rest)
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}.meta,.ctx{color:#666}
+.claims>li{margin-bottom:.8rem}.self{background:#fff8e6;border-left:4px solid #e0a800;padding:.3rem 1rem}
+.badge{background:#e0a800;color:#fff;border-radius:3px;padding:0 .3rem;font-size:.8rem}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.3rem;vertical-align:top;text-align:left}
+tr.evidenced td:nth-child(2){color:#1a7f37}tr.partly td:nth-child(2){color:#9a6700}
+tr.no-evidence-in-the-data td:nth-child(2){color:#cf222e}figure.chart{margin:1rem 0}figure svg{max-width:100%;height:auto}"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+
+def _sections(claims: list[Claim], brag: Iterable[SelfReported], since: date, until: date) -> list[Section]:
+    sections = [Section(key, title) for key, title in SECTIONS]
+    by_key = {s.key: s for s in sections}
+    for claim in claims:
+        by_key[claim.section].claims.append(claim)
+    for entry in sorted(brag, key=lambda e: e.day):
+        if since <= entry.day <= until:
+            by_key[entry.section].self_reported.append(entry)
+    return sections
+
+
+def _star(claims: list[Claim]) -> list[StarStub]:
+    """Stubs for the three strongest claims (highest ``strength``, one per kind of claim)."""
+    chosen: list[Claim] = []
+    for claim in sorted(claims, key=lambda c: -c.strength):
+        if claim.kind not in {c.kind for c in chosen}:
+            chosen.append(claim)
+        if len(chosen) == 3:
+            break
+    stubs = []
+    for claim in chosen:
+        figures = "; ".join(f"{_figure_label(f.name)}: {f.text()}" for f in claim.figures[:3])
+        stubs.append(StarStub(
+            claim.kind,
+            situation="(to write: the context — the team, the system, the problem and why it mattered)",
+            task="(to write: what you were responsible for)",
+            action="(to write: what you did and decided; the records below show the work)",
+            result=f"{claim.sentence} {figures}".strip(),
+            records=claim.records[:5],
+        ))
+    return stubs
+
+
+def activity_chart(s: Subject) -> Chart | None:
+    """Weekly merged PRs and reviews given by the person in the period (metrics.throughput)."""
+    weekly = throughput(s.frames, Scope(person=s.person_id, start=s.start, end=s.end), by=None, grain="week").collect()
+    if weekly.is_empty():
+        return None
+    long = weekly.select(
+        pl.col("period_start").dt.date().alias("week"),
+        pl.col("prs_merged").cast(pl.Int64).alias("PRs merged"),
+        pl.col("reviews_given").cast(pl.Int64).alias("Reviews given"),
+    ).unpivot(index="week", variable_name="figure", value_name="count")
+    values = long.with_columns(pl.col("week").cast(pl.String)).to_dicts()
+    chart = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
+        x=alt.X("week:T", title="Week (UTC)"), y=alt.Y("count:Q", title="Count per week"),
+        color=alt.Color("figure:N", title=None),
+    ).properties(width=560, height=220, title=f"{s.name}: weekly activity, {s.period_text}")
+    return Chart("activity", f"Weekly merged PRs and reviews given, {s.period_text}", chart.to_dict())
+
+
+def delivery_chart(claims: list[Claim], s: Subject) -> Chart | None:
+    """The person's delivery figures, this period beside the previous one (from the delivery claim)."""
+    claim = next((c for c in claims if c.kind == "delivery_figures"), None)
+    if claim is None:
+        return None
+    rows = []
+    for fig in claim.figures:
+        if fig.unit == "hours" or fig.unit == "lines":
+            for label, value in (("previous period", fig.previous), ("this period", fig.value)):
+                if value is not None:
+                    rows.append({"figure": f"{_figure_label(fig.name)} ({fig.unit})", "period": label, "value": value})
+    if not rows:
+        return None
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        y=alt.Y("period:N", title=None, sort=["previous period", "this period"]), x=alt.X("value:Q", title=None),
+        color=alt.Color("period:N", title=None, sort=["previous period", "this period"]),
+        row=alt.Row("figure:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+    ).properties(width=420, height=40, title=f"{s.name}: delivery figures, medians of own PRs")
+    return Chart("delivery", "Delivery figures: this period and the previous one of equal length", chart.to_dict())
+
+
+def _summary(s: Subject, claims: list[Claim], audit: list[AuditItem], rubric: Rubric) -> str:
+    def fig(kind: str, name: str) -> float:
+        return sum(f.value or 0 for c in claims if c.kind == kind for f in c.figures if f.name == name)
+
+    merged = fig("delivery_figures", "prs_merged")
+    reviews = s.reviews.filter((pl.col("reviewer_key") == s.person_id) & s.in_period("submitted_at")).height
+    docs = fig("adrs_authored", "adrs_authored") + fig("design_docs_authored", "design_docs_authored")
+    facts = [f"merged {fmt_number(merged)} PRs", f"gave {reviews:,} reviews on others' PRs",
+             f"added {fmt_number(docs)} ADRs or design docs", f"led {fmt_number(fig('incidents_led', 'incidents_led'))} incident responses",
+             f"had mentoring touchpoints with {fmt_number(fig('mentees', 'mentees'))} mentees"]
+    who = ", ".join(x for x in (s.profile.get("title"), s.context.split("; ", 1)[-1]) if x)
+    counts = {status: sum(1 for i in audit if i.status == status) for status in (EVIDENCED, PARTLY, NO_EVIDENCE)}
+    return (f"Between {s.since} and {s.until} the data from Git, GitHub and the incident tool shows that {s.name}"
+            f"{' (' + who + ')' if who else ''} " + ", ".join(facts[:-1]) + f" and {facts[-1]}. "
+            f"Of the {len(audit)} expectations of the rubric \u201c{rubric.name}\u201d, {counts[EVIDENCED]} are evidenced "
+            f"in the data, {counts[PARTLY]} partly, and {counts[NO_EVIDENCE]} have no evidence in the data. "
+            "The figures describe recorded activity, not a person's worth; self-reported entries are listed apart.")
+
+
+def build_packet(
+    con: duckdb.DuckDBPyConnection,
+    person: str,
+    since: date,
+    until: date,
+    rubric: Rubric | str | os.PathLike[str] | None = None,
+    brag: list[SelfReported] | str | os.PathLike[str] | None = None,
+    *,
+    charts: bool = True,
+) -> Packet:
+    """Build the evidence packet of ``person`` (a person id, login or email) for [since, until] (dates,
+    both included, UTC).
+
+    Args:
+        con: an open warehouse connection (``warehouse.read_only(db)``).
+        rubric: a :class:`Rubric`, a rubric file, or None for the default rubric.
+        brag: self-reported entries, a brag file (YAML or Markdown), or None.
+        charts: build the charts (the dashboard may draw its own).
+
+    Raises:
+        EvidenceError: unknown person, ``until`` before ``since``; RubricError / BragError for bad files.
+    """
+    person_id, _ = resolve_person(con, person)
+    rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+    entries = brag if isinstance(brag, list) else (load_brag(brag) if brag is not None else [])
+    entries = [resolve_links(con, e) for e in entries]
+    s = Subject(con, person_id, since, until)
+    found = claims_mod.all_claims(s)
+    items = audit(rub, found)
+    sections = _sections(found, entries, since, until)
+    chart_list = [c for c in (activity_chart(s), delivery_chart(found, s)) if c] if charts else []
+    return Packet(
+        person_id=person_id, name=s.name, since=since, until=until, context=s.context,
+        summary=_summary(s, found, items, rub), sections=sections, rubric_name=rub.name, audit=items,
+        star=_star(found), charts=chart_list, title=s.profile.get("title"), level=s.profile.get("level"),
+    )
+
