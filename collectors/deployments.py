@@ -23,9 +23,10 @@ import json
 import re
 import subprocess
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 
@@ -102,7 +103,6 @@ def collect_tags(
     Raises:
         CollectionError: not a git repository, or no tag pattern given or configured.
     """
-    from impactlens.collectors import incidents
     from impactlens.collectors.git import repository_id
 
     patterns = patterns if patterns else config["deployments"]["tag_patterns"]
@@ -114,9 +114,7 @@ def collect_tags(
     tags = read_tags(path)
     repo_id = repo_id or repository_id(Path(path))[0]
     result = DeploymentLoad(repo_id, seen=len(tags))
-    run_id = _start_run(con, "git_tags", repo_id)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _run(con, "git_tags", repo_id) as counts:
         for name, sha, when in tags:
             if not any(fnmatch.fnmatchcase(name, p) for p in patterns):
                 result.skipped += 1
@@ -128,13 +126,7 @@ def collect_tags(
                 [_deployment_id(repo_id, name), repo_id, sha, name, when, when],
             )
             result.stored += 1
-        incidents.attribute(con)
-        _finish_run(con, run_id, {"tags": result.seen, "deployments": result.stored})
-        con.execute("COMMIT")
-    except BaseException as exc:
-        con.execute("ROLLBACK")
-        _fail_run(con, run_id, exc)
-        raise
+        counts.update(tags=result.seen, deployments=result.stored)
     return result
 
 
@@ -145,8 +137,6 @@ def deployments_from_releases(con: duckdb.DuckDBPyConnection, *, repo_id: str | 
     'github_release'; ``sha`` from the tag when tags were collected, else ``target_commitish`` when it
     is a full sha) and refreshes incident attribution.
     """
-    from impactlens.collectors import incidents
-
     where = "WHERE repo_id = ?" if repo_id else ""
     rows = con.execute(
         f"SELECT repo_id, tag_name, author_login, is_draft, is_prerelease, published_at, target_commitish, url "
@@ -154,9 +144,7 @@ def deployments_from_releases(con: duckdb.DuckDBPyConnection, *, repo_id: str | 
         [repo_id] if repo_id else [],
     ).fetchall()
     result = DeploymentLoad(repo_id or "all repositories", seen=len(rows))
-    run_id = _start_run(con, "github_releases", repo_id or "*")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _run(con, "github_releases", repo_id or "*") as counts:
         for repo, tag, author, draft, prerelease, published, target, url in rows:
             if draft or published is None:
                 result.skipped += 1
@@ -174,35 +162,36 @@ def deployments_from_releases(con: duckdb.DuckDBPyConnection, *, repo_id: str | 
                  sha, tag, published, published, author, url],
             )
             result.stored += 1
-        incidents.attribute(con)
-        _finish_run(con, run_id, {"releases": result.seen, "deployments": result.stored})
-        con.execute("COMMIT")
-    except BaseException as exc:
-        con.execute("ROLLBACK")
-        _fail_run(con, run_id, exc)
-        raise
+        counts.update(releases=result.seen, deployments=result.stored)
     return result
 
 
-def _start_run(con: duckdb.DuckDBPyConnection, source: str, target: str) -> str:
+@contextmanager
+def _run(con: duckdb.DuckDBPyConnection, source: str, target: str) -> Iterator[dict[str, Any]]:
+    """One load in one transaction: a ``collection_runs`` row, incident attribution refreshed at the
+    end; on failure the transaction is rolled back and the run recorded as failed."""
+    from impactlens.collectors import incidents
+
     run_id = uuid.uuid4().hex
     con.execute(
         "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, ?, ?, now(), 'running')",
         [run_id, source, target],
     )
-    return run_id
-
-
-def _finish_run(con: duckdb.DuckDBPyConnection, run_id: str, counts: dict[str, Any]) -> None:
-    con.execute(
-        "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
-        [json.dumps(counts), run_id],
-    )
-
-
-def _fail_run(con: duckdb.DuckDBPyConnection, run_id: str, exc: BaseException) -> None:
-    message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
-    con.execute(
-        "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ? WHERE run_id = ?",
-        [message[:2000], run_id],
-    )
+    counts: dict[str, Any] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield counts
+        incidents.attribute(con)
+        con.execute(
+            "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
+            [json.dumps(counts), run_id],
+        )
+        con.execute("COMMIT")
+    except BaseException as exc:
+        con.execute("ROLLBACK")
+        message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
+        con.execute(
+            "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ? WHERE run_id = ?",
+            [message[:2000], run_id],
+        )
+        raise

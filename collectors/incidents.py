@@ -31,21 +31,18 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
-from impactlens.errors import CollectionError
+from impactlens.errors import CollectionError, FileProblemsError
 
 FORMATS = ("pagerduty", "opsgenie", "incidentio", "generic")
 
 _SHA_TEXT = re.compile(r"\b[0-9a-f]{7,40}\b")
 
 
-class IncidentFileError(CollectionError):
+class IncidentFileError(FileProblemsError, CollectionError):
     """An export file was rejected; ``problems`` lists each as ``'line L, column C (field): ...'``."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "; ".join(problems[:20])
-        more = f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"{path} rejected, nothing stored: {len(problems)} problem(s): {shown}{more}")
+        super().__init__(path, "rejected, nothing stored", problems)
 
 
 @dataclass

@@ -31,3 +31,18 @@ class CollectionError(ImpactlensError):
 
 class ConfigError(ImpactlensError):
     """The configuration file is malformed or names an unknown key."""
+
+
+class FileProblemsError(ImpactlensError):
+    """An input file (roster, incident export) was rejected whole; nothing from it was stored.
+
+    ``problems`` lists every problem found, each naming its line (and column where it has one).
+    """
+
+    shown = 20
+
+    def __init__(self, path: object, verdict: str, problems: list[str]) -> None:
+        self.problems = list(problems)
+        listed = "; ".join(self.problems[: self.shown])
+        more = f"; and {len(self.problems) - self.shown} more" if len(self.problems) > self.shown else ""
+        super().__init__(f"{path}: {verdict}: {len(self.problems)} problem(s): {listed}{more}")

@@ -43,7 +43,7 @@ import duckdb
 import polars as pl
 
 from impactlens import bots
-from impactlens.errors import ImpactlensError
+from impactlens.errors import FileProblemsError, ImpactlensError
 
 KINDS = ("email", "github_login", "name")
 
@@ -386,14 +386,11 @@ def _insert_auto_person(
 # The roster file
 
 
-class RosterError(ImpactlensError):
-    """The roster file is malformed; the message names each problem's line (and column for CSV)."""
+class RosterError(FileProblemsError):
+    """The roster file is malformed; ``problems`` names each problem's line."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:
-        self.problems = problems
-        shown = "; ".join(problems[:15])
-        more = f"; and {len(problems) - 15} more" if len(problems) > 15 else ""
-        super().__init__(f"{path}: {len(problems)} problem(s), nothing imported: {shown}{more}")
+        super().__init__(path, "rejected, nothing imported", problems)
 
 
 @dataclass
