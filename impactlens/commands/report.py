@@ -1,9 +1,100 @@
-"""Commands of the report area (not yet built)."""
+"""Commands of the report area: ``impactlens report`` (promotion packet or weekly team review) and
+``impactlens note add`` (an entry in the brag document). Formats and wording: docs/evidence.md."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from impactlens import warehouse
+from impactlens.commands import DbOption, fail
+from impactlens.errors import ImpactlensError
+
+DEFAULT_BRAG = Path("brag.md")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} '{text}' is not a date (YYYY-MM-DD).")
+    return None  # pragma: no cover
+
+
+def report(
+    person: Annotated[Optional[str], typer.Option("--person", help="Person id, GitHub login or email.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day of the period (YYYY-MM-DD, UTC).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day of the period, included (default today).")] = None,
+    team: Annotated[Optional[str], typer.Option("--team", help="Team id or name: write the weekly team review.")] = None,
+    week: Annotated[Optional[str], typer.Option("--week", help="Week of the team review (2026-W14 or a date in it).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output file (default: stdout; md charts need a file).")] = None,
+    rubric: Annotated[Optional[Path], typer.Option("--rubric", help="Rubric YAML (default: the senior-engineer rubric).")] = None,
+    brag: Annotated[Optional[Path], typer.Option("--brag", help="Brag document (YAML or Markdown) with self-reported entries.")] = None,
+    show_names: Annotated[bool, typer.Option("--show-names", help="Team review: list each member's review share.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Write a promotion evidence packet (--person) or the weekly team health review (--team)."""
+    from impactlens.evidence.packet import FORMATS, build_packet
+    from impactlens.evidence.team_review import build_team_review
+
+    if (person is None) == (team is None):
+        fail("give either --person (evidence packet) or --team (weekly team review).")
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}').")
+    try:
+        con = warehouse.read_only(db)
+    except ImpactlensError as exc:
+        fail(str(exc))
+    try:
+        with con:
+            if person is not None:
+                start = _day(since, "--since")
+                if start is None:
+                    fail("--since is required with --person (the first day of the period).")
+                end = _day(until, "--until") or date.today()
+                doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html")
+            else:
+                if week is None:
+                    fail("--week is required with --team (2026-W14 or a date in the week).")
+                doc = build_team_review(con, team, week, names=show_names)
+            if out is None:
+                text = doc.to_markdown() if fmt == "md" else doc.to_html() if fmt == "html" else doc.to_json()
+                typer.echo(text, nl=False)
+                return
+            written = doc.write(out, fmt)
+    except ImpactlensError as exc:
+        fail(str(exc))
+    for path in written:
+        typer.echo(f"wrote {path}", err=True)
+
+
+def note_add(
+    text: Annotated[str, typer.Argument(help="What you did, in a sentence or two.")],
+    section: Annotated[str, typer.Option("--section", "-s", help="Packet section (e.g. mentoring, technical_leadership).")],
+    day: Annotated[Optional[str], typer.Option("--date", help="Day of the work (YYYY-MM-DD, default today).")] = None,
+    link: Annotated[Optional[list[str]], typer.Option("--link", "-l", help="A PR (owner/repo#N), incident id or URL; repeatable.")] = None,
+    file: Annotated[Path, typer.Option("--file", help="Brag document (.md or .yaml; default ./brag.md).")] = DEFAULT_BRAG,
+) -> None:
+    """Append a self-reported entry to the brag document."""
+    from impactlens.evidence.brag import append_entry
+
+    when = _day(day, "--date") or date.today()
+    try:
+        entry = append_entry(file, when, section, text, list(link or []))
+    except ImpactlensError as exc:
+        fail(str(exc))
+    typer.echo(f"added {entry.day} · {entry.section} to {file}")
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
     """Add this area's commands to ``app`` or ``collect_app``."""
+    app.command("report")(report)
+    note_app = typer.Typer(help="Self-reported entries for the evidence packet (the brag document).", no_args_is_help=True)
+    note_app.command("add")(note_add)
+    app.add_typer(note_app, name="note")
