@@ -93,8 +93,52 @@ def utc(value: date | datetime | str | None) -> datetime | None:
     return value.astimezone(timezone.utc)
 
 
+ACTORS_SQL = """
+    SELECT i.identity_id,
+           coalesce(i.person_id, i.identity_id) AS person_key,
+           coalesce(p.display_name, i.display_name, i.value) AS display_name,
+           (i.is_bot OR coalesce(p.is_bot, false)) AS is_bot,
+           CASE WHEN i.is_bot OR coalesce(p.is_bot, false) THEN coalesce(p.bot_kind, i.bot_kind) END AS bot_kind
+    FROM identities i LEFT JOIN people p ON p.person_id = i.person_id
+"""
+
+
+def _split(columns: str) -> list[str]:
+    """Split a select list on top-level commas."""
+    parts, depth, current = [], 0, ""
+    for ch in columns:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current)
+    return parts
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _materialised(build: Callable[["Frames"], pl.LazyFrame]) -> cached_property:
+    """A cached property whose LazyFrame is computed once (read and resolved), then reused in memory."""
+
+    def getter(self: "Frames") -> pl.LazyFrame:
+        return build(self).collect().lazy()
+
+    getter.__name__ = build.__name__
+    getter.__doc__ = build.__doc__
+    return cached_property(getter)
+
+
 def _read(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> pl.LazyFrame:
-    frame = con.sql(query, params=params).pl() if params else con.sql(query).pl()
+    relation = con.sql(query, params=params) if params else con.sql(query)
+    frame = pl.from_arrow(relation.to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
     return frame.lazy()
 
@@ -108,9 +152,9 @@ class Frames:
     * ``actors``: identity_id, person_key, display_name, is_bot (bool), bot_kind (str).
     * ``people``: person_key, display_name, level, start_date (date), is_bot, bot_kind.
     * ``prs``: repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
-      author_key, author_is_bot, author_bot_kind, merged_by_key, additions, deletions, changed_files,
+      author_key, author_is_bot, author_bot_kind, additions, deletions, changed_files,
       commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
-      merge_commit_sha, first_commit_at, head_branch, base_branch.
+      merge_commit_sha, first_commit_at, head_branch, base_branch (author_bot_kind as below).
     * ``reviews``: repo_id, review_id, pr_number, reviewer_key, reviewer_is_bot, reviewer_bot_kind,
       state (lower case), submitted_at, comment_count, url. Pending reviews and reviews without a
       submission time are left out.
@@ -168,93 +212,68 @@ class Frames:
             "ai": glob_regex([*bots["ai_reviewer_patterns"], *bots["extra_ai_reviewer_patterns"]]),
         }
 
-    def resolve(
+    def _resolved(
         self,
-        frame: pl.LazyFrame,
-        raw: str,
-        prefix: str,
-        *,
-        kind: Literal["github_login", "email"] = "github_login",
-        row_flag: str | None = None,
-        drop_raw: bool = True,
+        table: str,
+        columns: str,
+        actors: list[tuple[str, str, str, str | None]],
+        where: str | None = None,
     ) -> pl.LazyFrame:
-        """Add ``{prefix}_key``, ``{prefix}_is_bot`` and ``{prefix}_bot_kind`` for the actor in ``raw``.
+        """Read ``columns`` of ``table`` with each actor column resolved in the same query.
 
-        ``raw`` holds a login (``kind='github_login'``) or an email (``kind='email'``); ``row_flag`` names
-        the row's own ``*_is_bot`` column, if any. A null ``raw`` gives a null key (not a bot).
+        ``actors`` lists (column, prefix, kind, row_flag): for each, the result has ``{prefix}_key``
+        (coalesce(identities.person_id, identity_id); null when the column is null), ``{prefix}_is_bot``
+        and ``{prefix}_bot_kind`` (see the module docstring). The raw column and flag are not returned.
         """
         regexes = self._bot_regexes
-        # Identity lookup and bot patterns run once per distinct value, then join back to the rows.
-        value = pl.col(raw).str.strip_chars().str.to_lowercase()
-        pattern = regexes["login"] if kind == "github_login" else regexes["email"]
-        actors = self.actors.select(
-            pl.col("identity_id").alias("_identity"),
-            pl.col("person_key").alias("_person"),
-            pl.col("is_bot").alias("_known_bot"),
-            pl.col("bot_kind").alias("_known_kind"),
-        )
-        mapping = (
-            frame.select(raw).unique().filter(pl.col(raw).is_not_null())
-            .with_columns((pl.lit(f"{kind}:") + value).alias("_identity"))
-            .join(actors, on="_identity", how="left")
-            .select(
-                raw,
-                pl.coalesce("_person", "_identity").alias("_key"),
-                pl.col("_person").is_not_null().alias("_known"),
-                pl.col("_known_bot").fill_null(False),
-                "_known_kind",
-                (value.str.contains(pattern).fill_null(False) if pattern else pl.lit(False)).alias("_pattern_bot"),
-                (value.str.contains(regexes["ai"]).fill_null(False)
-                 if regexes["ai"] and kind == "github_login" else pl.lit(False)).alias("_pattern_ai"),
+        selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
+        joins = []
+        for n, (column, prefix, kind, flag) in enumerate(actors):
+            alias = f"a{n}"
+            value = f"lower(trim(t.{column}))"
+            identity = f"'{kind}:' || {value}"
+            pattern = regexes["login"] if kind == "github_login" else regexes["email"]
+            pattern_bot = f"regexp_full_match({value}, {_sql_text(pattern)})" if pattern else "false"
+            pattern_ai = (
+                f"regexp_full_match({value}, {_sql_text(regexes['ai'])})"
+                if regexes["ai"] and kind == "github_login" else "false"
             )
+            row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
+            is_bot = (
+                f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.identity_id IS NOT NULL "
+                f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} OR {pattern_bot} OR {pattern_ai} END)"
+            )
+            joins.append(f"LEFT JOIN actors {alias} ON {alias}.identity_id = {identity}")
+            selects += [
+                f"coalesce({alias}.person_key, {identity}) AS {prefix}_key",
+                f"{is_bot} AS {prefix}_is_bot",
+                f"CASE WHEN NOT {is_bot} THEN NULL WHEN {alias}.bot_kind IS NOT NULL THEN {alias}.bot_kind "
+                f"WHEN {pattern_ai} THEN 'ai_reviewer' ELSE 'bot' END AS {prefix}_bot_kind",
+            ]
+        conditions = [where] if where else []
+        params: list[Any] = []
+        if self.repos:
+            conditions.append(f"t.repo_id IN ({', '.join('?' for _ in self.repos)})")
+            params = list(self.repos)
+        query = (
+            f"WITH actors AS ({ACTORS_SQL}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
+            + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
-        flag = pl.col(row_flag).fill_null(False) if row_flag else pl.lit(False)
-        is_bot = (
-            pl.when(pl.col("_key").is_null()).then(False)
-            .when(pl.col("_known")).then(pl.col("_known_bot") | flag)
-            .otherwise(flag | pl.col("_pattern_bot") | pl.col("_pattern_ai"))
-        )
-        bot_kind = (
-            pl.when(~pl.col(f"{prefix}_is_bot")).then(pl.lit(None, pl.String))
-            .when(pl.col("_known_kind").is_not_null()).then(pl.col("_known_kind"))
-            .when(pl.col("_pattern_ai")).then(pl.lit("ai_reviewer"))
-            .otherwise(pl.lit("bot"))
-        )
-        out = (
-            frame.join(mapping, on=raw, how="left")
-            .with_columns(pl.col("_key").alias(f"{prefix}_key"), is_bot.alias(f"{prefix}_is_bot"))
-            .with_columns(bot_kind.alias(f"{prefix}_bot_kind"))
-            .drop("_key", "_known", "_known_bot", "_known_kind", "_pattern_bot", "_pattern_ai")
-        )
-        drop = [raw] if drop_raw else []
-        if row_flag and row_flag != f"{prefix}_is_bot":
-            drop.append(row_flag)
-        return out.drop(drop) if drop else out
+        return _read(self.con, query, params)
 
     # ------------------------------------------------------------------ people
-    @cached_property
+    @_materialised
     def actors(self) -> pl.LazyFrame:
-        return _read(
-            self.con,
-            """
-            SELECT i.identity_id,
-                   coalesce(i.person_id, i.identity_id) AS person_key,
-                   coalesce(p.display_name, i.display_name, i.value) AS display_name,
-                   (i.is_bot OR coalesce(p.is_bot, false)) AS is_bot,
-                   CASE WHEN i.is_bot OR coalesce(p.is_bot, false)
-                        THEN coalesce(p.bot_kind, i.bot_kind) END AS bot_kind
-            FROM identities i LEFT JOIN people p ON p.person_id = i.person_id
-            """,
-        )
+        return _read(self.con, ACTORS_SQL)
 
-    @cached_property
+    @_materialised
     def people(self) -> pl.LazyFrame:
         return _read(
             self.con,
             "SELECT person_id AS person_key, display_name, level, start_date, is_bot, bot_kind FROM people",
         )
 
-    @cached_property
+    @_materialised
     def memberships(self) -> pl.LazyFrame:
         return _read(
             self.con,
@@ -262,80 +281,76 @@ class Frames:
         )
 
     # ------------------------------------------------------------------ GitHub
-    @cached_property
+    @_materialised
     def prs(self) -> pl.LazyFrame:
-        raw = self._table(
-            "repo_id, number, title, url, lower(state) AS state, is_draft, created_at, closed_at, "
-            "merged_at, author_login, author_is_bot, merged_by_login, additions, deletions, "
-            "changed_files, commit_count, labels, requested_reviewers, linked_issues, merge_commit_sha, "
-            "first_commit_at, head_branch, base_branch",
+        return self._resolved(
             "pull_requests",
+            "repo_id, number, title, url, lower(t.state) AS state, is_draft, created_at, closed_at, merged_at, "
+            "additions, deletions, changed_files, commit_count, labels, requested_reviewers, linked_issues, "
+            "merge_commit_sha, first_commit_at, head_branch, base_branch",
+            [("author_login", "author", "github_login", "author_is_bot")],
         )
-        out = self.resolve(raw, "author_login", "author", row_flag="author_is_bot")
-        return self.resolve(out, "merged_by_login", "merged_by").drop("merged_by_is_bot", "merged_by_bot_kind")
 
-    @cached_property
+    @_materialised
     def reviews(self) -> pl.LazyFrame:
-        raw = self._table(
-            "repo_id, review_id, pr_number, reviewer_login, reviewer_is_bot, lower(state) AS state, "
-            "submitted_at, comment_count, url",
+        return self._resolved(
             "reviews",
-        ).filter(pl.col("submitted_at").is_not_null() & (pl.col("state") != "pending"))
-        return self.resolve(raw, "reviewer_login", "reviewer", row_flag="reviewer_is_bot")
+            "repo_id, review_id, pr_number, lower(t.state) AS state, submitted_at, comment_count, url",
+            [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
+            where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'",
+        )
 
-    @cached_property
+    @_materialised
     def comments(self) -> pl.LazyFrame:
-        raw = self._table(
-            "repo_id, comment_id, lower(kind) AS kind, parent_number AS pr_number, lower(parent_type) AS parent_type, "
-            "review_id, author_login, author_is_bot, created_at, path, url",
+        return self._resolved(
             "comments",
-        ).filter(pl.col("parent_type").str.contains("pull|^pr$")).drop("parent_type")
-        return self.resolve(raw, "author_login", "author", row_flag="author_is_bot")
+            "repo_id, comment_id, lower(t.kind) AS kind, t.parent_number AS pr_number, review_id, created_at, path, url",
+            [("author_login", "author", "github_login", "author_is_bot")],
+            where="regexp_matches(lower(t.parent_type), 'pull|^pr$')",
+        )
 
-    @cached_property
+    @_materialised
     def timeline(self) -> pl.LazyFrame:
-        raw = self._table(
-            "repo_id, pr_number, event_type, actor_login, subject_login, created_at", "pr_timeline_events"
-        ).with_columns(
+        raw = self._resolved(
+            "pr_timeline_events",
+            "repo_id, pr_number, event_type, created_at",
+            [("actor_login", "actor", "github_login", None), ("subject_login", "subject", "github_login", None)],
+        )
+        return raw.with_columns(
             pl.col("event_type")
             .str.replace_all(r"([a-z])([A-Z])", "${1}_${2}")
             .str.to_lowercase()
             .str.replace(r"_event$", "")
-        )
-        out = self.resolve(raw, "actor_login", "actor")
-        out = self.resolve(out, "subject_login", "subject")
-        return out.drop("actor_bot_kind", "subject_bot_kind")
+        ).drop("actor_bot_kind", "subject_bot_kind")
 
-    @cached_property
+    @_materialised
     def issues(self) -> pl.LazyFrame:
         return self._table(
             "repo_id, number, title, lower(state) AS state, created_at, closed_at, labels, url", "issues"
         )
 
     # ------------------------------------------------------------------ git
-    @cached_property
+    @_materialised
     def commits(self) -> pl.LazyFrame:
-        raw = self._table(
-            "repo_id, sha, author_email, authored_at, committed_at, is_merge, insertions, deletions, "
-            "files_changed, pr_number",
+        return self._resolved(
             "commits",
+            "repo_id, sha, authored_at, committed_at, is_merge, insertions, deletions, files_changed, pr_number",
+            [("author_email", "author", "email", None)],
         )
-        return self.resolve(raw, "author_email", "author", kind="email")
 
-    @cached_property
+    @_materialised
     def commit_messages(self) -> pl.LazyFrame:
         return self._table("repo_id, sha, subject, body", "commits")
 
-    @cached_property
+    @_materialised
     def commit_files(self) -> pl.LazyFrame:
         return self._table(
             "repo_id, sha, path, change_type, additions, deletions, category", "commit_files"
         )
 
-    @cached_property
+    @_materialised
     def coauthors(self) -> pl.LazyFrame:
-        raw = self._table("repo_id, sha, email", "commit_coauthors")
-        return self.resolve(raw, "email", "coauthor", kind="email")
+        return self._resolved("commit_coauthors", "repo_id, sha", [("email", "coauthor", "email", None)])
 
     # ------------------------------------------------------------------ operations
     def _person_of(self, frame: pl.LazyFrame, column: str, out: str) -> pl.LazyFrame:
@@ -362,7 +377,7 @@ class Frames:
             .drop("_login_id", "_name_id", "_is_person", "_by_login", "_by_name")
         )
 
-    @cached_property
+    @_materialised
     def incidents(self) -> pl.LazyFrame:
         where, params = self._repo_filter()
         raw = _read(self.con, f"SELECT * FROM incidents{where}", params)
@@ -380,7 +395,7 @@ class Frames:
             pl.col("responder_keys").fill_null(pl.lit([], pl.List(pl.String)))
         )
 
-    @cached_property
+    @_materialised
     def deployments(self) -> pl.LazyFrame:
         where, params = self._repo_filter()
         raw = _read(self.con, f"SELECT * FROM deployments{where}", params)
