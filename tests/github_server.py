@@ -389,6 +389,7 @@ class GitHubServer:
         self.app = app
         self.points = 0
         self.crashes: list[Exception] = []
+        self.queries: list[str] = []  # every GraphQL query text received
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -552,7 +553,9 @@ class GitHubServer:
     def _account_json(self, account: dict[str, Any]) -> dict[str, Any]:
         login = account["login"]
         return {"login": login, "id": account["id"], "type": account["type"], "node_id": f"O_{login}",
-                "url": f"{self.api_url}/users/{login}", "html_url": f"{self.data.host}/{login}"}
+                "url": f"{self.api_url}/{'orgs' if account['type'] == 'Organization' else 'users'}/{login}",
+                "repos_url": f"{self.api_url}/{'orgs' if account['type'] == 'Organization' else 'users'}/{login}/repos",
+                "html_url": f"{self.data.host}/{login}"}
 
     def _repo_json(self, repo: dict[str, Any]) -> dict[str, Any]:
         full = repo["nameWithOwner"]
@@ -589,6 +592,7 @@ class GitHubServer:
 
     def _graphql(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         schema = github_schema()
+        self.queries.append(request.get("query", ""))
         try:
             document = parse(request["query"])
         except GraphQLError as exc:
@@ -598,6 +602,9 @@ class GitHubServer:
             return 200, {"errors": [e.formatted for e in errors]}
         variables = request.get("variables") or {}
         cost = query_cost(document, variables)
+        if cost > self.remaining["graphql"]:  # GitHub refuses a query that costs more than is left
+            return 200, {"errors": [{"type": "RATE_LIMITED",
+                                     "message": "API rate limit already exceeded for user ID 1."}]}
         self.remaining["graphql"] -= cost
         self.points += cost
         data = self.data

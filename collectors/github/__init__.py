@@ -173,7 +173,11 @@ def collect_github(
     if repo:
         repo_ids = [f"{owner}/{repo}"]
     else:
-        listed = client.owner_repositories(owner)
+        try:
+            listed = client.owner_repositories(owner)
+        except RateLimited as exc:
+            result.stopped = str(exc)
+            return result
         repo_ids = [r["full_name"] for r in listed if _selected(r["name"], r["full_name"], include, exclude)]
         say(f"{owner}: {len(repo_ids)} of {len(listed)} repositories selected")
 
