@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from impactlens.demo.cast import (
     BOTS, DEMO_STORIES, END, ORG, PEOPLE, PEOPLE_BY_ID, PEOPLE_BY_LOGIN, REPOS, SEED, START, TEAMS,
@@ -40,10 +41,12 @@ def default_path() -> Path:
     return cache / "impactlens" / "demo.duckdb"
 
 
-def ensure(path: str | os.PathLike[str] | None = None, *, rebuild: bool = False) -> tuple[Path, bool]:
+def ensure(path: str | os.PathLike[str] | None = None, *, rebuild: bool = False,
+           tables: dict[str, dict[str, list[Any]]] | None = None) -> tuple[Path, bool]:
     """The demo warehouse at ``path`` (default :func:`default_path`), built unless a current one is there.
 
     Returns ``(path, built)``; ``built`` is False when an existing file of this generator version was reused.
+    ``tables``: rows already made by :func:`generate` (so a caller that has them does not generate twice).
 
     Raises:
         WarehouseError: ``path`` holds a warehouse that is not a demo build (it is never overwritten).
@@ -51,5 +54,5 @@ def ensure(path: str | os.PathLike[str] | None = None, *, rebuild: bool = False)
     target = Path(path) if path else default_path()
     if not rebuild and is_current(target):
         return target, False
-    build(target)
+    build(target, tables=tables)
     return target, True

@@ -305,7 +305,8 @@ class Generator:
                 repo = self.home_repo(person, day)
                 if repo is None:
                     continue
-                if rng.random() < 0.08:  # the occasional change in another team's repository
+                onboarding = person.start is not None and (day - person.start).days < 150
+                if rng.random() < 0.08 and not onboarding:  # the occasional change in another team's repository
                     repo = rng.choice([r for r in REPOS if r is not repo])
                 kind = rng.choices(("feature", "fix", "refactor", "test", "perf"), (0.42, 0.3, 0.14, 0.08, 0.06))[0]
                 area = rng.choice(AREAS[repo.name])

@@ -79,11 +79,13 @@ def incidents_csv(incidents: dict[str, list[Any]]) -> str:
     return out.getvalue()
 
 
-def sample_files() -> dict[str, str]:
-    """``{file name: text}`` of the files kept in ``sample_data/demo/``."""
+def sample_files(tables: dict[str, dict[str, list[Any]]] | None = None) -> dict[str, str]:
+    """``{file name: text}`` of the files kept in ``sample_data/demo/`` (``tables``: rows from
+    :func:`impactlens.demo.generate.generate`, generated here when not given)."""
     from impactlens.demo.generate import generate
 
-    return {ROSTER_FILE: roster_yaml(), INCIDENTS_FILE: incidents_csv(generate()["incidents"])}
+    tables = tables or generate()
+    return {ROSTER_FILE: roster_yaml(), INCIDENTS_FILE: incidents_csv(tables["incidents"])}
 
 
 def write_sample_files(directory: str | Path) -> list[Path]:

@@ -89,13 +89,14 @@ def _frame(columns: dict[str, list[Any]]) -> tuple[pl.DataFrame, list[str]]:
     return pl.DataFrame(series), select
 
 
-def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, int]:
+def build(path: str | os.PathLike[str], *, seed: int = cast.SEED,
+          tables: dict[str, dict[str, list[Any]]] | None = None) -> dict[str, int]:
     """Generate the demo organisation and write it to a new warehouse at ``path``; returns row counts per table.
 
     Activity tables are written in bulk from Arrow; people, identities, teams and team memberships come
     from the demo roster through :func:`impactlens.people.import_roster` (the real import path).
 
-    The file is built beside ``path`` and moved over it only when complete. An existing file at ``path``
+    ``tables`` are rows already generated for ``seed`` (tests reuse one generation). The file is built beside ``path`` and moved over it only when complete. An existing file at ``path``
     is replaced only when it is a demo file (see :func:`is_demo_file`): a user's own warehouse is never
     overwritten.
 
@@ -114,7 +115,7 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED) -> dict[str, i
         stale.unlink(missing_ok=True)
     from impactlens.demo.samples import roster_yaml
 
-    tables = generate(seed)
+    tables = tables if tables is not None else generate(seed)
     roster = path.with_name(path.name + ".roster.yaml")
     roster.write_text(roster_yaml(), encoding="utf-8")
     con = warehouse.open_for_write(building)
