@@ -137,7 +137,10 @@ class Data:
             "mergeCommit": {"oid": f"{number:040x}"} if merged else None,
             "milestone": {"number": milestone} if milestone else None,
             "labels": [{"name": n} for n in labels],
-            "commits": [{"commit": {"authoredDate": d, "committedDate": d}} for d in commits],
+            "commits": [{"commit": {"authoredDate": d, "committedDate": d, "author": {
+                "email": f"{(author or {}).get('login', 'someone')}@example.com",
+                "user": {"login": author["login"]} if author and author["__typename"] == "User" else None,
+            }}} for d in commits],
             "closingIssuesReferences": [
                 {"number": n, "repository": {"nameWithOwner": repo["nameWithOwner"]}} for n in closing
             ],

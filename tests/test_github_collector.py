@@ -161,6 +161,11 @@ def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
         ("acme/api", ".github/CODEOWNERS", utc("2024-02-10T10:00:00Z"), s["owners2"]["oid"], "github",
          "* @acme/core\n/api/ @ada\n"),
     ]
+    # Emails GitHub ties to accounts through the PRs' commits (none for the deleted author of PR 2).
+    assert con.sql("SELECT * FROM login_emails ORDER BY login").fetchall() == [
+        ("ada", "ada@example.com", "github_commit", utc("2024-03-01T08:00:00Z")),
+        ("cy", "cy@example.com", "github_commit", utc("2024-01-01T09:00:00Z")),
+    ]
     assert con.sql(
         "SELECT repo_id, name, owner, url, default_branch, is_fork, is_archived, created_at FROM repositories"
     ).fetchall() == [("acme/api", "api", "acme", url, "main", False, False, utc("2023-01-01T00:00:00Z"))]

@@ -20,6 +20,7 @@ REPO_ITEMS_PAGE_SIZE = 50
 NESTED_PAGE_SIZE = 20
 FOLLOW_UP_PAGE_SIZE = 100
 FOLLOW_UP_BATCH = 10  # nested lists completed per follow-up request
+PR_COMMITS = 10  # a PR's first commits: the first one's time, and their authors' emails and logins
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 # The timeline events that time a review (GraphQL enum names; stored as GitHub's REST event names).
@@ -84,7 +85,9 @@ fragment PullRequestFields on PullRequest {{
   mergeCommit {{ oid }}
   milestone {{ number }}
   labels(first: {NESTED_PAGE_SIZE}) {{ {_PAGE_INFO} nodes {{ name }} }}
-  commits(first: 1) {{ totalCount nodes {{ commit {{ authoredDate committedDate }} }} }}
+  commits(first: {PR_COMMITS}) {{
+    totalCount nodes {{ commit {{ authoredDate committedDate author {{ email user {{ login }} }} }} }}
+  }}
   closingIssuesReferences(first: 10) {{ nodes {{ number repository {{ nameWithOwner }} }} }}
   reviewRequests(first: {NESTED_PAGE_SIZE}) {{ {_PAGE_INFO} nodes {{ requestedReviewer {{ ...ReviewerFields }} }} }}
   timelineItems(first: {NESTED_PAGE_SIZE}, itemTypes: [{", ".join(TIMELINE_TYPES)}]) {{

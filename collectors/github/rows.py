@@ -62,6 +62,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "finished_at", "status", "creator_login", "url",
     ),
     "codeowners": ("repo_id", "path", "valid_from", "commit_sha", "source", "content"),
+    "login_emails": ("login", "email", "source", "seen_at"),
 }
 
 # "Fixes #12", "closes: #3", "resolved owner/repo#4" (GitHub's closing keywords).
@@ -141,7 +142,8 @@ def nodes_of(connection: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def pull_request_row(repo_id: str, pr: dict[str, Any], actors: Actors) -> dict[str, Any]:
-    """One ``pull_requests`` row. ``first_commit_at`` is the author date of the PR's first commit."""
+    """One ``pull_requests`` row. ``first_commit_at`` is the earliest author date among the PR's
+    first commits (:data:`queries.PR_COMMITS`; a rebase can reorder them)."""
     commits = pr.get("commits") or {}
     first = nodes_of(commits)
     requested = [reviewer_name(n.get("requestedReviewer")) for n in nodes_of(pr.get("reviewRequests"))]
@@ -170,10 +172,24 @@ def pull_request_row(repo_id: str, pr: dict[str, Any], actors: Actors) -> dict[s
         "requested_reviewers": [r for r in requested if r],
         "linked_issues": linked_issues(repo_id, pr),
         "merge_commit_sha": (pr.get("mergeCommit") or {}).get("oid"),
-        "first_commit_at": ts(first[0]["commit"]["authoredDate"]) if first else None,
+        "first_commit_at": min((ts(n["commit"]["authoredDate"]) for n in first), default=None),
         "milestone_number": (pr.get("milestone") or {}).get("number"),
         "url": pr.get("url"),
     }
+
+
+def login_email_rows(pr: dict[str, Any]) -> list[dict[str, Any]]:
+    """``login_emails`` rows from a PR's first commits: GitHub tied the commit's author email to an
+    account (``author.user.login``); source ``github_commit``, ``seen_at`` the author date."""
+    found = []
+    for node in nodes_of(pr.get("commits")):
+        commit = node.get("commit") or {}
+        author = commit.get("author") or {}
+        login = (author.get("user") or {}).get("login")
+        if login and author.get("email"):
+            found.append({"login": login, "email": author["email"], "source": "github_commit",
+                          "seen_at": ts(commit.get("authoredDate"))})
+    return found
 
 
 def review_row(repo_id: str, pr_number: int, review: dict[str, Any], actors: Actors) -> dict[str, Any]:

@@ -98,6 +98,7 @@ _KEYS = {
     "releases": ("repo_id", "release_id"),
     "deployments": ("deployment_id",),
     "codeowners": ("repo_id", "path", "valid_from"),
+    "login_emails": ("login", "email"),
 }
 
 

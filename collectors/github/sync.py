@@ -197,7 +197,7 @@ class RepositorySync:
 
     def _pull_request_rows(self, prs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         page: dict[str, list[dict[str, Any]]] = {
-            "pull_requests": [], "reviews": [], "comments": [], "pr_timeline_events": []
+            "pull_requests": [], "reviews": [], "comments": [], "pr_timeline_events": [], "login_emails": [],
         }
         repo_id, actors = self.repo_id, self.actors
         self._complete([
@@ -210,6 +210,7 @@ class RepositorySync:
         for pr in prs:
             number = pr["number"]
             page["pull_requests"].append(rows.pull_request_row(repo_id, pr, actors))
+            page["login_emails"].extend(rows.login_email_rows(pr))
             for review in rows.nodes_of(pr.get("reviews")):
                 if review.get("state") == "PENDING":  # a draft review only its author can see
                     continue
