@@ -56,12 +56,12 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
 
     def build() -> pl.LazyFrame:
         cfg = frames.config["business_hours"]
-        reviews = (
-            human_reviews(frames)
-            .sort("repo_id", "pr_number", "reviewer_key", "submitted_at")
-            .with_columns(
-                pl.col("submitted_at").shift(1).over("repo_id", "pr_number", "reviewer_key").alias("_previous")
-            )
+        by = ["repo_id", "pr_number", "reviewer_key"]
+        mine = human_reviews(frames).sort("submitted_at")
+        # The same reviewer's previous review on the PR (an as-of join: much faster than a window).
+        reviews = mine.join_asof(
+            mine.select(*by, pl.col("submitted_at").alias("_previous")), left_on="submitted_at",
+            right_on="_previous", by=by, strategy="backward", allow_exact_matches=False, check_sortedness=False,
         )
         requests = (
             frames.timeline.filter((pl.col("event_type") == "review_requested") & pl.col("subject_key").is_not_null())
