@@ -18,6 +18,7 @@ the previous period is the 31 days before (2024-01-30 to 2024-02-29).
 * In February ada added docs/design/old.md (a design doc) in commit a0.
 * Incidents: INC-1 opened Mar 8 10:00, restored 14:00 (4 h), commander cy, responder ada, postmortem linked;
   INC-2 opened Mar 25 10:00, restored 20:00 (10 h), commander cy, no postmortem. bob has no incident.
+* Production deployments of acme/api: d0 Feb 20, d1 Mar 5 12:00, d2 Mar 12 18:00 (all successful).
 * CODEOWNERS of acme/api (commit co1): "* @acme/core", "/docs/adr/ @ada", "/src/payments/ @cy ada@x.com".
 """
 
@@ -31,7 +32,7 @@ from impactlens.evidence import claims as C
 from impactlens.evidence.claims import Subject
 from impactlens.evidence.tables import EvidenceError
 from test_metrics_builders import (
-    add_comment, add_commit, add_incident, add_member, add_person, add_pr, add_review, insert, ts,
+    add_comment, add_commit, add_deployment, add_incident, add_member, add_person, add_pr, add_review, insert, ts,
 )
 
 MARCH = (date(2024, 3, 1), date(2024, 3, 31))
@@ -86,6 +87,8 @@ def build_world(con) -> None:
     add_incident(con, "INC-1", "2024-03-08 10:00", resolved="2024-03-08 14:00", commander="cy", responders=["ada"],
                  postmortem_url="https://wiki.example.com/pm/inc-1")
     add_incident(con, "INC-2", "2024-03-25 10:00", resolved="2024-03-25 20:00", commander="cy")
+    for deployment, at in (("d0", "2024-02-20 12:00"), ("d1", "2024-03-05 12:00"), ("d2", "2024-03-12 18:00")):
+        add_deployment(con, deployment, at)
     insert(con, "codeowners", repo_id="acme/api", path=".github/CODEOWNERS", valid_from=ts("2024-01-01 00:00"),
            commit_sha="co1", source="test",
            content="* @acme/core\n/docs/adr/ @ada\n/src/payments/ @cy ada@x.com\n")
@@ -190,6 +193,19 @@ def test_delivery_figures_of_own_merged_prs(world):
     assert "Core (3 engineers)" in claim.figure("prs_merged").context
     assert "2024-03-01 to 2024-03-31" in claim.figure("prs_merged").context
     assert sorted(r.label for r in claim.records) == ["acme/api#1", "acme/api#2", "acme/api#3"]
+
+
+def test_owned_repo_delivery_gives_the_main_repositorys_dora_figures(world):
+    claim = one(C.owned_repo_delivery(subject(world, "bob")))
+    # bob's 3 merged PRs are all in acme/api. Deployments in March: d1, d2 -> 2 / (31/7 weeks) = 0.45 -> 0.5
+    # per week; February's period: d0 -> 1 / (31/7) = 0.23 -> 0.2. INC-1 (Mar 8) and INC-2 (Mar 25) each open
+    # after a deployment of acme/api and are attributed to the latest one before them (d1, d2; DevLake's rule,
+    # docs/metrics.md): change failure rate 2/2 = 1.0 in March, 0/1 = 0.0 before.
+    assert claim.subjects == ["acme/api"]
+    assert (claim.figure("deployments_per_week").value, claim.figure("deployments_per_week").previous) == (0.5, 0.2)
+    assert (claim.figure("change_failure_rate").value, claim.figure("change_failure_rate").previous) == (1.0, 0.0)
+    assert [r.key for r in claim.records] == ["d1", "d2"]
+    assert C.owned_repo_delivery(subject(world, "cy")) == []  # one merged PR: under the minimum of 3
 
 
 def test_collaboration_breadth_leaves_bots_out(world):

@@ -27,7 +27,7 @@ from impactlens.ownership import parse as parse_codeowners
 from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
 from impactlens.metrics.pr import directory_of
 from impactlens.metrics import (
-    Frames, Scope, artifacts, human_reviews, incident_facts, incident_roles, load, ownership, pr_facts, touchpoints,
+    Frames, Scope, artifacts, deployment_facts, human_reviews, incident_facts, incident_roles, load, ownership, pr_facts, touchpoints,
 )
 
 #: A milestone is "led" by the author of at least this share of its merged PRs (and at least MIN PRs).
@@ -621,6 +621,51 @@ def delivery_figures(s: Subject) -> list[Claim]:
     )]
 
 
+def owned_repo_delivery(s: Subject) -> list[Claim]:
+    """DORA deployment frequency and change failure rate (metrics.deployment_facts) of the person's main
+    repository: the one holding most of the person's merged PRs in the period (at least PROJECT_MIN_PRS),
+    beside the previous period. The data shows the figures of the repository the person works in most,
+    not that the person caused them."""
+    merged = s.prs.filter(s.in_period("merged_at") & (pl.col("author_key") == s.person_id))
+    if merged.height < PROJECT_MIN_PRS:
+        return []
+    counts = merged.group_by("repo_id").agg(pl.len().alias("prs")).sort(["prs", "repo_id"], descending=[True, False])
+    mine = counts.head(1).with_columns(pl.lit(merged.height).alias("total"))
+    facts = deployment_facts(s.frames).collect()
+    urls = dict(zip(*tables.deployment_urls(s.con).to_dict(as_series=False).values()))
+    weeks = s.days / 7
+    claims = []
+    for row in mine.iter_rows(named=True):
+        repo = row["repo_id"]
+        now = facts.filter((pl.col("repo_id") == repo) & s.in_period("deployed_at"))
+        before = facts.filter((pl.col("repo_id") == repo) & s.in_period("deployed_at", previous=True))
+        if now.is_empty():
+            continue
+
+        def cfr(frame: pl.DataFrame) -> float | None:
+            return round(float(frame["failed"].mean()), 3) if len(frame) else None
+
+        context = (f"{repo}, successful production deployments, {s.period_text}; {row['prs']} of the person's "
+                   f"{row['total']} merged PRs are in it")
+        figures = [
+            Figure("deployments_per_week", round(len(now) / weeks, 1), "deployments per week", context,
+                   previous=round(len(before) / weeks, 1)),
+            Figure("change_failure_rate", cfr(now), "share", "deployments with an attributed incident, revert or "
+                   f"hotfix over all deployments, {repo}", previous=cfr(before)),
+        ]
+        ordered = now.sort(["failed", "deployed_at"], descending=[True, False])
+        records = [Record("deployment", d["deployment_id"], f"{repo} deployment {d['deployment_id']}", repo,
+                          urls.get(d["deployment_id"]), "failed" if d["failed"] else None)
+                   for d in ordered.iter_rows(named=True)]
+        claims.append(Claim(
+            "owned_repo_delivery", "delivery_outcomes",
+            f"In {repo}, where {s.name} merged {row['prs']} of their {row['total']} PRs in the period, the data shows "
+            f"{figures[0].text()} to production and a change failure rate of {figures[1].text()}.",
+            figures, records, strength=1.5 + min(row["prs"] / row["total"], 1), subjects=[repo],
+        ))
+    return claims
+
+
 # ================================================================ collaboration breadth
 
 
@@ -698,6 +743,8 @@ FIGURES: dict[str, str] = {
     "median_cycle_time_to_merge_hours": "median cycle time to merge of the person's PRs (hours)",
     "median_time_to_first_review_hours": "median wait for a first review of the person's PRs (hours)",
     "median_pr_size_lines": "median changed lines of the person's PRs",
+    "deployments_per_week": "production deployments per week of a repository the person authored most PRs in",
+    "change_failure_rate": "change failure rate of that repository (0-1)",
     "repositories": "repositories the person merged or reviewed PRs in",
     "authors_reviewed": "distinct people whose PRs the person reviewed",
     "teams_reviewed": "teams of the authors reviewed",
@@ -724,6 +771,7 @@ CLAIM_FUNCTIONS: dict[str, Callable[[Subject], list[Claim]]] = {
     "postmortems_written": postmortems_written,
     "runbooks_written": runbooks_written,
     "delivery_figures": delivery_figures,
+    "owned_repo_delivery": owned_repo_delivery,
     "collaboration_breadth": collaboration_breadth,
 }
 

@@ -89,7 +89,7 @@ class Figure:
         """``"9.0 hours (previous period: 26.0 hours, -65%)"``, with the unit and change; shares as percentages."""
         def show(value: float | int | None) -> str:
             if self.unit == "share" and value is not None:
-                return f"{value:.0%}"
+                return f"{value * 100:.1f}".removesuffix(".0") + "%"
             return f"{fmt_number(value)} {self.unit}"
 
         out = show(self.value)
