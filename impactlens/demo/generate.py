@@ -168,7 +168,6 @@ class Generator:
         self._link_issues()
         self._number()
         self._commits_and_deployments()
-        self._attribute_incidents()
         return self
 
     def _milestones(self) -> None:
@@ -779,24 +778,6 @@ class Generator:
             return
         for at, sha in merges:  # web and platform deploy every merge to main
             add(at + timedelta(minutes=rng.randint(8, 25)), "production", sha)
-
-    def _attribute_incidents(self) -> None:
-        """Each incident to the latest successful production deployment of its repository in the 24 h before it."""
-        by_repo: dict[str, list[dict[str, Any]]] = {}
-        for d in self.deployments:
-            if d["production"] and d["status"] == "success":
-                by_repo.setdefault(d["repo"].name, []).append(d)
-        for deployments in by_repo.values():
-            deployments.sort(key=lambda d: (d["finished"], d["id"]))
-        finished = {repo: [d["finished"] for d in ds] for repo, ds in by_repo.items()}
-        for incident in self.incidents:
-            k = bisect_right(finished.get(incident["repo"], []), incident["opened"]) - 1
-            latest = by_repo[incident["repo"]][k] if k >= 0 else None
-            if latest and latest["finished"] >= incident["opened"] - timedelta(hours=24):
-                incident["deployment_id"] = latest["id"]
-                incident["attribution_reason"] = "latest production deployment before the incident opened (24 h window)"
-            else:
-                incident["deployment_id"] = incident["attribution_reason"] = None
 
 
 def generate(seed: int = cast.SEED) -> dict[str, dict[str, list[Any]]]:

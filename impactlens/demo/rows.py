@@ -192,13 +192,13 @@ def _incidents(gen: Generator) -> dict[str, list[Any]]:
                    "opened_at", "acknowledged_at", "resolved_at", "commander", "responders", "postmortem_url", "url",
                    "deployment_id", "attribution_reason")
     for i in gen.incidents:
-        table.add(incident_id=f"pagerduty:{i['external_id']}", source="pagerduty", external_id=i["external_id"],
+        table.add(incident_id=f"generic:{i['external_id']}", source="generic", external_id=i["external_id"],
                   repo_id=f"{cast.ORG}/{i['repo']}", title=i["title"], severity=i["severity"], service=i["service"],
-                  status="resolved" if i["resolved"] else "acknowledged", opened_at=i["opened"],
+                  status="resolved" if i["resolved"] else "open", opened_at=i["opened"],
                   acknowledged_at=i["acknowledged"], resolved_at=i["resolved"], commander=i["commander"].email,
                   responders=[p.email for p in i["responders"]], postmortem_url=i["postmortem"],
-                  url=f"https://acme.pagerduty.com/incidents/{i['external_id']}", deployment_id=i["deployment_id"],
-                  attribution_reason=i["attribution_reason"])
+                  url=f"https://acme.pagerduty.com/incidents/{i['external_id']}", deployment_id=None,
+                  attribution_reason=None)  # the incident import attributes them (collectors/incidents.py)
     return table.columns
 
 

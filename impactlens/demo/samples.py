@@ -22,8 +22,8 @@ from impactlens.demo.rows import person_start
 
 ROSTER_FILE = "roster.yaml"
 INCIDENTS_FILE = "incidents.csv"
-INCIDENT_COLUMNS = ("id", "title", "severity", "service", "opened", "acknowledged", "resolved", "commander",
-                    "responders", "postmortem")
+INCIDENT_COLUMNS = ("id", "title", "severity", "service", "status", "opened", "acknowledged", "resolved", "commander",
+                    "responders", "postmortem_link", "url", "repo")
 
 
 def roster_yaml() -> str:
@@ -59,7 +59,8 @@ def roster_yaml() -> str:
 
 
 def incidents_csv(incidents: dict[str, list[Any]]) -> str:
-    """The demo's incidents as a generic incident export (CSV, one row per incident, times in ISO 8601 UTC).
+    """The demo's incidents as the generic incident CSV of docs/incidents.md (times in ISO 8601 UTC), the file
+    ``impactlens collect incidents`` reads; the demo build imports its incidents through that same loader.
 
     ``incidents`` is the demo's ``incidents`` table as columns (see :func:`impactlens.demo.generate`).
     """
@@ -73,8 +74,9 @@ def incidents_csv(incidents: dict[str, list[Any]]) -> str:
     for k in range(len(incidents["incident_id"])):
         writer.writerow([
             incidents["external_id"][k], incidents["title"][k], incidents["severity"][k], incidents["service"][k],
-            iso(incidents["opened_at"][k]), iso(incidents["acknowledged_at"][k]), iso(incidents["resolved_at"][k]),
-            incidents["commander"][k], ";".join(incidents["responders"][k]), incidents["postmortem_url"][k] or "",
+            incidents["status"][k], iso(incidents["opened_at"][k]), iso(incidents["acknowledged_at"][k]),
+            iso(incidents["resolved_at"][k]), incidents["commander"][k], ";".join(incidents["responders"][k]),
+            incidents["postmortem_url"][k] or "", incidents["url"][k], incidents["repo_id"][k],
         ])
     return out.getvalue()
 

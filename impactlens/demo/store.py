@@ -48,13 +48,6 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
             cols = ", ".join(f'"{c}"' for c in columns)
             con.execute(f"INSERT INTO {name} ({cols}) SELECT {', '.join(select)} FROM _demo_rows")
             con.unregister("_demo_rows")
-        marker = json.dumps(fingerprint(), sort_keys=True)
-        con.execute("INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)", [SOURCE, TARGET, RESOURCE, marker, END_AT])
-        con.execute(
-            "INSERT INTO collection_runs (run_id, source, target, cursor, started_at, finished_at, status, counts) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'succeeded', ?)",
-            [f"demo-{GENERATOR_VERSION}", SOURCE, TARGET, marker, END_AT, END_AT, json.dumps(counts, sort_keys=True)],
-        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -63,6 +56,17 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
 
 
 _SEP = "\x1f"
+
+
+def _mark(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> None:
+    """Record the build (sync_state marker, one collection_runs row); fixed times keep the rows deterministic."""
+    marker = json.dumps(fingerprint(), sort_keys=True)
+    con.execute("INSERT INTO sync_state VALUES (?, ?, ?, ?, ?)", [SOURCE, TARGET, RESOURCE, marker, END_AT])
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, cursor, started_at, finished_at, status, counts) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'succeeded', ?)",
+        [f"demo-{GENERATOR_VERSION}", SOURCE, TARGET, marker, END_AT, END_AT, json.dumps(counts, sort_keys=True)],
+    )
 
 
 def _frame(columns: dict[str, list[Any]]) -> tuple[pl.DataFrame, list[str]]:
@@ -93,8 +97,10 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED,
           tables: dict[str, dict[str, list[Any]]] | None = None) -> dict[str, int]:
     """Generate the demo organisation and write it to a new warehouse at ``path``; returns row counts per table.
 
-    Activity tables are written in bulk from Arrow; people, identities, teams and team memberships come
-    from the demo roster through :func:`impactlens.people.import_roster` (the real import path).
+    Activity tables are written in bulk from Arrow; incidents go through the generic incident CSV and
+    :func:`impactlens.collectors.incidents.load_file` (which attributes them to deployments), and people,
+    identities, teams and team memberships through the demo roster and :func:`impactlens.people.import_roster`:
+    the import paths a user's own files take.
 
     ``tables`` are rows already generated for ``seed`` (tests reuse one generation). The file is built beside ``path`` and moved over it only when complete. An existing file at ``path``
     is replaced only when it is a demo file (see :func:`is_demo_file`): a user's own warehouse is never
@@ -113,23 +119,34 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED,
     building = path.with_name(path.name + ".building")
     for stale in (building, building.with_name(building.name + ".wal")):
         stale.unlink(missing_ok=True)
-    from impactlens.demo.samples import roster_yaml
+    from impactlens.collectors import incidents as incident_import
+    from impactlens.demo.samples import incidents_csv, roster_yaml
 
     tables = tables if tables is not None else generate(seed)
+    activity = {name: columns for name, columns in tables.items() if name != "incidents"}
     roster = path.with_name(path.name + ".roster.yaml")
     roster.write_text(roster_yaml(), encoding="utf-8")
+    export = path.with_name(path.name + ".incidents.csv")
+    export.write_text(incidents_csv(tables["incidents"]), encoding="utf-8")
     con = warehouse.open_for_write(building)
     try:
-        counts = write_tables(con, tables)
+        counts = write_tables(con, activity)
+        # Incidents come through the real incident import (which attributes them to deployments) ...
+        loaded = incident_import.load_file(con, export, fmt="generic")
+        counts["incidents"] = loaded.incidents
+        # ... whose run log row has a random id and the wall-clock time: the demo keeps its own, fixed one.
+        con.execute("DELETE FROM collection_runs WHERE source = 'incidents'")
         # People, identities and teams come through the real roster import and identity resolution.
         imported, warnings, _ = people.import_roster(con, roster, config_mod.DEFAULTS)
         if warnings:
             raise WarehouseError(f"the demo roster did not import cleanly: {'; '.join(warnings)}")
         counts["people"] = imported
+        _mark(con, counts)
         con.execute("CHECKPOINT")
     finally:
         con.close()
         roster.unlink(missing_ok=True)
+        export.unlink(missing_ok=True)
     os.replace(building, path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
     return counts
