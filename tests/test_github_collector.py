@@ -316,3 +316,36 @@ def test_bad_target_and_since_are_refused_before_any_request(server, con):
     with pytest.raises(CollectionError, match="--since 'last week' is not a date"):
         collect_github(con, "acme/api", client=client_for(server), since="last week")
     assert server.requests == []
+
+
+def test_a_run_killed_mid_way_resumes_from_the_working_copy(server, db_path):
+    from impactlens import warehouse
+
+    d = server.data
+    repo = d.repository("acme/cli")
+    total = PR_PAGE_SIZE + 30
+    for n in range(1, total + 1):
+        d.pull_request(repo, n, author=d.user("ada"), created="2024-01-01T00:00:00Z",
+                       updated=f"2024-01-02T{n // 60:02d}:{n % 60:02d}:00Z")
+    cfg = config_mod.load(None)
+
+    def interrupt_after_first_page(text: str) -> None:
+        if "pull requests" in text:
+            raise KeyboardInterrupt  # Ctrl-C (or a kill) after the first page was committed
+
+    with pytest.raises(KeyboardInterrupt):
+        with warehouse.writing(db_path) as con:
+            collect_github(con, "acme/cli", client=client_for(server), config=cfg,
+                           on_progress=interrupt_after_first_page)
+    assert not db_path.exists()  # nothing published: readers still see the last complete data
+
+    server.reset_log()
+    with warehouse.writing(db_path) as con:
+        collect_github(con, "acme/cli", client=client_for(server), config=cfg)
+    # The second page only (the repository has no issues: the probe says so, no Issues query).
+    assert [r.operation for r in server.requests] == ["Repository", "PullRequests"]
+    with warehouse.read_only(db_path) as con:
+        assert con.sql("SELECT count(*), count(DISTINCT number) FROM pull_requests").fetchall() == [(total, total)]
+        assert con.sql("SELECT status FROM collection_runs ORDER BY started_at").fetchall() == [
+            ("failed",), ("succeeded",)
+        ]
