@@ -1,0 +1,861 @@
+"""What the dashboard shows, as Polars frames: the warehouse read once, and every page's figures.
+
+The warehouse is opened read-only (:func:`impactlens.warehouse.read_only`), read whole into Polars
+(:meth:`impactlens.metrics.Frames.preload`) and closed again at once, so the dashboard never holds the
+DuckDB file open while a collection publishes a new one. Writers replace the file atomically
+(``os.replace``), so a new inode or mtime means new data: :func:`warehouse` compares the file's
+identity on every rerun and reloads when it changed.
+
+Every figure comes from the metrics API (:mod:`impactlens.metrics`); this module only scopes,
+compares periods and aggregates in Polars so no chart gets more than a few hundred points.
+All timestamps are UTC; durations are hours; sizes are changed lines.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from impactlens import metrics, warehouse
+from impactlens.errors import WarehouseError
+from impactlens.metrics.frames import ARTIFACT_CATEGORIES
+from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
+from impactlens.metrics.review import gini, human_reviews, review_depth, review_load, review_turnaround
+
+try:  # DORA lives in the metrics package; keep the dashboard working while it is being built.
+    from impactlens.metrics.dora import dora as _dora
+except ImportError:  # pragma: no cover - depends on the metrics area's progress
+    _dora = None
+
+#: Which command collects each kind of data (for empty states).
+COLLECT = {
+    "commits": "impactlens collect git PATH",
+    "pull_requests": "impactlens collect github OWNER/REPO",
+    "reviews": "impactlens collect github OWNER/REPO",
+    "deployments": "impactlens collect github OWNER/REPO (GitHub deployments and releases)",
+    "incidents": "impactlens collect incidents FILE",
+    "teams": "impactlens people import ROSTER",
+    "people": "impactlens people import ROSTER",
+}
+
+ALL = "All"
+
+#: The phases of PR cycle time (docs/metrics.md "PR cycle time").
+PHASES = ("coding", "pickup", "review", "deploy")
+
+
+# ---------------------------------------------------------------------------- the warehouse
+
+
+def db_path(argv: list[str] | None = None) -> Path:
+    """The warehouse the dashboard reads: ``--db FILE`` after ``streamlit run app.py --``, else
+    ``$IMPACTLENS_DB``, else ``./impactlens.duckdb``."""
+    argv = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--db="):
+            return Path(arg.split("=", 1)[1])
+    return warehouse.resolve_path(None)
+
+
+def file_identity(path: Path) -> tuple[int, int, int]:
+    """(inode, mtime in ns, size) of ``path``: changes whenever a writer publishes a new file.
+
+    Raises:
+        WarehouseError: no file at ``path``.
+    """
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise WarehouseError(
+            f"no warehouse at {path}: collect something first (impactlens collect git PATH) "
+            "or try the demo (impactlens demo)."
+        ) from None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+@dataclass
+class Warehouse:
+    """The warehouse read into memory.
+
+    ``frames`` is a preloaded :class:`impactlens.metrics.Frames`; ``people`` has person_key, display_name,
+    title, level (str); ``teams`` has team_id, name; ``repos`` has repo_id, url; ``counts`` maps a table
+    name to its row count; ``first_day``/``last_day`` bound the activity in the data (UTC dates).
+    """
+
+    path: str
+    identity: tuple[int, int, int]
+    frames: metrics.Frames
+    people: pl.DataFrame
+    teams: pl.DataFrame
+    repos: pl.DataFrame
+    counts: dict[str, int]
+    first_day: date
+    last_day: date
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.path}:{self.identity}"
+
+    def has(self, table: str) -> bool:
+        return self.counts.get(table, 0) > 0
+
+    def name(self, person_key: str | None) -> str:
+        if person_key is None:
+            return "unknown"
+        hit = self.people.filter(pl.col("person_key") == person_key)
+        return hit["display_name"][0] if hit.height else person_key.split(":", 1)[-1]
+
+    def team_name(self, team_id: str | None) -> str:
+        if team_id is None:
+            return "all teams"
+        hit = self.teams.filter(pl.col("team_id") == team_id)
+        return hit["name"][0] if hit.height else team_id
+
+
+_TABLES = ("commits", "pull_requests", "reviews", "comments", "incidents", "deployments", "teams",
+           "team_memberships", "people", "identities", "commit_files")
+
+
+def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
+    """Read the warehouse at ``path`` into a :class:`Warehouse`; the connection is closed on return.
+
+    Raises:
+        WarehouseError, SchemaOutdatedError, SchemaTooNewError: from :func:`impactlens.warehouse.read_only`.
+    """
+    path = Path(path)
+    identity = file_identity(path)
+    con = warehouse.read_only(path)
+    try:
+        counts = {t: con.sql(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in _TABLES}
+        teams = con.sql("SELECT team_id, name FROM teams ORDER BY name").pl()
+        repos = con.sql(
+            "SELECT repo_id, coalesce(url, 'https://github.com/' || repo_id) AS url FROM repositories "
+            "UNION SELECT DISTINCT repo_id, NULL FROM commits WHERE repo_id NOT IN (SELECT repo_id FROM repositories) "
+            "ORDER BY repo_id"
+        ).pl()
+        titles = con.sql("SELECT person_id AS person_key, title, level FROM people").pl()
+        frames = metrics.load(con).preload()
+        span = con.sql(
+            "SELECT min(t), max(t) FROM (SELECT authored_at AS t FROM commits UNION ALL "
+            "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "
+            "UNION ALL SELECT opened_at FROM incidents UNION ALL SELECT created_at FROM deployments)"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    people = _people(frames, titles)
+    today = datetime.now(timezone.utc).date()
+    first = span[0].date() if span[0] else today - timedelta(days=90)
+    last = min(span[1].date(), today) if span[1] else today
+    return Warehouse(str(path), identity, frames, people, teams, repos, counts, first, last)
+
+
+def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
+    """Every human actor with some activity or a roster entry: person_key, display_name, title, level."""
+    active = metrics.activity(frames).select(pl.col("actor_key").alias("person_key")).unique()
+    roster = frames.people.filter(~pl.col("is_bot").fill_null(False)).select("person_key")
+    names = pl.concat([
+        frames.people.select("person_key", "display_name"),
+        frames.actors.select("person_key", "display_name"),
+    ]).unique("person_key", keep="first", maintain_order=True)
+    bots = frames.actors.filter(pl.col("is_bot")).select("person_key").unique()
+    return (
+        pl.concat([active, roster]).unique()
+        .join(bots, on="person_key", how="anti")
+        .join(names, on="person_key", how="left")
+        .with_columns(pl.coalesce("display_name", pl.col("person_key").str.split(":").list.last()).alias("display_name"))
+        .collect()
+        .join(titles, on="person_key", how="left")
+        .sort("display_name")
+    )
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the warehouse…")
+def _cached_warehouse(path: str, identity: tuple[int, int, int]) -> Warehouse:
+    return load_warehouse(path)
+
+
+def current_warehouse(path: Path | None = None) -> Warehouse:
+    """The warehouse at ``path`` (default :func:`db_path`), reloaded when its file changed."""
+    path = path or db_path()
+    return _cached_warehouse(str(path.resolve()), file_identity(path))
+
+
+def memo(wh: Warehouse, name: str, *args: Any):
+    """Decorator-free memo: the result of ``name(*args)`` cached on ``wh`` (dropped with it on reload)."""
+    def wrap(build):
+        key = (name, args)
+        if key not in wh.cache:
+            if len(wh.cache) > 256:
+                wh.cache.clear()
+            wh.cache[key] = build()
+        return wh.cache[key]
+    return wrap
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Period:
+    """A UTC date range, both ends included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def scope(self, **kwargs: Any) -> metrics.Scope:
+        return metrics.Scope(start=self.start, end=self.end + timedelta(days=1), **kwargs)
+
+    def label(self) -> str:
+        return f"{self.start:%d %b %Y} – {self.end:%d %b %Y} ({self.days} days)"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices, shared by every page (team and repo are None for all)."""
+
+    period: Period
+    team: str | None
+    repo: str | None
+
+
+def default_period(wh: Warehouse) -> Period:
+    """The last 13 weeks of the data: from a Monday 12 weeks before the last day's week, to the last day."""
+    monday = wh.last_day - timedelta(days=wh.last_day.weekday()) - timedelta(weeks=12)
+    return Period(max(wh.first_day, monday), wh.last_day)
+
+
+def team_members(wh: Warehouse, team: str, period: Period) -> pl.DataFrame:
+    """person_key of everyone in ``team`` at some time during ``period``."""
+    members = wh.frames.memberships.filter(
+        (pl.col("team_id") == team) & (pl.col("valid_from") <= period.end)
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+    ).select("person_key").unique().collect()
+    return members
+
+
+def person_teams(wh: Warehouse, person: str, period: Period) -> list[str]:
+    """Names of the teams ``person`` belonged to during ``period``."""
+    rows = wh.frames.memberships.filter(
+        (pl.col("person_key") == person) & (pl.col("valid_from") <= period.end)
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+    ).select("team_id").unique().collect()
+    return sorted(wh.team_name(t) for t in rows["team_id"])
+
+
+def people_choices(wh: Warehouse, filters: Filters) -> pl.DataFrame:
+    """The people a person picker offers: person_key, display_name, label (name, title).
+
+    With a team, its members during the period; else everyone with activity in the data.
+    """
+    people = wh.people
+    if filters.team is not None:
+        people = people.join(team_members(wh, filters.team, filters.period), on="person_key", how="semi")
+    return people.with_columns(
+        pl.when(pl.col("title").is_not_null())
+        .then(pl.col("display_name") + " · " + pl.col("title"))
+        .otherwise(pl.col("display_name")).alias("label")
+    )
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline number with what it stands on.
+
+    ``value``/``previous`` are in ``unit``; ``count``/``previous_count`` are how many records stand
+    behind each (``basis`` names them, e.g. "PRs"); ``lower_is_better`` colours the change.
+    """
+
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    unit: str
+    count: int | None = None
+    previous_count: int | None = None
+    basis: str = ""
+    lower_is_better: bool = False
+    help: str = ""
+
+    @property
+    def change(self) -> float | None:
+        """Relative change against the previous period (0.25 = +25%); None without both values."""
+        if self.value is None or self.previous is None or self.previous == 0:
+            return None
+        return (self.value - self.previous) / abs(self.previous)
+
+    def shown(self, value: float | None = None) -> str:
+        value = self.value if value is None else value
+        return format_value(value, self.unit)
+
+    def context(self) -> str:
+        """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
+        when there is no change to show."""
+        parts = []
+        if self.count is not None:
+            text = f"{self.count} {plural(self.basis, self.count)}".strip()
+            if self.previous_count is not None and self.previous is not None:
+                text += f" (previous: {self.previous_count})"
+            parts.append(text)
+        if self.previous is None:
+            parts.append("no value in the previous period")
+        elif self.change is None:
+            parts.append(f"previous period: {self.shown(self.previous)}")
+        return " · ".join(parts)
+
+
+def plural(noun: str, count: int) -> str:
+    """``noun`` (a plural such as "merged PRs" or "people") in the singular when ``count`` is 1."""
+    if count != 1:
+        return noun
+    if noun.endswith("people"):
+        return noun[:-6] + "person"
+    return noun[:-1] if noun.endswith("s") else noun
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """``value`` for display: hours as "5.2 h" or "3.1 d", counts as integers, shares as percentages."""
+    if value is None:
+        return "–"
+    if unit == "hours":
+        return f"{value / 24:.1f} d" if value >= 72 else f"{value:.1f} h"
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "lines":
+        return f"{value:,.0f} lines"
+    if unit == "gini":
+        return f"{value:.2f}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def _one(frame: pl.LazyFrame) -> dict[str, Any]:
+    df = frame.collect()
+    return df.row(0, named=True) if df.height else {}
+
+
+def _num(row: dict[str, Any], key: str) -> float | None:
+    value = row.get(key)
+    return None if value is None else float(value)
+
+
+def _int(row: dict[str, Any], key: str) -> int:
+    value = row.get(key)
+    return int(value) if value is not None else 0
+
+
+def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Mentoring touchpoints given by ``person`` in ``period``, per mentee.
+
+    Columns: mentee_key (str), touchpoints (u32), reviews (u32), review_comments (i64), pairing (u32).
+    A touchpoint is a review, a review comment, or a co-authored commit on work by someone in their first
+    year (from people.start_date, else their first activity in the data); a mentee has at least three.
+    Adapter until the metrics area publishes its mentoring job (docs/metrics.md "Mentoring touchpoints").
+    """
+    def build() -> pl.DataFrame:
+        frames = wh.frames
+        first = metrics.activity(frames).group_by(pl.col("actor_key").alias("mentee_key")).agg(
+            pl.col("at").min().dt.date().alias("_first"))
+        starts = frames.people.select(pl.col("person_key").alias("mentee_key"), pl.col("start_date").alias("_start"))
+        tenure = first.join(starts, on="mentee_key", how="full", coalesce=True).select(
+            "mentee_key", pl.coalesce("_start", "_first").alias("since"))
+        scope = period.scope(person=person, repo=repo)
+        reviews = scope.apply(frames, human_reviews(frames), person="reviewer_key", time="submitted_at").select(
+            pl.col("author_key").alias("mentee_key"), "submitted_at", "comments",
+            pl.lit(1, pl.UInt32).alias("reviews"), pl.lit(0, pl.UInt32).alias("pairing"))
+        pairing = (
+            frames.coauthors.join(frames.commits.select("repo_id", "sha", "author_key", "authored_at"), on=["repo_id", "sha"])
+        )
+        mine = pairing.filter(pl.col("coauthor_key") == person).select(pl.col("author_key").alias("mentee_key"), "authored_at", "repo_id")
+        theirs = pairing.filter(pl.col("author_key") == person).select(pl.col("coauthor_key").alias("mentee_key"), "authored_at", "repo_id")
+        pairs = period.scope(repo=repo).apply(frames, pl.concat([mine, theirs]), person=None, time="authored_at").select(
+            "mentee_key", pl.col("authored_at").alias("submitted_at"), pl.lit(0, pl.Int64).alias("comments"),
+            pl.lit(0, pl.UInt32).alias("reviews"), pl.lit(1, pl.UInt32).alias("pairing"))
+        both = pl.concat([reviews, pairs], how="vertical_relaxed").join(tenure, on="mentee_key", how="inner")
+        early = both.filter(
+            (pl.col("mentee_key") != person)
+            & (pl.col("submitted_at").dt.date() < pl.col("since") + pl.duration(days=365))
+        )
+        return (
+            early.group_by("mentee_key").agg(
+                pl.col("reviews").sum().alias("reviews"),
+                pl.col("comments").sum().alias("review_comments"),
+                pl.col("pairing").sum().alias("pairing"),
+            )
+            .with_columns((pl.col("reviews") + pl.col("review_comments") + pl.col("pairing")).alias("touchpoints"))
+            .sort("touchpoints", descending=True)
+            .collect()
+        )
+    return memo(wh, "mentoring", person, period, repo)(build)
+
+
+def artifacts(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Written artifacts (ADRs, design docs, runbooks, postmortems) ``person`` added in ``period``.
+
+    Columns: repo_id, path, category, sha, authored_at (UTC). A file counts once, at its first commit by
+    the person; categories come from the git collector's file globs (impactlens.toml ``[categories]``).
+    """
+    def build() -> pl.DataFrame:
+        frames = wh.frames
+        commits = period.scope(person=person, repo=repo).apply(
+            frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at")
+        return (
+            frames.commit_files.filter(pl.col("category").is_in(ARTIFACT_CATEGORIES) & (pl.col("change_type") != "D"))
+            .join(commits.select("repo_id", "sha", "authored_at"), on=["repo_id", "sha"], how="inner")
+            .sort("authored_at")
+            .unique(["repo_id", "path"], keep="first", maintain_order=True)
+            .select("repo_id", "path", "category", "sha", "authored_at")
+            .collect()
+        )
+    return memo(wh, "artifacts", person, period, repo)(build)
+
+
+def _person_numbers(wh: Warehouse, person: str, period: Period, repo: str | None) -> dict[str, Any]:
+    frames = wh.frames
+    scope = period.scope(person=person, repo=repo)
+    out: dict[str, Any] = {}
+    out["throughput"] = _one(metrics.throughput(frames, scope, by=None, grain=None))
+    out["size"] = _one(metrics.pr_size(frames, scope))
+    out["ttfr"] = _one(metrics.time_to_first_review(frames, scope))
+    out["turnaround"] = _one(review_turnaround(frames, scope, by=None))
+    led = led_incidents(wh, person, period, repo)
+    out["led"] = led.height
+    out["mttr"] = led["time_to_restore_hours"].median() if led.height else None
+    out["restored"] = led["time_to_restore_hours"].drop_nulls().len()
+    mentees = mentoring(wh, person, period, repo)
+    out["mentees"] = mentees.filter(pl.col("touchpoints") >= 3).height
+    out["touchpoints"] = int(mentees["touchpoints"].sum()) if mentees.height else 0
+    out["artifacts"] = artifacts(wh, person, period, repo).height
+    return out
+
+
+def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None) -> list[Figure]:
+    """The My impact headline figures of ``person`` in ``period`` against the previous period."""
+    def build() -> list[Figure]:
+        now = _person_numbers(wh, person, period, repo)
+        before = _person_numbers(wh, person, period.previous(), repo)
+
+        def fig(key, label, section, column, unit, basis, count_col, lower=False, help=""):
+            a, b = now[section], before[section]
+            return Figure(key, label, _num(a, column), _num(b, column), unit,
+                          _int(a, count_col) if count_col else None, _int(b, count_col) if count_col else None,
+                          basis, lower, help)
+
+        return [
+            fig("prs_merged", "PRs merged", "throughput", "prs_merged", "count", "", None,
+                help="Pull requests authored and merged in the period (bots excluded)."),
+            fig("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "merged PRs", "prs",
+                lower=True, help="Median changed lines (additions + deletions) of merged PRs, without generated, "
+                "lockfile and vendored files."),
+            fig("ttfr_received", "Time to first review", "ttfr", "median_hours", "hours", "PRs", "prs",
+                lower=True, help="Received: median hours from your PR becoming ready to its first human review or comment."),
+            fig("ttfr_given", "Review turnaround", "turnaround", "median_hours", "hours",
+                "review requests", "cycles", lower=True,
+                help="Given: median hours from a review request (or the PR's ready time) to your review."),
+            fig("reviews_given", "Reviews given", "throughput", "reviews_given", "count", "", None,
+                help="Reviews submitted on other people's PRs."),
+            Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
+                   now["touchpoints"], before["touchpoints"], "touchpoints",
+                   help="People in their first year with at least 3 touchpoints from you (reviews, review "
+                   "comments, co-authored commits)."),
+            Figure("incidents_led", "Incidents led", float(now["led"]), float(before["led"]), "count",
+                   help="Incidents where you were the incident commander."),
+            Figure("mttr_led", "MTTR of incidents led", now["mttr"], before["mttr"], "hours", now["restored"],
+                   before["restored"], "restored incidents", lower_is_better=True,
+                   help="Median hours from opened to resolved, over the incidents you led."),
+            Figure("artifacts", "Artifacts authored", float(now["artifacts"]), float(before["artifacts"]), "count",
+                   help="ADRs, design docs, runbooks and postmortems you added."),
+        ]
+    return memo(wh, "person_figures", person, period, repo)(build)
+
+
+def person_weekly(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Weekly activity of ``person``: week (Datetime UTC, Monday), prs_merged, reviews_given, commits (u32),
+    median_changed_lines (f64, lines), size_prs (u32). Every week of the period has a row."""
+    def build() -> pl.DataFrame:
+        scope = period.scope(person=person, repo=repo)
+        counts = metrics.throughput(wh.frames, scope, by=None, grain="week").collect()
+        sizes = metrics.pr_size(wh.frames, scope, grain="week").collect()
+        weeks = all_weeks(period)
+        out = weeks.join(counts.rename({"period_start": "week"}), on="week", how="left")
+        out = out.join(sizes.select(pl.col("period_start").alias("week"), "median_changed_lines",
+                                    pl.col("prs").alias("size_prs")), on="week", how="left")
+        return out.select(
+            "week",
+            *[pl.col(c).fill_null(0).cast(pl.UInt32) for c in ("prs_merged", "reviews_given", "commits", "size_prs")],
+            "median_changed_lines",
+        )
+    return memo(wh, "person_weekly", person, period, repo)(build)
+
+
+def all_weeks(period: Period) -> pl.DataFrame:
+    """week (Datetime(us, UTC)): every Monday whose week overlaps ``period``."""
+    first = datetime.combine(period.start - timedelta(days=period.start.weekday()), datetime.min.time(), timezone.utc)
+    last = datetime.combine(period.end, datetime.min.time(), timezone.utc)
+    return pl.DataFrame({"week": pl.datetime_range(first, last, "1w", eager=True, time_zone="UTC")}).with_columns(
+        pl.col("week").dt.cast_time_unit("us"))
+
+
+def person_prs(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """The person's PRs created or merged in the period: repo_id, number, title, url, state, created_at,
+    merged_at, changed_lines, time_to_first_review_hours, newest first."""
+    facts = metrics.pr_facts(wh.frames).filter(pl.col("author_key") == person)
+    if repo:
+        facts = facts.filter(pl.col("repo_id") == repo)
+    lo, hi = period.scope().start, period.scope().end
+    when = pl.coalesce("merged_at", "created_at")
+    return (
+        facts.filter((when >= _utc(lo)) & (when < _utc(hi)))
+        .select("repo_id", "number", "title", "url", "state", "created_at", "merged_at", "changed_lines",
+                "time_to_first_review_hours")
+        .sort(pl.coalesce("merged_at", "created_at"), descending=True)
+        .collect()
+    )
+
+
+def person_reviews(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Reviews the person gave in the period: repo_id, pr_number, title, url (the review, else the PR),
+    author (display name), state, comments, submitted_at, newest first."""
+    frames = wh.frames
+    reviews = period.scope(person=person, repo=repo).apply(
+        frames, human_reviews(frames), person="reviewer_key", time="submitted_at")
+    urls = frames.reviews.select("repo_id", "review_id", pl.col("url").alias("_review_url"))
+    prs = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "title", pl.col("url").alias("_pr_url"))
+    names = wh.people.select(pl.col("person_key").alias("author_key"), pl.col("display_name").alias("author")).lazy()
+    return (
+        reviews.join(urls, on=["repo_id", "review_id"], how="left").join(prs, on=["repo_id", "pr_number"], how="left")
+        .join(names, on="author_key", how="left")
+        .select("repo_id", "pr_number", "title", pl.coalesce("_review_url", "_pr_url").alias("url"),
+                pl.coalesce("author", "author_key").alias("author"), "state", "comments", "submitted_at")
+        .sort("submitted_at", descending=True)
+        .collect()
+    )
+
+
+def led_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Incidents the person commanded, opened in the period (incident_facts columns)."""
+    facts = period.scope(repo=repo).apply(wh.frames, incident_facts(wh.frames), person=None, time="opened_at")
+    return facts.filter(pl.col("commander_key") == person).collect()
+
+
+def person_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
+    """Incidents the person led or responded to, opened in the period: incident_id, title, role, severity,
+    opened_at, time_to_restore_hours, has_postmortem, url, newest first."""
+    frames = wh.frames
+    roles = incident_roles(frames).filter(pl.col("person_key") == person).select("incident_id", "role")
+    facts = period.scope(repo=repo).apply(frames, incident_facts(frames), person=None, time="opened_at")
+    return (
+        facts.join(roles, on="incident_id", how="inner")
+        .select("incident_id", "title", "role", "severity", "opened_at", "time_to_restore_hours",
+                "has_postmortem", "url")
+        .sort("opened_at", descending=True)
+        .collect()
+    )
+
+
+def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None, limit: int = 200) -> pl.DataFrame:
+    """The person's non-merge commits in the period (for git-only data): repo_id, sha, subject, authored_at,
+    lines (insertions + deletions), newest first, at most ``limit``."""
+    frames = wh.frames
+    commits = period.scope(person=person, repo=repo).apply(
+        frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at")
+    if "subject" not in commits.collect_schema().names():  # messages live apart (Frames.commit_messages)
+        commits = commits.join(frames.commit_messages.select("repo_id", "sha", "subject"), on=["repo_id", "sha"],
+                               how="left")
+    return (
+        commits.select("repo_id", pl.col("sha").str.slice(0, 10).alias("sha"), "subject", "authored_at",
+                       (pl.col("insertions") + pl.col("deletions")).alias("lines"))
+        .sort("authored_at", descending=True).head(limit).collect()
+    )
+
+
+def _utc(value: Any) -> datetime:
+    from impactlens.metrics.frames import utc
+    return utc(value)
+
+
+# ---------------------------------------------------------------------------- evidence
+
+
+def evidence_api():
+    """The evidence module (:mod:`impactlens.evidence`) when it is installed and has ``build_packet``, else None."""
+    try:
+        import impactlens.evidence as evidence
+    except ImportError:
+        return None
+    return evidence if callable(getattr(evidence, "build_packet", None)) else None
+
+
+def evidence_packet(wh: Warehouse, person: str, period: Period):
+    """The evidence packet of ``person`` for ``period`` (``impactlens.evidence.build_packet``), or None when the
+    evidence module is not installed. Opens the warehouse read-only for the build and closes it again.
+
+    Raises:
+        Whatever ``build_packet`` raises (EvidenceError for a person it cannot resolve).
+    """
+    evidence = evidence_api()
+    if evidence is None:
+        return None
+
+    def build():
+        con = warehouse.read_only(wh.path)
+        try:
+            return evidence.build_packet(con, person, period.start, period.end)
+        finally:
+            con.close()
+    return memo(wh, "evidence_packet", person, period)(build)
+
+
+#: The sections promotion committees read, in their order, with the figures that evidence each.
+COMMITTEE_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Scope and ownership", "Where the work landed: repositories, directories and the areas the person owns.",
+     ("repos_touched", "directories_touched", "prs_merged", "commits")),
+    ("Technical leadership", "Design work and the reviews that shape others' changes.",
+     ("artifacts", "reviews_given", "changes_requested", "authors_reviewed")),
+    ("Mentoring", "Reviews, comments and pairing on the work of people in their first year.",
+     ("mentees", "touchpoints")),
+    ("Operational excellence", "Incidents handled and how fast service came back.",
+     ("incidents_led", "incidents_responded", "mttr_led", "postmortems")),
+    ("Delivery outcomes", "What the person shipped and how fast it moved.",
+     ("prs_merged", "median_pr_size", "ttfr_received", "ttfr_given", "cycle_time")),
+)
+
+
+def committee_figures(wh: Warehouse, person: str, period: Period, repo: str | None) -> dict[str, Figure]:
+    """Every figure the committee sections use, keyed as in :data:`COMMITTEE_SECTIONS`."""
+    def build() -> dict[str, Figure]:
+        base = {f.key: f for f in person_figures(wh, person, period, repo)}
+
+        def numbers(p: Period) -> dict[str, Any]:
+            scope = p.scope(person=person, repo=repo)
+            frames = wh.frames
+            roles = incident_summary(frames, scope)
+            return {
+                "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
+                "depth": _one(review_depth(frames, scope, by=None)),
+                "cycle": _one(metrics.cycle_time(frames, scope)),
+                "roles": _one(roles),
+                "mentoring": mentoring(wh, person, p, repo),
+            }
+
+        a, b = numbers(period), numbers(period.previous())
+
+        def f(key, label, section, column, unit="count", basis="", count=None, lower=False, help=""):
+            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
+                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
+                          basis, lower, help)
+
+        extra = {
+            "repos_touched": f("repos_touched", "Repositories touched", "throughput", "repos_touched",
+                               help="Repositories with a PR, commit or review by the person."),
+            "directories_touched": f("directories_touched", "Directories changed", "throughput",
+                                     "directories_touched", help="Distinct two-level folders the person's commits changed."),
+            "commits": f("commits", "Commits", "throughput", "commits", help="Non-merge commits authored."),
+            "changes_requested": f("changes_requested", "Changes requested", "depth", "changes_requested",
+                                   help="Reviews that asked for changes on someone else's PR."),
+            "authors_reviewed": f("authors_reviewed", "Authors reviewed", "depth", "authors_reviewed",
+                                  help="Distinct people whose PRs the person reviewed."),
+            "incidents_responded": f("incidents_responded", "Incidents responded to", "roles", "responded",
+                                     help="Incidents where the person was a responder (not the commander)."),
+            "postmortems": f("postmortems", "Incidents with a postmortem", "roles", "with_postmortem",
+                             help="Incidents the person took part in that have a postmortem link."),
+            "cycle_time": f("cycle_time", "PR cycle time to merge", "cycle", "median_cycle_time_to_merge_hours",
+                            "hours", "merged PRs", "prs", lower=True,
+                            help="Median hours from first commit to merge of the person's PRs."),
+            "touchpoints": Figure("touchpoints", "Mentoring touchpoints",
+                                  float(a["mentoring"]["touchpoints"].sum()) if a["mentoring"].height else 0.0,
+                                  float(b["mentoring"]["touchpoints"].sum()) if b["mentoring"].height else 0.0,
+                                  "count", a["mentoring"].height, b["mentoring"].height, "people",
+                                  help="Reviews, review comments and co-authored commits on first-year colleagues' work."),
+        }
+        return {**base, **extra}
+    return memo(wh, "committee_figures", person, period, repo)(build)
+
+
+# ---------------------------------------------------------------------------- team health
+
+
+def team_scope(period: Period, filters: Filters) -> metrics.Scope:
+    return period.scope(team=filters.team, repo=filters.repo)
+
+
+def team_weekly(wh: Warehouse, filters: Filters) -> dict[str, pl.DataFrame]:
+    """The Team health trends, one row per week of the period (group: the team, or the organisation).
+
+    Returns frames keyed: size (week, prs, median_changed_lines, p90_changed_lines), ttfr (week, prs,
+    median_hours, p90_hours, never_reviewed_prs), cycle (phase coding/pickup/review/deploy, median_hours,
+    prs: over the whole period, not per week),
+    load (week, team_id, members, reviews, gini, top_share), incidents (week, incidents, mttr_median_hours,
+    resolved_incidents), deployments (week, deployments, failed_deployments).
+    """
+    def build() -> dict[str, pl.DataFrame]:
+        frames = wh.frames
+        scope = team_scope(filters.period, filters)
+        weeks = all_weeks(filters.period)
+
+        def weekly(frame: pl.LazyFrame) -> pl.DataFrame:
+            df = frame.collect().rename({"period_start": "week"})
+            return weeks.join(df, on="week", how="left")
+
+        size = weekly(metrics.pr_size(frames, scope, grain="week")).select(
+            "week", pl.col("prs").fill_null(0), "median_changed_lines", "p90_changed_lines")
+        ttfr = weekly(metrics.time_to_first_review(frames, scope, grain="week")).select(
+            "week", pl.col("prs").fill_null(0), "median_hours", "p90_hours", pl.col("never_reviewed_prs").fill_null(0))
+        row = _one(metrics.cycle_time(frames, scope))
+        cycle = pl.DataFrame({
+            "phase": list(PHASES),
+            "median_hours": [_num(row, f"median_{p}_hours") for p in PHASES],
+            "prs": [_int(row, "prs")] * len(PHASES),
+        }, schema={"phase": pl.String, "median_hours": pl.Float64, "prs": pl.Int64})
+        _, teams = review_load(frames, scope, grain="week")
+        load = teams.collect().rename({"period_start": "week"})
+        if filters.team is None:
+            # The organisation: reviews per team as one total, Gini over every team's members.
+            shares, _ = review_load(frames, scope, grain="week")
+            load = (
+                shares.collect().rename({"period_start": "week"})
+                .group_by("week", "person_key").agg(pl.col("reviews").sum())
+                .group_by("week").agg(
+                    pl.len().alias("members"), pl.col("reviews").sum().alias("reviews"),
+                    gini(pl.col("reviews")).alias("gini"),
+                    (pl.col("reviews").max() / pl.col("reviews").sum()).alias("top_share"),
+                )
+            )
+        load = weeks.join(load.select("week", "members", "reviews", "gini", "top_share"), on="week", how="left")
+        incidents = weekly(incident_summary(frames, scope, grain="week")).select(
+            "week", pl.col("incidents").fill_null(0), "mttr_median_hours", pl.col("resolved_incidents").fill_null(0))
+        deploys = pl.DataFrame()
+        if _dora is not None:
+            deploys = weekly(_dora(frames, scope, by=None, grain="week")).select(
+                "week", pl.col("deployments").fill_null(0), pl.col("failed_deployments").fill_null(0),
+                "lead_time_median_hours", "time_to_restore_median_hours")
+        return {"size": size, "ttfr": ttfr, "cycle": cycle, "load": load, "incidents": incidents,
+                "deployments": deploys}
+    return memo(wh, "team_weekly", filters)(build)
+
+
+def dora_summary(wh: Warehouse, filters: Filters) -> dict[str, Any]:
+    """DORA's four keys over the period for the team (or organisation): the ``dora`` row as a dict, {} when
+    the metrics area has not published DORA yet or there were no deployments."""
+    if _dora is None:
+        return {}
+    return memo(wh, "dora", filters)(lambda: _one(_dora(wh.frames, team_scope(filters.period, filters), by=None, grain=None)))
+
+
+def open_prs_by_age(wh: Warehouse, filters: Filters, at: datetime) -> pl.DataFrame:
+    """Human PRs open at ``at`` (created before, not yet merged or closed), per age bucket.
+
+    Columns: age (str, ordered buckets), order (i32), state ('ready' | 'draft'), prs (u32). Draft is the PR's
+    draft flag now. Team: the author's team when the PR was created.
+    """
+    def build() -> pl.DataFrame:
+        frames = wh.frames
+        facts = metrics.pr_facts(frames).filter(~pl.col("author_is_bot"))
+        scope = metrics.Scope(team=filters.team, repo=filters.repo)
+        facts = scope.apply(frames, facts, person="author_key", time="created_at")
+        end = pl.min_horizontal("merged_at", "closed_at")
+        open_ = facts.filter((pl.col("created_at") < at) & (end.is_null() | (end >= at)))
+        age = (pl.lit(at) - pl.col("created_at")).dt.total_hours() / 24
+        buckets = [(1, "< 1 day"), (3, "1–3 days"), (7, "3–7 days"), (14, "1–2 weeks"), (28, "2–4 weeks")]
+        label = pl.when(age < buckets[0][0]).then(pl.lit(buckets[0][1]))
+        order = pl.when(age < buckets[0][0]).then(0)
+        for i, (limit, name) in enumerate(buckets[1:], start=1):
+            label = label.when(age < limit).then(pl.lit(name))
+            order = order.when(age < limit).then(i)
+        label, order = label.otherwise(pl.lit("> 4 weeks")), order.otherwise(len(buckets))
+        counted = (
+            open_.with_columns(label.alias("age"), order.cast(pl.Int32).alias("order"),
+                               pl.when(pl.col("is_draft")).then(pl.lit("draft")).otherwise(pl.lit("ready")).alias("state"))
+            .group_by("age", "order", "state").agg(pl.len().cast(pl.UInt32).alias("prs"))
+            .sort("order", "state").collect()
+        )
+        return counted
+    return memo(wh, "open_prs", filters, at)(build)
+
+
+def week_choices(period: Period) -> list[date]:
+    """Mondays of the weeks that end inside the period (the week picker), newest first."""
+    weeks = all_weeks(period)["week"].to_list()
+    return [w.date() for w in reversed(weeks) if w.date() + timedelta(days=6) <= period.end] or [weeks[-1].date()]
+
+
+def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
+    """The team's figures for ``week`` (Monday, UTC) against the week before, for "moved most"."""
+    def numbers(start: date) -> dict[str, dict[str, Any]]:
+        p = Period(start, start + timedelta(days=6))
+        scope = team_scope(p, filters)
+        frames = wh.frames
+        _, teams = review_load(frames, scope, grain="week")
+        load = teams.collect()
+        out = {
+            "size": _one(metrics.pr_size(frames, scope)),
+            "ttfr": _one(metrics.time_to_first_review(frames, scope)),
+            "cycle": _one(metrics.cycle_time(frames, scope)),
+            "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
+            "incidents": _one(incident_summary(frames, scope)),
+            "load": load.row(0, named=True) if load.height == 1 else {},
+            "dora": _one(_dora(frames, scope, by=None, grain=None)) if _dora is not None else {},
+        }
+        return out
+
+    def build() -> list[Figure]:
+        a, b = numbers(week), numbers(week - timedelta(days=7))
+
+        def f(key, label, section, column, unit="count", basis="", count=None, lower=False):
+            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
+                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
+                          basis, lower)
+
+        figures = [
+            f("prs_merged", "PRs merged", "throughput", "prs_merged"),
+            f("reviews", "Reviews given", "throughput", "reviews_given"),
+            f("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "PRs", "prs", True),
+            f("ttfr_p50", "First review p50", "ttfr", "median_hours", "hours", "PRs", "prs", True),
+            f("ttfr_p90", "First review p90", "ttfr", "p90_hours", "hours", "PRs", "prs", True),
+            f("cycle", "Cycle time to merge", "cycle", "median_cycle_time_to_merge_hours", "hours", "PRs", "prs", True),
+            f("incidents", "Incidents", "incidents", "incidents", lower=True),
+            f("mttr", "MTTR", "incidents", "mttr_median_hours", "hours", "restored", "resolved_incidents", True),
+            f("deployments", "Deployments", "dora", "deployments"),
+            f("cfr", "Change failure rate", "dora", "change_failure_rate", "share", "deployments", "deployments", True),
+        ]
+        if filters.team is not None:
+            figures.append(f("gini", "Review load Gini", "load", "gini", "gini", "reviews", "reviews", True))
+        return figures
+    return memo(wh, "week_figures", filters, week)(build)
+
+
+def moved_most(figures: list[Figure], *, threshold: float = 0.25, minimum: int = 3, limit: int = 5) -> list[tuple[Figure, bool]]:
+    """The figures that changed most (relative), largest first, each with a flag: True when the change is
+    at least ``threshold`` and both weeks rest on at least ``minimum`` records (else it may be noise)."""
+    ranked = []
+    for fig in figures:
+        change = fig.change
+        if change is None:
+            continue
+        solid = fig.count is None or (fig.count >= minimum and (fig.previous_count or 0) >= minimum)
+        if fig.count is None:
+            solid = (fig.value or 0) + (fig.previous or 0) >= minimum
+        ranked.append((abs(change), fig, solid and abs(change) >= threshold))
+    ranked.sort(key=lambda item: item[0], reverse=True)
+    return [(fig, flag) for _, fig, flag in ranked[:limit]]

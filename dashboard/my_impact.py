@@ -1,0 +1,85 @@
+"""My impact: one person's figures against the previous period, weekly charts, and the records behind them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from impactlens.dashboard import charts, data, ui
+
+wh, filters = ui.context()
+st.title("My impact")
+st.caption("What you shipped, reviewed, fixed and mentored, with the records behind every number.")
+
+person = ui.person_picker(wh, filters, key="my_impact_person")
+if person is not None:
+    period, repo = filters.period, filters.repo
+    ui.person_context(wh, filters, person)
+    if not wh.has("commits") and not wh.has("pull_requests"):
+        ui.empty("commits or pull requests", "commits")
+    ui.figures(data.person_figures(wh, person, period, repo))
+
+    weekly = data.person_weekly(wh, person, period, repo)
+    left, right = st.columns(2)
+    with left:
+        ui.chart(charts.person_activity(weekly))
+    with right:
+        ui.chart(charts.person_pr_size(weekly))
+
+    prs = data.person_prs(wh, person, period, repo)
+    reviews = data.person_reviews(wh, person, period, repo)
+    incidents = data.person_incidents(wh, person, period, repo)
+    written = data.artifacts(wh, person, period, repo)
+    mentees = data.mentoring(wh, person, period, repo)
+    tabs = st.tabs([f"Pull requests ({prs.height})", f"Reviews given ({reviews.height})",
+                    f"Incidents ({incidents.height})", f"Artifacts ({written.height})",
+                    f"Mentoring ({mentees.height})"])
+    with tabs[0]:
+        if prs.height:
+            ui.link_table(prs.select("url", "title", "state", "created_at", "merged_at", "changed_lines",
+                                     "time_to_first_review_hours"),
+                          dates=("created_at", "merged_at"), hours=("time_to_first_review_hours",),
+                          labels={"url": "Pull request", "changed_lines": "Changed lines",
+                                  "time_to_first_review_hours": "Time to first review"})
+        elif wh.has("pull_requests"):
+            st.info("No pull requests by this person in this period.")
+        else:
+            commits = data.person_commits(wh, person, period, repo)
+            ui.empty("pull requests (showing commits from git)", "pull_requests")
+            if commits.height:
+                ui.link_table(commits, dates=("authored_at",), labels={"sha": "Commit", "lines": "Changed lines"})
+    with tabs[1]:
+        if reviews.height:
+            ui.link_table(reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
+                          dates=("submitted_at",), labels={"url": "Review", "author": "PR author"})
+        elif wh.has("reviews"):
+            st.info("No reviews given by this person in this period.")
+        else:
+            ui.empty("reviews", "reviews")
+    with tabs[2]:
+        if incidents.height:
+            ui.link_table(incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
+                                           "time_to_restore_hours", "has_postmortem"),
+                          dates=("opened_at",), hours=("time_to_restore_hours",),
+                          labels={"url": "Incident", "time_to_restore_hours": "Time to restore",
+                                  "has_postmortem": "Postmortem"})
+        elif wh.has("incidents"):
+            st.info("No incidents led or responded to by this person in this period.")
+        else:
+            ui.empty("incidents", "incidents")
+    with tabs[3]:
+        if written.height:
+            ui.link_table(written.with_columns(written["sha"].str.slice(0, 10)), dates=("authored_at",),
+                          labels={"sha": "Commit", "path": "File", "repo_id": "Repository"})
+        else:
+            st.info("No ADRs, design docs, runbooks or postmortems added by this person in this period "
+                    "(file categories come from `[categories]` in impactlens.toml).")
+    with tabs[4]:
+        if mentees.height:
+            names = mentees.with_columns(
+                mentees["mentee_key"].map_elements(wh.name, return_dtype=str).alias("person"))
+            ui.link_table(names.select("person", "touchpoints", "reviews", "review_comments", "pairing"),
+                          labels={"pairing": "Co-authored commits"})
+            st.caption("People in their first year whose work this person reviewed, commented on or co-authored; "
+                       "three touchpoints or more make a mentee.")
+        else:
+            st.info("No reviews, comments or pairing on first-year colleagues' work in this period.")

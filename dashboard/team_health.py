@@ -1,0 +1,100 @@
+"""Team health: a team's weekly review (trends, what moved since last week, DORA). Aggregates only: no page
+here ranks or names individuals."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import streamlit as st
+
+from impactlens.dashboard import charts, data, ui
+
+wh, filters = ui.context()
+team_name = wh.team_name(filters.team) if filters.team else "the organisation"
+st.title(f"Team health: {team_name}")
+st.caption("The weekly review: are PRs getting bigger, reviews slower, incidents longer? "
+           "Figures are team aggregates; no individual is ranked.")
+
+if not wh.has("pull_requests") and not wh.has("commits"):
+    ui.empty("pull requests", "pull_requests")
+    st.stop()
+
+weeks = data.week_choices(filters.period)
+week = st.selectbox("Week", weeks, format_func=ui.week_label, key="team_week",
+                    help="The week to review; figures compare it with the week before.")
+members = data.team_members(wh, filters.team, filters.period).height if filters.team else wh.people.height
+st.markdown(f"{team_name.capitalize() if not filters.team else team_name} · {members} people in "
+            f"{filters.period.label()} · {filters.repo or 'all repositories'}"
+            + ("" if filters.team else " · pick a team in the sidebar for one team's review"))
+
+st.subheader("Moved most since last week")
+moved = data.moved_most(data.week_figures(wh, filters, week))
+if moved:
+    columns = st.columns(len(moved))
+    for column, (fig, flag) in zip(columns, moved):
+        with column:
+            ui.figure(fig, flag=flag)
+    st.caption(f"{ui.week_label(week)} against the week before. ⚑ marks a change of 25% or more resting on at "
+               "least 3 records each week; smaller bases may be noise.")
+else:
+    st.info("Nothing to compare: no activity in this week or the week before.")
+
+st.subheader("DORA four keys")
+keys = data.dora_summary(wh, filters)
+if not wh.has("deployments"):
+    ui.empty("deployments", "deployments")
+elif not keys or not keys.get("deployments"):
+    st.info("No production deployments in this period for this team.")
+else:
+    def band(name: str) -> str:
+        return (keys.get(name) or "no band").capitalize()
+
+    dora = [
+        ("Deployment days per week", data.format_value(keys["median_deploy_days_per_week"], "count"),
+         f"{band('deployment_frequency_band')} · {keys['deployments']} deployments",
+         "Median number of days per week with a successful production deployment."),
+        ("Lead time for changes", data.format_value(keys["lead_time_median_hours"], "hours"),
+         f"{band('lead_time_band')} · {keys['changes_deployed']} changes deployed",
+         "Median time from a change's first commit to the deployment that shipped it."),
+        ("Change failure rate", data.format_value(keys["change_failure_rate"], "share"),
+         f"{band('change_failure_band')} · {keys['failed_deployments']} of {keys['deployments']} deployments",
+         "Deployments followed by an incident, revert or hotfix, over all deployments."),
+        ("Time to restore service", data.format_value(keys["time_to_restore_median_hours"], "hours"),
+         f"{band('time_to_restore_band')} · {keys['restored_incidents']} restored incidents",
+         "Median time from an incident opening to its resolution."),
+    ]
+    for column, (label, value, caption, help_text) in zip(st.columns(4), dora):
+        with column, st.container(border=True, height=ui.CARD_HEIGHT):
+            st.metric(label, value, help=help_text)
+            st.caption(caption)
+    st.caption("Bands: DORA 2023 report (elite, high, medium, low), as Four Keys and DevLake compute them.")
+
+trends = data.team_weekly(wh, filters)
+st.subheader("Trends")
+left, right = st.columns(2)
+with left:
+    ui.chart(charts.pr_size_trend(trends["size"]))
+with right:
+    ui.chart(charts.first_review_trend(trends["ttfr"]))
+left, right = st.columns(2)
+with left:
+    ui.chart(charts.cycle_phases(trends["cycle"]))
+with right:
+    at = datetime.combine(week + timedelta(days=7), time(), timezone.utc)
+    ui.chart(charts.open_prs(data.open_prs_by_age(wh, filters, at), f"the end of the week of {week:%d %b %Y}"))
+left, right = st.columns(2)
+with left:
+    ui.chart(charts.review_balance(trends["load"]))
+with right:
+    if trends["deployments"].height:
+        ui.chart(charts.deployments_trend(trends["deployments"]))
+    else:
+        ui.empty("deployments", "deployments")
+if wh.has("incidents"):
+    left, right = st.columns(2)
+    with left:
+        ui.chart(charts.incidents_trend(trends["incidents"]))
+    with right:
+        ui.chart(charts.mttr_trend(trends["incidents"]))
+else:
+    ui.empty("incidents", "incidents")

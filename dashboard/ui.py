@@ -1,0 +1,141 @@
+"""Streamlit pieces every page shares: the sidebar, headline figures with context, charts with their reading,
+empty states and link tables."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from impactlens.dashboard import data
+from impactlens.dashboard.charts import Panel
+
+_STATE = "_impactlens"
+CARD_HEIGHT = 170
+
+
+def sidebar(wh: data.Warehouse) -> data.Filters:
+    """Draw the shared sidebar (date range, team, repository) and remember the choice for the pages."""
+    default = data.default_period(wh)
+    with st.sidebar:
+        st.markdown("### impactlens")
+        chosen = st.date_input(
+            "Date range (UTC)", value=(default.start, default.end), min_value=wh.first_day,
+            max_value=wh.last_day, key="period", help="Figures cover these days; changes compare with the "
+            "period of the same length just before.",
+        )
+        if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
+            period = data.Period(chosen[0], chosen[1])
+        else:  # the second date is not picked yet
+            period = default
+        teams = [None, *wh.teams["team_id"].to_list()]
+        team = st.selectbox("Team", teams, format_func=lambda t: "All teams" if t is None else wh.team_name(t),
+                            key="team", help="Work counts for the team the person was in when it happened.")
+        repos = [None, *wh.repos["repo_id"].to_list()]
+        repo = st.selectbox("Repository", repos, format_func=lambda r: "All repositories" if r is None else r,
+                            key="repo")
+        st.caption(f"Warehouse `{wh.path}` · data from {wh.first_day:%d %b %Y} to {wh.last_day:%d %b %Y}. "
+                   "Reloads by itself after a collection.")
+    filters = data.Filters(period, team, repo)
+    st.session_state[_STATE] = filters
+    return filters
+
+
+def context() -> tuple[data.Warehouse, data.Filters]:
+    """The warehouse and the sidebar's filters, for a page (the app draws the sidebar first)."""
+    wh = data.current_warehouse()
+    filters = st.session_state.get(_STATE) or data.Filters(data.default_period(wh), None, None)
+    return wh, filters
+
+
+def empty(what: str, table: str) -> None:
+    """An empty state that names the missing data and the command that collects it."""
+    st.info(f"No {what}: run `{data.COLLECT[table]}`.", icon=":material/info:")
+
+
+def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | None:
+    """A person selectbox (members of the sidebar's team, if any); remembers the choice across pages and
+    starts from ``?person=`` in the URL. Returns the person key, or None when nobody is in the data."""
+    people = data.people_choices(wh, filters)
+    if people.height == 0:
+        if filters.team is not None:
+            st.info(f"Nobody was in {wh.team_name(filters.team)} in this period: pick another team or period.")
+        else:
+            empty("people", "commits")
+        return None
+    keys = people["person_key"].to_list()
+    labels = dict(zip(keys, people["label"].to_list()))
+    wanted = st.session_state.get("_person") or st.query_params.get("person")
+    index = keys.index(wanted) if wanted in keys else 0
+    person = st.selectbox("Person", keys, index=index, format_func=labels.get, key=key)
+    st.session_state["_person"] = person
+    return person
+
+
+def person_context(wh: data.Warehouse, filters: data.Filters, person: str) -> None:
+    """One line of context for a person's figures: role, team(s) and their size, period, repository."""
+    row = wh.people.filter(pl.col("person_key") == person)
+    title = row["title"][0] if row.height and row["title"][0] else None
+    teams = data.person_teams(wh, person, filters.period)
+    team_text = ""
+    if teams:
+        sizes = []
+        for team_id in wh.teams.filter(pl.col("name").is_in(teams))["team_id"]:
+            sizes.append(f"{wh.team_name(team_id)} ({data.team_members(wh, team_id, filters.period).height} people)")
+        team_text = " · " + ", ".join(sizes)
+    previous = filters.period.previous()
+    st.markdown(
+        f"**{wh.name(person)}**{' · ' + title if title else ''}{team_text}  \n"
+        f"{filters.period.label()}, compared with {previous.start:%d %b %Y} – {previous.end:%d %b %Y} · "
+        f"{filters.repo or 'all repositories'}"
+    )
+
+
+def figures(items: list[data.Figure], per_row: int = 3) -> None:
+    """Headline figures as st.metric cards: value, change against the previous period, and the counts behind."""
+    for start in range(0, len(items), per_row):
+        columns = st.columns(per_row)
+        for column, fig in zip(columns, items[start:start + per_row]):
+            with column:
+                figure(fig)
+
+
+def figure(fig: data.Figure, flag: bool = False) -> None:
+    """One headline figure in a bordered card: value, change against the previous period, and the counts behind."""
+    change = fig.change
+    delta = f"{change:+.0%} vs {fig.shown(fig.previous)}" if change is not None else None
+    label = f"⚑ {fig.label}" if flag else fig.label
+    with st.container(border=True, height=CARD_HEIGHT):
+        st.metric(label, fig.shown(), delta, delta_color="inverse" if fig.lower_is_better else "normal",
+                  help=fig.help or None)
+        st.caption(fig.context() or "&nbsp;")
+
+
+def chart(panel: Panel) -> None:
+    """A chart with its one-line reading under it."""
+    st.altair_chart(panel.chart, width="stretch")
+    st.caption(panel.reading)
+
+
+def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] = (), hours: tuple[str, ...] = (),
+               labels: dict[str, str] | None = None, height: int | None = None) -> None:
+    """A table whose ``url`` column is a link (shown as owner/repo/pull/N) and whose dates read in UTC."""
+    labels = labels or {}
+    config = {c: st.column_config.TextColumn(labels.get(c, c.replace("_", " ").capitalize())) for c in frame.columns}
+    if url in frame.columns:
+        config[url] = st.column_config.LinkColumn(labels.get(url, "Link"), display_text=r"https?://[^/]+/(.*)")
+    for column in dates:
+        config[column] = st.column_config.DatetimeColumn(labels.get(column, column.replace("_", " ").capitalize()),
+                                                         format="D MMM YYYY, HH:mm")
+    for column in hours:
+        config[column] = st.column_config.NumberColumn(labels.get(column, column), format="%.1f h")
+    for column in frame.columns:
+        if column not in dates and column not in hours and column != url and frame[column].dtype.is_numeric():
+            config[column] = st.column_config.NumberColumn(labels.get(column, column.replace("_", " ").capitalize()))
+    st.dataframe(frame, hide_index=True, column_config=config, width="stretch",
+                 height=height if height is not None else "auto")
+
+
+def week_label(week: date) -> str:
+    return f"Week of {week:%d %b %Y}"

@@ -1,0 +1,424 @@
+"""The dashboard through streamlit.testing.v1.AppTest: every page on a small hand-built warehouse whose figures
+are worked out by hand below, empty states, reload after a collection, downloads and chart specs; and every page
+on the demo organisation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+from streamlit.runtime.media_file_manager import MediaFileManager
+
+from impactlens import warehouse
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+PAGES = ("my_impact.py", "promotion_case.py", "team_health.py")
+
+# ---------------------------------------------------------------------------- the small warehouse
+#
+# Period under test (the default: 13 weeks ending on the last day with data, 2026-11-20, from the Monday
+# 12 weeks before that day's week): 2026-08-24 .. 2026-11-20 (89 days); previous period 2026-05-27 .. 2026-08-23.
+#
+# Alice (core) authors PRs 1-3 in the period and PR 4 in the previous one; Bob (core) reviews 1, 2 and 4 and
+# has PR 5 open and never reviewed; Carol (web) reviews 3; dependabot opens PR 6 and the AI reviewer reviews
+# PR 2 within minutes (neither may count). By hand:
+#   Alice, period:   PRs merged 3 (previous 1: +200%); sizes 30, 200, 500 -> median 200 lines (previous 50);
+#                    time to first review 4 h, 10 h, 2 h -> median 4.0 h (previous 8 h: -50%);
+#                    incidents led 1, restored in 3 h; artifacts 1 (docs/adr/0001-use-duckdb.md).
+#   Bob, period:     reviews given 2 (PRs 1 and 2), PRs merged 0; previous period 1 review.
+
+SETUP = """
+INSERT INTO repositories (repo_id, name, owner, url) VALUES ('acme/api', 'api', 'acme', 'https://github.com/acme/api');
+INSERT INTO teams VALUES ('core', 'Core', NULL), ('web', 'Web', NULL);
+INSERT INTO people (person_id, display_name, title, level, start_date, is_bot, bot_kind) VALUES
+  ('alice', 'Alice Adams', 'Senior Engineer', 'E5', DATE '2024-01-01', false, NULL),
+  ('bob', 'Bob Brown', 'Software Engineer', 'E4', DATE '2024-01-01', false, NULL),
+  ('carol', 'Carol Chen', 'Software Engineer', 'E4', DATE '2024-01-01', false, NULL);
+INSERT INTO identities (identity_id, kind, value, display_name, person_id, is_bot, bot_kind, source) VALUES
+  ('github_login:alice', 'github_login', 'alice', 'Alice Adams', 'alice', false, NULL, 'test'),
+  ('email:alice@acme.io', 'email', 'alice@acme.io', 'Alice Adams', 'alice', false, NULL, 'test'),
+  ('github_login:bob', 'github_login', 'bob', 'Bob Brown', 'bob', false, NULL, 'test'),
+  ('github_login:carol', 'github_login', 'carol', 'Carol Chen', 'carol', false, NULL, 'test'),
+  ('github_login:dependabot[bot]', 'github_login', 'dependabot[bot]', 'dependabot[bot]', NULL, true, 'bot', 'test'),
+  ('github_login:coderabbitai[bot]', 'github_login', 'coderabbitai[bot]', 'coderabbitai[bot]', NULL, true, 'ai_reviewer', 'test');
+INSERT INTO team_memberships VALUES ('alice', 'core', DATE '2024-01-01', NULL, NULL),
+  ('bob', 'core', DATE '2024-01-01', NULL, NULL), ('carol', 'web', DATE '2024-01-01', NULL, NULL);
+INSERT INTO pull_requests (repo_id, number, title, author_login, author_is_bot, state, created_at, merged_at,
+                           closed_at, additions, deletions, url) VALUES
+  ('acme/api', 1, 'Add the order store', 'alice', false, 'closed', '2026-10-05 09:00+00', '2026-10-06 09:00+00', '2026-10-06 09:00+00', 20, 10, 'https://github.com/acme/api/pull/1'),
+  ('acme/api', 2, 'Retry webhooks', 'alice', false, 'closed', '2026-10-12 09:00+00', '2026-10-14 09:00+00', '2026-10-14 09:00+00', 100, 100, 'https://github.com/acme/api/pull/2'),
+  ('acme/api', 3, 'Cache search results', 'alice', false, 'closed', '2026-11-02 09:00+00', '2026-11-03 09:00+00', '2026-11-03 09:00+00', 400, 100, 'https://github.com/acme/api/pull/3'),
+  ('acme/api', 4, 'Old change', 'alice', false, 'closed', '2026-07-01 09:00+00', '2026-07-02 09:00+00', '2026-07-02 09:00+00', 30, 20, 'https://github.com/acme/api/pull/4'),
+  ('acme/api', 5, 'Bob waits', 'bob', false, 'open', '2026-10-20 09:00+00', NULL, NULL, 5, 5, 'https://github.com/acme/api/pull/5'),
+  ('acme/api', 6, 'Bump duckdb', 'dependabot[bot]', true, 'closed', '2026-10-21 09:00+00', '2026-10-21 10:00+00', '2026-10-21 10:00+00', 1, 1, 'https://github.com/acme/api/pull/6');
+INSERT INTO reviews (repo_id, review_id, pr_number, reviewer_login, reviewer_is_bot, state, submitted_at, url) VALUES
+  ('acme/api', 'r1', 1, 'bob', false, 'APPROVED', '2026-10-05 13:00+00', 'https://github.com/acme/api/pull/1#pullrequestreview-1'),
+  ('acme/api', 'r2ai', 2, 'coderabbitai[bot]', true, 'COMMENTED', '2026-10-12 09:05+00', NULL),
+  ('acme/api', 'r2', 2, 'bob', false, 'CHANGES_REQUESTED', '2026-10-12 19:00+00', 'https://github.com/acme/api/pull/2#pullrequestreview-2'),
+  ('acme/api', 'r3', 3, 'carol', false, 'APPROVED', '2026-11-02 11:00+00', 'https://github.com/acme/api/pull/3#pullrequestreview-3'),
+  ('acme/api', 'r4', 4, 'bob', false, 'APPROVED', '2026-07-01 17:00+00', 'https://github.com/acme/api/pull/4#pullrequestreview-4');
+INSERT INTO incidents (incident_id, source, external_id, repo_id, title, severity, status, opened_at, resolved_at,
+                       commander, responders, url) VALUES
+  ('pd:1', 'pagerduty', '1', 'acme/api', 'Checkout errors', 'SEV2', 'resolved', '2026-10-10 10:00+00',
+   '2026-10-10 13:00+00', 'alice', ['bob'], 'https://acme.pagerduty.com/incidents/1');
+INSERT INTO deployments (deployment_id, source, repo_id, environment, is_production, sha, created_at, status) VALUES
+  ('d1', 'github', 'acme/api', 'production', true, 'a1', '2026-10-06 12:00+00', 'success'),
+  ('d2', 'github', 'acme/api', 'production', true, 'a2', '2026-10-14 12:00+00', 'success'),
+  ('d3', 'github', 'acme/api', 'production', true, 'a3', '2026-11-03 12:00+00', 'success');
+INSERT INTO commits (repo_id, sha, author_name, author_email, authored_at, author_utc_offset_minutes, committed_at,
+                     committer_utc_offset_minutes, subject, body, parent_shas, is_merge, insertions, deletions,
+                     files_changed) VALUES
+  ('acme/api', 'c0ffee0000000000000000000000000000000001', 'Alice Adams', 'alice@acme.io', '2026-10-07 10:00+00', 0,
+   '2026-10-07 10:00+00', 0, 'ADR: use DuckDB', '', [], false, 40, 0, 1),
+  ('acme/api', 'c0ffee0000000000000000000000000000000002', 'Alice Adams', 'alice@acme.io', '2026-11-20 10:00+00', 0,
+   '2026-11-20 10:00+00', 0, 'Tidy', '', [], false, 2, 2, 1);
+INSERT INTO commit_files (repo_id, sha, path, change_type, additions, deletions, is_binary, category) VALUES
+  ('acme/api', 'c0ffee0000000000000000000000000000000001', 'docs/adr/0001-use-duckdb.md', 'A', 40, 0, false, 'adr'),
+  ('acme/api', 'c0ffee0000000000000000000000000000000002', 'src/app.py', 'M', 2, 2, false, 'code');
+"""
+
+GIT_ONLY = """
+INSERT INTO commits (repo_id, sha, author_name, author_email, authored_at, author_utc_offset_minutes, committed_at,
+                     committer_utc_offset_minutes, subject, body, parent_shas, is_merge, insertions, deletions,
+                     files_changed) VALUES
+  ('tool', 'abcdef1234567890abcdef1234567890abcdef12', 'Dee Diaz', 'dee@example.com', '2026-10-07 10:00+00', 0,
+   '2026-10-07 10:00+00', 0, 'Parse the config', '', [], false, 10, 2, 1);
+"""
+
+
+def build(path: Path, sql: str) -> Path:
+    con = warehouse.open_for_write(path)
+    try:
+        con.execute(sql)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def small_db(tmp_path: Path) -> Path:
+    return build(tmp_path / "small.duckdb", SETUP)
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch):
+    """Factory: an AppTest of the dashboard on a warehouse (through $IMPACTLENS_DB), run once."""
+
+    def make(db: Path, query: dict[str, str] | None = None) -> AppTest:
+        monkeypatch.setenv(warehouse.DB_ENV, str(db))
+        at = AppTest.from_file(str(APP), default_timeout=120)
+        at.query_params.update(query or {})
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return make
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list[MediaFileManager]:
+    """The media file managers AppTest creates (one per run), so a test can read what a download serves."""
+    made: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+    return made
+
+
+def downloaded(button, managers: list[MediaFileManager]) -> bytes:
+    """The bytes a download button serves (stored, or produced by its deferred callable)."""
+    manager = managers[-1]
+    proto = button.proto
+    if proto.HasField("deferred_file_id"):
+        url = manager.execute_deferred(proto.deferred_file_id)
+    else:
+        url = proto.url
+    content = manager._storage.get_file(url.rsplit("/", 1)[-1]).content
+    return content if isinstance(content, bytes) else content.encode()
+
+
+def goto(at: AppTest, page: str) -> AppTest:
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics_of(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.proto.delta) for m in at.metric}
+
+
+def specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def chart_rows(at: AppTest, title: str) -> int:
+    """Rows of data behind the chart titled ``title`` (Arrow dataset of the Vega-Lite spec)."""
+    import pyarrow as pa
+
+    for chart in at.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if _title(spec) == title:
+            datasets = list(chart.proto.datasets) or [chart.proto.data]
+            return sum(pa.ipc.open_stream(d.data.data).read_all().num_rows for d in datasets)
+    raise AssertionError(f"no chart titled {title!r}: {[_title(s) for s in specs(at)]}")
+
+
+def _title(spec: dict) -> str:
+    title = spec.get("title")
+    return title.get("text") if isinstance(title, dict) else title
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for e in (*at.markdown, *at.caption, *at.info, *at.title, *at.subheader, *at.warning)]
+    parts += [m.label + " " + m.value for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+# ---------------------------------------------------------------------------- My impact
+
+
+def test_my_impact_headline_figures_match_hand_computed_values(app, small_db):
+    at = app(small_db, {"person": "alice"})
+    assert at.selectbox(key="my_impact_person").value == "alice"
+    figures = metrics_of(at)
+    assert figures["PRs merged"] == ("3", "+200% vs 1")
+    assert figures["Median PR size"] == ("200 lines", "+300% vs 50 lines")
+    assert figures["Time to first review"] == ("4.0 h", "-50% vs 8.0 h")  # the AI reviewer's 5 minutes do not count
+    assert figures["Incidents led"][0] == "1"
+    assert figures["MTTR of incidents led"][0] == "3.0 h"
+    assert figures["Artifacts authored"][0] == "1"
+    captions = [c.value for c in at.caption]
+    assert "3 merged PRs (previous: 1)" in captions  # the count behind the median, next to it
+    assert any("Core (2 people)" in m.value for m in at.markdown)  # team size as context
+
+
+def test_my_impact_lists_link_to_github(app, small_db):
+    at = app(small_db, {"person": "alice"})
+    tables = [df.value for df in at.dataframe]
+    prs = tables[0]
+    assert sorted(prs["url"]) == [f"https://github.com/acme/api/pull/{n}" for n in (1, 2, 3)]
+    assert "No reviews given by this person in this period." in [i.value for i in at.info]  # no table for none
+    incidents = tables[1]
+    assert list(incidents["url"]) == ["https://acme.pagerduty.com/incidents/1"]
+    assert list(incidents["role"]) == ["commander"]
+    assert list(tables[2]["path"]) == ["docs/adr/0001-use-duckdb.md"]
+
+
+def test_widgets_change_what_my_impact_shows(app, small_db):
+    at = app(small_db, {"person": "alice"})
+    at.selectbox(key="my_impact_person").set_value("bob").run()
+    figures = metrics_of(at)
+    assert figures["PRs merged"][0] == "0"
+    assert figures["Reviews given"] == ("2", "+100% vs 1")
+    reviews = at.dataframe[0].value  # Bob has no PR in the period but an open one created in it
+    assert "Bob waits" in set(reviews["title"])
+
+    # A date range that ends before October leaves Alice nothing in the period.
+    at.selectbox(key="my_impact_person").set_value("alice").run()
+    at.date_input(key="period").set_value((date(2026, 8, 24), date(2026, 9, 30))).run()
+    assert metrics_of(at)["PRs merged"][0] == "0"
+
+    # The team filter limits the person picker to the team's members.
+    at.selectbox(key="team").set_value("web").run()
+    assert at.selectbox(key="my_impact_person").options == ["Carol Chen · Software Engineer"]
+
+
+def test_my_impact_charts_have_titles_axis_units_and_one_row_per_week(app, small_db):
+    at = app(small_db, {"person": "alice"})
+    charts = {_title(s): s for s in specs(at)}
+    activity = charts["PRs merged and reviews given per week"]
+    assert activity["encoding"]["y"]["title"] == "Count per week"
+    assert activity["encoding"]["x"]["axis"]["title"] == "Week (UTC, starting Monday)"
+    # 13 weeks (24 Aug .. 16 Nov 2026) x 2 series.
+    assert chart_rows(at, "PRs merged and reviews given per week") == 26
+    size = charts["Median PR size per week"]
+    assert size["encoding"]["y"]["title"] == "Median changed lines per PR"
+    assert chart_rows(at, "Median PR size per week") == 3  # the three weeks with a merged PR
+    readings = [c.value for c in at.caption]
+    assert "3 PRs merged and 0 reviews given over 13 weeks (about 0.2 and 0.0 a week)." in readings
+
+
+def test_bots_are_not_people(app, small_db):
+    at = app(small_db)
+    options = at.selectbox(key="my_impact_person").options
+    assert options == ["Alice Adams · Senior Engineer", "Bob Brown · Software Engineer", "Carol Chen · Software Engineer"]
+
+
+# ---------------------------------------------------------------------------- Promotion case
+
+
+def test_promotion_case_shows_sections_and_downloads(app, small_db, media):
+    at = goto(app(small_db, {"person": "alice"}), "promotion_case.py")
+    headings = [h.value for h in at.subheader]
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    assert set(buttons) == {"Download Markdown", "Download HTML"}
+    markdown = downloaded(buttons["Download Markdown"], media).decode()
+    html = downloaded(buttons["Download HTML"], media).decode()
+    assert "Alice Adams" in markdown and "Alice Adams" in html
+    assert html.lstrip().lower().startswith("<!doctype html")
+    if any(h.startswith("Rubric audit") for h in headings):  # the evidence module's packet
+        assert "https://github.com/acme/api/pull/" in markdown
+        assert "https://acme.pagerduty.com/incidents/1" in markdown
+    else:  # the committee-shaped figures
+        assert headings == ["Scope and ownership", "Technical leadership", "Mentoring", "Operational excellence",
+                            "Delivery outcomes"]
+        assert "[acme/api#3 Cache search results](https://github.com/acme/api/pull/3)" in markdown
+        assert "<a href='https://acme.pagerduty.com/incidents/1'>" in html
+
+
+def test_promotion_case_follows_the_person_picker(app, small_db, media):
+    at = goto(app(small_db, {"person": "alice"}), "promotion_case.py")
+    at.selectbox(key="promotion_person").set_value("carol").run()
+    assert not at.exception
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    markdown = downloaded(buttons["Download Markdown"], media).decode()
+    assert "Carol Chen" in markdown and "Alice Adams" not in markdown.split("\n", 1)[0]
+
+
+def test_committee_fallback_when_the_evidence_module_is_absent(app, small_db, media, monkeypatch):
+    from impactlens.dashboard import data
+
+    monkeypatch.setattr(data, "evidence_api", lambda: None)
+    at = goto(app(small_db, {"person": "alice"}), "promotion_case.py")
+    assert [h.value for h in at.subheader] == ["Scope and ownership", "Technical leadership", "Mentoring",
+                                               "Operational excellence", "Delivery outcomes"]
+    figures = metrics_of(at)
+    assert figures["Incidents led"][0] == "1" and figures["Changes requested"][0] == "0"
+    buttons = {b.proto.label: b for b in at.get("download_button")}
+    markdown = downloaded(buttons["Download Markdown"], media).decode()
+    assert "[acme/api#3 Cache search results](https://github.com/acme/api/pull/3)" in markdown
+    assert "adr: docs/adr/0001-use-duckdb.md" in markdown
+
+
+# ---------------------------------------------------------------------------- Team health
+
+
+def test_team_health_for_a_team_and_week(app, small_db):
+    at = app(small_db)
+    at.selectbox(key="team").set_value("core").run()
+    at = goto(at, "team_health.py")
+    assert at.title[0].value == "Team health: Core"
+    week = at.selectbox(key="team_week")
+    assert week.value == date(2026, 11, 9)  # the last week that ends inside the period
+    at.selectbox(key="team_week").set_value(date(2026, 10, 12)).run()
+    figures = metrics_of(at)
+    # Week of 12 Oct against 5 Oct: one merged PR each week, sizes 200 and 30 lines (+567%), too few to flag.
+    assert figures["Median PR size"] == ("200 lines", "+567% vs 30 lines")
+    assert "⚑ Median PR size" not in figures
+    charts = {_title(s): s for s in specs(at)}
+    assert {"PR size trend", "Time to first review", "Cycle time by phase", "Open PRs by age",
+            "Review load balance", "Deployments per week", "Incidents per week", "MTTR per week"} <= set(charts)
+    for spec in charts.values():
+        encoding = spec["encoding"]
+        titles = [encoding[a].get("title") or encoding[a].get("axis", {}).get("title") for a in ("x", "y")]
+        assert all(titles), (_title(spec), titles)
+    # Bob's PR 5 (opened 20 Oct) is the only open PR at the end of the week of 19 Oct... not of 12 Oct.
+    assert chart_rows(at, "Open PRs by age") == 0
+    at.selectbox(key="team_week").set_value(date(2026, 10, 19)).run()
+    assert "1 PRs were open at the end of the week of 19 Oct 2026; 0 of them for more than a week." in [
+        c.value for c in at.caption]
+
+
+def test_team_health_ranks_no_one(app, small_db):
+    at = app(small_db)
+    at.selectbox(key="team").set_value("core").run()
+    at = goto(at, "team_health.py")
+    shown = texts(at)
+    for name in ("Alice", "Bob", "Carol"):
+        assert name not in shown
+    import pyarrow as pa
+
+    checked = 0
+    for chart in at.get("vega_lite_chart"):
+        for dataset in chart.proto.datasets:
+            columns = pa.ipc.open_stream(dataset.data.data).read_all().column_names
+            assert not {"person_key", "reviewer_key", "author_key", "display_name"} & set(columns)
+            checked += 1
+    assert checked >= 8
+
+
+# ---------------------------------------------------------------------------- empty states and reloads
+
+
+def test_git_only_warehouse_shows_commits_and_says_how_to_collect_pull_requests(app, tmp_path):
+    at = app(build(tmp_path / "git.duckdb", GIT_ONLY))
+    shown = texts(at)
+    assert "No pull requests (showing commits from git): run `impactlens collect github OWNER/REPO`." in shown
+    commits = at.dataframe[0].value
+    assert list(commits["sha"]) == ["abcdef1234"]
+    at = goto(at, "team_health.py")
+    shown = texts(at)
+    assert "No deployments: run `impactlens collect github OWNER/REPO (GitHub deployments and releases)`." in shown
+    assert "No incidents: run `impactlens collect incidents FILE`." in shown
+    at = goto(at, "promotion_case.py")
+
+
+def test_missing_warehouse_says_what_to_run(app, tmp_path, monkeypatch):
+    monkeypatch.setenv(warehouse.DB_ENV, str(tmp_path / "none.duckdb"))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "impactlens demo" in at.error[0].value
+
+
+def test_dashboard_sees_a_new_collection_without_restarting(app, small_db, tmp_path):
+    at = app(small_db, {"person": "alice"})
+    assert metrics_of(at)["PRs merged"][0] == "3"
+    # A collection publishes a new file atomically (os.replace), as warehouse.writing does.
+    staged = tmp_path / "staged.duckdb"
+    shutil.copyfile(small_db, staged)
+    con = warehouse.open_for_write(staged)
+    con.execute(
+        "INSERT INTO pull_requests (repo_id, number, title, author_login, state, created_at, merged_at, additions, "
+        "deletions, url) VALUES ('acme/api', 7, 'More', 'alice', 'closed', '2026-11-10 09:00+00', "
+        "'2026-11-11 09:00+00', 1, 1, 'https://github.com/acme/api/pull/7')"
+    )
+    con.close()
+    os.replace(staged, small_db)
+    at.run()
+    assert metrics_of(at)["PRs merged"][0] == "4"
+
+
+# ---------------------------------------------------------------------------- the demo organisation
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demo = pytest.importorskip("impactlens.demo")
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    demo.build(path)
+    return path
+
+
+def test_every_page_renders_the_demo_organisation(app, demo_db, media):
+    at = app(demo_db, {"person": "maya-okafor"})
+    for page in PAGES:
+        at = goto(at, page)
+        for spec in specs(at):
+            assert _title(spec)
+    # The mentor's story: her mentees are listed on My impact for the quarter after they joined.
+    at = goto(at, "my_impact.py")
+    at.date_input(key="period").set_value((date(2025, 9, 8), date(2025, 12, 14))).run()
+    mentees = [df.value for df in at.dataframe if "touchpoints" in df.value.columns]
+    assert {"Leo Park", "Sofia Marin"} <= set(mentees[0]["person"])
+
+
+def test_demo_review_bottleneck_shows_in_web_team_health(app, demo_db):
+    at = app(demo_db)
+    at.selectbox(key="team").set_value("web").run()
+    at = goto(at, "team_health.py")
+    reading = [c.value for c in at.caption if c.value.startswith("In a typical week the busiest reviewer did")][0]
+    share = int(reading.split("did ")[1].split("%")[0])
+    assert share >= 35  # one reviewer does about half of Web's reviews (sample_data/README.md)
