@@ -251,5 +251,26 @@ def test_person_resolved_from_login_and_unknown_person_rejected(world):
     assert resolve_person(world, "bob@x.com")[0] == "bob"
     with pytest.raises(EvidenceError, match="no person, login or email 'zed'"):
         resolve_person(world, "zed")
+    with pytest.raises(EvidenceError, match="'dependabot\\[bot\\]' is a bot"):
+        resolve_person(world, "dependabot[bot]")
     with pytest.raises(EvidenceError, match="before"):
         Subject(world, "ada", date(2024, 3, 31), date(2024, 3, 1))
+
+
+def test_work_under_a_second_email_counts_for_the_same_person(world):
+    # ada also commits as ADA@Home.org (an identity the roster ties to her): her second ADR counts.
+    insert(world, "identities", identity_id="email:ada@home.org", kind="email", value="ADA@Home.org",
+           person_id="ada", source="test")
+    add_commit(world, "a3", "ADA@Home.org", "2024-03-25 09:00", subject="ADR: retries",
+               files={"docs/adr/0002-retries.md": (20, 0, "adr", "A")})
+    claim = one(C.adrs_authored(subject(world, "ada")))
+    assert claim.subjects == ["docs/adr/0001-use-duckdb.md", "docs/adr/0002-retries.md"]
+    assert claim.figure("adrs_authored").value == 2
+
+
+def test_unresolved_identity_is_its_own_actor(world):
+    # A login no roster links to anyone still gets its evidence (the data contract's actor key).
+    insert(world, "identities", identity_id="github_login:eve", kind="github_login", value="eve", source="test")
+    add_pr(world, 20, "eve", "2024-03-04 10:00", merged_at="2024-03-04 12:00", additions=1, deletions=1)
+    s = Subject(world, "github_login:eve", *MARCH)
+    assert one(C.delivery_figures(s)).figure("prs_merged").value == 1

@@ -16,6 +16,7 @@ from impactlens.evidence.brag import BragError
 from impactlens.evidence.model import Record
 from impactlens.evidence.team_review import parse_week
 from test_evidence_claims import MARCH, build_world
+from test_metrics_builders import add_pr
 
 
 @pytest.fixture
@@ -252,6 +253,8 @@ def test_parse_week():
 
 
 def test_team_review_moved_figures_waiting_prs_and_review_load(world):
+    # A draft PR by cy (opened Mar 14, no review) is not waiting for review.
+    add_pr(world, 10, "cy", "2024-03-14 10:00", is_draft=True)
     review = build_team_review(world, "core", "2024-W11")
     assert (review.team_name, review.members) == ("Core", 3)
     merged = next(m.figure for m in review.moved if m.figure.name == "PRs merged")

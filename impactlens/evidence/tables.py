@@ -26,10 +26,11 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = Non
 
 
 def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
-    """The ``(person_id, display_name)`` of ``who``: a person id, a GitHub login or an email.
+    """The ``(person_id, display_name)`` of ``who``: a person id, a GitHub login or an email (an identity not
+    linked to a person yet is its own actor: its identity id is returned).
 
     Raises:
-        EvidenceError: nobody in ``people`` or ``identities`` matches.
+        EvidenceError: nobody in ``people`` or ``identities`` matches, or ``who`` is a bot.
     """
     rows = con.execute("SELECT person_id, display_name FROM people WHERE person_id = ?", [who]).fetchall()
     if not rows:
@@ -38,6 +39,10 @@ def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
             "WHERE i.identity_id IN (?, ?)",
             [f"github_login:{who.lower()}", f"email:{who.lower()}"],
         ).fetchall()
+    if rows:
+        bot = con.execute("SELECT is_bot FROM people WHERE person_id = ?", [rows[0][0]]).fetchall()
+        if bot and bot[0][0]:
+            raise EvidenceError(f"'{who}' is a bot ({rows[0][0]}): evidence packets are for people.")
     if not rows:
         # An unresolved identity still counts as its own actor (the data contract).
         ident = con.execute(
