@@ -2,15 +2,16 @@
 
 This module is the only place metrics read the warehouse. It reads each table once, through Arrow
 (``con.sql(q).pl()``), into a :class:`polars.LazyFrame`, and resolves every actor column to a
-*person key* as the shared data contract says (docs/schema.md, docs/metrics.md "Actors, bots, teams"):
+*person key* as the shared data contract says (docs/schema.md, docs/metrics.md "Conventions"):
 
 * ``commits.author_email`` -> identity ``'email:' || lower(email)``;
   ``*_login`` columns -> identity ``'github_login:' || lower(login)``;
 * person key = ``coalesce(identities.person_id, identity_id)``, so an unresolved identity still counts
   as its own actor and a person with three emails counts once;
-* an actor is a bot when its identity or person says so (``is_bot``), or the row's ``*_is_bot`` flag
-  does, or, for an identity the people area has not recorded yet, its login/email matches the
-  ``[bots]`` patterns of the configuration. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
+* an actor is a bot when the warehouse's ``actors`` view says so (the person's flag when the identity
+  belongs to a person, else the identity's), or the row's ``*_is_bot`` flag does, or, for an identity
+  the people area has not recorded yet, its login/email matches the ``[bots]`` patterns of the
+  configuration. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
 
 Tables are read lazily: the first use of ``frames.reviews`` runs the query, later uses reuse it. Keep
 the connection open until the metrics you need are computed (or call :meth:`Frames.preload`).
@@ -94,12 +95,9 @@ def utc(value: date | datetime | str | None) -> datetime | None:
 
 
 ACTORS_SQL = """
-    SELECT i.identity_id,
-           coalesce(i.person_id, i.identity_id) AS person_key,
-           coalesce(p.display_name, i.display_name, i.value) AS display_name,
-           (i.is_bot OR coalesce(p.is_bot, false)) AS is_bot,
-           CASE WHEN i.is_bot OR coalesce(p.is_bot, false) THEN coalesce(p.bot_kind, i.bot_kind) END AS bot_kind
-    FROM identities i LEFT JOIN people p ON p.person_id = i.person_id
+    SELECT identity_id, actor_id AS person_key, display_name, coalesce(is_bot, false) AS is_bot,
+           CASE WHEN is_bot THEN bot_kind END AS bot_kind
+    FROM actors
 """
 
 
@@ -243,7 +241,7 @@ class Frames:
                 f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.identity_id IS NOT NULL "
                 f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} OR {pattern_bot} OR {pattern_ai} END)"
             )
-            joins.append(f"LEFT JOIN actors {alias} ON {alias}.identity_id = {identity}")
+            joins.append(f"LEFT JOIN _actor_keys {alias} ON {alias}.identity_id = {identity}")
             selects += [
                 f"coalesce({alias}.person_key, {identity}) AS {prefix}_key",
                 f"{is_bot} AS {prefix}_is_bot",
@@ -256,7 +254,7 @@ class Frames:
             conditions.append(f"t.repo_id IN ({', '.join('?' for _ in self.repos)})")
             params = list(self.repos)
         query = (
-            f"WITH actors AS ({ACTORS_SQL}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
+            f"WITH _actor_keys AS ({ACTORS_SQL}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
         return _read(self.con, query, params)
