@@ -183,3 +183,15 @@ def test_cli_unknown_repository_exit_2(server, tmp_path: Path):
                    env={"GITHUB_TOKEN": TOKEN})
     assert done.returncode == 2
     assert done.stderr.startswith("impactlens: error: GitHub has no repository acme/missing")
+
+
+def test_verify_reports_the_budget_and_accepts_an_enterprise_without_rate_limits(server):
+    client = client_for(server)
+    assert client.verify().remaining == 5000
+    server.fail("GET /api/v3/rate_limit", 404, {"message": "Rate limiting is not enabled.",
+                                                "documentation_url": "https://docs.github.com/enterprise-server"})
+    client_for(server).verify()  # no error: the credentials passed, there is just no budget to read
+    assert statuses(server)[-1] == ("/api/v3/rate_limit", 404)
+    wrong = GitHubClient.from_environment(api_url=server.api_url, environ={"GITHUB_TOKEN": "ghp_nope"}, settings=FAST)
+    with pytest.raises(CollectionError, match=r"^GitHub rejected \$GITHUB_TOKEN \(401"):
+        wrong.verify()

@@ -294,9 +294,17 @@ class GitHubClient:
 
     def verify(self) -> Budget:
         """Check the credentials with ``GET /rate_limit`` (free: GitHub does not count it) and
-        return the budget. Raises :class:`CredentialsError` for a wrong or revoked token."""
-        with self._translate("the rate limit"):
-            limits = self.github.get_rate_limit()
+        return the budget. Raises :class:`CredentialsError` for a wrong or revoked token.
+
+        GitHub Enterprise Server with rate limiting turned off answers 404 "Rate limiting is not
+        enabled": the credentials passed, and there is no budget to report."""
+        with self._translate("the rate limit endpoint"):
+            try:
+                limits = self.github.get_rate_limit()
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+                return self.budget
         graphql = limits.resources.graphql
         self.budget.remaining, self.budget.limit = graphql.remaining, graphql.limit
         self.budget.reset_at = graphql.reset.astimezone(timezone.utc) if graphql.reset else None
