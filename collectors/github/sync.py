@@ -31,6 +31,7 @@ import duckdb
 from impactlens.collectors.github import queries, rows, store
 from impactlens.collectors.github.client import GitHubClient
 from impactlens.collectors.github.rows import Actors, later, ts
+from impactlens.errors import CollectionError
 
 DEPLOYMENT_LOOKBACK_DAYS = 7
 
@@ -145,8 +146,6 @@ class RepositorySync:
         data = self._query(queries.REPOSITORY, first=queries.REPO_ITEMS_PAGE_SIZE, since=codeowners_mark)
         repo = data.get("repository")
         if not repo:
-            from impactlens.errors import CollectionError
-
             raise CollectionError(f"GitHub has no repository {self.repo_id}, or the credentials cannot see it.")
         if repo["nameWithOwner"] != self.repo_id:  # GitHub's spelling (case, renames) is the id
             self.repo_id = repo["nameWithOwner"]
