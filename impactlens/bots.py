@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 BOT = "bot"
 AI_REVIEWER = "ai_reviewer"
@@ -146,14 +147,19 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> i
         if found is None and identity_id in flagged and value.lower() not in bot_rules.not_bots:
             found = BOT  # GitHub says the account is a Bot, though no pattern names it
         kinds.append((identity_id, found))
-    if kinds:
-        con.execute("CREATE OR REPLACE TEMP TABLE _bot_kinds (identity_id VARCHAR, bot_kind VARCHAR)")
-        con.executemany("INSERT INTO _bot_kinds VALUES (?, ?)", kinds)
+    table = pa.table({
+        "identity_id": pa.array([k[0] for k in kinds], type=pa.string()),
+        "bot_kind": pa.array([k[1] for k in kinds], type=pa.string()),
+    })
+    con.register("_bot_kinds", table)
+    try:
         con.execute(
             "UPDATE identities SET is_bot = b.bot_kind IS NOT NULL, bot_kind = b.bot_kind "
-            "FROM _bot_kinds b WHERE identities.identity_id = b.identity_id"
+            "FROM _bot_kinds b WHERE identities.identity_id = b.identity_id "
+            "AND (identities.is_bot <> (b.bot_kind IS NOT NULL) OR identities.bot_kind IS DISTINCT FROM b.bot_kind)"
         )
-        con.execute("DROP TABLE _bot_kinds")
+    finally:
+        con.unregister("_bot_kinds")
     return sum(1 for _, kind in kinds if kind)
 
 

@@ -41,6 +41,7 @@ from typing import Any, Iterable
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from impactlens import bots
 from impactlens.errors import FileProblemsError, ImpactlensError
@@ -171,17 +172,29 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _ensure_identity(con: duckdb.DuckDBPyConnection, ident: str, source: str) -> None:
-    kind, _, value = ident.partition(":")
-    con.execute(
-        "INSERT INTO identities (identity_id, kind, value, source) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (identity_id) DO NOTHING",
-        [ident, kind, value, source],
-    )
+def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pa.Table:
+    """An all-VARCHAR Arrow table, for bulk writes (one statement instead of one per row)."""
+    return pa.table({c: pa.array([r[i] for r in rows], type=pa.string()) for i, c in enumerate(columns)})
 
 
-def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups) -> None:
-    """Add the mailmap, no-reply and login-email edges to ``groups``."""
+def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:
+    """Insert the identities in ``new`` (identity id -> source) that the table does not hold yet."""
+    if not new:
+        return
+    con.register("_new_identities", _rows_table(("identity_id", "source"), list(new.items())))
+    try:
+        con.execute(
+            "INSERT INTO identities (identity_id, kind, value, source) "
+            "SELECT identity_id, split_part(identity_id, ':', 1), substr(identity_id, strpos(identity_id, ':') + 1), "
+            "source FROM _new_identities ON CONFLICT (identity_id) DO NOTHING"
+        )
+    finally:
+        con.unregister("_new_identities")
+
+
+def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups, new: dict[str, str]) -> None:
+    """Add the mailmap, no-reply and login-email edges to ``groups`` (identities they name that
+    were never seen in activity go to ``new``)."""
     for side in ("author", "committer"):
         rows = con.execute(
             f"SELECT DISTINCT 'email:' || lower({side}_email_raw), 'email:' || lower({side}_email) FROM commits "
@@ -196,12 +209,12 @@ def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups) -> None:
         match = _NOREPLY.match(value)
         if match:
             login = identity_id("github_login", match[1])
-            _ensure_identity(con, login, "noreply")
+            new.setdefault(login, "noreply")
             groups.union(ident, login, "noreply")
     for login, email in con.execute("SELECT DISTINCT lower(login), lower(email) FROM login_emails").fetchall():
         a, b = identity_id("github_login", login), identity_id("email", email)
-        _ensure_identity(con, a, "login_email")
-        _ensure_identity(con, b, "login_email")
+        new.setdefault(a, "login_email")
+        new.setdefault(b, "login_email")
         groups.union(a, b, "login_email")
 
 
@@ -238,8 +251,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     _collect_identities(con)
     groups = _Groups()
     claims: dict[str, str] = dict(con.execute("SELECT identity_id, person_id FROM roster_identities").fetchall())
-    for ident in claims:
-        _ensure_identity(con, ident, "roster")
+    new: dict[str, str] = {ident: "roster" for ident in claims}
     roster_rows = con.execute("SELECT person_id, lower(display_name) FROM people WHERE source = 'roster'").fetchall()
     roster_people = {person for person, _ in roster_rows}
     # A name an incident tool records ('name:ada lovelace') is the roster person of that exact
@@ -253,7 +265,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
         if len(owners) == 1 and ident not in claims:
             claims[ident] = owners[0]
             name_claims.add(ident)
-    _evidence(con, groups)
+    _evidence(con, groups, new)
 
     # Merges: roster person into roster person is an alias; otherwise the moved identities are
     # joined to the target's anchor, and a roster claim on a moved identity follows a merge into
@@ -269,9 +281,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
         anchor = _anchor(into_key, claims, alias)
         if anchor is None:
             continue
-        _ensure_identity(con, anchor, "merge")
+        new.setdefault(anchor, "merge")
         for ident in moved:
-            _ensure_identity(con, ident, "merge")
+            new.setdefault(ident, "merge")
             if into_key in roster_people and ident in claims:
                 claims[ident] = into_key  # the merge overrides the roster for what it moved
             groups.union(ident, anchor, f"merge {merge_id}")
@@ -282,6 +294,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     for person, idents in by_person.items():
         for other in idents[1:]:
             groups.union(idents[0], other, "roster")
+    _add_identities(con, new)
     all_ids = [row[0] for row in con.execute("SELECT identity_id FROM identities").fetchall()]
     for ident in all_ids:
         groups.find(ident)
@@ -312,17 +325,19 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
         else:
             assignment[members[0]] = (None, None)
 
-    con.execute("CREATE OR REPLACE TEMP TABLE _assign (identity_id VARCHAR, person_id VARCHAR, link_reason VARCHAR)")
-    con.executemany("INSERT INTO _assign VALUES (?, ?, ?)", [(k, p, r) for k, (p, r) in assignment.items()])
-    con.execute(
-        "UPDATE identities SET person_id = a.person_id, link_reason = a.link_reason FROM _assign a "
-        "WHERE identities.identity_id = a.identity_id"
-    )
-    con.execute("DROP TABLE _assign")
+    con.register("_assign", _rows_table(
+        ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
+    ))
+    try:
+        con.execute(
+            "UPDATE identities SET person_id = a.person_id, link_reason = a.link_reason FROM _assign a "
+            "WHERE identities.identity_id = a.identity_id"
+        )
+    finally:
+        con.unregister("_assign")
 
     con.execute("DELETE FROM people WHERE source = 'auto'")
-    for person, members in auto_people.items():
-        _insert_auto_person(con, person, members, activity)
+    _insert_auto_people(con, auto_people, activity)
 
     result.bots = bots.flag_identities(con, config)
     con.execute(
@@ -362,24 +377,30 @@ def _canonical(members: list[str], activity: dict[str, int]) -> str:
     return sorted(members, key=lambda m: (-activity.get(m, 0), m))[0]
 
 
-def _insert_auto_person(
-    con: duckdb.DuckDBPyConnection, person: str, members: list[str], activity: dict[str, int]
+def _insert_auto_people(
+    con: duckdb.DuckDBPyConnection, auto_people: dict[str, list[str]], activity: dict[str, int]
 ) -> None:
-    rows = con.execute(
-        "SELECT identity_id, kind, value, display_name FROM identities WHERE identity_id IN "
-        "(SELECT unnest(?::VARCHAR[]))",
-        [members],
-    ).fetchall()
-    ranked = sorted(rows, key=lambda r: (-activity.get(r[0], 0), r[0]))
-    name = next((r[3] for r in ranked if r[3] and r[1] == "email"), None)
-    login = next((r[2] for r in ranked if r[1] == "github_login"), None)
-    email = next((r[2] for r in ranked if r[1] == "email" and not r[2].endswith("@users.noreply.github.com")), None)
-    email = email or next((r[2] for r in ranked if r[1] == "email"), None)
-    con.execute(
-        "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
-        "VALUES (?, ?, ?, ?, 'auto')",
-        [person, name or login or email or person, email, login],
-    )
+    """Insert the automatic people: name from their busiest email's commits, login, a real email first."""
+    if not auto_people:
+        return
+    info = {r[0]: r[1:] for r in con.execute("SELECT identity_id, kind, value, display_name FROM identities").fetchall()}
+    rows = []
+    for person, members in auto_people.items():
+        ranked = sorted(members, key=lambda m: (-activity.get(m, 0), m))
+        kinds = [(m, *info[m]) for m in ranked if m in info]
+        name = next((r[3] for r in kinds if r[3] and r[1] == "email"), None)
+        login = next((r[2] for r in kinds if r[1] == "github_login"), None)
+        emails = [r[2] for r in kinds if r[1] == "email"]
+        email = next((e for e in emails if not e.endswith("@users.noreply.github.com")), emails[0] if emails else None)
+        rows.append((person, name or login or email or person, email, login))
+    con.register("_auto", _rows_table(("person_id", "display_name", "primary_email", "github_login"), rows))
+    try:
+        con.execute(
+            "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
+            "SELECT person_id, display_name, primary_email, github_login, 'auto' FROM _auto"
+        )
+    finally:
+        con.unregister("_auto")
 
 
 # ---------------------------------------------------------------------------------------------
