@@ -43,28 +43,28 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
 
     def build() -> pl.LazyFrame:
         commits = frames.commits.filter(~pl.col("is_merge")).join(
-            frames.commit_messages, on=["repo_id", "sha"], how="inner"
+            frames.commit_messages, on="commit_id", how="inner"
         )
         text = pl.col("subject") + "\n" + pl.col("body")
         bugs = bug_issues(frames).with_columns(pl.lit(True).alias("_bug"))
         referenced = (
-            commits.select("repo_id", "sha", text.str.extract_all(_ISSUE_REF).alias("_refs"))
+            commits.filter(text.str.contains("#", literal=True))
+            .select("commit_id", "repo_id", text.str.extract_all(_ISSUE_REF).alias("_refs"))
             .explode("_refs")
-            .select("repo_id", "sha", pl.col("_refs").str.strip_prefix("#").cast(pl.Int32, strict=False).alias("number"))
+            .select("commit_id", "repo_id", pl.col("_refs").str.strip_prefix("#").cast(pl.Int32, strict=False).alias("number"))
         )
         linked = (
-            commits.filter(pl.col("pr_number").is_not_null()).select("repo_id", "sha", "pr_number")
-            .join(frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "linked_issues"),
-                  on=["repo_id", "pr_number"], how="inner")
-            .explode("linked_issues").select("repo_id", "sha", pl.col("linked_issues").alias("number"))
+            commits.filter(pl.col("pr_id").is_not_null()).select("commit_id", "repo_id", "pr_id")
+            .join(frames.prs.select("pr_id", "linked_issues"), on="pr_id", how="inner")
+            .explode("linked_issues").select("commit_id", "repo_id", pl.col("linked_issues").alias("number"))
         )
         fixes_bug = (
             pl.concat([referenced, linked]).filter(pl.col("number").is_not_null())
-            .join(bugs, on=["repo_id", "number"], how="inner").select("repo_id", "sha").unique()
+            .join(bugs, on=["repo_id", "number"], how="inner").select("commit_id").unique()
             .with_columns(pl.lit(True).alias("_bug_issue"))
         )
         return (
-            commits.join(fixes_bug, on=["repo_id", "sha"], how="left")
+            commits.join(fixes_bug, on="commit_id", how="left")
             .with_columns(
                 pl.col("_bug_issue").fill_null(False),
                 text.str.contains(FIX_MESSAGE).alias("_message"),

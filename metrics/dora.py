@@ -87,8 +87,8 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         "deployment_id", pl.lit("incident").alias("reason")
     )
     # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
-    commits = frames.commits.select("repo_id", "sha", "committed_at", "is_merge").join(
-        frames.commit_messages, on=["repo_id", "sha"], how="inner"
+    commits = frames.commits.select("commit_id", "repo_id", "sha", "committed_at", "is_merge").join(
+        frames.commit_messages, on="commit_id", how="inner"
     )
     text = pl.col("subject") + "\n" + pl.col("body")
     reverted_sha = commits.select(

@@ -149,7 +149,10 @@ class Frames:
 
     * ``actors``: identity_id, person_key, display_name, is_bot (bool), bot_kind (str).
     * ``people``: person_key, display_name, level, start_date (date), is_bot, bot_kind.
-    * ``prs``: repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
+    Join keys are UInt64 hashes computed while reading: ``pr_id`` = hash(repo_id, number) on every PR
+    row (and ``pr_id`` of a commit's ``pr_number``), ``commit_id`` = hash(repo_id, sha) on every commit row.
+
+    * ``prs``: pr_id, repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
       author_key, author_is_bot, author_bot_kind, additions, deletions, changed_files,
       commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
       merge_commit_sha, first_commit_at, head_branch, base_branch (author_bot_kind as below).
@@ -162,9 +165,9 @@ class Frames:
       review_requested, reopened, convert_to_draft), actor_key, subject_key, created_at.
     * ``commits``: repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at, committed_at,
       is_merge, insertions, deletions, files_changed, pr_number.
-    * ``commit_messages``: repo_id, sha, subject, body (read only by the metrics that parse messages).
-    * ``commit_files``: repo_id, sha, path, change_type, additions, deletions, category.
-    * ``coauthors``: repo_id, sha, coauthor_key.
+    * ``commit_messages``: commit_id, subject, body (read only by the metrics that parse messages).
+    * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
+    * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
     * ``incidents``: the incidents table, plus commander_key and responder_keys (list[str]).
     * ``deployments``: the deployments table, plus deployed_at (finished_at, else created_at) and
@@ -283,7 +286,7 @@ class Frames:
     def prs(self) -> pl.LazyFrame:
         return self._resolved(
             "pull_requests",
-            "repo_id, number, title, url, lower(t.state) AS state, is_draft, created_at, closed_at, merged_at, "
+            "hash(t.repo_id, t.number) AS pr_id, repo_id, number, title, url, lower(t.state) AS state, is_draft, created_at, closed_at, merged_at, "
             "additions, deletions, changed_files, commit_count, labels, requested_reviewers, linked_issues, "
             "merge_commit_sha, first_commit_at, head_branch, base_branch",
             [("author_login", "author", "github_login", "author_is_bot")],
@@ -293,7 +296,7 @@ class Frames:
     def reviews(self) -> pl.LazyFrame:
         return self._resolved(
             "reviews",
-            "repo_id, review_id, pr_number, lower(t.state) AS state, submitted_at, comment_count, url",
+            "hash(t.repo_id, t.pr_number) AS pr_id, repo_id, review_id, pr_number, lower(t.state) AS state, submitted_at, comment_count, url",
             [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
             where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'",
         )
@@ -302,7 +305,7 @@ class Frames:
     def comments(self) -> pl.LazyFrame:
         return self._resolved(
             "comments",
-            "repo_id, comment_id, lower(t.kind) AS kind, t.parent_number AS pr_number, review_id, created_at, path, url",
+            "hash(t.repo_id, t.parent_number) AS pr_id, repo_id, comment_id, lower(t.kind) AS kind, t.parent_number AS pr_number, review_id, created_at, path, url",
             [("author_login", "author", "github_login", "author_is_bot")],
             where="regexp_matches(lower(t.parent_type), 'pull|^pr$')",
         )
@@ -311,7 +314,7 @@ class Frames:
     def timeline(self) -> pl.LazyFrame:
         raw = self._resolved(
             "pr_timeline_events",
-            "repo_id, pr_number, event_type, created_at",
+            "hash(t.repo_id, t.pr_number) AS pr_id, repo_id, pr_number, event_type, created_at",
             [("actor_login", "actor", "github_login", None), ("subject_login", "subject", "github_login", None)],
         )
         return raw.with_columns(
@@ -332,23 +335,28 @@ class Frames:
     def commits(self) -> pl.LazyFrame:
         return self._resolved(
             "commits",
-            "repo_id, sha, authored_at, committed_at, is_merge, insertions, deletions, files_changed, pr_number",
+            "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, insertions, "
+            "deletions, files_changed, pr_number, "
+            "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id",
             [("author_email", "author", "email", None)],
         )
 
     @_materialised
     def commit_messages(self) -> pl.LazyFrame:
-        return self._table("repo_id, sha, subject, body", "commits")
+        return self._table("hash(repo_id, sha) AS commit_id, subject, body", "commits")
 
     @_materialised
     def commit_files(self) -> pl.LazyFrame:
         return self._table(
-            "repo_id, sha, path, change_type, additions, deletions, category", "commit_files"
+            "hash(repo_id, sha) AS commit_id, repo_id, path, change_type, additions, deletions, category",
+            "commit_files",
         )
 
     @_materialised
     def coauthors(self) -> pl.LazyFrame:
-        return self._resolved("commit_coauthors", "repo_id, sha", [("email", "coauthor", "email", None)])
+        return self._resolved(
+            "commit_coauthors", "hash(t.repo_id, t.sha) AS commit_id", [("email", "coauthor", "email", None)]
+        )
 
     # ------------------------------------------------------------------ operations
     def _person_of(self, frame: pl.LazyFrame, column: str, out: str) -> pl.LazyFrame:

@@ -49,32 +49,32 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
     def build() -> pl.LazyFrame:
         order = (
             pr_facts(frames).filter(~pl.col("author_is_bot"))
-            .select("repo_id", pl.col("number").alias("pr_number"), "author_key", "created_at")
+            .select("pr_id", "author_key", "created_at")
             .with_columns(pl.col("created_at").rank("ordinal").over("author_key").alias("_nth"))
-            .select("repo_id", "pr_number", (pl.col("_nth") <= ONBOARDING_PRS).alias("_onboarding"))
+            .select("pr_id", (pl.col("_nth") <= ONBOARDING_PRS).alias("_onboarding"))
         )
         reviews = human_reviews(frames).select(
             pl.col("reviewer_key").alias("mentor_key"), pl.col("author_key").alias("mentee_key"),
-            pl.col("submitted_at").alias("at"), pl.lit("review").alias("kind"), "repo_id", "pr_number",
+            pl.col("submitted_at").alias("at"), pl.lit("review").alias("kind"), "repo_id", "pr_number", "pr_id",
         )
-        authors = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "author_key", "author_is_bot")
+        authors = frames.prs.select("pr_id", "author_key", "author_is_bot")
         comments = (
             frames.comments.filter(~pl.col("author_is_bot") & pl.col("review_id").is_null())
-            .join(authors, on=["repo_id", "pr_number"], how="inner")
+            .join(authors, on="pr_id", how="inner")
             .filter(~pl.col("author_is_bot_right") & (pl.col("author_key") != pl.col("author_key_right")))
             .select(pl.col("author_key").alias("mentor_key"), pl.col("author_key_right").alias("mentee_key"),
-                    pl.col("created_at").alias("at"), pl.lit("comment").alias("kind"), "repo_id", "pr_number")
+                    pl.col("created_at").alias("at"), pl.lit("comment").alias("kind"), "repo_id", "pr_number", "pr_id")
         )
         on_prs = (
             pl.concat([reviews, comments]).filter(pl.col("mentee_key").is_not_null())
-            .join(order, on=["repo_id", "pr_number"], how="left")
+            .join(order, on="pr_id", how="left")
             .with_columns(pl.col("_onboarding").fill_null(False), pl.col("pr_number").cast(pl.String).alias("ref"))
-            .drop("pr_number")
+            .drop("pr_number", "pr_id")
         )
-        commits = frames.commits.filter(~pl.col("author_is_bot")).select("repo_id", "sha", "author_key", "authored_at")
+        commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "sha", "author_key", "authored_at")
         pairs = (
             frames.coauthors.filter(~pl.col("coauthor_is_bot"))
-            .join(commits, on=["repo_id", "sha"], how="inner")
+            .join(commits, on="commit_id", how="inner")
             .filter(pl.col("coauthor_key") != pl.col("author_key"))
         )
         pairing = pl.concat([

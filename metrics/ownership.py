@@ -16,14 +16,16 @@ BUS_FACTOR_SHARE = 0.5
 
 def _authored_lines(frames: Frames, scope: Scope, depth: int) -> pl.LazyFrame:
     commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
-        "repo_id", "sha", "author_key", "authored_at"
+        "commit_id", "author_key", "authored_at"
     )
-    commits = scope.apply(frames, commits, person=None, time="authored_at")
+    commits = scope.apply(frames, commits, person=None, time="authored_at", repo=None)
     files = frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES)).select(
-        "repo_id", "sha", directory_of("path", depth).alias("directory"),
+        "commit_id", "repo_id", directory_of("path", depth).alias("directory"),
         (pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)).cast(pl.Int64).alias("lines"),
     )
-    return files.join(commits, on=["repo_id", "sha"], how="inner")
+    if scope.repo is not None:
+        files = files.filter(pl.col("repo_id") == scope.repo)
+    return files.join(commits, on="commit_id", how="inner")
 
 
 def ownership(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.LazyFrame:
@@ -82,15 +84,15 @@ def artifacts(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
     action ('created' | 'edited'), at (Datetime UTC), sha, commits (u32). docs/metrics.md "Artifacts authored".
     """
     commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
-        "repo_id", "sha", "author_key", "authored_at"
+        "commit_id", "repo_id", "sha", "author_key", "authored_at"
     )
     commits = scope.apply(frames, commits, person="author_key", time="authored_at")
     files = frames.commit_files.filter(pl.col("category").is_in(ARTIFACT_CATEGORIES)).select(
-        "repo_id", "sha", "path", "category",
+        "commit_id", "path", "category",
         pl.when(pl.col("change_type").str.starts_with("A")).then(pl.lit("created")).otherwise(pl.lit("edited")).alias("action"),
     )
     return (
-        files.join(commits, on=["repo_id", "sha"], how="inner")
+        files.join(commits, on="commit_id", how="inner")
         .group_by(pl.col("author_key").alias("person_key"), "repo_id", "path", "category", "action")
         .agg(
             pl.col("authored_at").min().alias("at"),

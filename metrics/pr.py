@@ -25,28 +25,27 @@ _READY_EVENTS = ("ready_for_review", "reopened")
 
 
 def _ready_times(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
-    """repo_id, number, ready_at: the last time each PR became ready for review.
+    """pr_id, ready_at: the last time each PR became ready for review.
 
     That is the latest of its creation and its ``ready_for_review`` / ``reopened`` events (events after
     the merge are ignored). A PR that is an open draft now has no ready time.
     """
     events = (
         frames.timeline.filter(pl.col("event_type").is_in(_READY_EVENTS))
-        .select("repo_id", pl.col("pr_number").alias("number"), pl.col("created_at").alias("_event_at"))
+        .select("pr_id", pl.col("created_at").alias("_event_at"))
     )
     last = (
-        prs.select("repo_id", "number", "merged_at")
-        .join(events, on=["repo_id", "number"], how="inner")
+        prs.select("pr_id", "merged_at")
+        .join(events, on="pr_id", how="inner")
         .filter(pl.col("merged_at").is_null() | (pl.col("_event_at") <= pl.col("merged_at")))
-        .group_by("repo_id", "number")
+        .group_by("pr_id")
         .agg(pl.col("_event_at").max().alias("_last_ready_event"))
     )
     return (
-        prs.select("repo_id", "number", "created_at", "is_draft", "state")
-        .join(last, on=["repo_id", "number"], how="left")
+        prs.select("pr_id", "created_at", "is_draft", "state")
+        .join(last, on="pr_id", how="left")
         .select(
-            "repo_id",
-            "number",
+            "pr_id",
             pl.when(pl.col("is_draft") & (pl.col("state") == "open"))
             .then(pl.lit(None, pl.Datetime("us", "UTC")))
             .otherwise(pl.max_horizontal("created_at", "_last_ready_event"))
@@ -56,49 +55,52 @@ def _ready_times(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _first_responses(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
-    """repo_id, number, first_human_response_at, first_response_source ('review' or 'comment').
+    """pr_id, first_human_response_at, first_response_source ('review' or 'comment').
 
     The earliest review (any submitted state) or PR comment at or after ``ready_at`` by a human other
-    than the PR's author. Bots and AI reviewers never count.
+    than the PR's author. Bots and AI reviewers never count. A review and a comment at the same
+    instant count as a review.
     """
-    keys = prs.select("repo_id", "number", "author_key", "ready_at")
+    keys = prs.select("pr_id", "author_key", "ready_at").filter(pl.col("ready_at").is_not_null())
     reviews = frames.reviews.filter(~pl.col("reviewer_is_bot")).select(
-        "repo_id", pl.col("pr_number").alias("number"), pl.col("reviewer_key").alias("_actor"),
-        pl.col("submitted_at").alias("_at"), pl.lit("review").alias("_source"),
+        "pr_id", pl.col("reviewer_key").alias("_actor"), pl.col("submitted_at").alias("_at"),
+        pl.lit(True).alias("_review"),
     )
     comments = frames.comments.filter(~pl.col("author_is_bot")).select(
-        "repo_id", pl.col("pr_number").alias("number"), pl.col("author_key").alias("_actor"),
-        pl.col("created_at").alias("_at"), pl.lit("comment").alias("_source"),
+        "pr_id", pl.col("author_key").alias("_actor"), pl.col("created_at").alias("_at"),
+        pl.lit(False).alias("_review"),
     )
     responses = (
         pl.concat([reviews, comments])
-        .join(keys, on=["repo_id", "number"], how="inner")
+        .join(keys, on="pr_id", how="inner")
         .filter(
             (pl.col("_actor") != pl.col("author_key")) | pl.col("author_key").is_null(),
-            pl.col("ready_at").is_not_null(),
             pl.col("_at") >= pl.col("ready_at"),
         )
     )
     return (
-        responses.group_by("repo_id", "number")
+        responses.group_by("pr_id")
         .agg(
             pl.col("_at").min().alias("first_human_response_at"),
-            pl.col("_source").sort_by("_at", "_source", descending=[False, True]).first().alias("first_response_source"),
+            pl.col("_at").filter(pl.col("_review")).min().alias("_first_review"),
+        )
+        .select(
+            "pr_id", "first_human_response_at",
+            pl.when(pl.col("_first_review") == pl.col("first_human_response_at")).then(pl.lit("review"))
+            .otherwise(pl.lit("comment")).alias("first_response_source"),
         )
     )
 
 
 def _sizes(frames: Frames) -> pl.LazyFrame:
-    """repo_id, number, changed_lines, excluded_lines, size_files from the PR's own non-merge commits."""
-    commits = frames.commits.filter(pl.col("pr_number").is_not_null() & ~pl.col("is_merge")).select(
-        "repo_id", "sha", pl.col("pr_number").alias("number")
-    )
+    """pr_id, _changed, _excluded, _files: lines and files of the PR's own non-merge commits."""
+    commits = frames.commits.filter(pl.col("pr_id").is_not_null() & ~pl.col("is_merge")).select("commit_id", "pr_id")
     excluded = pl.col("category").is_in(EXCLUDED_CATEGORIES)
     lines = pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)
     return (
-        frames.commit_files.select("repo_id", "sha", "path", "additions", "deletions", "category")
-        .join(commits, on=["repo_id", "sha"], how="inner")
-        .group_by("repo_id", "number")
+        frames.commit_files.select("commit_id", "path", "additions", "deletions", "category")
+        .join(commits, on="commit_id", how="inner")
+        .group_by("pr_id")
         .agg(
             lines.filter(~excluded).sum().cast(pl.Int64).alias("_changed"),
             lines.filter(excluded).sum().cast(pl.Int64).alias("_excluded"),
@@ -128,7 +130,7 @@ def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: st
 def pr_facts(frames: Frames) -> pl.LazyFrame:
     """One row per pull request with every timing and size fact the PR metrics use.
 
-    Columns: repo_id (str), number (i32), url, title, author_key (str), author_is_bot (bool), state
+    Columns: pr_id (u64, hash of repo_id and number), repo_id (str), number (i32), url, title, author_key (str), author_is_bot (bool), state
     (open/closed/merged), is_draft (bool), created_at, ready_at, first_human_response_at,
     first_response_at, first_response_kind ('review' | 'comment' | 'merge' | null), never_reviewed
     (bool), merged_at, closed_at, deployed_at, deployment_id, coding_start_at (all timestamps
@@ -146,9 +148,9 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
         prs = frames.prs.with_columns(
             pl.when(pl.col("merged_at").is_not_null()).then(pl.lit("merged")).otherwise(pl.col("state")).alias("state")
         )
-        prs = prs.join(_ready_times(frames, prs), on=["repo_id", "number"], how="left")
-        prs = prs.join(_first_responses(frames, prs), on=["repo_id", "number"], how="left")
-        prs = prs.join(_sizes(frames), on=["repo_id", "number"], how="left")
+        prs = prs.join(_ready_times(frames, prs), on="pr_id", how="left")
+        prs = prs.join(_first_responses(frames, prs), on="pr_id", how="left")
+        prs = prs.join(_sizes(frames), on="pr_id", how="left")
         first_response = pl.min_horizontal("first_human_response_at", "merged_at")
         prs = prs.with_columns(
             pl.when(pl.col("ready_at").is_not_null()).then(first_response).alias("first_response_at"),
@@ -181,7 +183,7 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             pl.when(merged).then(hours("coding_start_at", "deployed_at")).alias("cycle_time_hours"),
         )
         return prs.select(
-            "repo_id", "number", "url", "title", "author_key", "author_is_bot", "state", "is_draft",
+            "pr_id", "repo_id", "number", "url", "title", "author_key", "author_is_bot", "state", "is_draft",
             "created_at", "ready_at", "first_human_response_at", "first_response_at", "first_response_kind",
             "never_reviewed", "merged_at", "closed_at", "deployed_at", pl.col("deployed_at_id").alias("deployment_id"),
             "coding_start_at", "changed_lines", "excluded_lines", "files_changed", "size_source",
@@ -294,10 +296,10 @@ def activity(frames: Frames) -> pl.LazyFrame:
             pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id",
             pl.lit("pr_opened").alias("kind"), pl.lit(None, pl.String).alias("directory"),
         )
-        authors = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "author_key")
+        authors = frames.prs.select("pr_id", "author_key")
         reviews = (
             frames.reviews.filter(~pl.col("reviewer_is_bot"))
-            .join(authors, on=["repo_id", "pr_number"], how="left")
+            .join(authors, on="pr_id", how="left")
             .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
             .select(pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id",
                     pl.lit("review").alias("kind"), pl.lit(None, pl.String).alias("directory"))
@@ -309,8 +311,8 @@ def activity(frames: Frames) -> pl.LazyFrame:
         )
         folders = (
             frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
-            .select("repo_id", "sha", directory_of("path").alias("directory")).unique()
-            .join(commits.select("repo_id", "sha", "author_key", "authored_at"), on=["repo_id", "sha"], how="inner")
+            .select("commit_id", directory_of("path").alias("directory")).unique()
+            .join(commits.select("commit_id", "repo_id", "author_key", "authored_at"), on="commit_id", how="inner")
             .select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
                     pl.lit("commit_dir").alias("kind"), "directory")
         )

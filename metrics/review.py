@@ -16,24 +16,24 @@ from impactlens.metrics.pr import pr_facts
 def human_reviews(frames: Frames) -> pl.LazyFrame:
     """Reviews by humans on someone else's PR, with the PR's author and the review's comment count.
 
-    Columns: repo_id, review_id, pr_number (i32), reviewer_key, author_key, state, submitted_at
+    Columns: pr_id (u64), repo_id, review_id, pr_number (i32), reviewer_key, author_key, state, submitted_at
     (Datetime UTC), comments (i64: the review's comments in ``comments``, else ``reviews.comment_count``,
     else 0). Self-reviews (reviewer = author, after identity merging), bots and AI reviewers are left out.
     """
 
     def build() -> pl.LazyFrame:
-        authors = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "author_key")
+        authors = frames.prs.select("pr_id", "author_key")
         counted = (
             frames.comments.filter(pl.col("review_id").is_not_null())
             .group_by("repo_id", "review_id").agg(pl.len().cast(pl.Int64).alias("_n"))
         )
         return (
             frames.reviews.filter(~pl.col("reviewer_is_bot"))
-            .join(authors, on=["repo_id", "pr_number"], how="left")
+            .join(authors, on="pr_id", how="left")
             .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
             .join(counted, on=["repo_id", "review_id"], how="left")
             .select(
-                "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",
+                "pr_id", "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",
                 pl.coalesce(pl.col("_n"), pl.col("comment_count").cast(pl.Int64), pl.lit(0, pl.Int64)).alias("comments"),
             )
         )
@@ -56,7 +56,7 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
 
     def build() -> pl.LazyFrame:
         cfg = frames.config["business_hours"]
-        by = ["repo_id", "pr_number", "reviewer_key"]
+        by = ["pr_id", "reviewer_key"]
         mine = human_reviews(frames).sort("submitted_at")
         # The same reviewer's previous review on the PR (an as-of join: much faster than a window).
         reviews = mine.join_asof(
@@ -65,16 +65,16 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
         )
         requests = (
             frames.timeline.filter((pl.col("event_type") == "review_requested") & pl.col("subject_key").is_not_null())
-            .select("repo_id", "pr_number", pl.col("subject_key").alias("reviewer_key"),
+            .select("pr_id", pl.col("subject_key").alias("reviewer_key"),
                     pl.col("created_at").alias("_requested_at"))
             .sort("_requested_at")
         )
-        ready = pr_facts(frames).select("repo_id", pl.col("number").alias("pr_number"), "ready_at", "created_at")
+        ready = pr_facts(frames).select("pr_id", "ready_at", "created_at")
         cycles = (
             reviews.sort("submitted_at")
             .join_asof(requests, left_on="submitted_at", right_on="_requested_at",
-                       by=["repo_id", "pr_number", "reviewer_key"], strategy="backward", check_sortedness=False)
-            .join(ready, on=["repo_id", "pr_number"], how="left")
+                       by=["pr_id", "reviewer_key"], strategy="backward", check_sortedness=False)
+            .join(ready, on="pr_id", how="left")
         )
         new_request = pl.col("_requested_at").is_not_null() & (
             pl.col("_previous").is_null() | (pl.col("_requested_at") > pl.col("_previous"))
@@ -132,7 +132,7 @@ def review_depth(
         pl.len().alias("reviews"),
         pl.col("comments").sum().alias("review_comments"),
         pl.col("comments").mean().alias("comments_per_review"),
-        pl.struct("repo_id", "pr_number").n_unique().cast(pl.UInt32).alias("prs_reviewed"),
+        pl.col("pr_id").n_unique().cast(pl.UInt32).alias("prs_reviewed"),
         pl.col("author_key").drop_nulls().n_unique().cast(pl.UInt32).alias("authors_reviewed"),
         (pl.col("state") == "approved").sum().alias("approvals"),
         (pl.col("state") == "changes_requested").sum().alias("changes_requested"),
