@@ -24,6 +24,7 @@ from impactlens.evidence import tables
 from impactlens.evidence.model import Claim, Figure, Record
 from impactlens.ownership import owner_key
 from impactlens.ownership import parse as parse_codeowners
+from impactlens.metrics.frames import EXCLUDED_CATEGORIES
 from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
 from impactlens.metrics.pr import directory_of
 from impactlens.metrics import (
@@ -39,7 +40,13 @@ AREA_MIN_LINES = 200
 GROWTH_WEEKS = 8
 #: Days compared before and after a runbook for the repository's MTTR.
 RUNBOOK_WINDOW_DAYS = 90
-EXCLUDED_CATEGORIES = ("generated", "lockfile", "vendored")
+
+#: Reader-facing names of the delivery medians (sentences and the packet's delivery chart).
+DELIVERY_LABELS = {
+    "median_cycle_time_to_merge_hours": "Median cycle time to merge",
+    "median_time_to_first_review_hours": "Median time to first review",
+    "median_pr_size_lines": "Median PR size",
+}
 
 
 def _utc(day: date) -> datetime:
@@ -147,9 +154,10 @@ class Subject:
 
     @cached_property
     def commits(self) -> pl.DataFrame:
-        """frames.commits with each commit's ``subject`` (frames.commit_messages)."""
-        messages = self.frames.commit_messages.select("repo_id", "sha", "subject")
-        return self.frames.commits.join(messages, on=["repo_id", "sha"], how="left").collect()
+        """frames.commits (repo_id, sha, author_key, author_is_bot, authored_at, is_merge, pr_number...)
+        with each commit's ``subject``."""
+        commits = self.frames.commits.collect()
+        return commits.join(tables.commit_subjects(self.con), on=["repo_id", "sha"], how="left")
 
     @cached_property
     def documents(self) -> pl.DataFrame:
@@ -280,10 +288,9 @@ def areas_owned(s: Subject) -> list[Claim]:
     if mine.is_empty():
         return []
     commits = s.commits.filter(s.in_period("authored_at") & (pl.col("author_key") == s.person_id) & ~pl.col("is_merge"))
-    files = s.frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES)).collect()
+    files = tables.commit_file_lines(s.con, EXCLUDED_CATEGORIES)
     lines = files.join(commits.select("repo_id", "sha", "subject"), on=["repo_id", "sha"]).with_columns(
         directory_of("path").alias("directory"),
-        (pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)).alias("lines"),
     )
     figures, records, parts = [], [], []
     for row in mine.iter_rows(named=True):
@@ -612,7 +619,7 @@ def delivery_figures(s: Subject) -> list[Claim]:
                "median changed lines per PR (generated, lockfile and vendored files excluded)",
                previous=med(before, "changed_lines")),
     ]
-    text = "; ".join(f"{f.name.replace('_', ' ').replace(' hours', '')}: {f.text()}" for f in figures[2:])
+    text = "; ".join(f"median {DELIVERY_LABELS[f.name].removeprefix('Median ')}: {f.text()}" for f in figures[2:])
     return [Claim(
         "delivery_figures", "delivery_outcomes",
         f"The data shows {s.name} merged {len(now)} PRs in the period ({len(before)} in the previous period of "

@@ -16,7 +16,7 @@ import html
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -241,9 +241,15 @@ def write_document(doc: Any, path: Path, fmt: str) -> list[Path]:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
+_WORDS = {"prs": "PRs", "pr": "PR", "adrs": "ADRs", "mttr": "MTTR", "dora": "DORA"}
+
+
 def _figure_label(name: str) -> str:
+    """``"prs_merged"`` -> ``"PRs merged"``, ``"touchpoints:leo-park"`` -> ``"Touchpoints (leo-park)"``."""
     base, _, key = name.partition(":")
-    label = base.replace("_", " ").capitalize()
+    words = [_WORDS.get(w, w) for w in base.split("_")]
+    label = " ".join(words)
+    label = label[0].upper() + label[1:] if label else label
     return f"{label} ({key})" if key else label
 
 
@@ -313,28 +319,33 @@ def _star(claims: list[Claim]) -> list[StarStub]:
             break
     stubs = []
     for claim in chosen:
-        figures = "; ".join(f"{_figure_label(f.name)}: {f.text()}" for f in claim.figures[:3])
+        context = f"(Context: {claim.figures[0].context}.)" if claim.figures else ""
         stubs.append(StarStub(
             claim.kind,
             situation="(to write: the context — the team, the system, the problem and why it mattered)",
             task="(to write: what you were responsible for)",
             action="(to write: what you did and decided; the records below show the work)",
-            result=f"{claim.sentence} {figures}".strip(),
+            result=f"{claim.sentence} {context}".strip(),
             records=claim.records[:5],
         ))
     return stubs
 
 
 def activity_chart(s: Subject) -> Chart | None:
-    """Weekly merged PRs and reviews given by the person in the period (metrics.throughput)."""
+    """Weekly merged PRs and reviews given by the person in the period (metrics.throughput); weeks with
+    neither count as zero."""
     weekly = throughput(s.frames, Scope(person=s.person_id, start=s.start, end=s.end), by=None, grain="week").collect()
     if weekly.is_empty():
         return None
-    long = weekly.select(
+    first = s.since - timedelta(days=s.since.weekday())
+    weeks = pl.DataFrame({"week": pl.date_range(first, s.until, interval="1w", eager=True)})
+    counts = weekly.select(
         pl.col("period_start").dt.date().alias("week"),
         pl.col("prs_merged").cast(pl.Int64).alias("PRs merged"),
         pl.col("reviews_given").cast(pl.Int64).alias("Reviews given"),
-    ).unpivot(index="week", variable_name="figure", value_name="count")
+    )
+    long = (weeks.join(counts, on="week", how="left").fill_null(0)
+            .unpivot(index="week", variable_name="figure", value_name="count"))
     values = long.with_columns(pl.col("week").cast(pl.String)).to_dicts()
     chart = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
         x=alt.X("week:T", title="Week (UTC)"), y=alt.Y("count:Q", title="Count per week"),
@@ -344,24 +355,27 @@ def activity_chart(s: Subject) -> Chart | None:
 
 
 def delivery_chart(claims: list[Claim], s: Subject) -> Chart | None:
-    """The person's delivery figures, this period beside the previous one (from the delivery claim)."""
+    """The person's delivery medians, this period beside the previous one (from the delivery claim); each
+    figure on its own scale."""
     claim = next((c for c in claims if c.kind == "delivery_figures"), None)
     if claim is None:
         return None
     rows = []
     for fig in claim.figures:
-        if fig.unit == "hours" or fig.unit == "lines":
+        if fig.name in claims_mod.DELIVERY_LABELS:
             for label, value in (("previous period", fig.previous), ("this period", fig.value)):
                 if value is not None:
-                    rows.append({"figure": f"{_figure_label(fig.name)} ({fig.unit})", "period": label, "value": value})
+                    rows.append({"figure": f"{claims_mod.DELIVERY_LABELS[fig.name]} ({fig.unit})", "period": label,
+                                 "value": value})
     if not rows:
         return None
+    order = ["previous period", "this period"]
     chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        y=alt.Y("period:N", title=None, sort=["previous period", "this period"]), x=alt.X("value:Q", title=None),
-        color=alt.Color("period:N", title=None, sort=["previous period", "this period"]),
+        y=alt.Y("period:N", title=None, sort=order), x=alt.X("value:Q", title=None),
+        color=alt.Color("period:N", title=None, sort=order),
         row=alt.Row("figure:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-    ).properties(width=420, height=40, title=f"{s.name}: delivery figures, medians of own PRs")
-    return Chart("delivery", "Delivery figures: this period and the previous one of equal length", chart.to_dict())
+    ).properties(width=420, height=40, title=f"{s.name}: delivery medians of own merged PRs").resolve_scale(x="independent")
+    return Chart("delivery", "Delivery medians: this period and the previous one of equal length", chart.to_dict())
 
 
 def _summary(s: Subject, claims: list[Claim], audit: list[AuditItem], rubric: Rubric) -> str:

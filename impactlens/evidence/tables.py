@@ -17,10 +17,7 @@ class EvidenceError(ImpactlensError):
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pl.DataFrame:
-    if params:
-        out = pl.from_arrow(con.execute(query, params).arrow())
-    else:
-        out = con.sql(query).pl()
+    out = con.sql(query, params=params or None).pl()
     assert isinstance(out, pl.DataFrame)
     return out
 
@@ -109,3 +106,20 @@ def codeowners_files(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def deployment_urls(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """deployment_id, url of every deployment."""
     return _frame(con, "SELECT deployment_id, url FROM deployments")
+
+
+def commit_subjects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """repo_id, sha, subject of every commit (titles of commit records)."""
+    return _frame(con, "SELECT repo_id, sha, subject FROM commits")
+
+
+def commit_file_lines(con: duckdb.DuckDBPyConnection, excluded: tuple[str, ...]) -> pl.DataFrame:
+    """Changed lines per commit file: repo_id, sha, path, lines (i64: additions + deletions), leaving out
+    files whose category is in ``excluded`` (generated, lockfile, vendored)."""
+    marks = ", ".join("?" for _ in excluded) or "NULL"
+    return _frame(
+        con,
+        "SELECT repo_id, sha, path, (coalesce(additions, 0) + coalesce(deletions, 0))::BIGINT AS lines "
+        f"FROM commit_files WHERE category NOT IN ({marks})",
+        list(excluded),
+    )
