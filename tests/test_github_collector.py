@@ -349,3 +349,23 @@ def test_a_run_killed_mid_way_resumes_from_the_working_copy(server, db_path):
         assert con.sql("SELECT status FROM collection_runs ORDER BY started_at").fetchall() == [
             ("failed",), ("succeeded",)
         ]
+
+
+def test_a_page_github_cannot_answer_is_asked_for_again_at_half_the_size(server, con):
+    d = server.data
+    repo = d.repository("acme/heavy")
+    for n in range(1, 31):
+        d.pull_request(repo, n, author=d.user("ada"), created="2024-01-01T00:00:00Z",
+                       updated=f"2024-01-02T00:00:{n:02d}Z")
+    original = server._graphql
+
+    def times_out_on_big_pages(request):  # GitHub gives up on heavy queries with a 502
+        if request["query"].startswith("query PullRequests") and request["variables"]["first"] > 25:
+            return 502, {"message": "Server Error"}
+        return original(request)
+
+    server._graphql = times_out_on_big_pages
+    collect_github(con, "acme/heavy", client=client_for(server, retries=0), config=config_mod.load(None))
+    pages = [(r.operation, r.status) for r in server.requests if r.operation == "PullRequests"]
+    assert pages == [("PullRequests", 502), ("PullRequests", 502), ("PullRequests", 200), ("PullRequests", 200)]
+    assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(30,)]

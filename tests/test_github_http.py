@@ -195,3 +195,18 @@ def test_verify_reports_the_budget_and_accepts_an_enterprise_without_rate_limits
     wrong = GitHubClient.from_environment(api_url=server.api_url, environ={"GITHUB_TOKEN": "ghp_nope"}, settings=FAST)
     with pytest.raises(CollectionError, match=r"^GitHub rejected \$GITHUB_TOKEN \(401"):
         wrong.verify()
+
+
+def test_in_an_organisation_a_repository_that_fails_does_not_stop_the_others(server, con):
+    server.data.repository("acme/web")
+    server.fail("POST /api/graphql", 403, {"message": "Resource not accessible by integration",
+                                           "documentation_url": "https://docs.github.com/graphql"})
+    result = collect_github(con, "acme", client=client_for(server), config=config_mod.load(None))
+
+    assert [(r.repo_id, r.status) for r in result.repositories] == [("acme/api", "failed"), ("acme/web", "succeeded")]
+    assert result.failures[0].error == (
+        "$GITHUB_TOKEN may not read repository acme/api (403): grant it read access."
+    )
+    assert sorted(con.sql("SELECT target, status FROM collection_runs").fetchall()) == [
+        ("acme/api", "failed"), ("acme/web", "succeeded")
+    ]

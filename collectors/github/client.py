@@ -54,6 +54,10 @@ class CredentialsError(CollectionError):
     """GitHub refused the credentials (401): nothing else will work until they are fixed."""
 
 
+class ServerError(CollectionError):
+    """GitHub kept answering 5xx after the retries (an outage, or a GraphQL query too heavy to answer)."""
+
+
 class UnreachableError(CollectionError):
     """The API address could not be reached (DNS, connection refused, TLS, timeout)."""
 
@@ -241,7 +245,7 @@ class GitHubClient:
         message = data.get("message") or "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
         message = " ".join(str(message or "no message").split())[:200]
         if exc.status >= 500:
-            return CollectionError(
+            return ServerError(
                 f"GitHub kept failing for {what} ({exc.status} after {self.settings.retries} retries: {message}); "
                 "run again later, what was collected is kept."
             )

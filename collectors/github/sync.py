@@ -6,6 +6,8 @@ Resources and their high-water marks (``sync_state``, source ``github``, target 
 pull_requests      newest first by ``updatedAt``; stops at the first PR not updated since the
                    mark. While a run pages, the cursor also holds ``pending`` (the page cursor
                    and the newest ``updatedAt`` of this run), so a killed run resumes at its page.
+                   A page GitHub keeps failing (5xx: a query too heavy to answer in time) is
+                   asked for again at half the size, down to :data:`MIN_PR_PAGE_SIZE`.
 issues             oldest first by ``updatedAt`` with ``filterBy: {since: mark}``; the mark moves
                    with every page.
 releases           newest first by ``createdAt``; stops at the first release created before the mark.
@@ -29,11 +31,12 @@ from typing import Any, Callable
 import duckdb
 
 from impactlens.collectors.github import queries, rows, store
-from impactlens.collectors.github.client import GitHubClient
+from impactlens.collectors.github.client import GitHubClient, ServerError
 from impactlens.collectors.github.rows import Actors, later, ts
 from impactlens.errors import CollectionError
 
 DEPLOYMENT_LOOKBACK_DAYS = 7
+MIN_PR_PAGE_SIZE = 10  # a page of PRs that GitHub keeps failing to answer is halved down to this
 
 
 def _has_more(connection: dict[str, Any] | None) -> bool:
@@ -171,8 +174,16 @@ class RepositorySync:
         lower = later(pending.get("lower", mark), self.since)
         after, top = pending.get("after"), pending.get("top")
         stored = 0
+        size = queries.PR_PAGE_SIZE
         while True:
-            data = self._query(queries.PULL_REQUESTS, first=queries.PR_PAGE_SIZE, after=after)
+            try:
+                data = self._query(queries.PULL_REQUESTS, first=size, after=after)
+            except ServerError:
+                # GitHub answers 502 when a query takes too long: ask again for half the page.
+                if size <= MIN_PR_PAGE_SIZE:
+                    raise
+                size //= 2
+                continue
             conn = data["repository"]["pullRequests"]
             nodes = [n for n in conn.get("nodes") or [] if n]
             if top is None and nodes:
