@@ -43,6 +43,7 @@ class Calendar:
     def __init__(self, people: tuple[Person, ...], rng: random.Random) -> None:
         self.people = {p.person_id: p for p in people}
         self.index = {p.person_id: k for k, p in enumerate(people)}
+        self._windows: dict[tuple[str, date], tuple[datetime, datetime] | None] = {}
         self.vacations: dict[str, frozenset[date]] = {}
         for person in people:
             off: set[date] = set()
@@ -72,30 +73,42 @@ class Calendar:
         local = datetime.combine(day, time(0), zone(person.tz)) + timedelta(seconds=int(hour * 3600))
         return utc(local)
 
+    def _window(self, person: Person, day: date) -> tuple[datetime, datetime] | None:
+        """``person``'s office hours on ``day`` (local date) in UTC, or None when it is no workday (cached)."""
+        key = (person.person_id, day)
+        if key in self._windows:
+            return self._windows[key]
+        window = None
+        if self.is_workday(person, day):
+            tz = zone(person.tz)
+            # People start their day between 08:30 and 09:30, differently each day.
+            late = (day.toordinal() * 7 + self.index.get(person.person_id, 0) * 13) % 60
+            start = datetime.combine(day, DAY_START, tz) + timedelta(minutes=late - 30)
+            window = (start.astimezone(UTC), datetime.combine(day, DAY_END, tz).astimezone(UTC))
+        self._windows[key] = window
+        return window
+
     def add_working_hours(self, person: Person, at: datetime, hours: float) -> datetime:
         """``at`` plus ``hours`` of ``person``'s office hours (about 09:00-18:00 local on their workdays), in UTC.
 
         Gives up after 60 calendar days (someone who left or is on a long leave) and returns that moment.
         """
-        tz = zone(person.tz)
-        local = at.astimezone(tz)
+        day = at.astimezone(zone(person.tz)).date()
+        moment = at
         remaining = hours * 3600.0
         for _ in range(60):
-            day = local.date()
-            if self.is_workday(person, day):
-                # People start their day between 08:30 and 09:30, differently each day.
-                late = (day.toordinal() * 7 + self.index.get(person.person_id, 0) * 13) % 60
-                start = datetime.combine(day, DAY_START, tz) + timedelta(minutes=late - 30)
-                end = datetime.combine(day, DAY_END, tz)
-                if local < start:
-                    local = start
-                if local < end:
-                    available = (end - local).total_seconds()
+            window = self._window(person, day)
+            if window is not None:
+                start, end = window
+                if moment < start:
+                    moment = start
+                if moment < end:
+                    available = (end - moment).total_seconds()
                     if remaining <= available:
-                        return utc(local + timedelta(seconds=remaining))
+                        return (moment + timedelta(seconds=remaining)).replace(microsecond=0)
                     remaining -= available
-            local = datetime.combine(day + timedelta(days=1), time(0), tz)
-        return utc(local)
+            day += timedelta(days=1)
+        return datetime.combine(day, time(0), zone(person.tz)).astimezone(UTC)
 
     def workdays_before(self, person: Person, at: datetime, count: int, rng: random.Random) -> datetime:
         """A moment in ``person``'s office hours ``count`` workdays before ``at`` (before ``at`` itself)."""
