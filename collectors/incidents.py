@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import duckdb
+import pyarrow as pa
 
 from impactlens.errors import CollectionError, FileProblemsError
 
@@ -575,6 +576,8 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
     Status, open and resolution times are replaced by the newer load; a descriptive field the
     newer load leaves empty (a PagerDuty JSON has no assignee once resolved) keeps its known value.
     """
+    if not incidents:
+        return
     cols = ", ".join(_COLUMNS)
     exact = ("source", "external_id", "status", "opened_at", "resolved_at")
     updates = ", ".join(
@@ -583,14 +586,26 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         else f"{c} = coalesce(excluded.{c}, incidents.{c})"
         for c in _COLUMNS[1:]
     )
-    for i in incidents:
+    stamp = pa.timestamp("us", tz="UTC")
+    types = {"opened_at": stamp, "acknowledged_at": stamp, "resolved_at": stamp, "responders": pa.list_(pa.string())}
+    values = {
+        "incident_id": [i.incident_id for i in incidents], "source": [i.source for i in incidents],
+        "external_id": [i.external_id for i in incidents], "repo_id": [i.repo_id for i in incidents],
+        "title": [i.title for i in incidents], "severity": [i.severity for i in incidents],
+        "service": [i.service for i in incidents], "status": [i.status for i in incidents],
+        "opened_at": [i.opened_at for i in incidents], "acknowledged_at": [i.acknowledged_at for i in incidents],
+        "resolved_at": [i.resolved_at for i in incidents], "commander": [i.commander for i in incidents],
+        "responders": [i.responders for i in incidents], "postmortem_url": [i.postmortem_url for i in incidents],
+        "url": [i.url for i in incidents], "cause_sha": [i.cause_sha for i in incidents],
+    }
+    con.register("_incidents", pa.table({c: pa.array(values[c], type=types.get(c, pa.string())) for c in _COLUMNS}))
+    try:
         con.execute(
-            f"INSERT INTO incidents ({cols}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
-            f"ON CONFLICT (incident_id) DO UPDATE SET {updates}",
-            [i.incident_id, i.source, i.external_id, i.repo_id, i.title, i.severity, i.service, i.status,
-             i.opened_at, i.acknowledged_at, i.resolved_at, i.commander, i.responders, i.postmortem_url, i.url,
-             i.cause_sha],
+            f"INSERT INTO incidents ({cols}) SELECT {cols} FROM _incidents "
+            f"ON CONFLICT (incident_id) DO UPDATE SET {updates}"
         )
+    finally:
+        con.unregister("_incidents")
 
 
 def named_sha(con: duckdb.DuckDBPyConnection, text: str, repo_id: str | None) -> str | None:
@@ -636,9 +651,14 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
         "FROM deployments WHERE status = 'success' AND is_production ORDER BY done_at, deployment_id"
     ).fetchall()
     by_repo: dict[str | None, list[tuple[str, str, str | None, dt.datetime, str | None]]] = {None: []}
+    by_sha: dict[tuple[str | None, str], tuple[str, str, str | None, dt.datetime, str | None]] = {}
     for row in deployments:
         by_repo.setdefault(row[1], []).append(row)
         by_repo[None].append(row)
+        if row[2]:
+            by_sha.setdefault((row[1], row[2]), row)  # the earliest deployment of a sha, per repo
+            by_sha.setdefault((None, row[2]), row)
+    times_by_repo = {repo: [d[3] for d in pool] for repo, pool in by_repo.items()}
     incidents = con.execute("SELECT incident_id, repo_id, opened_at, cause_sha FROM incidents").fetchall()
     commit_times = {}
     shas = [r[3] for r in incidents if r[3]]
@@ -650,13 +670,13 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
     attributed = 0
     for incident_id, repo_id, opened, cause in incidents:
         pool = by_repo.get(repo_id, []) if repo_id else by_repo[None]
-        times = [d[3] for d in pool]
+        times = times_by_repo.get(repo_id, []) if repo_id else times_by_repo[None]
         scope = f"of {repo_id}" if repo_id else "(any repository)"
         chosen, reason = None, None
         if cause:
-            exact = [d for d in pool if d[2] and d[2] == cause]
+            exact = by_sha.get((repo_id, cause))
             if exact:
-                chosen = exact[0]
+                chosen = exact
                 reason = f"its text names {cause[:12]}, deployed as {_label(chosen)} at {_when(chosen[3])}"
             elif cause in commit_times:
                 i = bisect.bisect_left(times, commit_times[cause])
@@ -674,7 +694,19 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
         attributed += chosen is not None
         updates.append((chosen[0] if chosen else None, reason, incident_id))
     if updates:
-        con.executemany("UPDATE incidents SET deployment_id = ?, attribution_reason = ? WHERE incident_id = ?", updates)
+        con.register("_attribution", pa.table({
+            name: pa.array([u[i] for u in updates], type=pa.string())
+            for i, name in enumerate(("deployment_id", "attribution_reason", "incident_id"))
+        }))
+        try:
+            con.execute(
+                "UPDATE incidents SET deployment_id = a.deployment_id, attribution_reason = a.attribution_reason "
+                "FROM _attribution a WHERE incidents.incident_id = a.incident_id AND "
+                "(incidents.deployment_id IS DISTINCT FROM a.deployment_id "
+                "OR incidents.attribution_reason IS DISTINCT FROM a.attribution_reason)"
+            )
+        finally:
+            con.unregister("_attribution")
     return attributed
 
 
