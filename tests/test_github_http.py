@@ -210,3 +210,18 @@ def test_in_an_organisation_a_repository_that_fails_does_not_stop_the_others(ser
     assert sorted(con.sql("SELECT target, status FROM collection_runs").fetchall()) == [
         ("acme/api", "failed"), ("acme/web", "succeeded")
     ]
+
+
+def test_cli_out_of_budget_publishes_what_it_stored_and_says_when_to_run_again(server, tmp_path: Path):
+    db = tmp_path / "w.duckdb"
+    server.remaining["graphql"] = 3  # the repository query fits, the first page of PRs does not
+    done = run_cli("acme/api", "--api-url", server.api_url, "--db", str(db), "--quiet", env={"GITHUB_TOKEN": TOKEN})
+    reset = time.strftime("%Y-%m-%d %H:%M", time.gmtime(server.reset_at))
+    assert done.returncode == 2
+    assert done.stderr == (
+        "impactlens: error: GitHub's rate limit for $GITHUB_TOKEN is spent; what was collected is kept: "
+        f"run again after {reset} UTC.\n"
+    )
+    with warehouse.read_only(db) as con:  # published: readers see what the run stored
+        assert con.sql("SELECT count(*) FROM releases").fetchall() == [(1,)]
+        assert con.sql("SELECT status FROM collection_runs").fetchall() == [("stopped",)]
