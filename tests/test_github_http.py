@@ -225,3 +225,15 @@ def test_cli_out_of_budget_publishes_what_it_stored_and_says_when_to_run_again(s
     with warehouse.read_only(db) as con:  # published: readers see what the run stored
         assert con.sql("SELECT count(*) FROM releases").fetchall() == [(1,)]
         assert con.sql("SELECT status FROM collection_runs").fetchall() == [("stopped",)]
+
+
+def test_a_bad_app_key_is_one_line(tmp_path: Path):
+    key_file = tmp_path / "app.pem"
+    key_file.write_text("-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n")
+    for value in (str(key_file), key_file.read_text()):
+        with pytest.raises(CollectionError, match=r"^\$GITHUB_APP_PRIVATE_KEY is not a usable PEM private key"):
+            GitHubClient.from_environment(api_url="http://127.0.0.1:9/api/v3",
+                                          environ={"GITHUB_APP_ID": "1", "GITHUB_APP_PRIVATE_KEY": value})
+    with pytest.raises(CollectionError, match=r"^\$GITHUB_APP_PRIVATE_KEY is neither a PEM private key nor the path"):
+        GitHubClient.from_environment(api_url="http://127.0.0.1:9/api/v3",
+                                      environ={"GITHUB_APP_ID": "1", "GITHUB_APP_PRIVATE_KEY": str(tmp_path / "no")})

@@ -337,15 +337,25 @@ class GitHubClient:
 
 
 def _private_key(value: str) -> str:
+    """The App's private key from ``$GITHUB_APP_PRIVATE_KEY`` (PEM text or a file's path), checked
+    to be a usable key now, so a bad one is one line here rather than a failure at the first request."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     value = value.strip()
     if not value:
         raise CollectionError(f"${APP_ID_ENV} is set but ${APP_KEY_ENV} is not: give the App's private key (PEM or its path).")
-    if value.startswith("-----BEGIN"):
-        return value
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise CollectionError(f"${APP_KEY_ENV} is neither a PEM private key nor the path of one.")
-    return path.read_text(encoding="utf-8")
+    if not value.startswith("-----BEGIN"):
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise CollectionError(f"${APP_KEY_ENV} is neither a PEM private key nor the path of one.")
+        value = path.read_text(encoding="utf-8")
+    try:
+        load_pem_private_key(value.encode(), password=None)
+    except (ValueError, TypeError):
+        raise CollectionError(
+            f"${APP_KEY_ENV} is not a usable PEM private key: download a new one from the App's settings."
+        ) from None
+    return value
 
 
 def _find_installation(integration: GithubIntegration, owner: str | None, repo: str | None, credential: str) -> int:
