@@ -296,3 +296,17 @@ def test_people_join_leave_and_one_moves_team(db):
         "avg((repo_id = 'acme/platform')::INT) FILTER (WHERE created_at >= ?) FROM pull_requests "
         "WHERE author_login = 'samrivera'", [cast.TEAM_MOVE_DATE, cast.TEAM_MOVE_DATE]).fetchall()[0]
     assert before > 0.8 and after > 0.8
+
+
+def test_demo_opens_the_dashboard_on_the_demo_warehouse(demo_db, monkeypatch):
+    """Without --no-open the command hands the demo file to the dashboard's launcher (which would serve it)."""
+    from typer.testing import CliRunner
+
+    from impactlens.cli import app
+    from impactlens.commands import dashboard
+
+    opened = []
+    monkeypatch.setattr(dashboard, "launch", lambda path, **kwargs: opened.append(path) or 0)
+    result = CliRunner().invoke(app, ["demo", "--db", str(demo_db)])
+    assert result.exit_code == 0, result.output
+    assert "Reused" in result.output and opened == [demo_db]
