@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 FULL = {"prs": 1_000_000, "reviews": 4_000_000, "comments": 4_000_000, "commits": 10_000_000}
 
@@ -271,7 +272,7 @@ def measure(path: Path) -> None:
     import polars as pl
 
     from impactlens import warehouse
-    from impactlens.metrics import incident_summary, load
+    from impactlens.metrics import load
     from impactlens.metrics.job import _tables
     from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_times, _sizes
 
@@ -291,9 +292,20 @@ def measure(path: Path) -> None:
         print(f"  {name:<30} {seconds:6.2f} s wall {cpu:6.2f} s CPU")
 
     def polars_pr_size(con):
+        # A standalone job reads only the columns and rows it needs (projection and filter pushed into
+        # the reading query), then joins and aggregates in Polars with the suite's own _sizes.
         f = load(con)
-        prs = f.prs.filter(pl.col("merged_at").is_not_null() & ~pl.col("author_is_bot")).join(
-            _sizes(f), on="pr_id", how="left")
+        narrow = SimpleNamespace(
+            commits=pl.from_arrow(con.sql(
+                "SELECT hash(repo_id, sha) AS commit_id, hash(repo_id, pr_number) AS pr_id, is_merge "
+                "FROM commits WHERE pr_number IS NOT NULL AND NOT is_merge").to_arrow_table()).lazy(),
+            commit_files=pl.from_arrow(con.sql(
+                "SELECT hash(repo_id, sha) AS commit_id, path, additions, deletions, category "
+                "FROM commit_files").to_arrow_table()).lazy(),
+        )
+        prs = f._resolved("pull_requests", "hash(t.repo_id, t.number) AS pr_id, merged_at, additions, deletions",
+                          [("author_login", "author", "github_login", "author_is_bot")], where="t.merged_at IS NOT NULL")
+        prs = prs.filter(~pl.col("author_is_bot")).join(_sizes(narrow), on="pr_id", how="left")
         lines = pl.coalesce("_changed", pl.col("additions").cast(pl.Int64) + pl.col("deletions").cast(pl.Int64))
         return prs.select(lines.alias("c")).filter(pl.col("c").is_not_null()).select(
             pl.len(), pl.col("c").median().alias("median"), pl.col("c").quantile(0.9, "linear").alias("p90"),
@@ -302,10 +314,24 @@ def measure(path: Path) -> None:
 
     def polars_ttfr(con):
         f = load(con)
-        prs = f.prs.with_columns(
-            pl.when(pl.col("merged_at").is_not_null()).then(pl.lit("merged")).otherwise(pl.col("state")).alias("state"))
-        prs = prs.join(_ready_times(f, prs), on="pr_id", how="left")
-        prs = prs.join(_first_responses(f, prs), on="pr_id", how="left")
+        narrow = SimpleNamespace(
+            timeline=pl.from_arrow(con.sql(
+                "SELECT hash(repo_id, pr_number) AS pr_id, lower(event_type) AS event_type, created_at "
+                "FROM pr_timeline_events WHERE lower(event_type) IN ('ready_for_review', 'reopened')"
+            ).to_arrow_table()).lazy(),
+            reviews=f._resolved("reviews", "hash(t.repo_id, t.pr_number) AS pr_id, submitted_at",
+                                [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
+                                where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'"),
+            comments=f._resolved("comments", "hash(t.repo_id, t.parent_number) AS pr_id, created_at",
+                                 [("author_login", "author", "github_login", "author_is_bot")],
+                                 where="regexp_matches(lower(t.parent_type), 'pull|^pr$')"),
+        )
+        prs = f._resolved(
+            "pull_requests", "hash(t.repo_id, t.number) AS pr_id, created_at, merged_at, is_draft, "
+            "CASE WHEN t.merged_at IS NOT NULL THEN 'merged' ELSE lower(t.state) END AS state",
+            [("author_login", "author", "github_login", "author_is_bot")])
+        prs = prs.join(_ready_times(narrow, prs), on="pr_id", how="left")
+        prs = prs.join(_first_responses(narrow, prs), on="pr_id", how="left")
         hours = (pl.min_horizontal("first_human_response_at", "merged_at") - pl.col("ready_at")).dt.total_microseconds() / 3.6e9
         return prs.filter(~pl.col("author_is_bot") & pl.col("ready_at").is_not_null()).select(
             pl.len(), pl.col("first_human_response_at").is_not_null().sum().alias("reviewed"),
@@ -313,7 +339,12 @@ def measure(path: Path) -> None:
         ).collect()
 
     def polars_mttr(con):
-        return incident_summary(load(con)).collect()
+        hours = (pl.col("resolved_at") - pl.col("opened_at")).dt.total_microseconds() / 3.6e9
+        incidents = pl.from_arrow(con.sql("SELECT opened_at, resolved_at FROM incidents").to_arrow_table()).lazy()
+        return incidents.select(
+            pl.len(), pl.col("resolved_at").count().alias("resolved"), hours.mean().alias("mean"),
+            hours.median().alias("median"),
+        ).collect()
 
     def sql(query):
         return lambda con: con.sql(query).fetchall()
