@@ -13,7 +13,7 @@ import pytest
 
 from github_server import Data, GitHubServer
 from impactlens import config as config_mod, warehouse
-from impactlens.collectors.github import GitHubClient, Settings, collect_github
+from impactlens.collectors.github import GitHubClient, collect_github
 from impactlens.errors import CollectionError
 
 from test_github_collector import FAST, TOKEN, build_story, client_for, snapshot

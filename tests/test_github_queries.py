@@ -33,7 +33,7 @@ def test_every_query_sent_in_a_collection_is_valid(con):
     for i in range(25):  # enough reviews and comments to need the follow-up queries
         review = data.review(first, author=data.user(f"r{i}"), state="COMMENTED", submitted="2024-03-01T09:30:00Z")
         data.comment(first, author=data.user("ada"), created="2024-03-01T09:30:00Z", body="more")
-    for i in range(25):
+    for _ in range(25):
         data.review_comment(first, review, author=data.user("bob"), created="2024-03-01T09:40:00Z", body="x",
                             path="a.py")
     with GitHubServer(data, token=TOKEN) as server:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from impactlens.bots import BotRules
 from impactlens.collectors.github.queries import TIMELINE_TYPES
