@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 from impactlens.errors import CollectionError
@@ -194,6 +195,46 @@ def resolve_owner(con: duckdb.DuckDBPyConnection, owner: str) -> tuple[str, str]
         return "team", row[0][0] if row else key
     row = con.execute("SELECT person_id FROM identities WHERE identity_id = ?", [key]).fetchall()
     return "actor", row[0][0] if row and row[0][0] else key
+
+
+def attach_owners(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    *,
+    repo_col: str = "repo_id",
+    path_col: str = "path",
+    time_col: str,
+) -> pl.DataFrame:
+    """Add the CODEOWNERS owners of each row's path at the row's time (e.g. ``commit_files`` joined
+    to ``commits.committed_at``), one row per owner.
+
+    Args:
+        frame: rows with ``repo_col`` (str), ``path_col`` (str, repository-relative) and ``time_col``
+            (Datetime with time zone).
+
+    Returns:
+        ``frame``'s columns plus ``owner`` (str, as written: '@login', '@org/team', email),
+        ``owner_kind`` ('team' or 'actor') and ``owner_key`` (team id, or the actor key metrics count:
+        see :func:`resolve_owner`). Rows with no owner at that time keep null owner columns.
+    """
+    histories: dict[str, OwnershipHistory] = {}
+    resolved: dict[str, tuple[str, str]] = {}
+    owners_col: list[list[str]] = []
+    for repo, path, when in frame.select(repo_col, path_col, time_col).iter_rows():
+        if repo not in histories:
+            histories[repo] = history(con, repo)
+        owners = list(histories[repo].owners(path, when)) if when is not None else []
+        owners_col.append(owners)
+        for owner in owners:
+            if owner not in resolved:
+                resolved[owner] = resolve_owner(con, owner)
+    out = frame.with_columns(pl.Series("owner", owners_col, dtype=pl.List(pl.Utf8))).explode("owner")
+    lookup = pl.DataFrame(
+        {"owner": list(resolved), "owner_kind": [v[0] for v in resolved.values()],
+         "owner_key": [v[1] for v in resolved.values()]},
+        schema={"owner": pl.Utf8, "owner_kind": pl.Utf8, "owner_key": pl.Utf8},
+    )
+    return out.join(lookup, on="owner", how="left", maintain_order="left")
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:

@@ -110,3 +110,34 @@ def test_owners_resolve_to_people_and_roster_teams(con, tmp_path):
     assert ownership.resolve_owner(con, "@acme/web") == ("team", "acme/web")
     assert ownership.resolve_owner(con, "@Bob-S") == ("actor", "bob")
     assert ownership.resolve_owner(con, "carol@example.com") == ("actor", "email:carol@example.com")
+
+
+def test_attach_owners_gives_each_changed_file_its_owners_at_that_time(con, make_repo, tmp_path):
+    import polars as pl
+
+    from impactlens import config as config_mod
+    from impactlens import people
+
+    repo = make_repo("svc")
+    repo.write("CODEOWNERS", "* @ada\n/api/ @bob @acme/api-team\n")
+    repo.commit("Owners", date="2024-01-10T10:00:00+00:00")
+    repo.write("CODEOWNERS", "* @ada\n")
+    repo.commit("api back to Ada", date="2024-03-01T10:00:00+00:00")
+    ownership.collect_codeowners(con, repo.path, repo_id="acme/svc")
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("- {id: bob, name: Bob, login: bob, team: api-team}\n")
+    people.import_roster(con, roster, config_mod.DEFAULTS)
+
+    changes = pl.DataFrame({
+        "repo_id": ["acme/svc", "acme/svc", "acme/svc"],
+        "path": ["api/x.py", "README.md", "api/x.py"],
+        "at": [dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc), dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc),
+               dt.datetime(2024, 3, 2, tzinfo=dt.timezone.utc)],
+    })
+    out = ownership.attach_owners(con, changes, time_col="at")
+    assert out.select("path", "owner", "owner_kind", "owner_key").rows() == [
+        ("api/x.py", "@bob", "actor", "bob"),
+        ("api/x.py", "@acme/api-team", "team", "api-team"),
+        ("README.md", "@ada", "actor", "github_login:ada"),
+        ("api/x.py", "@ada", "actor", "github_login:ada"),
+    ]
