@@ -78,3 +78,14 @@ def test_collect_codeowners_and_owners(make_repo, db_path):
     assert owners.stdout.strip() == "api/v1/x.py: @bob @acme/api (line 2: /api/)"
     before = impactlens("people", "owners", "api/v1/x.py", "--repo", "acme/svc", "--at", "2024-01-01", *db)
     assert "had no CODEOWNERS" in before.stdout
+
+
+def test_import_takes_the_roster_path_from_the_config(db_path, tmp_path):
+    (tmp_path / "team.csv").write_text("name,emails,team\nAda Lovelace,ada@example.com,api\n")
+    (tmp_path / "impactlens.toml").write_text('[people]\nroster = "team.csv"\n')
+    result = impactlens("people", "import", "--db", str(db_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "team.csv: 1 people imported." in result.stdout
+    (tmp_path / "impactlens.toml").write_text("[people]\nroster = \"\"\n")
+    missing = impactlens("people", "import", "--db", str(db_path), cwd=tmp_path)
+    assert missing.returncode == 2 and "give a roster file" in missing.stderr
