@@ -67,10 +67,15 @@ def build_story(d: Data):
     # 2: open, no reviews, a pending request for cy; authored by a deleted user.
     pr2 = d.pull_request(repo, 2, author=None, created="2024-03-03T09:00:00Z", review_requests=[cy])
     # 3: opened as draft, made ready, converted back, made ready again: draft no longer.
-    pr3 = d.pull_request(repo, 3, author=cy, created="2024-03-04T09:00:00Z", updated="2024-03-05T12:00:00Z")
+    #    A review request for dee, withdrawn; a reopening.
+    pr3 = d.pull_request(repo, 3, author=cy, created="2024-03-04T09:00:00Z", updated="2024-03-05T12:30:00Z")
     ready1 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-04T18:00:00Z")
     draft = d.event(pr3, "CONVERT_TO_DRAFT_EVENT", actor=cy, created="2024-03-05T09:00:00Z")
     ready2 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-05T12:00:00Z")
+    asked = d.event(pr3, "REVIEW_REQUESTED_EVENT", actor=cy, created="2024-03-05T12:01:00Z", reviewer=d.user("dee"))
+    unasked = d.event(pr3, "REVIEW_REQUEST_REMOVED_EVENT", actor=cy, created="2024-03-05T12:20:00Z",
+                      reviewer=d.user("dee"))
+    reopened = d.event(pr3, "REOPENED_EVENT", actor=bob, created="2024-03-05T12:30:00Z")
     issue7 = d.issue(repo, 7, author=cy, created="2024-02-20T08:00:00Z", updated="2024-03-02T15:00:01Z",
                      state="CLOSED", closed="2024-03-02T15:00:01Z", labels=["incident", "sev2"], assignees=["ada"],
                      milestone=1)
@@ -106,7 +111,7 @@ def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
          utc("2024-03-03T09:00:00Z"), None, None, None, "main", "topic-2", 10, 2, 1, 1, [], ["cy"], [], None,
          utc("2024-01-01T09:00:00Z"), None, f"{url}/pull/2"),
         ("acme/api", 3, s["pr3"]["id"], "Change 3", 0, "cy", False, "open", False, utc("2024-03-04T09:00:00Z"),
-         utc("2024-03-05T12:00:00Z"), None, None, None, "main", "topic-3", 10, 2, 1, 1, [], [], [], None,
+         utc("2024-03-05T12:30:00Z"), None, None, None, "main", "topic-3", 10, 2, 1, 1, [], [], [], None,
          utc("2024-01-01T09:00:00Z"), None, f"{url}/pull/3"),
     ]
     reviews = con.sql("SELECT * FROM reviews ORDER BY submitted_at").fetchall()
@@ -134,6 +139,9 @@ def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
         ("acme/api", 3, s["ready1"]["id"], "ready_for_review", "cy", None, utc("2024-03-04T18:00:00Z")),
         ("acme/api", 3, s["draft"]["id"], "convert_to_draft", "cy", None, utc("2024-03-05T09:00:00Z")),
         ("acme/api", 3, s["ready2"]["id"], "ready_for_review", "cy", None, utc("2024-03-05T12:00:00Z")),
+        ("acme/api", 3, s["asked"]["id"], "review_requested", "cy", "dee", utc("2024-03-05T12:01:00Z")),
+        ("acme/api", 3, s["unasked"]["id"], "review_request_removed", "cy", "dee", utc("2024-03-05T12:20:00Z")),
+        ("acme/api", 3, s["reopened"]["id"], "reopened", "bob", None, utc("2024-03-05T12:30:00Z")),
     ]
     assert con.sql("SELECT * FROM issues").fetchall() == [
         ("acme/api", 7, "Issue 7", "cy", False, "closed", utc("2024-02-20T08:00:00Z"), utc("2024-03-02T15:00:01Z"),
