@@ -576,7 +576,7 @@ def runbooks_written(s: Subject) -> list[Claim]:
     before = facts.filter((pl.col("opened_at") >= at - window) & (pl.col("opened_at") < at))
     after = facts.filter((pl.col("opened_at") >= at) & (pl.col("opened_at") < min(at + window, s.end)))
     figures = [Figure("runbooks", len(docs), "documents", s.context)]
-    sentence = (f"The data shows {s.name} wrote {len(docs)} runbook file{'s' if len(docs) != 1 else ''} in the period: "
+    sentence = (f"The data shows {s.name} added or changed {len(docs)} runbook file{'s' if len(docs) != 1 else ''} in the period: "
                 + ", ".join(f"{r}:{p}" for r, p in zip(docs["repo_id"], docs["path"])) + ".")
     m_before, m_after = _median(before["time_to_restore_hours"]), _median(after["time_to_restore_hours"])
     if m_before is not None and m_after is not None:
