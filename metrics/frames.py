@@ -156,15 +156,16 @@ class Frames:
       author_key, author_is_bot, author_bot_kind, additions, deletions, changed_files,
       commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
       merge_commit_sha, first_commit_at, head_branch, base_branch (author_bot_kind as below).
-    * ``reviews``: repo_id, review_id, pr_number, reviewer_key, reviewer_is_bot, reviewer_bot_kind,
-      state (lower case), submitted_at, comment_count, url. Pending reviews and reviews without a
-      submission time are left out.
-    * ``comments``: repo_id, comment_id, kind, pr_number, review_id, author_key, author_is_bot,
-      author_bot_kind, created_at, path, url. Only comments on pull requests.
-    * ``timeline``: repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
-      review_requested, reopened, convert_to_draft), actor_key, subject_key, created_at.
-    * ``commits``: repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at, committed_at,
-      is_merge, insertions, deletions, files_changed, pr_number.
+    * ``reviews``: pr_id, repo_id, review_id, pr_number, reviewer_key, reviewer_is_bot,
+      reviewer_bot_kind, state (lower case), submitted_at, comment_count. Pending reviews and reviews
+      without a submission time are left out.
+    * ``comments``: pr_id, repo_id, pr_number, review_id, author_key, author_is_bot, author_bot_kind,
+      created_at. Only comments on pull requests.
+    * ``timeline``: pr_id, repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
+      review_requested, reopened, convert_to_draft), actor_key, actor_is_bot, subject_key,
+      subject_is_bot, created_at.
+    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at,
+      committed_at, is_merge, pr_number, pr_id (null without a PR).
     * ``commit_messages``: commit_id, subject, body (read only by the metrics that parse messages).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
@@ -296,7 +297,8 @@ class Frames:
     def reviews(self) -> pl.LazyFrame:
         return self._resolved(
             "reviews",
-            "hash(t.repo_id, t.pr_number) AS pr_id, repo_id, review_id, pr_number, lower(t.state) AS state, submitted_at, comment_count, url",
+            "hash(t.repo_id, t.pr_number) AS pr_id, repo_id, review_id, pr_number, lower(t.state) AS state, "
+            "submitted_at, comment_count",
             [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
             where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'",
         )
@@ -305,7 +307,7 @@ class Frames:
     def comments(self) -> pl.LazyFrame:
         return self._resolved(
             "comments",
-            "hash(t.repo_id, t.parent_number) AS pr_id, repo_id, comment_id, lower(t.kind) AS kind, t.parent_number AS pr_number, review_id, created_at, path, url",
+            "hash(t.repo_id, t.parent_number) AS pr_id, repo_id, t.parent_number AS pr_number, review_id, created_at",
             [("author_login", "author", "github_login", "author_is_bot")],
             where="regexp_matches(lower(t.parent_type), 'pull|^pr$')",
         )
@@ -335,8 +337,7 @@ class Frames:
     def commits(self) -> pl.LazyFrame:
         return self._resolved(
             "commits",
-            "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, insertions, "
-            "deletions, files_changed, pr_number, "
+            "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, pr_number, "
             "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id",
             [("author_email", "author", "email", None)],
         )
