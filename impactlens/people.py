@@ -9,7 +9,8 @@ How it works (docs/identities.md):
 2. It links identities that evidence says are one person (a union-find over these edges):
    ``mailmap`` (git mapped a raw email to another), ``noreply`` (``12345+login@users.noreply.github.com``
    or ``login@users.noreply.github.com`` is ``login``), ``login_email`` (GitHub tied the email to the
-   login: table ``login_emails``), ``roster`` (the roster file lists both for one person; a ``name:``
+   login: table ``login_emails``), ``github_merge`` (the author email of a PR's merge or self-merged
+   squash commit that GitHub wrote is the merger's), ``roster`` (the roster file lists both for one person; a ``name:``
    identity, as incident tools record people, is the one roster person of exactly that name) and
    ``merge`` (``impactlens people merge``, recorded in ``identity_merges``).
 3. A group holding identities the roster gives one person belongs to that roster person; a group of
@@ -216,6 +217,22 @@ def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups, new: dict[str, st
         new.setdefault(a, "login_email")
         new.setdefault(b, "login_email")
         groups.union(a, b, "login_email")
+    # A PR's merge or squash commit that GitHub wrote (committer noreply@github.com) is authored
+    # with the email of the person who pressed Merge: for a merge commit always, for a squash
+    # commit when the PR's author merged it themselves.
+    merged = con.execute(
+        """
+        SELECT DISTINCT lower(p.merged_by_login), lower(c.author_email)
+        FROM commits c JOIN pull_requests p ON p.repo_id = c.repo_id AND p.number = c.pr_number
+        WHERE p.merge_commit_sha = c.sha AND lower(c.committer_email_raw) = 'noreply@github.com'
+          AND p.merged_by_login IS NOT NULL AND c.author_email <> ''
+          AND (c.is_merge OR lower(p.author_login) = lower(p.merged_by_login))
+        """
+    ).fetchall()
+    for login, email in merged:
+        a, b = identity_id("github_login", login), identity_id("email", email)
+        new.setdefault(a, "github_merge")
+        groups.union(a, b, "github_merge")
 
 
 def _active_merges(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, list[str]]]:

@@ -303,3 +303,28 @@ def test_incident_commanders_named_by_name_are_roster_people(con, tmp_path):
     assert reason == [("roster name",)]
     # Two roster people are called Bob Stone: the name stays unresolved rather than guessed.
     assert people.actor_of(con, "name", "Bob Stone") == "name:bob stone"
+
+
+def test_a_pr_merged_on_github_ties_the_mergers_email_to_their_login(con, make_repo):
+    repo = make_repo("web")
+    repo.write("a.py", "1\n")
+    repo.commit("Base", author="Ada <ada@example.com>", date="2024-03-01T10:00:00+00:00")
+    repo.write("a.py", "2\n")
+    squash = repo.commit("Add cache (#7)", author="Cy Young <cy@work.example>", date="2024-03-02T10:00:00+00:00",
+                         committer="GitHub <noreply@github.com>")
+    repo.write("a.py", "3\n")
+    other = repo.commit("Tune cache (#8)", author="Cy Young <cy@home.example>", date="2024-03-03T10:00:00+00:00",
+                        committer="GitHub <noreply@github.com>")
+    collect_git(con, repo.path, config=CFG)
+    for number, author, merger, sha in ((7, "cy-y", "cy-y", squash), (8, "dee", "cy-y", other)):
+        con.execute(
+            "INSERT INTO pull_requests (repo_id, number, title, author_login, state, created_at, merged_at, "
+            "merged_by_login, merge_commit_sha) VALUES ('web', ?, 't', ?, 'merged', TIMESTAMPTZ '2024-03-01 00:00:00+00', "
+            "TIMESTAMPTZ '2024-03-02 10:00:00+00', ?, ?)",
+            [number, author, merger, sha],
+        )
+    people.refresh(con, CFG)
+    assert people.actor_of(con, "email", "cy@work.example") == people.actor_of(con, "github_login", "cy-y") == "auto:github_login:cy-y"
+    # PR 8 was squashed by cy-y but opened by dee: its author email says nothing certain about cy-y.
+    assert people.actor_of(con, "email", "cy@home.example") == "email:cy@home.example"
+    assert con.sql("SELECT link_reason FROM identities WHERE identity_id = 'email:cy@work.example'").fetchall() == [("github_merge",)]
