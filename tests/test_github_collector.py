@@ -3,6 +3,7 @@ pagination, resume, and the warehouse contract (every row once)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -377,3 +378,25 @@ def test_a_page_github_cannot_answer_is_asked_for_again_at_half_the_size(server,
     pages = [(r.operation, r.status) for r in server.requests if r.operation == "PullRequests"]
     assert pages == [("PullRequests", 502), ("PullRequests", 502), ("PullRequests", 200), ("PullRequests", 200)]
     assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(30,)]
+
+
+def test_a_page_cursor_github_no_longer_accepts_restarts_the_listing(server, con):
+    d = server.data
+    repo = d.repository("acme/stale")
+    for n in range(1, 6):
+        d.pull_request(repo, n, author=d.user("ada"), created="2024-01-01T00:00:00Z",
+                       updated=f"2024-01-02T00:00:0{n}Z")
+    # What an interrupted run left: a page cursor that GitHub rejects today.
+    con.execute(
+        "INSERT INTO sync_state VALUES ('github', 'acme/stale', 'pull_requests', ?, now())",
+        ['{"pending": {"after": "bm90LWEtY3Vyc29y", "lower": null, "top": null}, "updated_at": null}'],
+    )
+    collect_github(con, "acme/stale", client=client_for(server), config=config_mod.load(None))
+    assert [(r.operation, r.status) for r in server.requests] == [
+        ("Repository", 200), ("PullRequests", 200), ("PullRequests", 200)  # refused (a GraphQL error), then afresh
+    ]
+    assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(5,)]
+    counts = json.loads(con.sql("SELECT counts FROM collection_runs").fetchall()[0][0])
+    assert (counts["requests"], counts["pull_requests"], counts["changed_pull_requests"]) == (3, 5, 5)
+    # The points GitHub reported for the queries that succeeded (the refused one reported none).
+    assert counts["points"] == server.points - 27

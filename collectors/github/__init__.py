@@ -189,6 +189,7 @@ def collect_github(
             on_page=lambda text: say(f"{text} · {client.budget.describe()}"),
         )
         outcome = RepoOutcome(repo_id=repo_id, status="succeeded")
+        spent = (client.budget.requests, client.budget.points)
         try:
             sync.run()
         except RateLimited as exc:
@@ -197,13 +198,13 @@ def collect_github(
         except CollectionError as exc:
             outcome.status, outcome.error = "failed", str(exc)
             if repo or _fatal(exc):
-                _close(con, run_id, sync, outcome)
+                _close(con, run_id, sync, outcome, client, spent)
                 raise
         except BaseException as exc:
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
-            _close(con, run_id, sync, outcome)
+            _close(con, run_id, sync, outcome, client, spent)
             raise
-        _close(con, run_id, sync, outcome)
+        _close(con, run_id, sync, outcome, client, spent)
         result.repositories.append(outcome)
         if result.stopped:
             break
@@ -219,11 +220,17 @@ def _fatal(exc: CollectionError) -> bool:
     return isinstance(exc, (CredentialsError, UnreachableError))
 
 
-def _close(con: duckdb.DuckDBPyConnection, run_id: str, sync: RepositorySync, outcome: RepoOutcome) -> None:
+def _close(
+    con: duckdb.DuckDBPyConnection, run_id: str, sync: RepositorySync, outcome: RepoOutcome,
+    client: GitHubClient, spent: tuple[int, int],
+) -> None:
+    """Fill ``outcome`` from ``sync`` and close the run row; its counts JSON holds the rows written
+    per table, the PRs and issues that changed, and the requests and GraphQL points this repository cost."""
     outcome.repo_id = sync.repo_id
     outcome.counts = dict(sync.counts.tables)
     outcome.changed_pull_requests = sync.counts.changed_pull_requests
     outcome.changed_issues = sync.counts.changed_issues
     counts = {**outcome.counts, "changed_pull_requests": outcome.changed_pull_requests,
-              "changed_issues": outcome.changed_issues}
+              "changed_issues": outcome.changed_issues, "requests": client.budget.requests - spent[0],
+              "points": client.budget.points - spent[1]}
     store.finish_run(con, run_id, status=outcome.status, counts=counts, error=outcome.error, repo_id=sync.repo_id)

@@ -31,7 +31,9 @@ from typing import Any, Callable
 import duckdb
 
 from impactlens.collectors.github import queries, rows, store
-from impactlens.collectors.github.client import GitHubClient, ServerError
+from impactlens.collectors.github.client import (
+    CredentialsError, GitHubClient, RateLimited, ServerError, UnreachableError,
+)
 from impactlens.collectors.github.rows import Actors, later, ts
 from impactlens.errors import CollectionError
 
@@ -175,6 +177,7 @@ class RepositorySync:
         after, top = pending.get("after"), pending.get("top")
         stored = 0
         size = queries.PR_PAGE_SIZE
+        resuming = bool(pending)
         while True:
             try:
                 data = self._query(queries.PULL_REQUESTS, first=size, after=after)
@@ -184,6 +187,16 @@ class RepositorySync:
                     raise
                 size //= 2
                 continue
+            except (RateLimited, CredentialsError, UnreachableError):
+                raise
+            except CollectionError:
+                if not resuming:
+                    raise
+                # GitHub no longer accepts the page cursor an interrupted run saved: start over
+                # (pages already stored are skipped cheaply, their updatedAt unchanged).
+                resuming, after, top = False, None, None
+                continue
+            resuming = False
             conn = data["repository"]["pullRequests"]
             nodes = [n for n in conn.get("nodes") or [] if n]
             if top is None and nodes:
