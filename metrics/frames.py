@@ -10,8 +10,7 @@ This module is the only place metrics read the warehouse. It reads each table on
   as its own actor and a person with three emails counts once;
 * an actor is a bot when the warehouse's ``actors`` view says so (the person's flag when the identity
   belongs to a person, else the identity's), or the row's ``*_is_bot`` flag does, or, for an identity
-  the people area has not recorded yet, its login/email matches the ``[bots]`` patterns of the
-  configuration. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
+  the people area has not recorded yet, the ``[bots]`` rules of :mod:`impactlens.bots` call it one. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
 
 Tables are read lazily: the first use of ``frames.reviews`` runs the query, later uses reuse it. Keep
 the connection open until the metrics you need are computed (or call :meth:`Frames.preload`).
@@ -19,7 +18,6 @@ the connection open until the metrics you need are computed (or call :meth:`Fram
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import cached_property
@@ -27,7 +25,9 @@ from typing import Any, Callable, Iterable, Literal
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
+from impactlens import bots
 from impactlens import config as config_mod
 
 Grain = Literal["week", "month", "quarter"]
@@ -43,30 +43,6 @@ EXCLUDED_CATEGORIES = ("generated", "lockfile", "vendored")
 ARTIFACT_CATEGORIES = ("adr", "design_doc", "runbook", "postmortem")
 
 UTC = "UTC"
-
-
-def glob_regex(patterns: Iterable[str]) -> str | None:
-    """One case-insensitive, anchored regular expression matching any of the shell-style ``patterns``.
-
-    ``*`` matches any run of characters and ``?`` one character; everything else is literal.
-    Returns None for no patterns.
-    """
-    parts = []
-    for pattern in patterns:
-        pieces = []
-        for ch in pattern:
-            if ch == "*":
-                pieces.append(".*")
-            elif ch == "?":
-                pieces.append(".")
-            elif ch.isalnum() or ch in "_@ ":
-                pieces.append(ch)
-            else:
-                pieces.append(re.escape(ch) if ch not in "-#&~" else f"[{ch}]")
-        parts.append("".join(pieces))
-    if not parts:
-        return None
-    return "(?i)^(?:" + "|".join(parts) + ")$"
 
 
 def period_start(column: str | pl.Expr, grain: Grain) -> pl.Expr:
@@ -206,13 +182,21 @@ class Frames:
         return self
 
     @cached_property
-    def _bot_regexes(self) -> dict[str, str | None]:
-        bots = self.config["bots"]
-        return {
-            "login": glob_regex([*bots["login_patterns"], *bots["extra_login_patterns"]]),
-            "email": glob_regex([*bots["email_patterns"], *bots["extra_email_patterns"]]),
-            "ai": glob_regex([*bots["ai_reviewer_patterns"], *bots["extra_ai_reviewer_patterns"]]),
-        }
+    def _bot_rules(self) -> "bots.BotRules":
+        return bots.rules(self.config)
+
+    def _guessed_bots(self, table: str, column: str, kind: str) -> pa.Table:
+        """identity_id, bot_kind for the values of ``table.column`` with no identity recorded yet that the
+        ``[bots]`` rules (impactlens.bots) call a bot: the fallback until the people area has run."""
+        value = f"lower(trim({column}))"
+        unknown = self.con.sql(
+            f"SELECT DISTINCT {value} FROM {table} WHERE {column} IS NOT NULL "
+            f"AND '{kind}:' || {value} NOT IN (SELECT identity_id FROM identities)"
+        ).fetchall()
+        rules = self._bot_rules
+        found = [(f"{kind}:{v}", k) for (v,) in unknown if (k := rules.kind(kind, v))]
+        return pa.table({"identity_id": [i for i, _ in found], "bot_kind": [k for _, k in found]},
+                        schema=pa.schema([("identity_id", pa.string()), ("bot_kind", pa.string())]))
 
     def _resolved(
         self,
@@ -227,30 +211,26 @@ class Frames:
         (coalesce(identities.person_id, identity_id); null when the column is null), ``{prefix}_is_bot``
         and ``{prefix}_bot_kind`` (see the module docstring). The raw column and flag are not returned.
         """
-        regexes = self._bot_regexes
         selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
         joins = []
+        guesses = {}
         for n, (column, prefix, kind, flag) in enumerate(actors):
-            alias = f"a{n}"
+            alias, guess = f"a{n}", f"_bot_guess_{n}"
+            guesses[guess] = self._guessed_bots(table, column, kind)
             value = f"lower(trim(t.{column}))"
             identity = f"'{kind}:' || {value}"
-            pattern = regexes["login"] if kind == "github_login" else regexes["email"]
-            pattern_bot = f"regexp_full_match({value}, {_sql_text(pattern)})" if pattern else "false"
-            pattern_ai = (
-                f"regexp_full_match({value}, {_sql_text(regexes['ai'])})"
-                if regexes["ai"] and kind == "github_login" else "false"
-            )
             row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
             is_bot = (
                 f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.identity_id IS NOT NULL "
-                f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} OR {pattern_bot} OR {pattern_ai} END)"
+                f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} OR {guess}.bot_kind IS NOT NULL END)"
             )
             joins.append(f"LEFT JOIN _actor_keys {alias} ON {alias}.identity_id = {identity}")
+            joins.append(f"LEFT JOIN {guess} ON {guess}.identity_id = {identity}")
             selects += [
                 f"coalesce({alias}.person_key, {identity}) AS {prefix}_key",
                 f"{is_bot} AS {prefix}_is_bot",
-                f"CASE WHEN NOT {is_bot} THEN NULL WHEN {alias}.bot_kind IS NOT NULL THEN {alias}.bot_kind "
-                f"WHEN {pattern_ai} THEN 'ai_reviewer' ELSE 'bot' END AS {prefix}_bot_kind",
+                f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, {guess}.bot_kind, 'bot') END "
+                f"AS {prefix}_bot_kind",
             ]
         conditions = [where] if where else []
         params: list[Any] = []
@@ -261,7 +241,13 @@ class Frames:
             f"WITH _actor_keys AS ({ACTORS_SQL}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
-        return _read(self.con, query, params)
+        for name, guessed in guesses.items():
+            self.con.register(name, guessed)
+        try:
+            return _read(self.con, query, params)
+        finally:
+            for name in guesses:
+                self.con.unregister(name)
 
     # ------------------------------------------------------------------ people
     @_materialised

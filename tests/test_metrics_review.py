@@ -105,3 +105,19 @@ def test_gini_extremes():
 def test_review_scope_by_person(org):
     only = review_turnaround(org, Scope(person="p-carol")).collect()
     assert only["person_key"].to_list() == ["p-carol"]
+
+
+def test_bots_not_yet_recorded_are_recognised_by_the_bot_rules(con):
+    # No identities at all (the people area has not run) and no row flags: the [bots] rules decide.
+    add_pr(con, 1, "alice", "2024-01-01 10:00")
+    add_review(con, 1, "renovate[bot]", "2024-01-01 10:10", state="COMMENTED")
+    add_review(con, 1, "copilot-pull-request-reviewer[bot]", "2024-01-01 10:20", state="COMMENTED")
+    add_review(con, 1, "bob", "2024-01-01 12:00")
+    frames = frames_of(con)
+    kinds = dict(frames.reviews.select("reviewer_key", "reviewer_bot_kind").collect().iter_rows())
+    assert kinds == {"github_login:renovate[bot]": "bot",
+                     "github_login:copilot-pull-request-reviewer[bot]": "ai_reviewer",
+                     "github_login:bob": None}
+    from impactlens.metrics import pr_facts
+
+    assert pr_facts(frames).collect()["time_to_first_review_hours"].to_list() == [pytest.approx(2.0)]
