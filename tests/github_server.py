@@ -390,6 +390,7 @@ class GitHubServer:
         self.faults: list[Fault] = []
         self.requests: list[Logged] = []
         self.app = app
+        self.viewer = "ada"  # the login the token belongs to (GET /user)
         self.points = 0
         self.crashes: list[Exception] = []
         self.queries: list[str] = []  # every GraphQL query text received
@@ -518,6 +519,15 @@ class GitHubServer:
             resources = {r: {"limit": self.limit, "remaining": max(self.remaining[r], 0), "reset": self.reset_at,
                              "used": self.limit - self.remaining[r]} for r in ("core", "graphql")}
             return 200, {"resources": resources, "rate": resources["core"]}, {}
+        if parts == ["user"]:  # the token's own account
+            account = self.data.accounts.get(self.viewer)
+            if account is None:
+                return 403, {"message": "Resource not accessible by integration", "documentation_url": DOCS}, {}
+            return 200, self._account_json(account), {}
+        if parts == ["user", "repos"]:  # the token owner's repositories, private ones included
+            repos = [self._repo_json(r) for r in self.data.repositories.values()
+                     if r["owner"]["login"] == self.viewer]
+            return self._paginate(path, query, sorted(repos, key=lambda r: r["full_name"]))
         if len(parts) == 2 and parts[0] in ("users", "orgs"):
             account = self.data.accounts.get(parts[1])
             if not account or (parts[0] == "orgs" and account["type"] != "Organization"):

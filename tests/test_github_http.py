@@ -237,3 +237,20 @@ def test_a_bad_app_key_is_one_line(tmp_path: Path):
     with pytest.raises(CollectionError, match=r"^\$GITHUB_APP_PRIVATE_KEY is neither a PEM private key nor the path"):
         GitHubClient.from_environment(api_url="http://127.0.0.1:9/api/v3",
                                       environ={"GITHUB_APP_ID": "1", "GITHUB_APP_PRIVATE_KEY": str(tmp_path / "no")})
+
+
+def test_a_users_repositories_include_the_private_ones_when_the_token_is_theirs(server, con):
+    d = server.data
+    d.account("ada", "User")
+    d.account("bob", "User")
+    for full in ("ada/notes", "ada/secret-plans", "bob/dotfiles"):
+        repo = d.repository(full)
+        repo["owner"] = {"__typename": "User", "login": full.split("/")[0]}
+
+    mine = collect_github(con, "ada", client=client_for(server), config=config_mod.load(None))
+    theirs = collect_github(con, "bob", client=client_for(server), config=config_mod.load(None))
+
+    assert sorted(r.repo_id for r in mine.repositories) == ["ada/notes", "ada/secret-plans"]
+    assert [r.repo_id for r in theirs.repositories] == ["bob/dotfiles"]
+    listings = [r.path for r in server.requests if r.path.endswith("/repos")]
+    assert listings == ["/api/v3/user/repos", "/api/v3/users/bob/repos"]

@@ -314,11 +314,22 @@ class GitHubClient:
         self.budget.reset_at = graphql.reset.astimezone(timezone.utc) if graphql.reset else None
         return self.budget
 
+    def _viewer(self) -> str | None:
+        """The login (lower case) the token belongs to; None for a GitHub App installation, which
+        is no user (``GET /user`` answers 403)."""
+        try:
+            return self.github.get_user().login.lower()
+        except GithubException as exc:
+            if exc.status in (401, 404) or isinstance(exc, RateLimitExceededException):
+                raise
+            return None
+
     def owner_repositories(self, owner: str) -> list[dict[str, Any]]:
         """Every repository of a user or organisation, over REST (``Link``-paginated, 100 a page).
 
         Returns dicts with ``full_name``, ``name``, ``archived``, ``fork``. An organisation's list
-        includes the private repositories the credentials can see.
+        includes the private repositories the credentials can see; so does the token owner's own
+        account (``GET /user/repos``); another user's list holds their public repositories.
 
         Raises:
             CollectionError: no such owner (404), bad credentials, or GitHub failing.
@@ -328,6 +339,8 @@ class GitHubClient:
             account = self.github.get_user(owner)
             if account.type == "Organization":
                 listed = self.github.get_organization(owner).get_repos(type="all")
+            elif self._viewer() == owner.lower():
+                listed = self.github.get_user().get_repos(affiliation="owner")
             else:
                 listed = account.get_repos(type="owner")
             return [
