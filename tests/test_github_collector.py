@@ -356,7 +356,7 @@ def test_a_run_killed_mid_way_resumes_from_the_working_copy(server, db_path):
     with warehouse.read_only(db_path) as con:
         assert con.sql("SELECT count(*), count(DISTINCT number) FROM pull_requests").fetchall() == [(total, total)]
         assert con.sql("SELECT status FROM collection_runs ORDER BY started_at").fetchall() == [
-            ("failed",), ("succeeded",)
+            ("interrupted",), ("succeeded",)
         ]
 
 

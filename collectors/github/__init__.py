@@ -34,7 +34,8 @@ _REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 @dataclass
 class RepoOutcome:
-    """What happened to one repository: ``status`` ``succeeded``, ``failed`` or ``stopped``."""
+    """What happened to one repository: ``status`` ``succeeded``, ``failed``, ``stopped`` (rate
+    limit) or ``interrupted`` (Ctrl-C)."""
 
     repo_id: str
     status: str
@@ -200,6 +201,10 @@ def collect_github(
             if repo or _fatal(exc):
                 _close(con, run_id, sync, outcome, client, spent)
                 raise
+        except KeyboardInterrupt:
+            outcome.status = "interrupted"  # Ctrl-C: the pages stored so far stay for the next run
+            _close(con, run_id, sync, outcome, client, spent)
+            raise
         except BaseException as exc:
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
             _close(con, run_id, sync, outcome, client, spent)
