@@ -73,6 +73,7 @@ def test_report_team_html(db, tmp_path):
     (["--person", "ada", "--since", "2024-03-01", "--format", "pdf"], "--format must be one of md, html, json"),
     (["--team", "ops", "--week", "2024-W11"], "no team 'ops'"),
     (["--team", "core"], "--week is required"),
+    (["--demo", "--person", "ada", "--since", "2024-03-01"], "give --demo or --db, not both"),
 ])
 def test_report_user_errors_are_one_line_and_exit_2(db, args, message):
     result = impactlens("report", *args, "--db", db)

@@ -15,9 +15,14 @@ from test_evidence_packet import record_exists
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory):
+def demo_path(tmp_path_factory):
     path, _ = demo.ensure(tmp_path_factory.mktemp("demo") / "demo.duckdb", rebuild=True)
-    connection = warehouse.read_only(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(demo_path):
+    connection = warehouse.read_only(demo_path)
     yield connection
     connection.close()
 
@@ -93,3 +98,19 @@ def test_runbook_author_packet_lists_the_runbooks_and_the_mttr_before_and_after(
     after = runbooks.figure("repo_mttr_after_runbook")
     assert after is not None and after.value < after.previous  # the story: MTTR falls after the runbook
     assert any(c.kind == "incidents_led" for c in packet.claims)
+
+
+def test_one_command_writes_the_mentors_packet_from_the_demo(demo_path, con, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "maya.md"
+    env = {**os.environ, "IMPACTLENS_DEMO_DB": str(demo_path)}  # the demo built above, not sample_data/cache
+    result = subprocess.run(
+        [sys.executable, "-m", "impactlens", "report", "--demo", "--person", "maya-okafor", "--since", "2025-09-01",
+         "--until", "2026-02-28", "--out", str(out)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "# Evidence packet: Maya Okafor (Staff Engineer, E6)" in text
+    assert "Leo Park" in text and "Sofia Marin" in text and "](https://github.com/acme/api/pull/" in text

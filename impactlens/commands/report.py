@@ -37,6 +37,7 @@ def report(
     rubric: Annotated[Optional[Path], typer.Option("--rubric", help="Rubric YAML (default: the senior-engineer rubric).")] = None,
     brag: Annotated[Optional[Path], typer.Option("--brag", help="Brag document (YAML or Markdown) with self-reported entries.")] = None,
     show_names: Annotated[bool, typer.Option("--show-names", help="Team review: list each member's review share.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Use the demo organisation's warehouse (built if missing).")] = False,
     db: DbOption = None,
 ) -> None:
     """Write a promotion evidence packet (--person) or the weekly team health review (--team)."""
@@ -48,6 +49,14 @@ def report(
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}').")
     try:
+        if demo:
+            from impactlens import demo as demo_mod
+
+            if db is not None:
+                fail("give --demo or --db, not both.")
+            db, built = demo_mod.ensure()
+            if built:
+                typer.echo(f"built the demo warehouse {db}", err=True)
         con = warehouse.read_only(db)
     except ImpactlensError as exc:
         fail(str(exc))
