@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from impactlens.dashboard import data
-from impactlens.metrics.pr import directory_of
+from impactlens import metrics
 
 MAX_RECORDS = 12
 
@@ -54,20 +54,12 @@ def _commit_url(wh: data.Warehouse, repo_id: str, sha: str, path: str | None = N
 
 
 def _directories(wh: data.Warehouse, person: str, period: data.Period, repo: str | None) -> pl.DataFrame:
-    """repo_id, directory, lines, share: where the person's changed lines went (generated files excluded)."""
-    frames = wh.frames
-    commits = period.scope(person=person, repo=repo).apply(
-        frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at")
-    files = frames.commit_files.filter(~pl.col("category").is_in(("generated", "lockfile", "vendored")))
-    lines = (
-        files.join(commits.select("repo_id", "sha"), on=["repo_id", "sha"], how="inner")
-        .with_columns(directory_of("path").alias("directory"),
-                      (pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)).alias("lines"))
-        .group_by("repo_id", "directory").agg(pl.col("lines").sum())
-        .collect()
-    )
-    total = lines["lines"].sum() or 1
-    return lines.with_columns((pl.col("lines") / total).alias("share")).sort("lines", descending=True)
+    """repo_id, directory, lines, share, owner_share: where the person's changed lines went
+    (:func:`impactlens.metrics.ownership`; ``share`` of the person's lines, ``owner_share`` of the directory's)."""
+    found = metrics.ownership(wh.frames, period.scope(person=person, repo=repo)).collect()
+    total = found["lines"].sum() or 1
+    return found.select("repo_id", "directory", "lines", (pl.col("lines") / total).alias("share"),
+                        pl.col("share").alias("owner_share")).sort("lines", descending=True)
 
 
 def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
@@ -81,7 +73,8 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     dirs = _directories(wh, person, period, repo)
     scope.total_records = dirs.height
     scope.records = [Record(f"{r['repo_id']} · {r['directory']}", None,
-                            f"{r['lines']:,} changed lines ({r['share']:.0%} of this person's)")
+                            f"{r['lines']:,} changed lines ({r['share']:.0%} of this person's, "
+                            f"{r['owner_share']:.0%} of the directory's)")
                      for r in dirs.head(MAX_RECORDS).iter_rows(named=True)]
     scope.empty = "No commits by this person in this period."
 
@@ -102,7 +95,7 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
                              f"{r['touchpoints']} touchpoints: {r['reviews']} reviews, {r['review_comments']} review "
                              f"comments, {r['pairing']} co-authored commits")
                       for r in mentees.head(MAX_RECORDS).iter_rows(named=True)]
-    mentor.empty = "No reviews, comments or pairing on first-year colleagues' work in this period."
+    mentor.empty = "No reviews, comments or pairing on less experienced colleagues' work in this period."
 
     ops = sections["Operational excellence"]
     incidents = data.person_incidents(wh, person, period, repo)

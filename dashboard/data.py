@@ -25,14 +25,11 @@ import streamlit as st
 
 from impactlens import metrics, warehouse
 from impactlens.errors import WarehouseError
-from impactlens.metrics.frames import ARTIFACT_CATEGORIES
-from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
-from impactlens.metrics.review import gini, human_reviews, review_depth, review_load, review_turnaround
-
-try:  # DORA lives in the metrics package; keep the dashboard working while it is being built.
-    from impactlens.metrics.dora import dora as _dora
-except ImportError:  # pragma: no cover - depends on the metrics area's progress
-    _dora = None
+from impactlens.metrics import (
+    dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
+    review_turnaround,
+)
+from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
 
 #: Which command collects each kind of data (for empty states).
 COLLECT = {
@@ -114,6 +111,17 @@ class Warehouse:
             return "unknown"
         hit = self.people.filter(pl.col("person_key") == person_key)
         return hit["display_name"][0] if hit.height else person_key.split(":", 1)[-1]
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Rows the metrics frames do not carry (URLs, commit subjects), read from the published file.
+
+        Opens the warehouse read-only for this one query and closes it again.
+        """
+        con = warehouse.read_only(self.path)
+        try:
+            return con.sql(sql, params=params).pl() if params else con.sql(sql).pl()
+        finally:
+            con.close()
 
     def team_name(self, team_id: str | None) -> str:
         if team_id is None:
@@ -366,66 +374,41 @@ def _int(row: dict[str, Any], key: str) -> int:
 
 
 def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Mentoring touchpoints given by ``person`` in ``period``, per mentee.
+    """Mentoring touchpoints ``person`` gave in ``period``, per colleague (:func:`impactlens.metrics.touchpoints`).
 
-    Columns: mentee_key (str), touchpoints (u32), reviews (u32), review_comments (i64), pairing (u32).
-    A touchpoint is a review, a review comment, or a co-authored commit on work by someone in their first
-    year (from people.start_date, else their first activity in the data); a mentee has at least three.
-    Adapter until the metrics area publishes its mentoring job (docs/metrics.md "Mentoring touchpoints").
+    Columns: mentee_key (str), touchpoints, reviews, review_comments, pairing (u32), is_mentee (bool: at least
+    three touchpoints, docs/metrics.md "Mentoring touchpoints"); most touchpoints first.
     """
     def build() -> pl.DataFrame:
-        frames = wh.frames
-        first = metrics.activity(frames).group_by(pl.col("actor_key").alias("mentee_key")).agg(
-            pl.col("at").min().dt.date().alias("_first"))
-        starts = frames.people.select(pl.col("person_key").alias("mentee_key"), pl.col("start_date").alias("_start"))
-        tenure = first.join(starts, on="mentee_key", how="full", coalesce=True).select(
-            "mentee_key", pl.coalesce("_start", "_first").alias("since"))
-        scope = period.scope(person=person, repo=repo)
-        reviews = scope.apply(frames, human_reviews(frames), person="reviewer_key", time="submitted_at").select(
-            pl.col("author_key").alias("mentee_key"), "submitted_at", "comments",
-            pl.lit(1, pl.UInt32).alias("reviews"), pl.lit(0, pl.UInt32).alias("pairing"))
-        pairing = (
-            frames.coauthors.join(frames.commits.select("repo_id", "sha", "author_key", "authored_at"), on=["repo_id", "sha"])
-        )
-        mine = pairing.filter(pl.col("coauthor_key") == person).select(pl.col("author_key").alias("mentee_key"), "authored_at", "repo_id")
-        theirs = pairing.filter(pl.col("author_key") == person).select(pl.col("coauthor_key").alias("mentee_key"), "authored_at", "repo_id")
-        pairs = period.scope(repo=repo).apply(frames, pl.concat([mine, theirs]), person=None, time="authored_at").select(
-            "mentee_key", pl.col("authored_at").alias("submitted_at"), pl.lit(0, pl.Int64).alias("comments"),
-            pl.lit(0, pl.UInt32).alias("reviews"), pl.lit(1, pl.UInt32).alias("pairing"))
-        both = pl.concat([reviews, pairs], how="vertical_relaxed").join(tenure, on="mentee_key", how="inner")
-        early = both.filter(
-            (pl.col("mentee_key") != person)
-            & (pl.col("submitted_at").dt.date() < pl.col("since") + pl.duration(days=365))
-        )
+        found = period.scope(person=person, repo=repo).apply(
+            wh.frames, metrics.touchpoints(wh.frames), person="mentor_key", time="at")
+        kind = pl.col("kind")
         return (
-            early.group_by("mentee_key").agg(
-                pl.col("reviews").sum().alias("reviews"),
-                pl.col("comments").sum().alias("review_comments"),
-                pl.col("pairing").sum().alias("pairing"),
+            found.group_by("mentee_key").agg(
+                pl.len().cast(pl.UInt32).alias("touchpoints"),
+                kind.str.ends_with("review").sum().cast(pl.UInt32).alias("reviews"),
+                kind.str.ends_with("comment").sum().cast(pl.UInt32).alias("review_comments"),
+                (kind == "pairing").sum().cast(pl.UInt32).alias("pairing"),
             )
-            .with_columns((pl.col("reviews") + pl.col("review_comments") + pl.col("pairing")).alias("touchpoints"))
-            .sort("touchpoints", descending=True)
+            .with_columns((pl.col("touchpoints") >= MENTEE_TOUCHPOINTS).alias("is_mentee"))
+            .sort(["touchpoints", "mentee_key"], descending=[True, False])
             .collect()
         )
     return memo(wh, "mentoring", person, period, repo)(build)
 
 
 def artifacts(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Written artifacts (ADRs, design docs, runbooks, postmortems) ``person`` added in ``period``.
+    """ADRs, design docs, runbooks and postmortems ``person`` created in ``period`` (:func:`impactlens.metrics.artifacts`).
 
-    Columns: repo_id, path, category, sha, authored_at (UTC). A file counts once, at its first commit by
-    the person; categories come from the git collector's file globs (impactlens.toml ``[categories]``).
+    Columns: repo_id, path, category, sha, authored_at (Datetime UTC), oldest first. Categories come from the
+    git collector's file globs (impactlens.toml ``[categories]``).
     """
     def build() -> pl.DataFrame:
-        frames = wh.frames
-        commits = period.scope(person=person, repo=repo).apply(
-            frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at")
+        found = metrics.artifacts(wh.frames, period.scope(person=person, repo=repo))
         return (
-            frames.commit_files.filter(pl.col("category").is_in(ARTIFACT_CATEGORIES) & (pl.col("change_type") != "D"))
-            .join(commits.select("repo_id", "sha", "authored_at"), on=["repo_id", "sha"], how="inner")
-            .sort("authored_at")
-            .unique(["repo_id", "path"], keep="first", maintain_order=True)
-            .select("repo_id", "path", "category", "sha", "authored_at")
+            found.filter(pl.col("action") == "created")
+            .select("repo_id", "path", "category", "sha", pl.col("at").alias("authored_at"))
+            .sort("authored_at", "path")
             .collect()
         )
     return memo(wh, "artifacts", person, period, repo)(build)
@@ -444,7 +427,7 @@ def _person_numbers(wh: Warehouse, person: str, period: Period, repo: str | None
     out["mttr"] = led["time_to_restore_hours"].median() if led.height else None
     out["restored"] = led["time_to_restore_hours"].drop_nulls().len()
     mentees = mentoring(wh, person, period, repo)
-    out["mentees"] = mentees.filter(pl.col("touchpoints") >= 3).height
+    out["mentees"] = mentees.filter(pl.col("is_mentee")).height
     out["touchpoints"] = int(mentees["touchpoints"].sum()) if mentees.height else 0
     out["artifacts"] = artifacts(wh, person, period, repo).height
     return out
@@ -477,7 +460,7 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                 help="Reviews submitted on other people's PRs."),
             Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
                    now["touchpoints"], before["touchpoints"], "touchpoints",
-                   help="People in their first year with at least 3 touchpoints from you (reviews, review "
+                   help="Less experienced colleagues with at least 3 touchpoints from you (reviews, review "
                    "comments, co-authored commits)."),
             Figure("incidents_led", "Incidents led", float(now["led"]), float(before["led"]), "count",
                    help="Incidents where you were the incident commander."),
@@ -537,20 +520,26 @@ def person_prs(wh: Warehouse, person: str, period: Period, repo: str | None) -> 
 def person_reviews(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
     """Reviews the person gave in the period: repo_id, pr_number, title, url (the review, else the PR),
     author (display name), state, comments, submitted_at, newest first."""
-    frames = wh.frames
-    reviews = period.scope(person=person, repo=repo).apply(
-        frames, human_reviews(frames), person="reviewer_key", time="submitted_at")
-    urls = frames.reviews.select("repo_id", "review_id", pl.col("url").alias("_review_url"))
-    prs = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "title", pl.col("url").alias("_pr_url"))
-    names = wh.people.select(pl.col("person_key").alias("author_key"), pl.col("display_name").alias("author")).lazy()
-    return (
-        reviews.join(urls, on=["repo_id", "review_id"], how="left").join(prs, on=["repo_id", "pr_number"], how="left")
-        .join(names, on="author_key", how="left")
-        .select("repo_id", "pr_number", "title", pl.coalesce("_review_url", "_pr_url").alias("url"),
-                pl.coalesce("author", "author_key").alias("author"), "state", "comments", "submitted_at")
-        .sort("submitted_at", descending=True)
-        .collect()
-    )
+    def build() -> pl.DataFrame:
+        frames = wh.frames
+        reviews = period.scope(person=person, repo=repo).apply(
+            frames, human_reviews(frames), person="reviewer_key", time="submitted_at").collect()
+        urls = wh.query(
+            "SELECT repo_id, review_id, url AS _review_url FROM reviews WHERE review_id IN (SELECT unnest(?))",
+            [reviews["review_id"].unique().to_list()],
+        ) if reviews.height else pl.DataFrame(schema={"repo_id": pl.String, "review_id": pl.String,
+                                                      "_review_url": pl.String})
+        prs = frames.prs.select("repo_id", pl.col("number").alias("pr_number"), "title",
+                                pl.col("url").alias("_pr_url")).collect()
+        names = wh.people.select(pl.col("person_key").alias("author_key"), pl.col("display_name").alias("author"))
+        return (
+            reviews.join(urls, on=["repo_id", "review_id"], how="left").join(prs, on=["repo_id", "pr_number"], how="left")
+            .join(names, on="author_key", how="left")
+            .select("repo_id", "pr_number", "title", pl.coalesce("_review_url", "_pr_url").alias("url"),
+                    pl.coalesce("author", "author_key").alias("author"), "state", "comments", "submitted_at")
+            .sort("submitted_at", descending=True)
+        )
+    return memo(wh, "person_reviews", person, period, repo)(build)
 
 
 def led_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
@@ -575,19 +564,21 @@ def person_incidents(wh: Warehouse, person: str, period: Period, repo: str | Non
 
 
 def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None, limit: int = 200) -> pl.DataFrame:
-    """The person's non-merge commits in the period (for git-only data): repo_id, sha, subject, authored_at,
-    lines (insertions + deletions), newest first, at most ``limit``."""
+    """The person's non-merge commits in the period (for git-only data): repo_id, sha (10 characters),
+    subject, authored_at, lines (insertions + deletions), newest first, at most ``limit``."""
     frames = wh.frames
     commits = period.scope(person=person, repo=repo).apply(
-        frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at")
-    if "subject" not in commits.collect_schema().names():  # messages live apart (Frames.commit_messages)
-        commits = commits.join(frames.commit_messages.select("repo_id", "sha", "subject"), on=["repo_id", "sha"],
-                               how="left")
-    return (
-        commits.select("repo_id", pl.col("sha").str.slice(0, 10).alias("sha"), "subject", "authored_at",
-                       (pl.col("insertions") + pl.col("deletions")).alias("lines"))
-        .sort("authored_at", descending=True).head(limit).collect()
+        frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at"
+    ).select("repo_id", "sha", "authored_at").sort("authored_at", descending=True).head(limit).collect()
+    if commits.height == 0:
+        return commits.select("repo_id", "sha", pl.lit(None, pl.String).alias("subject"), "authored_at",
+                              pl.lit(None, pl.Int64).alias("lines"))
+    details = wh.query(
+        "SELECT repo_id, sha, subject, insertions + deletions AS lines FROM commits WHERE sha IN (SELECT unnest(?))",
+        [commits["sha"].to_list()],
     )
+    return commits.join(details, on=["repo_id", "sha"], how="left").select(
+        "repo_id", pl.col("sha").str.slice(0, 10), "subject", "authored_at", pl.col("lines").cast(pl.Int64))
 
 
 def _utc(value: Any) -> datetime:
@@ -633,7 +624,7 @@ COMMITTEE_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("repos_touched", "directories_touched", "prs_merged", "commits")),
     ("Technical leadership", "Design work and the reviews that shape others' changes.",
      ("artifacts", "reviews_given", "changes_requested", "authors_reviewed")),
-    ("Mentoring", "Reviews, comments and pairing on the work of people in their first year.",
+    ("Mentoring", "Reviews, comments and pairing on the work of less experienced colleagues.",
      ("mentees", "touchpoints")),
     ("Operational excellence", "Incidents handled and how fast service came back.",
      ("incidents_led", "incidents_responded", "mttr_led", "postmortems")),
@@ -687,7 +678,7 @@ def committee_figures(wh: Warehouse, person: str, period: Period, repo: str | No
                                   float(a["mentoring"]["touchpoints"].sum()) if a["mentoring"].height else 0.0,
                                   float(b["mentoring"]["touchpoints"].sum()) if b["mentoring"].height else 0.0,
                                   "count", a["mentoring"].height, b["mentoring"].height, "people",
-                                  help="Reviews, review comments and co-authored commits on first-year colleagues' work."),
+                                  help="Reviews, review comments and co-authored commits on less experienced colleagues' work."),
         }
         return {**base, **extra}
     return memo(wh, "committee_figures", person, period, repo)(build)

@@ -77,9 +77,10 @@ if person is not None:
         if mentees.height:
             names = mentees.with_columns(
                 mentees["mentee_key"].map_elements(wh.name, return_dtype=str).alias("person"))
-            ui.link_table(names.select("person", "touchpoints", "reviews", "review_comments", "pairing"),
-                          labels={"pairing": "Co-authored commits"})
-            st.caption("People in their first year whose work this person reviewed, commented on or co-authored; "
-                       "three touchpoints or more make a mentee.")
+            ui.link_table(names.select("person", "is_mentee", "touchpoints", "reviews", "review_comments", "pairing"),
+                          labels={"pairing": "Co-authored commits", "is_mentee": "Mentee"})
+            st.caption("Less experienced colleagues (lower level, or later first contribution) and newcomers on their "
+                       "first five PRs whose work this person reviewed, commented on or co-authored; three touchpoints "
+                       "or more make a mentee (docs/metrics.md).")
         else:
-            st.info("No reviews, comments or pairing on first-year colleagues' work in this period.")
+            st.info("No reviews, comments or pairing on less experienced colleagues' work in this period.")
