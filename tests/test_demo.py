@@ -156,6 +156,7 @@ def test_references_between_tables_resolve(db):
         "PR linked to an unknown issue": "SELECT count(*) FROM (SELECT repo_id, unnest(linked_issues) AS number FROM pull_requests) l ANTI JOIN issues USING (repo_id, number)",
         "PR in an unknown milestone": "SELECT count(*) FROM pull_requests p ANTI JOIN milestones m ON m.repo_id = p.repo_id AND m.number = p.milestone_number WHERE p.milestone_number IS NOT NULL",
         "membership of an unknown team": "SELECT count(*) FROM team_memberships m ANTI JOIN teams USING (team_id)",
+        "release of an unknown commit": "SELECT count(*) FROM releases r ANTI JOIN commits c ON c.repo_id = r.repo_id AND c.sha = r.target_commitish",
     }
     for what, sql in checks.items():
         assert one(db, sql) == 0, what
@@ -183,8 +184,12 @@ def test_values_have_the_collectors_vocabulary(db):
     assert set(db.execute("SELECT DISTINCT kind, parent_type FROM comments").fetchall()) == {
         ("review", "pull_request"), ("issue", "pull_request"), ("issue", "issue")}
     assert one(db, "SELECT count(*) FROM comments WHERE kind = 'review' AND (review_id IS NULL OR path IS NULL)") == 0
-    assert {r[0] for r in db.execute("SELECT DISTINCT state FROM pull_requests").fetchall()} == {"OPEN", "CLOSED", "MERGED"}
-    assert one(db, "SELECT count(*) FROM pull_requests WHERE (state = 'MERGED') <> (merged_at IS NOT NULL)") == 0
+    # States as the GitHub collector writes them (GraphQL's, lower-cased); review states stay GraphQL's.
+    assert {r[0] for r in db.execute("SELECT DISTINCT state FROM pull_requests").fetchall()} == {"open", "closed", "merged"}
+    assert {r[0] for r in db.execute("SELECT DISTINCT state FROM issues").fetchall()} == {"open", "closed"}
+    assert one(db, "SELECT count(*) FROM pull_requests WHERE (state = 'merged') <> (merged_at IS NOT NULL)") == 0
+    assert one(db, "SELECT count(*) FROM reviews WHERE NOT regexp_full_match(review_id, 'PRR_kwDO[0-9A-F]+')") == 0
+    assert one(db, "SELECT count(*) FROM deployments WHERE deployment_id NOT LIKE 'github:' || repo_id || ':%'") == 0
     assert one(db, "SELECT count(*) FROM deployments WHERE status NOT IN ('success', 'failure')") == 0
     assert one(db, "SELECT count(*) FROM deployments WHERE is_production AND status = 'success'") > 1000
     assert one(db, "SELECT count(*) FROM incidents WHERE deployment_id IS NOT NULL AND attribution_reason IS NULL") == 0
@@ -192,7 +197,8 @@ def test_values_have_the_collectors_vocabulary(db):
     assert one(db, "SELECT count(*) FROM pull_requests WHERE url <> 'https://github.com/' || repo_id || '/pull/' || number") == 0
     assert one(db, "SELECT count(*) FROM issues WHERE url <> 'https://github.com/' || repo_id || '/issues/' || number") == 0
     assert one(db, "SELECT count(*) FROM reviews r JOIN pull_requests p ON p.repo_id = r.repo_id AND p.number = r.pr_number "
-                   "WHERE r.url <> p.url || '#pullrequestreview-' || r.review_id") == 0
+                   "WHERE NOT regexp_full_match(r.url, p.url || '#pullrequestreview-[0-9]+')") == 0
+    assert one(db, "SELECT count(*) FROM comments WHERE kind = 'review' AND NOT regexp_matches(url, '/pull/[0-9]+#discussion_r[0-9]+$')") == 0
     # Squash merges carry "(#N)", merge commits "Merge pull request #N", and the git collector's pr_number matches.
     assert one(db, "SELECT count(*) FROM pull_requests p JOIN commits c ON c.repo_id = p.repo_id AND c.sha = p.merge_commit_sha "
                    "WHERE c.pr_number IS DISTINCT FROM p.number") == 0

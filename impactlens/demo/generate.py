@@ -98,7 +98,7 @@ class PullRequest:
     comments: list[Comment] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     milestone: int | None = None
-    state: str = "OPEN"
+    state: str = "open"
     closed: datetime | None = None
     merged: datetime | None = None
     merged_by: str | None = None
@@ -555,11 +555,11 @@ class Generator:
         pr.comments = [c for c in pr.comments if c.at <= END_AT]
         pr.commit_count = 1 if pr.kind == "deps" else 1 + min(9, int(self._commit_rng.expovariate(0.7)))
         if merged is not None and merged <= END_AT:
-            pr.state, pr.merged, pr.closed, pr.merged_by = "MERGED", merged, merged, merged_by
+            pr.state, pr.merged, pr.closed, pr.merged_by = "merged", merged, merged, merged_by
         elif closed is not None and closed <= END_AT:
-            pr.state, pr.closed = "CLOSED", closed
+            pr.state, pr.closed = "closed", closed
         else:
-            pr.state = "OPEN"
+            pr.state = "open"
             if not any(e[0] == "ready_for_review" for e in pr.events) and pr.created.date() > cast.END - timedelta(days=3):
                 pr.draft = random.Random(pr.title).random() < 0.3
 
@@ -752,7 +752,7 @@ class Generator:
                 return
             status = status or ("failure" if rng.random() < 0.04 else "success")
             self.deployments.append({
-                "id": self._next_id("deployment"), "repo": repo, "environment": environment,
+                "id": f"github:{repo.repo_id}:{self._next_id('deployment')}", "repo": repo, "environment": environment,
                 "production": environment == "production", "sha": sha, "created": at.replace(microsecond=0),
                 "finished": (at + timedelta(seconds=rng.randint(90, 900))).replace(microsecond=0), "status": status,
             })

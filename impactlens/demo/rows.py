@@ -33,7 +33,11 @@ def _is_bot(login: str | None) -> bool:
     return login in BOTS_BY_LOGIN
 
 
+_EVENT_PREFIX = {"review_requested": "RRE", "ready_for_review": "RFRE", "convert_to_draft": "CTDE", "reopened": "REOE"}
+
+
 def _node_id(prefix: str, *parts: Any) -> str:
+    """A GitHub-style GraphQL node id (what the GitHub collector stores as review, comment and event ids)."""
     return prefix + "_kwDO" + hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:14].upper()
 
 
@@ -55,8 +59,9 @@ def to_tables(gen: Generator) -> Tables:
 
 def _comment_rows(gen: Generator, table: _Table, repo_id: str, number: int, parent_type: str, url: str,
                   comment: Comment, review_id: str | None) -> None:
-    comment.comment_id = gen._next_id("comment")
-    anchor = f"#discussion_r{comment.comment_id}" if comment.kind == "review" else f"#issuecomment-{comment.comment_id}"
+    database_id = gen._next_id("comment")
+    comment.comment_id = _node_id("PRRC" if comment.kind == "review" else "IC", database_id)
+    anchor = f"#discussion_r{database_id}" if comment.kind == "review" else f"#issuecomment-{database_id}"
     table.add(
         repo_id=repo_id, comment_id=comment.comment_id, kind=comment.kind, parent_number=number,
         parent_type=parent_type, review_id=review_id,
@@ -94,10 +99,12 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
             merge_commit_sha=pr.merge_sha, first_commit_at=pr.first_commit_at, milestone_number=pr.milestone, url=url,
         )
         for kind, actor, subject, at in sorted(pr.events, key=lambda e: (e[3], e[0], e[2] or "")):
-            events.add(repo_id=pr.repo.repo_id, pr_number=pr.number, event_id=gen._next_id("event"), event_type=kind,
+            events.add(repo_id=pr.repo.repo_id, pr_number=pr.number, event_id=_node_id(_EVENT_PREFIX[kind], gen._next_id("event")),
+                       event_type=kind,
                        actor_login=actor, subject_login=subject, created_at=at)
         for review in sorted(pr.reviews, key=lambda r: r.at):
-            review_id = gen._next_id("review")
+            number = gen._next_id("review")
+            review_id = _node_id("PRR", number)
             state = review.state
             if state == "CHANGES_REQUESTED" and rng.random() < 0.04:
                 state = "DISMISSED"
@@ -105,7 +112,7 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
                 repo_id=pr.repo.repo_id, review_id=review_id, pr_number=pr.number, reviewer_login=review.reviewer,
                 reviewer_is_bot=_is_bot(review.reviewer), state=state, submitted_at=review.at,
                 body_length=review.body_length, comment_count=len(review.comments),
-                commit_sha=_sha(pr.repo.repo_id, "head", pr.number, review.at), url=f"{url}#pullrequestreview-{review_id}",
+                commit_sha=_sha(pr.repo.repo_id, "head", pr.number, review.at), url=f"{url}#pullrequestreview-{number}",
             )
             for comment in review.comments:
                 _comment_rows(gen, comments, pr.repo.repo_id, pr.number, "pull_request", url, comment, review_id)
@@ -127,7 +134,7 @@ def _issues(gen: Generator) -> dict[str, list[Any]]:
         closed = issue.closed if issue.closed and issue.closed <= END_AT else None
         updated = max([issue.created] + [c.at for c in comments] + ([closed] if closed else []))
         table.add(repo_id=issue.repo.repo_id, number=issue.number, title=issue.title, author_login=issue.author,
-                  author_is_bot=False, state="CLOSED" if closed else "OPEN", created_at=issue.created,
+                  author_is_bot=False, state="closed" if closed else "open", created_at=issue.created,
                   updated_at=updated, closed_at=closed, labels=list(issue.labels), assignees=list(issue.assignees),
                   milestone_number=issue.milestone, comment_count=len(comments), url=f"{issue.repo.url}/issues/{issue.number}")
     return table.columns
@@ -159,7 +166,7 @@ def _milestones(gen: Generator) -> dict[str, list[Any]]:
         if m["created"] > END_AT:
             continue
         table.add(repo_id=m["repo"].repo_id, number=m["number"], title=m["title"],
-                  description=f"What {m['repo'].team} ships this quarter.", state="CLOSED" if m["closed"] else "OPEN",
+                  description=f"What {m['repo'].team} ships this quarter.", state="closed" if m["closed"] else "open",
                   creator_login=m["creator"], created_at=m["created"], due_on=m["due"], closed_at=m["closed"],
                   url=f"{m['repo'].url}/milestone/{m['number']}")
     return table.columns
@@ -169,9 +176,9 @@ def _releases(gen: Generator) -> dict[str, list[Any]]:
     table = _Table("repo_id", "release_id", "tag_name", "name", "author_login", "is_draft", "is_prerelease",
                    "created_at", "published_at", "target_commitish", "url")
     for r in gen.releases:
-        table.add(repo_id=r["repo"].repo_id, release_id=r["id"], tag_name=r["tag"], name=r["tag"],
+        table.add(repo_id=r["repo"].repo_id, release_id=_node_id("RE", r["id"]), tag_name=r["tag"], name=r["tag"],
                   author_login=r["author"], is_draft=False, is_prerelease=False, created_at=r["at"],
-                  published_at=r["at"] + timedelta(minutes=3), target_commitish="main",
+                  published_at=r["at"] + timedelta(minutes=3), target_commitish=r["sha"],
                   url=f"{r['repo'].url}/releases/tag/{r['tag']}")
     return table.columns
 
@@ -180,10 +187,10 @@ def _deployments(gen: Generator) -> dict[str, list[Any]]:
     table = _Table("deployment_id", "source", "repo_id", "environment", "is_production", "sha", "ref", "created_at",
                    "finished_at", "status", "creator_login", "url")
     for d in gen.deployments:
-        table.add(deployment_id=d["id"], source="github", repo_id=d["repo"].repo_id, environment=d["environment"],
+        table.add(deployment_id=d["id"], source="github_deployment", repo_id=d["repo"].repo_id, environment=d["environment"],
                   is_production=d["production"], sha=d["sha"], ref="main", created_at=d["created"],
                   finished_at=d["finished"], status=d["status"], creator_login="github-actions[bot]",
-                  url=f"https://api.github.com/repos/{d['repo'].repo_id}/deployments/{d['id']}")
+                  url=f"{d['repo'].url}/deployments/{d['environment']}")
     return table.columns
 
 
@@ -220,7 +227,7 @@ def _codeowners() -> dict[str, list[Any]]:
         content = f"* @{cast.ORG}/{repo.team}\n/docs/adr/ @{PEOPLE_BY_ID[cast.ADR_AUTHOR].login}\n"
         if repo.name == "platform":
             content += f"/runbooks/ @{PEOPLE_BY_ID[cast.RUNBOOK_AUTHOR].login}\n"
-        table.add(repo_id=repo.repo_id, path=".github/CODEOWNERS", valid_from=START_AT,
+        table.add(repo_id=repo.repo_id, path=".github/CODEOWNERS", valid_from=START_AT - timedelta(days=1),
                   commit_sha=_sha(repo.repo_id, "root"), source="github", content=content)
     return table.columns
 
