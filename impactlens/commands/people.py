@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, user_errors
+
+T = TypeVar("T")
 
 people_app = typer.Typer(help="People, their identities and teams (docs/identities.md).", no_args_is_help=True)
 
@@ -21,6 +23,17 @@ def _echo_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
     typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
     for row in text:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _write(db: Path | None, config: Path | None, action: Callable[[Any, dict[str, Any]], T]) -> T:
+    """Load the configuration, run ``action(con, config)`` in one writing job, turn user errors into exit 2."""
+    from impactlens import config as config_mod
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        with warehouse.writing(db) as con:
+            return action(con, cfg)
+    raise AssertionError("unreachable")  # user_errors exits on an error
 
 
 @people_app.command("import")
@@ -50,14 +63,9 @@ def import_command(
 @people_app.command("refresh")
 def refresh_command(db: DbOption = None, config: ConfigOption = None) -> None:
     """Re-resolve identities from everything collected (run after collecting git, GitHub or incidents)."""
-    from impactlens import config as config_mod
     from impactlens import people
 
-    with user_errors():
-        cfg = config_mod.load(config)
-        with warehouse.writing(db) as con:
-            result = people.refresh(con, cfg)
-    typer.echo(result.summary())
+    typer.echo(_write(db, config, people.refresh).summary())
 
 
 @people_app.command("list")
@@ -114,14 +122,13 @@ def merge_command(
     config: ConfigOption = None,
 ) -> None:
     """Record that A and B are one person; undo with `impactlens people unmerge MERGE_ID`."""
-    from impactlens import config as config_mod
     from impactlens import people
 
-    with user_errors():
-        cfg = config_mod.load(config)
-        with warehouse.writing(db) as con:
-            merge_id, result = people.merge(con, a, b, reason, cfg)
-            actor = people.find_actor(con, b)[0]
+    def action(con, cfg):
+        merge_id, result = people.merge(con, a, b, reason, cfg)
+        return merge_id, result, people.find_actor(con, b)[0]
+
+    merge_id, result, actor = _write(db, config, action)
     typer.echo(f"Merged {a} into {actor} (merge {merge_id}; undo: impactlens people unmerge {merge_id}).")
     typer.echo(result.summary())
 
@@ -133,13 +140,9 @@ def unmerge_command(
     config: ConfigOption = None,
 ) -> None:
     """Undo a merge: identities go back to what the evidence and the roster alone say."""
-    from impactlens import config as config_mod
     from impactlens import people
 
-    with user_errors():
-        cfg = config_mod.load(config)
-        with warehouse.writing(db) as con:
-            result = people.unmerge(con, merge_id, cfg)
+    result = _write(db, config, lambda con, cfg: people.unmerge(con, merge_id, cfg))
     typer.echo(f"Merge {merge_id} undone.")
     typer.echo(result.summary())
 
