@@ -199,17 +199,15 @@ def collect_github(
         except CollectionError as exc:
             outcome.status, outcome.error = "failed", str(exc)
             if repo or _fatal(exc):
-                _close(con, run_id, sync, outcome, client, spent)
                 raise
         except KeyboardInterrupt:
             outcome.status = "interrupted"  # Ctrl-C: the pages stored so far stay for the next run
-            _close(con, run_id, sync, outcome, client, spent)
             raise
         except BaseException as exc:
             outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
-            _close(con, run_id, sync, outcome, client, spent)
             raise
-        _close(con, run_id, sync, outcome, client, spent)
+        finally:
+            _close(con, run_id, sync, outcome, client, spent)
         result.repositories.append(outcome)
         if result.stopped:
             break
