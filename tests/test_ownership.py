@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from impactlens import ownership
 
@@ -141,3 +143,25 @@ def test_attach_owners_gives_each_changed_file_its_owners_at_that_time(con, make
         ("README.md", "@ada", "actor", "github_login:ada"),
         ("api/x.py", "@ada", "actor", "github_login:ada"),
     ]
+
+
+
+PATHS = st.lists(st.sampled_from(["api", "docs", "web", "a.py", "b.md", "x"]), min_size=1, max_size=4).map("/".join)
+RULES = st.lists(
+    st.tuples(
+        st.sampled_from(["*", "*.py", "*.md", "docs/", "/api/", "api/*", "**/x", "/web/a.py", "x"]),
+        st.lists(st.sampled_from(["@ada", "@bob", "@acme/web", "ops@example.com"]), max_size=2),
+    ).map(lambda rule: " ".join([rule[0], *rule[1]])),
+    max_size=6,
+).map("\n".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(RULES, PATHS)
+def test_last_match_wins_properties(text, path):
+    base = ownership.parse(text)
+    # A catch-all rule at the end decides every path.
+    assert ownership.parse(text + "\n* @last").owners(path) == ("@last",)
+    # A catch-all rule at the start only decides the paths no other rule matches.
+    expected = base.owners(path) if base.rule_for(path) else ("@first",)
+    assert ownership.parse("* @first\n" + text).owners(path) == expected
