@@ -1,0 +1,110 @@
+"""The dashboard served by `streamlit run` on 127.0.0.1 and read by headless Chromium (Playwright): every page of
+the demo organisation loads without a Streamlit error box, draws its charts, and is saved as a screenshot in the
+test's tmp folder (look at them: `pytest tests/test_dashboard_browser.py --basetemp=/tmp/shots`)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from impactlens.commands.dashboard import streamlit_command
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+# (url path, page title, charts the page draws at least)
+PAGES = [("", "My impact", 2), ("promotion_case", "Promotion case", 0), ("team_health", "Team health", 8)]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demo = pytest.importorskip("impactlens.demo")
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    demo.build(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(demo_db: Path):
+    """`streamlit run` on the demo warehouse, on a free port of 127.0.0.1; yields its base URL."""
+    port = free_port()
+    log = demo_db.with_name("streamlit.log")
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            streamlit_command(demo_db, port=port, browser=False, address="127.0.0.1"),
+            stdout=sink, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None:
+                pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("streamlit did not answer on /_stcore/health within 120 s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.parametrize(("path", "title", "charts"), PAGES, ids=[p[1] for p in PAGES])
+def test_page_renders_in_chromium(server: str, browser, tmp_path: Path, path: str, title: str, charts: int):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{server}/{path}?person=maya-okafor", wait_until="domcontentloaded")
+        page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=120_000)
+        page.get_by_role("heading", name=title).first.wait_for(timeout=120_000)
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+        # Streamlit scrolls inside its main block and draws charts as they come into view: grow the viewport
+        # to the page so every chart draws and one PNG shows it all.
+        height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": max(1000, min(height, 9000))})
+        if charts:
+            page.wait_for_function(
+                "n => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, "
+                "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= n", arg=charts, timeout=60_000)
+        page.wait_for_timeout(500)
+        shot = tmp_path / f"{path or 'my_impact'}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_text("Maya Okafor").count() >= 1 or title == "Team health"
+        assert shot.stat().st_size > 20_000
+    finally:
+        page.close()
