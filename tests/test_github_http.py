@@ -14,6 +14,7 @@ import pytest
 from github_server import Data, GitHubServer
 from impactlens import config as config_mod, warehouse
 from impactlens.collectors.github import GitHubClient, collect_github
+from impactlens.collectors.github.client import api_root
 from impactlens.errors import CollectionError
 
 from test_github_collector import FAST, TOKEN, build_story, client_for, snapshot
@@ -254,3 +255,23 @@ def test_a_users_repositories_include_the_private_ones_when_the_token_is_theirs(
     assert [r.repo_id for r in theirs.repositories] == ["bob/dotfiles"]
     listings = [r.path for r in server.requests if r.path.endswith("/repos")]
     assert listings == ["/api/v3/user/repos", "/api/v3/users/bob/repos"]
+
+
+@pytest.mark.parametrize(
+    ("given", "root"),
+    [
+        (None, "https://api.github.com"),
+        ("https://github.com/", "https://api.github.com"),
+        ("https://api.github.com", "https://api.github.com"),
+        ("https://github.example.com", "https://github.example.com/api/v3"),
+        ("https://github.example.com/api/v3/", "https://github.example.com/api/v3"),
+        ("http://127.0.0.1:8080/api/v3", "http://127.0.0.1:8080/api/v3"),
+    ],
+)
+def test_api_root(given, root):
+    assert api_root(given) == root
+
+
+def test_api_root_refuses_what_is_not_an_address():
+    with pytest.raises(CollectionError, match="--api-url must be an https:// address"):
+        api_root("github.example.com/api/v3")

@@ -83,3 +83,4 @@ def test_deployment_outcome(statuses, latest, expected):
     want_status, want_time = expected
     assert status == want_status
     assert finished == (datetime.fromisoformat(want_time).astimezone(timezone.utc) if want_time else None)
+

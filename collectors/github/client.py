@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
+from urllib.parse import urlparse
 
 import requests
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
@@ -126,10 +127,23 @@ def _fix(credential: str) -> str:
     )
 
 
-def _api_url(api_url: str | None) -> str:
-    url = (api_url or DEFAULT_API_URL).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise CollectionError(f"--api-url must start with https:// (got {url!r}); GitHub Enterprise: https://HOST/api/v3")
+def api_root(api_url: str | None) -> str:
+    """The REST root for ``api_url``: GitHub's by default; ``https://github.com`` means
+    ``https://api.github.com``, and a bare Enterprise host ``https://HOST`` means ``https://HOST/api/v3``.
+
+    Raises:
+        CollectionError: not an http(s) address.
+    """
+    url = (api_url or DEFAULT_API_URL).strip().rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise CollectionError(
+            f"--api-url must be an https:// address (got {url!r}); GitHub Enterprise: https://HOST/api/v3"
+        )
+    if parsed.netloc.lower() in ("github.com", "www.github.com"):
+        return DEFAULT_API_URL
+    if not parsed.path and parsed.netloc.lower() != "api.github.com":
+        return f"{url}/api/v3"
     return url
 
 
@@ -178,7 +192,7 @@ class GitHubClient:
         """
         env = os.environ if environ is None else environ
         settings = settings or Settings()
-        url = _api_url(api_url)
+        url = api_root(api_url)
         common: dict[str, Any] = dict(
             base_url=url, user_agent=USER_AGENT, per_page=100, timeout=settings.timeout,
             retry=settings.retry(), seconds_between_requests=settings.seconds_between_requests,
