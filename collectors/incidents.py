@@ -114,7 +114,9 @@ def _norm(name: str) -> str:
 
 
 def _read_csv(text: str) -> tuple[list[str], list[_Record], list[str]]:
-    reader = csv.reader(io.StringIO(text))
+    header_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=header_line.count)  # spreadsheets in some locales write ';'
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     problems: list[str] = []
     try:
         header = next(reader)

@@ -141,3 +141,14 @@ def test_a_file_with_a_renamed_extension_is_read_by_content(con, tmp_path):
     copy = tmp_path / "export.txt"
     shutil.copy(FIXTURES / "opsgenie.json", copy)
     assert incidents.load_file(con, copy).format == "opsgenie"
+
+
+def test_semicolon_separated_csv_from_a_spreadsheet(con, tmp_path):
+    export = tmp_path / "sheet.csv"
+    export.write_text(
+        "id;title;severity;service;opened;acknowledged;resolved;commander;responders;postmortem_link\n"
+        "INC-7;Queue stuck, retries exhausted;SEV2;orders;2024-03-04T10:00:00Z;;2024-03-04T12:00:00Z;@ada;@ada,@bob;\n"
+    )
+    incidents.load_file(con, export)
+    assert rows(con)["generic:INC-7"][:4] == ("resolved", t("2024-03-04T10:00"), None, t("2024-03-04T12:00"))
+    assert rows(con)["generic:INC-7"][7] == ["@ada", "@bob"]
