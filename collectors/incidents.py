@@ -27,7 +27,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
@@ -862,8 +862,3 @@ def revert_incidents(con: duckdb.DuckDBPyConnection) -> list[Incident]:
         ))
     return incidents
 
-
-def iter_formats() -> Iterator[tuple[str, tuple[str, ...]]]:
-    """``(format, recognised CSV columns)`` pairs, for documentation and ``--help``."""
-    for fmt, columns in CSV_COLUMNS.items():
-        yield fmt, tuple(sorted({c for keys in columns.values() for c in keys}))

@@ -38,7 +38,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -974,7 +974,3 @@ def attach_teams(
         con.unregister("_frame")
     return out.drop("_row")
 
-
-def person_keys(values: Iterable[str]) -> list[str]:
-    """Identity ids for raw emails/logins as the activity tables store them (helper for tests and demos)."""
-    return [identity_id("email", v) if "@" in v else identity_id("github_login", v.lstrip("@")) for v in values]
