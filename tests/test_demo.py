@@ -316,3 +316,15 @@ def test_demo_opens_the_dashboard_on_the_demo_warehouse(demo_db, monkeypatch):
     result = CliRunner().invoke(app, ["demo", "--db", str(demo_db)])
     assert result.exit_code == 0, result.output
     assert "Reused" in result.output and opened == [demo_db]
+
+
+def test_some_changes_are_reverted_as_git_and_github_record_it(db):
+    reverts = db.execute(
+        "SELECT c.repo_id, c.subject, regexp_extract(c.body, 'This reverts commit ([0-9a-f]{40})', 1) FROM commits c "
+        "WHERE c.subject LIKE 'Revert \"%' AND c.body LIKE 'This reverts commit %'").fetchall()
+    assert 30 <= len(reverts) <= 150
+    for repo_id, subject, sha in reverts:
+        original = db.execute("SELECT title FROM pull_requests WHERE repo_id = ? AND merge_commit_sha = ?",
+                              [repo_id, sha]).fetchall()
+        assert original and subject.startswith(f'Revert "{original[0][0]}"'), subject
+    assert one(db, "SELECT count(*) FROM pull_requests WHERE title LIKE 'Revert %' AND 'revert' = ANY(labels)") == len(reverts)

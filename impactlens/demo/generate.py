@@ -107,6 +107,7 @@ class PullRequest:
     merge_sha: str | None = None
     mentee_index: int | None = None  # the author's n-th PR when the author is a mentee
     planted: bool = False  # a story's PR: always merged
+    reverts: "PullRequest | None" = None  # the merged PR this one reverts
 
 
 def _actor(login: str) -> Person | Bot:
@@ -165,6 +166,7 @@ class Generator:
                 mentee_counts[pr.author] = mentee_counts.get(pr.author, 0) + 1
                 pr.mentee_index = mentee_counts[pr.author]
             self._lifecycle(pr, lifecycle_rng)
+        self._reverts(lifecycle_rng)
         self._link_issues()
         self._number()
         self._commits_and_deployments()
@@ -530,6 +532,32 @@ class Generator:
             merged = self.calendar.add_working_hours(reviewers[0], last, 1.0)
         self._finish(pr, merged=merged, merged_by=merger)
 
+    def _reverts(self, rng: random.Random) -> None:
+        """About one merged change in eighty is reverted within hours, by its author or a teammate."""
+        pick = _rng(self.seed, "reverts")
+        candidates = [pr for pr in self.prs if pr.merged and pr.kind in ("feature", "fix", "refactor", "perf")]
+        for original in candidates:
+            if pick.random() >= 0.0125:
+                continue
+            author = _actor(original.author)
+            team = [p for p in self.team_members(original.repo.team, original.merged.date()) if p is not author]
+            reverter = author if pick.random() < 0.7 or not team else pick.choice(team)
+            if not self.calendar.employed(reverter, original.merged.date()):
+                continue
+            created = self.calendar.add_working_hours(reverter, original.merged, lognormal(pick, 3, 1.0))
+            if created > END_AT - timedelta(days=2):
+                continue
+            files = [FileChange(f.path, {"A": "D", "D": "A"}.get(f.change_type, "M"), f.deletions, f.additions,
+                                is_binary=f.is_binary) for f in original.files]
+            pr = PullRequest(
+                repo=original.repo, author=reverter.login, created=created, title=f'Revert "{original.title}"',
+                kind="revert", files=files, first_commit_at=created - timedelta(minutes=pick.randint(2, 20)),
+                branch=f"revert-{original.branch}", body_length=int(lognormal(pick, 120, 0.5)), labels=["revert"],
+                planted=True, reverts=original,
+            )
+            self.prs.append(pr)
+            self._lifecycle(pr, rng)
+
     def _bot_lifecycle(self, pr: PullRequest, pool: list[Person], rng: random.Random) -> None:
         if not pool:
             self._finish(pr, closed=pr.created + timedelta(days=7))
@@ -576,7 +604,7 @@ class Generator:
                 open_issues[issue.repo.name].append(issue)
                 continue
             pr = self.prs[k]
-            if pr.kind in ("deps", "docs") or rng.random() > 0.4 or not open_issues[pr.repo.name]:
+            if pr.kind in ("deps", "docs", "revert") or rng.random() > 0.4 or not open_issues[pr.repo.name]:
                 continue
             issue = open_issues[pr.repo.name].pop(rng.randrange(len(open_issues[pr.repo.name])))
             pr.issues.append(issue)
@@ -671,6 +699,8 @@ class Generator:
         if repo.merge_style == "squash":
             sha = _sha(repo.repo_id, "squash", pr.number)
             body = f"* {pr.title.lower()}" + (f"\n* address review comments" if pr.commit_count > 1 else "")
+            if pr.reverts is not None:
+                body = f"This reverts commit {pr.reverts.merge_sha}."
             body = (body + "\n" + fixes + ("\n" if trailers else "") + trailers).strip("\n")
             row = self._commit_row(repo, sha, person, pr.merged, f"{pr.title} (#{pr.number})", body, [head], pr.files,
                                    committer=GITHUB_COMMITTER, author_bot=bot, pr_number=pr.number, rng=rng)
@@ -695,6 +725,8 @@ class Generator:
                 at = min(at, pr.merged - timedelta(minutes=2 * (n - k)))
             sha = _sha(repo.repo_id, "branch", pr.number, k)
             body = trailers.strip("\n") if k == 0 else ""
+            if k == 0 and pr.reverts is not None:
+                body = f"This reverts commit {pr.reverts.merge_sha}."
             row = self._commit_row(repo, sha, person, at, subjects[min(k, len(subjects) - 1)], body, [parent], group,
                                    author_bot=bot, rng=rng)
             row["_coauthors"] = coauthors if k == 0 else []
