@@ -222,10 +222,28 @@ def test_projects_led_by_most_of_a_milestone(world):
     claim = one(C.projects_led(subject(world, "bob")))
     # Milestone 1: PRs 1, 2, 3 (bob) and 4 (cy) merged in March: bob 3 of 4 = 75%.
     assert claim.figure("prs_authored").value == 3
-    assert claim.figure("milestone_prs").value == 4
-    assert claim.figure("share_of_milestone").value == 0.75
+    assert claim.figure("project_prs").value == 4
+    assert claim.figure("share_of_project").value == 0.75
     assert claim.records[0].kind == "milestone" and claim.records[0].url == "https://github.com/acme/api/milestone/1"
     assert C.projects_led(subject(world, "cy")) == []  # 1 of 4
+
+
+def test_projects_led_by_most_of_the_prs_linked_to_an_issue(world):
+    # Issue 50 "Epic: search": PRs 30, 31, 32 by cy and 33 by ada link it, all merged in March -> cy 3 of 4.
+    # PRs 34 and 35 by cy link issue 60, which the warehouse does not hold: the claim cites the PRs only.
+    insert(world, "issues", repo_id="acme/api", number=50, title="Epic: search", state="open",
+           created_at=ts("2024-02-01 09:00"), url="https://github.com/acme/api/issues/50")
+    for number, author, day, issue in ((30, "cy", 4, 50), (31, "cy", 5, 50), (32, "cy", 6, 50), (33, "ada", 7, 50),
+                                       (34, "cy", 8, 60), (35, "cy", 11, 60), (36, "cy", 12, 60)):
+        add_pr(world, number, author, f"2024-03-{day:02d} 09:00", merged_at=f"2024-03-{day:02d} 17:00",
+               additions=1, deletions=0, linked_issues=[issue])
+    claims = C.projects_led(subject(world, "cy"))
+    assert [c.subjects for c in claims] == [["Epic: search"], ["acme/api#60"]]
+    epic, unknown = claims
+    assert epic.figure("share_of_project").value == 0.75
+    assert [r.label for r in epic.records] == ["acme/api#50", "acme/api#30", "acme/api#31", "acme/api#32"]
+    assert epic.records[0].kind == "issue" and epic.records[0].url == "https://github.com/acme/api/issues/50"
+    assert [r.kind for r in unknown.records] == ["pr", "pr", "pr"]
 
 
 def test_codeowners_names_the_person_by_login_or_email(world):

@@ -33,8 +33,8 @@ def record_exists(con, rec: Record) -> bool:
     elif rec.kind == "codeowners":
         path, sha = rec.key.rsplit("@", 1)
         query = ("SELECT count(*) FROM codeowners WHERE repo_id = ? AND path = ? AND commit_sha = ?", [rec.repo_id, path, sha])
-    elif rec.kind in ("pr", "milestone"):
-        table = "pull_requests" if rec.kind == "pr" else "milestones"
+    elif rec.kind in ("pr", "milestone", "issue"):
+        table = {"pr": "pull_requests", "milestone": "milestones", "issue": "issues"}[rec.kind]
         query = (f"SELECT count(*) FROM {table} WHERE repo_id = ? AND number = ?", [rec.repo_id, int(rec.key)])
     else:
         table, column, scoped = {"review": ("reviews", "review_id", True), "commit": ("commits", "sha", True),

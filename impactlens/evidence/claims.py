@@ -150,7 +150,7 @@ class Subject:
 
     @cached_property
     def review_urls(self) -> pl.DataFrame:
-        return self.frames.reviews.select("repo_id", "review_id", "url").collect()
+        return tables.review_urls(self.con)
 
     @cached_property
     def commits(self) -> pl.DataFrame:
@@ -203,37 +203,42 @@ def _names(s: Subject, keys: list[str]) -> dict[str, str]:
 
 
 def projects_led(s: Subject) -> list[Claim]:
-    """Milestones in which the person authored at least half of the PRs merged in the period (and at least
-    three), or authored a design doc or ADR merged in the milestone. One claim per milestone."""
-    milestones = tables.pr_milestones(s.con)
-    if milestones.is_empty():
+    """Projects the person led: milestones, and clusters of PRs linked to the same issue (an epic), in which
+    the person authored at least PROJECT_LEAD_SHARE of the PRs merged in the period (and at least
+    PROJECT_MIN_PRS), or authored an ADR or design doc merged in it. One claim per project."""
+    projects = tables.pr_projects(s.con)
+    if projects.is_empty():
         return []
     merged = s.prs.filter(s.in_period("merged_at") & ~pl.col("author_is_bot")).join(
-        milestones, on=["repo_id", "number"], how="inner"
+        projects, on=["repo_id", "number"], how="inner"
     )
     docs = s.documents.filter(
         pl.col("category").is_in(["adr", "design_doc"]) & (pl.col("author_key") == s.person_id)
         & pl.col("pr_number").is_not_null()
     ).select("repo_id", pl.col("pr_number").alias("number")).unique()
-    doc_prs = merged.join(docs, on=["repo_id", "number"], how="semi")
     claims = []
-    for (repo_id, number), group in merged.group_by(["repo_id", "milestone_number"], maintain_order=True):
+    keys = ["repo_id", "project_kind", "project_number"]
+    for (repo_id, kind, number), group in merged.sort(keys).group_by(keys, maintain_order=True):
         mine = group.filter(pl.col("author_key") == s.person_id)
-        wrote_doc = not doc_prs.filter((pl.col("repo_id") == repo_id) & (pl.col("milestone_number") == number)
-                                       & (pl.col("author_key") == s.person_id)).is_empty()
+        wrote_doc = not mine.join(docs, on=["repo_id", "number"], how="semi").is_empty()
         share = len(mine) / len(group)
         if mine.is_empty() or not (wrote_doc or (share >= PROJECT_LEAD_SHARE and len(mine) >= PROJECT_MIN_PRS)):
             continue
-        title, url = group["milestone_title"][0] or f"milestone {number}", group["milestone_url"][0]
-        sentence = (f"The data shows {s.name} authored {len(mine)} of the {len(group)} PRs merged in milestone "
-                    f"\u201c{title}\u201d ({repo_id}) in the period ({share:.0%})")
+        row = group.row(0, named=True)
+        noun = "milestone" if kind == "milestone" else "issue"
+        label = f"{repo_id} milestone {number}" if kind == "milestone" else f"{repo_id}#{number}"
+        title = row["project_title"] or label
+        where = f"milestone \u201c{title}\u201d ({repo_id})" if kind == "milestone" else \
+            f"the PRs linked to issue {label} \u201c{title}\u201d"
+        sentence = (f"The data shows {s.name} authored {len(mine)} of the {len(group)} PRs merged in the period in "
+                    f"{where} ({share:.0%})")
         sentence += ", including its design document or ADR." if wrote_doc else "."
-        records = [Record("milestone", str(number), f"{repo_id} milestone {number}", repo_id, url, title)]
+        records = [Record(noun, str(number), label, repo_id, row["project_url"], title)] if row["project_exists"] else []
         claims.append(Claim(
             "projects_led", "scope_and_ownership", sentence,
-            [Figure("prs_authored", len(mine), "PRs", f"{s.context}; milestone {title}"),
-             Figure("milestone_prs", len(group), "PRs", f"all PRs merged in the milestone, {s.period_text}"),
-             Figure("share_of_milestone", round(share, 2), "share", "of the milestone's merged PRs")],
+            [Figure("prs_authored", len(mine), "PRs", f"{s.context}; {noun} {title}"),
+             Figure("project_prs", len(group), "PRs", f"all PRs merged in the {noun}'s project, {s.period_text}"),
+             Figure("share_of_project", round(share, 2), "share", "of the project's merged PRs")],
             records + _pr_records(s, mine), strength=5 + min(len(mine), 20) / 10, subjects=[title],
         ))
     return claims
@@ -724,9 +729,9 @@ def collaboration_breadth(s: Subject) -> list[Claim]:
 #: Every figure name a claim can carry (a rubric names figures by these), with what it counts.
 #: Names ending in ":" are prefixes followed by a key (a mentee, a directory).
 FIGURES: dict[str, str] = {
-    "prs_authored": "PRs the person authored in a milestone they led (projects_led)",
-    "milestone_prs": "PRs merged in that milestone by everyone",
-    "share_of_milestone": "the person's share of the milestone's merged PRs (0-1)",
+    "prs_authored": "PRs the person authored in a project they led (projects_led)",
+    "project_prs": "PRs merged in that project (milestone or issue) by everyone",
+    "share_of_project": "the person's share of the project's merged PRs (0-1)",
     "owned_paths": "CODEOWNERS patterns naming the person",
     "share_of_lines:": "the person's share of a directory's changed lines (0-1)",
     "adrs_authored": "ADRs the person added",

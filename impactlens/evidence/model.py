@@ -31,6 +31,7 @@ RECORD_KINDS = {
     "incident": "incidents (incident_id)",
     "deployment": "deployments (deployment_id)",
     "milestone": "milestones (repo_id, number)",
+    "issue": "issues (repo_id, number)",
     "codeowners": "codeowners (repo_id, path, commit_sha)",
 }
 

@@ -88,13 +88,26 @@ def repo_urls(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return urls
 
 
-def pr_milestones(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Pull requests with a milestone: repo_id, number (i32), milestone_number (i32), milestone_title, milestone_url."""
+def pr_projects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The projects PRs belong to: their milestone, and each issue they link (``linked_issues``).
+
+    Columns: repo_id, number (i32, the PR), project_kind ('milestone' | 'issue'), project_number (i32),
+    project_title, project_url (str, null when the milestone or issue is not in the warehouse),
+    project_exists (bool: a row of milestones / issues backs it).
+    """
     return _frame(
         con,
-        "SELECT p.repo_id, p.number, p.milestone_number, m.title AS milestone_title, m.url AS milestone_url "
-        "FROM pull_requests p LEFT JOIN milestones m ON m.repo_id = p.repo_id AND m.number = p.milestone_number "
-        "WHERE p.milestone_number IS NOT NULL",
+        """
+        SELECT p.repo_id, p.number, 'milestone' AS project_kind, p.milestone_number AS project_number,
+               m.title AS project_title, m.url AS project_url, m.number IS NOT NULL AS project_exists
+        FROM pull_requests p LEFT JOIN milestones m ON m.repo_id = p.repo_id AND m.number = p.milestone_number
+        WHERE p.milestone_number IS NOT NULL
+        UNION ALL
+        SELECT l.repo_id, l.number, 'issue', l.issue, i.title, i.url, i.number IS NOT NULL
+        FROM (SELECT repo_id, number, unnest(linked_issues) AS issue FROM pull_requests
+              WHERE len(coalesce(linked_issues, [])) > 0) l
+        LEFT JOIN issues i ON i.repo_id = l.repo_id AND i.number = l.issue
+        """,
     )
 
 
@@ -123,3 +136,8 @@ def commit_file_lines(con: duckdb.DuckDBPyConnection, excluded: tuple[str, ...])
         f"FROM commit_files WHERE category NOT IN ({marks})",
         list(excluded),
     )
+
+
+def review_urls(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """repo_id, review_id, url of every review (links of review records)."""
+    return _frame(con, "SELECT repo_id, review_id, url FROM reviews")
