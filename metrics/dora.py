@@ -65,6 +65,7 @@ def changes(frames: Frames) -> pl.LazyFrame:
         commits = (
             frames.commits.filter(~pl.col("is_merge"))
             .join(with_prs, on="repo_id", how="anti")
+            .join(frames.commit_messages.select("commit_id", "sha"), on="commit_id", how="inner")
             .select("repo_id", (pl.lit("commit:") + pl.col("sha")).alias("change_id"), "author_key",
                     pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"))
         )
@@ -87,7 +88,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         "deployment_id", pl.lit("incident").alias("reason")
     )
     # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
-    commits = frames.commits.select("commit_id", "repo_id", "sha", "committed_at", "is_merge").join(
+    commits = frames.commits.select("commit_id", "repo_id", "committed_at", "is_merge").join(
         frames.commit_messages, on="commit_id", how="inner"
     )
     text = pl.col("subject") + "\n" + pl.col("body")

@@ -140,9 +140,9 @@ class Frames:
     * ``timeline``: pr_id, repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
       review_requested, reopened, convert_to_draft), actor_key, actor_is_bot, subject_key,
       subject_is_bot, created_at.
-    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at,
+    * ``commits``: commit_id, repo_id, author_key, author_is_bot, author_bot_kind, authored_at,
       committed_at, is_merge, pr_number, pr_id (null without a PR).
-    * ``commit_messages``: commit_id, subject, body (read only by the metrics that parse messages).
+    * ``commit_messages``: commit_id, sha, subject, body (read only by the metrics that need them).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
@@ -323,14 +323,14 @@ class Frames:
     def commits(self) -> pl.LazyFrame:
         return self._resolved(
             "commits",
-            "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, pr_number, "
+            "hash(t.repo_id, t.sha) AS commit_id, repo_id, authored_at, committed_at, is_merge, pr_number, "
             "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id",
             [("author_email", "author", "email", None)],
         )
 
     @_materialised
     def commit_messages(self) -> pl.LazyFrame:
-        return self._table("hash(repo_id, sha) AS commit_id, subject, body", "commits")
+        return self._table("hash(repo_id, sha) AS commit_id, sha, subject, body", "commits")
 
     @_materialised
     def commit_files(self) -> pl.LazyFrame:

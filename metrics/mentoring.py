@@ -22,10 +22,14 @@ def experience(frames: Frames) -> pl.LazyFrame:
     level_rank (i64: the number in people.level, e.g. 'L5' -> 5; null when unknown)."""
 
     def build() -> pl.LazyFrame:
-        first = (
-            activity(frames).filter(pl.col("kind") != "commit_dir")
-            .group_by(pl.col("actor_key").alias("person_key")).agg(pl.col("at").min().alias("first_contribution_at"))
-        )
+        starts = pl.concat([
+            pr_facts(frames).filter(~pl.col("author_is_bot")).select(pl.col("author_key").alias("person_key"),
+                                                                     pl.col("created_at").alias("at")),
+            human_reviews(frames).select(pl.col("reviewer_key").alias("person_key"), pl.col("submitted_at").alias("at")),
+            frames.commits.filter(~pl.col("author_is_bot")).select(pl.col("author_key").alias("person_key"),
+                                                                   pl.col("authored_at").alias("at")),
+        ])
+        first = starts.group_by("person_key").agg(pl.col("at").min().alias("first_contribution_at"))
         levels = frames.people.select(
             "person_key", pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank")
         )
@@ -71,11 +75,12 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
             .with_columns(pl.col("_onboarding").fill_null(False), pl.col("pr_number").cast(pl.String).alias("ref"))
             .drop("pr_number", "pr_id")
         )
-        commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "sha", "author_key", "authored_at")
+        commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "author_key", "authored_at")
         pairs = (
             frames.coauthors.filter(~pl.col("coauthor_is_bot"))
             .join(commits, on="commit_id", how="inner")
             .filter(pl.col("coauthor_key") != pl.col("author_key"))
+            .join(frames.commit_messages.select("commit_id", "sha"), on="commit_id", how="inner")
         )
         pairing = pl.concat([
             pairs.select(pl.col("author_key").alias("mentor_key"), pl.col("coauthor_key").alias("mentee_key"),

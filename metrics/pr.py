@@ -18,6 +18,9 @@ from impactlens.metrics.frames import (
     group_columns,
 )
 
+#: The kinds of rows in :func:`activity`.
+ACTIVITY_KIND = pl.Enum(["pr_merged", "pr_opened", "review", "commit", "commit_dir"])
+
 #: A PR "under 200 changed lines" is small (docs/metrics.md, "PR size").
 SMALL_PR_LINES = 200
 
@@ -280,7 +283,7 @@ def directory_of(path: str | pl.Expr, depth: int = 2) -> pl.Expr:
 def activity(frames: Frames) -> pl.LazyFrame:
     """Every human contribution as one row: actor_key, at (UTC), repo_id, kind, directory.
 
-    kind is 'pr_merged' (the PR's author, at merge), 'commit' (a non-merge commit's author, at
+    kind (Enum) is 'pr_merged' (the PR's author, at merge), 'commit' (a non-merge commit's author, at
     authoring), 'review' (a review on someone else's PR), 'pr_opened'. ``directory`` (str, null except for
     'commit_dir' rows) is each changed file's folder (two levels; generated, lockfile and vendored files
     left out), one 'commit_dir' row per commit and folder. Bots are left out.
@@ -290,11 +293,11 @@ def activity(frames: Frames) -> pl.LazyFrame:
         facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
         merged = facts.filter(pl.col("merged_at").is_not_null()).select(
             pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id",
-            pl.lit("pr_merged").alias("kind"), pl.lit(None, pl.String).alias("directory"),
+            pl.lit("pr_merged", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
         )
         opened = facts.select(
             pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id",
-            pl.lit("pr_opened").alias("kind"), pl.lit(None, pl.String).alias("directory"),
+            pl.lit("pr_opened", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
         )
         authors = frames.prs.select("pr_id", "author_key")
         reviews = (
@@ -302,23 +305,23 @@ def activity(frames: Frames) -> pl.LazyFrame:
             .join(authors, on="pr_id", how="left")
             .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
             .select(pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id",
-                    pl.lit("review").alias("kind"), pl.lit(None, pl.String).alias("directory"))
+                    pl.lit("review", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"))
         )
         commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
         commit_rows = commits.select(
             pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
-            pl.lit("commit").alias("kind"), pl.lit(None, pl.String).alias("directory"),
+            pl.lit("commit", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
         )
         folders = (
             frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
             .select("commit_id", directory_of("path").alias("directory")).unique()
             .join(commits.select("commit_id", "repo_id", "author_key", "authored_at"), on="commit_id", how="inner")
             .select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
-                    pl.lit("commit_dir").alias("kind"), "directory")
+                    pl.lit("commit_dir", ACTIVITY_KIND).alias("kind"), "directory")
         )
         return pl.concat([merged, opened, reviews, commit_rows, folders])
 
-    return frames.derived("activity", build)
+    return build()  # not cached: at 10M commits it is the largest frame, and one metric reads it
 
 
 def throughput(
