@@ -200,6 +200,8 @@ def test_second_run_asks_only_what_it_needs_and_changes_no_row(server, con):
     assert [r.operation for r in server.requests] == ["Repository"]
     assert again.requests == 1
     assert (again.repositories[0].changed_pull_requests, again.repositories[0].changed_issues) == (0, 0)
+    assert again.repositories[0].counts == {}  # no row was new or different
+    assert again.summary().startswith("acme/api: up to date.\n1 repository in ")
 
     # Something changes: a first review on PR 2 (GitHub bumps the PR's updatedAt) and a new issue.
     d = server.data
@@ -212,6 +214,10 @@ def test_second_run_asks_only_what_it_needs_and_changes_no_row(server, con):
 
     assert [r.operation for r in server.requests] == ["Repository", "PullRequests", "Issues"]
     assert (third.repositories[0].changed_pull_requests, third.repositories[0].changed_issues) == (1, 1)
+    # Rows that are new or differ: PR 2 (its updatedAt), its review, the new issue.
+    assert {t: n for t, n in third.repositories[0].counts.items() if n} == {
+        "pull_requests": 1, "reviews": 1, "issues": 1
+    }
     assert con.sql("SELECT pr_number, reviewer_login, state FROM reviews WHERE reviewer_login = 'dee'").fetchall() == [
         (2, "dee", "CHANGES_REQUESTED")
     ]

@@ -73,15 +73,13 @@ class GitHubCollection:
             if repo.status == "failed":
                 lines.append(f"{repo.repo_id}: failed: {repo.error}")
                 continue
-            c = repo.counts
+            stored = [
+                f"{repo.counts[table]:,} {label}" for table, label in _LABELS if repo.counts.get(table)
+            ]
             lines.append(
-                f"{repo.repo_id}: {repo.changed_pull_requests} pull requests and {repo.changed_issues} issues "
-                f"new or updated since the last run; wrote {c.get('pull_requests', 0)} PRs, {c.get('reviews', 0)} reviews, "
-                f"{c.get('comments', 0)} comments, {c.get('pr_timeline_events', 0)} timeline events, "
-                f"{c.get('issues', 0)} issues, {c.get('releases', 0)} releases, "
-                f"{c.get('deployments', 0)} deployments, {c.get('milestones', 0)} milestones, "
-                f"{c.get('codeowners', 0)} CODEOWNERS versions."
-                + (" (stopped early)" if repo.status == "stopped" else "")
+                f"{repo.repo_id}: "
+                + (f"new or changed: {', '.join(stored)}." if stored else "up to date.")
+                + (" Stopped early." if repo.status == "stopped" else "")
             )
         left = f", {self.remaining:,} left" if self.remaining is not None else ""
         lines.append(
@@ -89,6 +87,14 @@ class GitHubCollection:
             f"{self.points} GraphQL points{left}."
         )
         return "\n".join(lines)
+
+
+_LABELS = (
+    ("pull_requests", "pull requests"), ("reviews", "reviews"), ("comments", "comments"),
+    ("pr_timeline_events", "timeline events"), ("issues", "issues"), ("milestones", "milestones"),
+    ("releases", "releases"), ("deployments", "deployments"), ("codeowners", "CODEOWNERS versions"),
+    ("login_emails", "commit emails"),
+)
 
 
 def parse_target(target: str) -> tuple[str, str | None]:

@@ -39,19 +39,27 @@ def _arrow_schema(con: duckdb.DuckDBPyConnection, table: str) -> Any:
     return pa.schema([(c, kinds[_ARROW_TYPES[found[c]]]) for c in COLUMNS[table]])
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """``INSERT OR REPLACE`` ``rows`` through one Arrow table (DuckDB's executemany is ~1,000x slower)."""
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> int:
+    """``INSERT OR REPLACE`` ``rows`` through one Arrow table (DuckDB's executemany is ~1,000x slower).
+
+    Returns how many of them were new or differed from the stored row (the rest changed nothing)."""
     if not rows:
-        return
+        return 0
     import pyarrow as pa
 
     columns = ", ".join(COLUMNS[table])
+    keys = ", ".join(_KEYS[table])
     batch = pa.Table.from_pylist(rows, schema=_arrow_schema(con, table))
     con.register("_github_page", batch)
     try:
+        changed = con.execute(
+            f"SELECT count(*) FROM (SELECT {columns} FROM _github_page EXCEPT "
+            f"SELECT {columns} FROM {table} SEMI JOIN _github_page USING ({keys}))"
+        ).fetchall()[0][0]
         con.execute(f"INSERT OR REPLACE INTO {table} ({columns}) SELECT {columns} FROM _github_page")
     finally:
         con.unregister("_github_page")
+    return changed
 
 
 def save_page(
@@ -61,13 +69,15 @@ def save_page(
     repo_id: str,
     resource: str,
     cursor: dict[str, Any] | None,
-) -> None:
+) -> dict[str, int]:
     """Upsert ``rows`` (table -> rows) and set the ``sync_state`` cursor of ``resource`` in one
-    transaction (``cursor`` None leaves the cursor as it is)."""
+    transaction (``cursor`` None leaves the cursor as it is). Returns, per table, how many rows were
+    new or changed."""
+    changed: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
         for table, table_rows in rows.items():
-            _upsert(con, table, _unique(table, table_rows))
+            changed[table] = _upsert(con, table, _unique(table, table_rows))
         if cursor is not None:
             con.execute(
                 "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
@@ -77,6 +87,7 @@ def save_page(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return changed
 
 
 def _unique(table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -60,15 +60,17 @@ def _nothing_new(newest: str | None, mark: str | None) -> bool:
 
 @dataclass
 class RepoCounts:
-    """Rows written per table in one run (upserts; a row read again counts again)."""
+    """What one run changed: per table, the rows that were new or differed from the stored ones;
+    and the pull requests and issues GitHub reported updated since the last run."""
 
     tables: dict[str, int] = field(default_factory=dict)
     changed_pull_requests: int = 0
     changed_issues: int = 0
 
-    def add(self, page: dict[str, list[dict[str, Any]]]) -> None:
-        for table, table_rows in page.items():
-            self.tables[table] = self.tables.get(table, 0) + len(table_rows)
+    def add(self, changed: dict[str, int]) -> None:
+        for table, count in changed.items():
+            if count:
+                self.tables[table] = self.tables.get(table, 0) + count
 
 
 class RepositorySync:
@@ -107,8 +109,7 @@ class RepositorySync:
         )
 
     def _save(self, resource: str, page: dict[str, list[dict[str, Any]]], cursor: dict[str, Any] | None) -> None:
-        store.save_page(self.con, page, repo_id=self.repo_id, resource=resource, cursor=cursor)
-        self.counts.add(page)
+        self.counts.add(store.save_page(self.con, page, repo_id=self.repo_id, resource=resource, cursor=cursor))
 
     def _complete(self, wanted: list[tuple[dict[str, Any], str, str]]) -> None:
         """Fetch the rest of each ``node[connection]`` (``(node, node type, connection)``) whose
