@@ -33,6 +33,11 @@ def test_import_list_unresolved_merge_unmerge(make_repo, db_path, tmp_path):
     assert imported.returncode == 0, imported.stderr
     assert "1 people imported" in imported.stdout
 
+    shown = impactlens("people", "show", "ada@example.com", *db)
+    assert shown.stdout.splitlines()[0] == "ada: Ada Lovelace (roster)"
+    assert re.search(r"^email:ada@example.com\s+roster\s+2024-02-01\s+2024-02-01$", shown.stdout, re.M), shown.stdout
+    assert "team payments: from 2023-01-01 until 2024-06-01" in shown.stdout
+    assert "team platform: from 2024-06-01 (ongoing)" in shown.stdout
     listed = impactlens("people", "list", "--at", "2024-07-01", *db)
     assert re.search(r"^ada\s+Ada Lovelace\s+platform", listed.stdout, re.M), listed.stdout
 

@@ -90,6 +90,40 @@ def list_command(
     _echo_rows(cols, frame.select(cols).rows())
 
 
+@people_app.command("show")
+def show_command(
+    who: Annotated[str, typer.Argument(help="Person id, email, @login, identity id or exact name.")],
+    db: DbOption = None,
+) -> None:
+    """A person's identities (and why each is theirs) and their teams over time."""
+    from impactlens import people
+
+    with user_errors():
+        with warehouse.read_only(db) as con:
+            key, identities = people.find_actor(con, who)
+            person = con.execute(
+                "SELECT display_name, source, title, level, is_bot, bot_kind FROM people WHERE person_id = ?", [key]
+            ).fetchall()
+            rows = con.execute(
+                "SELECT identity_id, link_reason, strftime(first_seen_at, '%Y-%m-%d'), strftime(last_seen_at, '%Y-%m-%d') "
+                "FROM identities WHERE identity_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY identity_id",
+                [identities],
+            ).fetchall()
+            teams = con.execute(
+                "SELECT team_id, valid_from, valid_to, role FROM team_memberships WHERE person_id = ? ORDER BY valid_from",
+                [key],
+            ).fetchall()
+    if person:
+        name, source, title, level, is_bot, bot_kind = person[0]
+        extra = ", ".join(v for v in (title, level, bot_kind if is_bot else None) if v)
+        typer.echo(f"{key}: {name} ({source}{', ' + extra if extra else ''})")
+    else:
+        typer.echo(f"{key}: an identity with no person (add it to the roster, or merge it)")
+    _echo_rows(("identity", "why", "first_seen", "last_seen"), rows)
+    for team, start, end, role in teams:
+        typer.echo(f"team {team}: from {start} {'until ' + str(end) if end else '(ongoing)'}{' as ' + role if role else ''}")
+
+
 @people_app.command("unresolved")
 def unresolved_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many.")] = 50,
