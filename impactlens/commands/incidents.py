@@ -22,9 +22,11 @@ def collect_incidents_command(
     config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Import an incident export (checked whole first: a bad file stores nothing), then refresh the
-    incidents derived from labelled GitHub issues and, if configured, reverts. Without FILE, only
-    the derived incidents are refreshed."""
+    """Import an incident export, then refresh incidents from labelled issues and reverts.
+
+    The file is checked whole first: a bad file stores nothing. Without FILE, only the incidents
+    derived from labelled GitHub issues and (if configured) reverts are refreshed.
+    """
     from impactlens import config as config_mod
     from impactlens.collectors import incidents
 
