@@ -162,8 +162,8 @@ def test_cli_collects_and_reports(server, tmp_path: Path):
     done = run_cli("acme/api", "--api-url", server.api_url, "--db", str(db), env={"GITHUB_TOKEN": TOKEN})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(
-        "acme/api: new or changed: 3 pull requests, 2 reviews, 4 comments, 7 timeline events, 1 issues, "
-        "1 milestones, 1 releases, 2 deployments, 3 CODEOWNERS versions, 2 commit emails.\n"
+        "acme/api: new or changed: 3 pull requests, 2 reviews, 4 comments, 7 timeline events, 1 issue, "
+        "1 milestone, 1 release, 2 deployments, 3 CODEOWNERS versions, 2 commit emails.\n"
     )
     with warehouse.read_only(db) as con:
         assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(3,)]

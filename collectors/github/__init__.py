@@ -74,7 +74,8 @@ class GitHubCollection:
                 lines.append(f"{repo.repo_id}: failed: {repo.error}")
                 continue
             stored = [
-                f"{repo.counts[table]:,} {label}" for table, label in _LABELS if repo.counts.get(table)
+                f"{repo.counts[table]:,} {label}{'' if repo.counts[table] == 1 else 's'}"
+                for table, label in _LABELS if repo.counts.get(table)
             ]
             lines.append(
                 f"{repo.repo_id}: "
@@ -89,11 +90,11 @@ class GitHubCollection:
         return "\n".join(lines)
 
 
-_LABELS = (
-    ("pull_requests", "pull requests"), ("reviews", "reviews"), ("comments", "comments"),
-    ("pr_timeline_events", "timeline events"), ("issues", "issues"), ("milestones", "milestones"),
-    ("releases", "releases"), ("deployments", "deployments"), ("codeowners", "CODEOWNERS versions"),
-    ("login_emails", "commit emails"),
+_LABELS = (  # table, what one row is
+    ("pull_requests", "pull request"), ("reviews", "review"), ("comments", "comment"),
+    ("pr_timeline_events", "timeline event"), ("issues", "issue"), ("milestones", "milestone"),
+    ("releases", "release"), ("deployments", "deployment"), ("codeowners", "CODEOWNERS version"),
+    ("login_emails", "commit email"),
 )
 
 
