@@ -328,3 +328,16 @@ def test_some_changes_are_reverted_as_git_and_github_record_it(db):
                               [repo_id, sha]).fetchall()
         assert original and subject.startswith(f'Revert "{original[0][0]}"'), subject
     assert one(db, "SELECT count(*) FROM pull_requests WHERE title LIKE 'Revert %' AND 'revert' = ANY(labels)") == len(reverts)
+
+
+def test_two_processes_asking_at_once_build_the_demo_once(tmp_path):
+    """Tests, notebooks and the dashboard may all ask for the demo at once: one builds, the others reuse it."""
+    target = tmp_path / "shared.duckdb"
+    code = ("import sys; from impactlens import demo; path, built = demo.ensure(sys.argv[1]); "
+            "print('built' if built else 'reused')")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
+    assert sorted(out.strip() for out, _ in results) == ["built", "reused"], results
+    assert demo.is_current(target)

@@ -14,11 +14,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from impactlens.demo.cast import (
     BOTS, DEMO_STORIES, END, ORG, PEOPLE, PEOPLE_BY_ID, PEOPLE_BY_LOGIN, REPOS, SEED, START, TEAMS,
 )
 from impactlens.demo.generate import generate
 from impactlens.demo.store import GENERATOR_VERSION, build, counts, is_current, is_demo_file
+from impactlens.errors import WarehouseError
 
 __all__ = [
     "BOTS", "DEMO_STORIES", "END", "GENERATOR_VERSION", "ORG", "PEOPLE", "PEOPLE_BY_ID", "PEOPLE_BY_LOGIN",
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 DEMO_DB_ENV = "IMPACTLENS_DEMO_DB"
+LOCK_TIMEOUT = 300
 _CHECKOUT_SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 
 
@@ -49,10 +53,19 @@ def ensure(path: str | os.PathLike[str] | None = None, *, rebuild: bool = False,
     ``tables``: rows already made by :func:`generate` (so a caller that has them does not generate twice).
 
     Raises:
-        WarehouseError: ``path`` holds a warehouse that is not a demo build (it is never overwritten).
+        WarehouseError: ``path`` holds a warehouse that is not a demo build (it is never overwritten), or
+            another process held the build lock (``<path>.lock``) for :data:`LOCK_TIMEOUT` seconds.
     """
     target = Path(path) if path else default_path()
     if not rebuild and is_current(target):
         return target, False
-    build(target, tables=tables)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes asking for the demo at once (tests, notebooks, the dashboard): one builds, the other reuses.
+    try:
+        with FileLock(str(target.with_name(target.name + ".lock")), timeout=LOCK_TIMEOUT):
+            if not rebuild and is_current(target):
+                return target, False
+            build(target, tables=tables)
+    except Timeout:
+        raise WarehouseError(f"another process has been building {target} for {LOCK_TIMEOUT} s; try again.") from None
     return target, True

@@ -15,18 +15,22 @@ Tables = dict[str, dict[str, list[Any]]]
 
 
 class _Table:
+    """Rows of one table; ``add`` takes the columns as keywords, in the table's column order."""
+
     def __init__(self, *columns: str) -> None:
         self.names = columns
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []
 
     def add(self, **values: Any) -> None:
-        if len(values) != len(self.names):
-            raise ValueError(f"columns {sorted(set(values) ^ set(self.names))} do not match")
-        self.rows.append(values)
+        if tuple(values) != self.names:
+            raise ValueError(f"columns {list(values)} are not {list(self.names)}")
+        self.rows.append(tuple(values.values()))
 
     @property
     def columns(self) -> dict[str, list[Any]]:
-        return {name: [row[name] for row in self.rows] for name in self.names}
+        if not self.rows:
+            return {name: [] for name in self.names}
+        return dict(zip(self.names, map(list, zip(*self.rows))))
 
 
 def _is_bot(login: str | None) -> bool:
