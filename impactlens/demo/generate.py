@@ -3,8 +3,10 @@
 :func:`generate` returns ``{table: {column: [values]}}`` for every table it fills, in the shapes the
 collectors write (git collector: ``commits``, ``commit_files``, ``commit_coauthors``; GitHub collector:
 ``pull_requests``, ``pr_timeline_events``, ``reviews``, ``comments``, ``issues``, ``milestones``,
-``releases``, ``deployments``, ``codeowners``; people and incidents: ``people``, ``identities``, ``teams``,
-``team_memberships``, ``incidents``). The same seed gives the same rows, value for value.
+``releases``, ``deployments``, ``codeowners``; and ``incidents`` as the incident import stores them, which
+:func:`impactlens.demo.store.build` turns into the generic incident CSV and loads through that import). People,
+identities and teams come from the roster (:mod:`impactlens.demo.samples`). The same seed gives the same rows,
+value for value.
 
 Randomness comes from named streams (``random.Random(f"{seed}:{name}")``), so that changing one part of
 the generator does not reshuffle every other part; nothing reads the clock.
@@ -13,7 +15,6 @@ the generator does not reshuffle every other part; nothing reads the clock.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 from impactlens import config as config_mod
 from impactlens.categories import categorizer
 from impactlens.demo import cast
-from impactlens.demo.calendar import UTC, Calendar, days, lognormal, utc, zone
+from impactlens.demo.calendar import UTC, Calendar, days, lognormal, zone
 from impactlens.demo.cast import BOTS, BOTS_BY_LOGIN, PEOPLE, PEOPLE_BY_ID, REPOS, Bot, Person, Repo
 from impactlens.demo.files import AREAS, NOUNS, FileChange, dependency_files, doc_file, pr_files, title_for
 
@@ -698,7 +699,7 @@ class Generator:
         fixes = "".join(f"\nFixes #{i.number}" for i in pr.issues)
         if repo.merge_style == "squash":
             sha = _sha(repo.repo_id, "squash", pr.number)
-            body = f"* {pr.title.lower()}" + (f"\n* address review comments" if pr.commit_count > 1 else "")
+            body = f"* {pr.title.lower()}" + ("\n* address review comments" if pr.commit_count > 1 else "")
             if pr.reverts is not None:
                 body = f"This reverts commit {pr.reverts.merge_sha}."
             body = (body + "\n" + fixes + ("\n" if trailers else "") + trailers).strip("\n")
@@ -820,7 +821,3 @@ def generate(seed: int = cast.SEED) -> dict[str, dict[str, list[Any]]]:
     from impactlens.demo.rows import to_tables
 
     return to_tables(Generator(seed).run())
-
-
-def summary_json(tables: dict[str, dict[str, list[Any]]]) -> str:
-    return json.dumps({name: len(next(iter(cols.values()), [])) for name, cols in tables.items()}, sort_keys=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from impactlens.demo import cast
 from impactlens.demo.cast import BOTS_BY_LOGIN, PEOPLE_BY_ID, REPOS
-from impactlens.demo.generate import END_AT, START_AT, Comment, Generator, PullRequest, _sha
+from impactlens.demo.generate import END_AT, START_AT, Comment, Generator, _sha
 
 Tables = dict[str, dict[str, list[Any]]]
 
