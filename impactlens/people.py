@@ -163,7 +163,7 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
         INSERT INTO identities (identity_id, kind, value, display_name, source, first_seen_at, last_seen_at)
         SELECT identity_id, any_value(kind), any_value(value),
                arg_max(display_name, seen_at) FILTER (WHERE display_name IS NOT NULL AND display_name <> ''),
-               min(source), min(seen_at), max(seen_at)
+               coalesce(arg_min(source, seen_at), min(source)), min(seen_at), max(seen_at)
         FROM ({_ACTIVITY_SQL}) GROUP BY identity_id
         ON CONFLICT (identity_id) DO UPDATE SET
             display_name = coalesce(excluded.display_name, identities.display_name),

@@ -328,3 +328,13 @@ def test_a_pr_merged_on_github_ties_the_mergers_email_to_their_login(con, make_r
     # PR 8 was squashed by cy-y but opened by dee: its author email says nothing certain about cy-y.
     assert people.actor_of(con, "email", "cy@home.example") == "email:cy@home.example"
     assert con.sql("SELECT link_reason FROM identities WHERE identity_id = 'email:cy@work.example'").fetchall() == [("github_merge",)]
+
+
+def test_an_identity_seen_only_without_a_time_is_kept(con):
+    # A pending review has no submission time; its reviewer is still an identity.
+    con.execute(
+        "INSERT INTO reviews (repo_id, review_id, pr_number, reviewer_login, state, submitted_at) "
+        "VALUES ('web', 'r1', 1, 'pat', 'PENDING', NULL)"
+    )
+    people.refresh(con, CFG)
+    assert con.sql("SELECT source, first_seen_at FROM identities WHERE identity_id = 'github_login:pat'").fetchall() == [("github", None)]
