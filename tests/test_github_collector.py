@@ -98,7 +98,14 @@ def build_story(d: Data):
 
 def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
     s = build_story(server.data)
-    result = collect_github(con, "acme/api", client=client_for(server), config=config_mod.load(None))
+    progress: list[str] = []
+    result = collect_github(con, "acme/api", client=client_for(server), config=config_mod.load(None),
+                            on_progress=progress.append)
+    # The progress line carries the budget left (GitHub's rateLimit: 5,000 less the points spent).
+    assert progress == [
+        "acme/api: pull requests 3 of 3 · 2 requests, 4,972/5,000 left",
+        "acme/api: issues 1 of 1 · 3 requests, 4,969/5,000 left",
+    ]
 
     assert [r.status for r in result.repositories] == ["succeeded"]
     url = "https://github.example.com/acme/api"

@@ -215,7 +215,7 @@ class RepositorySync:
                 next_cursor = {"updated_at": mark, "pending": {"after": after, "top": top, "lower": lower}}
             self._save("pull_requests", page, next_cursor)
             stored += len(recent)
-            self.on_page(f"{self.repo_id}: {stored} pull requests of {conn.get('totalCount', '?')}")
+            self.on_page(f"{self.repo_id}: pull requests {stored:,} of {conn.get('totalCount', 0):,}")
             if done:
                 return
 
@@ -281,7 +281,7 @@ class RepositorySync:
                     )
             self._save("issues", page, {"updated_at": mark} if mark else None)
             stored += len(nodes)
-            self.on_page(f"{self.repo_id}: {stored} issues of {conn.get('totalCount', '?')}")
+            self.on_page(f"{self.repo_id}: issues {stored:,} of {conn.get('totalCount', 0):,}")
             if not conn["pageInfo"]["hasNextPage"]:
                 return
             after = conn["pageInfo"]["endCursor"]
