@@ -72,7 +72,7 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     scope = sections["Scope and ownership"]
     dirs = _directories(wh, person, period, repo)
     scope.total_records = dirs.height
-    scope.records = [Record(f"{r['repo_id']} · {r['directory']}", None,
+    scope.records = [Record(f"{r['repo_id']} · {r['directory'] if r['directory'] != '.' else '(root)'}", None,
                             f"{r['lines']:,} changed lines ({r['share']:.0%} of this person's, "
                             f"{r['owner_share']:.0%} of the directory's)")
                      for r in dirs.head(MAX_RECORDS).iter_rows(named=True)]
@@ -92,8 +92,9 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     mentees = data.mentoring(wh, person, period, repo)
     mentor.total_records = mentees.height
     mentor.records = [Record(wh.name(r["mentee_key"]), None,
-                             f"{r['touchpoints']} touchpoints: {r['reviews']} reviews, {r['review_comments']} review "
-                             f"comments, {r['pairing']} co-authored commits")
+                             f"{_n(r['touchpoints'], 'touchpoints')}: {_n(r['reviews'], 'reviews')}, "
+                             f"{_n(r['review_comments'], 'review comments')}, {_n(r['pairing'], 'co-authored commits')}"
+                             + (" (mentee)" if r["is_mentee"] else ""))
                       for r in mentees.head(MAX_RECORDS).iter_rows(named=True)]
     mentor.empty = "No reviews, comments or pairing on less experienced colleagues' work in this period."
 
@@ -118,6 +119,10 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     teams = ", ".join(data.person_teams(wh, person, period)) or "no team in the roster"
     context = f"{teams} · {period.label()} · {repo or 'all repositories'}"
     return Case(person, wh.name(person), context, list(sections.values()))
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {data.plural(noun, count)}"
 
 
 def _figure_line(fig: data.Figure) -> str:

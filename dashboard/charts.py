@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import altair as alt
 import polars as pl
 
+from impactlens.dashboard.data import plural
+
 WEEK_AXIS = alt.Axis(title="Week (UTC, starting Monday)", format="%d %b", labelAngle=0, tickCount="week")
 #: Weeks as bands, for bar charts (bars on a time scale are thin and overhang the ends).
 WEEK_BANDS = alt.X("yearmonthdate(week):O", axis=alt.Axis(title="Week (UTC, starting Monday)", format="%d %b",
                                                           labelAngle=0, labelOverlap=True))
-HEIGHT = 340
+HEIGHT = 400
 #: Colours that stay apart for colour-blind readers (Okabe-Ito).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
@@ -28,6 +30,11 @@ class Panel:
 
     chart: alt.Chart | alt.LayerChart
     reading: str
+
+
+def _n(count: int, noun: str) -> str:
+    """ "1 PR", "3 PRs": ``noun`` is given in the plural."""
+    return f"{count:,} {plural(noun, count)}"
 
 
 def _hours(value: float | None) -> str:
@@ -89,7 +96,7 @@ def person_activity(weekly: pl.DataFrame) -> Panel:
                           title="PRs merged and reviews given per week", y_title="Count per week",
                           value="count")
     prs, reviews = int(weekly["prs_merged"].sum()), int(weekly["reviews_given"].sum())
-    reading = (f"{prs} PRs merged and {reviews} reviews given over {weeks} weeks "
+    reading = (f"{_n(prs, 'PRs')} merged and {_n(reviews, 'reviews')} given over {_n(weeks, 'weeks')} "
                f"(about {prs / max(weeks, 1):.1f} and {reviews / max(weeks, 1):.1f} a week).")
     return Panel(chart, reading)
 
@@ -109,7 +116,7 @@ def person_pr_size(weekly: pl.DataFrame) -> Panel:
         reading = "No merged PRs in this period."
     else:
         trend = _trend_words(data["median_changed_lines"], lambda v: f"{v:,.0f} lines")
-        reading = (f"Weekly medians over {int(data['size_prs'].sum())} merged PRs ranged from "
+        reading = (f"Weekly medians over {_n(int(data['size_prs'].sum()), 'merged PRs')} ranged from "
                    f"{data['median_changed_lines'].min():,.0f} to {data['median_changed_lines'].max():,.0f} changed lines"
                    + (f"; the median {trend}." if trend else "."))
     return Panel(chart, reading)
@@ -131,7 +138,7 @@ def pr_size_trend(size: pl.DataFrame) -> Panel:
                           y_title="Changed lines per PR", value="lines")
     trend = _trend_words(size["median_changed_lines"], lambda v: f"{v:,.0f} lines")
     prs = int(size["prs"].sum())
-    reading = f"Median PR size {trend} over {prs} merged PRs." if trend else f"{prs} merged PRs in the period."
+    reading = f"Median PR size {trend} over {_n(prs, 'merged PRs')}." if trend else f"{_n(prs, 'merged PRs')} in the period."
     return Panel(chart, reading)
 
 
@@ -143,9 +150,9 @@ def first_review_trend(ttfr: pl.DataFrame) -> Panel:
                           y_title="Hours", value="hours")
     trend = _trend_words(ttfr["median_hours"], _hours)
     never = int(ttfr["never_reviewed_prs"].sum())
-    reading = (f"The median wait {trend} over {int(ttfr['prs'].sum())} PRs" if trend
-               else f"{int(ttfr['prs'].sum())} PRs became ready for review")
-    reading += f"; {never} PRs never got a review." if never else "."
+    reading = (f"The median wait {trend} over {_n(int(ttfr['prs'].sum()), 'PRs')}" if trend
+               else f"{_n(int(ttfr['prs'].sum()), 'PRs')} became ready for review")
+    reading += f"; {_n(never, 'PRs')} never got a review." if never else "."
     return Panel(chart, reading)
 
 
@@ -169,7 +176,7 @@ def cycle_phases(phases: pl.DataFrame) -> Panel:
         return Panel(chart, "No merged PRs in this period.")
     top = known.sort("median_hours", descending=True).row(0, named=True)
     prs = int(data["prs"].max() or 0)
-    return Panel(chart, f"{top['label']} is the longest phase (median {_hours(top['median_hours'])}) across {prs} merged PRs; "
+    return Panel(chart, f"{top['label']} is the longest phase (median {_hours(top['median_hours'])}) across {_n(prs, 'merged PRs')}; "
                         "medians of phases do not add up to the median cycle time.")
 
 
@@ -186,7 +193,8 @@ def open_prs(age: pl.DataFrame, at_label: str) -> Panel:
     ).properties(title=_title("Open PRs by age", f"PRs open at {at_label}"), height=HEIGHT)
     total = int(age["prs"].sum()) if age.height else 0
     old = int(age.filter(pl.col("order") >= 3)["prs"].sum()) if age.height else 0
-    return Panel(chart, f"{total} PRs were open at {at_label}; {old} of them for more than a week.")
+    return Panel(chart, f"{_n(total, 'PRs')} {'was' if total == 1 else 'were'} open at {at_label}; {old} of them for more "
+                        "than a week.")
 
 
 def review_balance(load: pl.DataFrame) -> Panel:
@@ -212,9 +220,11 @@ def incidents_trend(incidents: pl.DataFrame) -> Panel:
         y=alt.Y("incidents:Q", title="Incidents opened", axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip("week:T", title="Week of", format="%d %b %Y"), alt.Tooltip("incidents:Q", title="Incidents"),
                  alt.Tooltip("mttr_median_hours:Q", title="MTTR (median hours)", format=",.1f")],
-    ).properties(title=_title("Incidents per week"), height=HEIGHT)
+    ).properties(title=_title("Incidents per week", "Opened; for a team: led or responded to by one of its members"),
+                 height=HEIGHT)
     n = int(incidents["incidents"].sum())
-    return Panel(chart, f"{n} incidents opened in {incidents.height} weeks." if n else "No incidents in this period.")
+    return Panel(chart, f"{_n(n, 'incidents')} opened in {_n(incidents.height, 'weeks')}." if n
+                 else "No incidents in this period.")
 
 
 def mttr_trend(incidents: pl.DataFrame) -> Panel:
@@ -230,8 +240,8 @@ def mttr_trend(incidents: pl.DataFrame) -> Panel:
     if data.height == 0:
         return Panel(chart, "No resolved incidents in this period.")
     trend = _trend_words(data["mttr_median_hours"], _hours)
-    return Panel(chart, f"MTTR {trend} over {int(data['resolved_incidents'].sum())} resolved incidents."
-                 if trend else f"{int(data['resolved_incidents'].sum())} resolved incidents.")
+    resolved = _n(int(data["resolved_incidents"].sum()), "resolved incidents")
+    return Panel(chart, f"MTTR {trend} over {resolved}." if trend else f"{resolved}.")
 
 
 def deployments_trend(deploys: pl.DataFrame) -> Panel:
@@ -250,5 +260,5 @@ def deployments_trend(deploys: pl.DataFrame) -> Panel:
     ).properties(title=_title("Deployments per week", "Failure: an incident, revert or hotfix attributed to it"),
                  height=HEIGHT)
     total, failed = int(deploys["deployments"].sum()), int(deploys["failed_deployments"].sum())
-    return Panel(chart, f"{total} production deployments, {failed} of them followed by a failure." if total
+    return Panel(chart, f"{_n(total, 'production deployments')}, {failed} of them followed by a failure." if total
                  else "No production deployments in this period.")

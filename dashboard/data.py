@@ -454,7 +454,7 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
             fig("ttfr_received", "Time to first review", "ttfr", "median_hours", "hours", "PRs", "prs",
                 lower=True, help="Received: median hours from your PR becoming ready to its first human review or comment."),
             fig("ttfr_given", "Review turnaround", "turnaround", "median_hours", "hours",
-                "review requests", "cycles", lower=True,
+                "requests", "cycles", lower=True,
                 help="Given: median hours from a review request (or the PR's ready time) to your review."),
             fig("reviews_given", "Reviews given", "throughput", "reviews_given", "count", "", None,
                 help="Reviews submitted on other people's PRs."),
@@ -565,20 +565,22 @@ def person_incidents(wh: Warehouse, person: str, period: Period, repo: str | Non
 
 def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None, limit: int = 200) -> pl.DataFrame:
     """The person's non-merge commits in the period (for git-only data): repo_id, sha (10 characters),
-    subject, authored_at, lines (insertions + deletions), newest first, at most ``limit``."""
-    frames = wh.frames
-    commits = period.scope(person=person, repo=repo).apply(
-        frames, frames.commits.filter(~pl.col("is_merge")), person="author_key", time="authored_at"
-    ).select("repo_id", "sha", "authored_at").sort("authored_at", descending=True).head(limit).collect()
-    if commits.height == 0:
-        return commits.select("repo_id", "sha", pl.lit(None, pl.String).alias("subject"), "authored_at",
-                              pl.lit(None, pl.Int64).alias("lines"))
-    details = wh.query(
-        "SELECT repo_id, sha, subject, insertions + deletions AS lines FROM commits WHERE sha IN (SELECT unnest(?))",
-        [commits["sha"].to_list()],
+    subject, authored_at, lines (insertions + deletions), newest first, at most ``limit``.
+
+    Read from the warehouse with the shared actor rule (docs/schema.md): a commit's author is
+    ``coalesce(identities.person_id, 'email:' || lower(author_email))``.
+    """
+    scope = period.scope()
+    sql = (
+        "SELECT c.repo_id, left(c.sha, 10) AS sha, c.subject, c.authored_at, "
+        "CAST(c.insertions + c.deletions AS BIGINT) AS lines FROM commits c "
+        "LEFT JOIN identities i ON i.identity_id = 'email:' || lower(trim(c.author_email)) "
+        "WHERE coalesce(i.person_id, 'email:' || lower(trim(c.author_email))) = ? AND NOT c.is_merge "
+        "AND c.authored_at >= ? AND c.authored_at < ? AND (? IS NULL OR c.repo_id = ?) "
+        "ORDER BY c.authored_at DESC LIMIT ?"
     )
-    return commits.join(details, on=["repo_id", "sha"], how="left").select(
-        "repo_id", pl.col("sha").str.slice(0, 10), "subject", "authored_at", pl.col("lines").cast(pl.Int64))
+    return memo(wh, "person_commits", person, period, repo, limit)(lambda: wh.query(
+        sql, [person, _utc(scope.start), _utc(scope.end), repo, repo, limit]))
 
 
 def _utc(value: Any) -> datetime:

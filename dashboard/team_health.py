@@ -60,7 +60,8 @@ else:
          f"{band('change_failure_band')} · {keys['failed_deployments']} of {keys['deployments']} deployments",
          "Deployments followed by an incident, revert or hotfix, over all deployments."),
         ("Time to restore service", data.format_value(keys["time_to_restore_median_hours"], "hours"),
-         f"{band('time_to_restore_band')} · {keys['restored_incidents']} restored incidents",
+         f"{band('time_to_restore_band')} · {keys['restored_incidents']} restored "
+         f"{data.plural('incidents', keys['restored_incidents'])} attributed to its deployments",
          "Median time from an incident opening to its resolution."),
     ]
     for column, (label, value, caption, help_text) in zip(st.columns(4), dora):
@@ -90,7 +91,9 @@ with right:
         ui.chart(charts.deployments_trend(trends["deployments"]))
     else:
         ui.empty("deployments", "deployments")
-if wh.has("incidents"):
+if wh.has("incidents") and not trends["incidents"]["incidents"].sum():
+    st.info("No incidents in this period" + (" led or responded to by a member of this team." if filters.team else "."))
+elif wh.has("incidents"):
     left, right = st.columns(2)
     with left:
         ui.chart(charts.incidents_trend(trends["incidents"]))

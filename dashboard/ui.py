@@ -12,7 +12,7 @@ from impactlens.dashboard import data
 from impactlens.dashboard.charts import Panel
 
 _STATE = "_impactlens"
-CARD_HEIGHT = 170
+CARD_HEIGHT = 180
 
 
 def sidebar(wh: data.Warehouse) -> data.Filters:
@@ -30,7 +30,9 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
         else:  # the second date is not picked yet
             period = default
         teams = [None, *wh.teams["team_id"].to_list()]
-        team = st.selectbox("Team", teams, format_func=lambda t: "All teams" if t is None else wh.team_name(t),
+        wanted = st.query_params.get("team")  # a shared link may name the team: ?team=web
+        team = st.selectbox("Team", teams, index=teams.index(wanted) if wanted in teams else 0,
+                            format_func=lambda t: "All teams" if t is None else wh.team_name(t),
                             key="team", help="Work counts for the team the person was in when it happened.")
         repos = [None, *wh.repos["repo_id"].to_list()]
         repo = st.selectbox("Repository", repos, format_func=lambda r: "All repositories" if r is None else r,

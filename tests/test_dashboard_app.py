@@ -327,7 +327,7 @@ def test_team_health_for_a_team_and_week(app, small_db):
     # Bob's PR 5 (opened 20 Oct) is the only open PR at the end of the week of 19 Oct... not of 12 Oct.
     assert chart_rows(at, "Open PRs by age") == 0
     at.selectbox(key="team_week").set_value(date(2026, 10, 19)).run()
-    assert "1 PRs were open at the end of the week of 19 Oct 2026; 0 of them for more than a week." in [
+    assert "1 PR was open at the end of the week of 19 Oct 2026; 0 of them for more than a week." in [
         c.value for c in at.caption]
 
 
