@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from graphql import (
@@ -354,13 +354,15 @@ def query_cost(document: Any, variables: dict[str, Any]) -> int:
 
 @dataclass
 class Fault:
-    """A canned answer for the next ``times`` requests whose ``METHOD /path`` starts with ``match``."""
+    """A canned answer for the next ``times`` requests whose ``METHOD /path`` starts with ``match``
+    (and, for GraphQL, whose ``{"query", "variables"}`` satisfies ``when``)."""
 
     match: str
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    when: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -416,9 +418,10 @@ class GitHubServer:
         self._thread.join()
 
     def fail(self, match: str, status: int, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
-        """Answer the next ``times`` requests matching ``match`` (``"POST /api/graphql"``) with ``status``."""
-        self.faults.append(Fault(match, status, body or {"message": "Server Error"}, headers or {}, times))
+             times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Answer the next ``times`` requests matching ``match`` (``"POST /api/graphql"``) with ``status``;
+        ``when(request)`` narrows a GraphQL fault to some queries (``request["variables"]["first"] > 25``)."""
+        self.faults.append(Fault(match, status, body or {"message": "Server Error"}, headers or {}, times, when))
 
     def reset_log(self) -> None:
         self.requests.clear()
@@ -477,15 +480,16 @@ class GitHubServer:
         url = urlparse(raw_path)
         path = url.path
         resource = "graphql" if path == "/api/graphql" else "core"
-        operation = None
+        operation, request = None, {}
         if path == "/api/graphql" and body:
             try:
-                parsed = json.loads(body)
-                operation = parse(parsed["query"]).definitions[0].name.value  # type: ignore[union-attr]
+                request = json.loads(body)
+                operation = parse(request["query"]).definitions[0].name.value  # type: ignore[union-attr]
             except Exception:
                 operation = None
         for fault in self.faults:
-            if fault.times > 0 and f"{method} {path}".startswith(fault.match):
+            if (fault.times > 0 and f"{method} {path}".startswith(fault.match)
+                    and (fault.when is None or fault.when(request))):
                 fault.times -= 1
                 return fault.status, {**self._rate_headers(resource), **fault.headers}, fault.body, operation
         auth = headers.get("Authorization", "")

@@ -285,24 +285,16 @@ def test_interrupted_run_resumes_at_its_page_and_stores_every_row_once(server, c
     cfg = config_mod.load(None)
     client = client_for(server, retries=1)
 
-    # GitHub fails for good on the second page of pull requests.
-    original = server._graphql
-    pages = {"n": 0}
-
-    def flaky(request):
-        if request["query"].startswith("query PullRequests"):
-            pages["n"] += 1
-            if pages["n"] >= 2:
-                return 502, {"message": "Server Error"}
-        return original(request)
-
-    server._graphql = flaky
+    # GitHub fails for good on the second page of pull requests (the one asked for with a cursor);
+    # every halving of the page is refused too.
+    server.fail("POST /api/graphql", 502, times=100,
+                when=lambda q: q["query"].startswith("query PullRequests") and q["variables"]["after"] is not None)
     with pytest.raises(CollectionError, match="kept failing"):
         collect_github(con, "acme/web", client=client, config=cfg)
     assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(PR_PAGE_SIZE,)]
     assert con.sql("SELECT status FROM collection_runs").fetchall() == [("failed",)]
 
-    server._graphql = original
+    server.faults.clear()  # GitHub is back
     server.reset_log()
     collect_github(con, "acme/web", client=client, config=cfg)
 
@@ -379,14 +371,9 @@ def test_a_page_github_cannot_answer_is_asked_for_again_at_half_the_size(server,
     for n in range(1, 31):
         d.pull_request(repo, n, author=d.user("ada"), created="2024-01-01T00:00:00Z",
                        updated=f"2024-01-02T00:00:{n:02d}Z")
-    original = server._graphql
-
-    def times_out_on_big_pages(request):  # GitHub gives up on heavy queries with a 502
-        if request["query"].startswith("query PullRequests") and request["variables"]["first"] > 25:
-            return 502, {"message": "Server Error"}
-        return original(request)
-
-    server._graphql = times_out_on_big_pages
+    # GitHub gives up on heavy queries with a 502: here, any page of more than 25 PRs.
+    server.fail("POST /api/graphql", 502, times=100,
+                when=lambda q: q["query"].startswith("query PullRequests") and q["variables"]["first"] > 25)
     collect_github(con, "acme/heavy", client=client_for(server, retries=0), config=config_mod.load(None))
     pages = [(r.operation, r.status) for r in server.requests if r.operation == "PullRequests"]
     assert pages == [("PullRequests", 502), ("PullRequests", 502), ("PullRequests", 200), ("PullRequests", 200)]
