@@ -15,7 +15,8 @@ the previous period is the 31 days before (2024-01-30 to 2024-02-29).
   an ADR) and src/db.py; cy reviews it Mar 18 15:00 requesting changes.
 * PR 6 by dan in acme/web (Mar 20), reviewed by ada Mar 20 12:00. PR 8 by dependabot[bot], approved by ada.
 * PR 9 by cy, opened Mar 15 10:00, still open, never reviewed.
-* In February ada added docs/design/old.md (a design doc) in commit a0.
+* In February ada added docs/design/old.md (a design doc) in commit a0. The data starts with cy's commit c0
+  on 2023-12-01, so the previous period of March is covered by the data.
 * Incidents: INC-1 opened Mar 8 10:00, restored 14:00 (4 h), commander cy, responder ada, postmortem linked;
   INC-2 opened Mar 25 10:00, restored 20:00 (10 h), commander cy, no postmortem. bob has no incident.
 * Production deployments of acme/api: d0 Feb 20, d1 Mar 5 12:00, d2 Mar 12 18:00 (all successful).
@@ -74,6 +75,7 @@ def build_world(con) -> None:
     add_commit(con, "a1", "ada@x.com", "2024-03-18 09:00", pr_number=5, subject="ADR: use DuckDB",
                files={"docs/adr/0001-use-duckdb.md": (40, 0, "adr", "A"), "src/db.py": (60, 0, "code", "A")})
     add_review(con, 5, "cy", "2024-03-18 15:00", state="CHANGES_REQUESTED")
+    add_commit(con, "c0", "cy@x.com", "2023-12-01 09:00", subject="Start", files={"README.md": (1, 0, "docs", "A")})
     add_commit(con, "a0", "ada@x.com", "2024-02-10 09:00", subject="Design",
                files={"docs/design/old.md": (30, 0, "design_doc", "A")})
 
@@ -206,6 +208,17 @@ def test_owned_repo_delivery_gives_the_main_repositorys_dora_figures(world):
     assert (claim.figure("change_failure_rate").value, claim.figure("change_failure_rate").previous) == (1.0, 0.0)
     assert [r.key for r in claim.records] == ["d1", "d2"]
     assert C.owned_repo_delivery(subject(world, "cy")) == []  # one merged PR: under the minimum of 3
+
+
+def test_no_comparison_with_a_previous_period_the_data_does_not_cover(world):
+    # December 2023 to March 2024 (122 days): the previous period starts on 2023-08-01, before the data
+    # (2023-12-01). Its figures would read as zero: the claim makes no comparison instead.
+    s = Subject(world, "bob", date(2023, 12, 1), date(2024, 3, 31))
+    assert not s.previous_covered
+    claim = one(C.delivery_figures(s))
+    assert claim.figure("prs_merged").value == 3 and claim.figure("prs_merged").previous is None
+    assert "previous period" not in claim.sentence
+    assert one(C.delivery_figures(subject(world, "bob"))).figure("prs_merged").previous == 0  # March is covered
 
 
 def test_collaboration_breadth_leaves_bots_out(world):

@@ -96,6 +96,23 @@ class Subject:
     def previous_start(self) -> datetime:
         return self.start - timedelta(days=self.days)
 
+    @cached_property
+    def data_start(self) -> datetime | None:
+        """The first PR or commit in the warehouse (UTC), None when there is none."""
+        firsts = [self.prs["created_at"].min(), self.commits["authored_at"].min()]
+        firsts = [f for f in firsts if f is not None]
+        return min(firsts) if firsts else None
+
+    @property
+    def previous_covered(self) -> bool:
+        """Whether the data reaches back to the start of the previous period (else no comparison is made:
+        a period before the data starts would read as zero)."""
+        return self.data_start is not None and self.data_start <= self.previous_start
+
+    def prev(self, value):
+        """``value`` (a previous-period figure) when the data covers the previous period, else None."""
+        return value if self.previous_covered else None
+
     @property
     def period_text(self) -> str:
         return f"{self.since.isoformat()} to {self.until.isoformat()}"
@@ -154,10 +171,8 @@ class Subject:
 
     @cached_property
     def commits(self) -> pl.DataFrame:
-        """frames.commits (repo_id, sha, author_key, author_is_bot, authored_at, is_merge, pr_number...)
-        with each commit's ``subject``."""
-        commits = self.frames.commits.collect()
-        return commits.join(tables.commit_subjects(self.con), on=["repo_id", "sha"], how="left")
+        """Every commit with its author's person key (tables.commits: the data contract's actor key)."""
+        return tables.commits(self.con)
 
     @cached_property
     def documents(self) -> pl.DataFrame:
@@ -317,7 +332,8 @@ def areas_owned(s: Subject) -> list[Claim]:
 # ================================================================ technical leadership
 
 
-def _documents_claim(s: Subject, categories: tuple[str, ...], kind: str, noun: str, weight: float) -> list[Claim]:
+def _documents_claim(s: Subject, categories: tuple[str, ...], kind: str, noun: str, plural: str,
+                     weight: float) -> list[Claim]:
     docs = s.documents.filter(
         pl.col("category").is_in(categories) & (pl.col("author_key") == s.person_id) & s.in_period("authored_at")
         & (pl.col("action") == "created")
@@ -334,21 +350,23 @@ def _documents_claim(s: Subject, categories: tuple[str, ...], kind: str, noun: s
     paths = docs["path"].to_list()
     return [Claim(
         kind, "technical_leadership",
-        f"The data shows {s.name} added {len(docs)} {noun}{'' if len(docs) == 1 else 's'} in the period: "
+        f"The data shows {s.name} added {len(docs)} {noun if len(docs) == 1 else plural} in the period: "
         + ", ".join(f"{r} ({p})" for r, p in zip(docs["repo_id"], paths)) + ".",
-        [Figure(f"{kind}", len(docs), "documents", s.context, previous=previous)],
+        [Figure(f"{kind}", len(docs), "documents", s.context, previous=s.prev(previous))],
         records + _pr_records(s, pr_rows), strength=weight + len(docs) / 2, subjects=paths,
     )]
 
 
 def adrs_authored(s: Subject) -> list[Claim]:
     """Architecture decision records the person added in the period (files of category ``adr``)."""
-    return _documents_claim(s, ("adr",), "adrs_authored", "architecture decision record", 4)
+    return _documents_claim(s, ("adr",), "adrs_authored", "architecture decision record",
+                            "architecture decision records", 4)
 
 
 def design_docs_authored(s: Subject) -> list[Claim]:
     """Design docs and RFCs the person added in the period (files of category ``design_doc``)."""
-    return _documents_claim(s, ("design_doc",), "design_docs_authored", "design document or RFC", 3.5)
+    return _documents_claim(s, ("design_doc",), "design_docs_authored", "design document or RFC",
+                            "design documents or RFCs", 3.5)
 
 
 def design_reviews(s: Subject) -> list[Claim]:
@@ -423,7 +441,7 @@ def mentees(s: Subject) -> list[Claim]:
     previous = _mentees(s, s.previous_start, s.start).height
     close = found.filter((pl.col("onboarding") > 0) | (pl.col("pairing_commits") > 0))
     figures = [
-        Figure("mentees", found.height, "engineers", s.context, previous=previous),
+        Figure("mentees", found.height, "engineers", s.context, previous=s.prev(previous)),
         Figure("mentees_onboarded_or_paired", close.height, "engineers",
                f"mentees with onboarding reviews or co-authored commits, {s.period_text}"),
         Figure("touchpoints", int(found["touchpoints"].sum()), "touchpoints",
@@ -485,7 +503,8 @@ def mentee_growth(s: Subject) -> list[Claim]:
             f"{GROWTH_WEEKS} weeks in the data (from {first:%Y-%m-%d}) and {late_rate} per week in the "
             f"{late_weeks:.0f} weeks to {s.until}.",
             [Figure(f"mentee_prs_per_week:{key}", late_rate, "PRs per week",
-                    f"{names[key]}'s merged PRs, {late_start:%Y-%m-%d} to {s.until}", previous=early_rate)],
+                    f"{names[key]}'s merged PRs, {late_start:%Y-%m-%d} to {s.until}", previous=early_rate,
+                    previous_label=f"first {GROWTH_WEEKS} weeks in the data")],
             _pr_records(s, late), strength=2 + max(late_rate - early_rate, 0), subjects=[key],
         ))
     return claims
@@ -533,10 +552,10 @@ def incidents_led(s: Subject) -> list[Claim]:
     return [Claim(
         "incidents_led", "operational_excellence", sentence,
         [Figure("incidents_led", len(led), "incidents", f"{s.context}; on-call share: {len(led)} of {team_total} "
-                "team incidents", previous=len(before)),
+                "team incidents", previous=s.prev(len(before))),
          Figure("incidents_led_with_postmortem", postmortems, "incidents", "led incidents with a postmortem link"),
          Figure("incidents_led_mttr_median", mttr, "hours", "median time to restore of the incidents led",
-                previous=mttr_before)],
+                previous=s.prev(mttr_before))],
         _incident_records(led), strength=3 + len(led) / 5 + postmortems / 5,
     )]
 
@@ -551,14 +570,14 @@ def incidents_responded(s: Subject) -> list[Claim]:
         "incidents_responded", "operational_excellence",
         f"The data shows {s.name} responded to {len(responded)} incident{'s' if len(responded) != 1 else ''} "
         f"led by someone else in the period (of {_team_incidents(s)} incidents the team took part in).",
-        [Figure("incidents_responded", len(responded), "incidents", s.context, previous=len(before))],
+        [Figure("incidents_responded", len(responded), "incidents", s.context, previous=s.prev(len(before)))],
         _incident_records(responded), strength=1.5 + len(responded) / 10,
     )]
 
 
 def postmortems_written(s: Subject) -> list[Claim]:
     """Postmortem documents the person added in the period (files of category ``postmortem``)."""
-    claims = _documents_claim(s, ("postmortem",), "postmortems_written", "postmortem", 2.5)
+    claims = _documents_claim(s, ("postmortem",), "postmortems_written", "postmortem", "postmortems", 2.5)
     for claim in claims:
         claim.section = "operational_excellence"
     return claims
@@ -590,7 +609,8 @@ def runbooks_written(s: Subject) -> list[Claim]:
                      "incidents after it" + (" (few incidents: within the noise)." if min(len(before), len(after)) < 3 else "."))
         figures.append(Figure("repo_mttr_after_runbook", m_after, "hours",
                               f"median time to restore, {repo}, {len(after)} incidents after {at:%Y-%m-%d} "
-                              f"vs {len(before)} before", previous=m_before))
+                              f"vs {len(before)} before", previous=m_before,
+                              previous_label=f"{RUNBOOK_WINDOW_DAYS} days before"))
         records += _incident_records(pl.concat([before, after]))
     return [Claim("runbooks_written", "operational_excellence", sentence, figures, records,
                   strength=3 + len(docs) / 4, subjects=docs["path"].to_list())]
@@ -612,23 +632,24 @@ def delivery_figures(s: Subject) -> list[Claim]:
         return _median(frame[col])
 
     figures = [
-        Figure("prs_merged", len(now), "PRs", s.context, previous=len(before)),
+        Figure("prs_merged", len(now), "PRs", s.context, previous=s.prev(len(before))),
         Figure("prs_merged_per_week", round(len(now) / weeks, 1), "PRs per week", s.context,
-               previous=round(len(before) / weeks, 1)),
+               previous=s.prev(round(len(before) / weeks, 1))),
         Figure("median_cycle_time_to_merge_hours", med(now, "cycle_time_to_merge_hours"), "hours",
-               "median, first commit to merge, the person's PRs", previous=med(before, "cycle_time_to_merge_hours")),
+               "median, first commit to merge, the person's PRs", previous=s.prev(med(before, "cycle_time_to_merge_hours"))),
         Figure("median_time_to_first_review_hours", med(now, "time_to_first_review_hours"), "hours",
                "median wait for a first human review of the person's PRs",
-               previous=med(before, "time_to_first_review_hours")),
+               previous=s.prev(med(before, "time_to_first_review_hours"))),
         Figure("median_pr_size_lines", med(now, "changed_lines"), "lines",
                "median changed lines per PR (generated, lockfile and vendored files excluded)",
-               previous=med(before, "changed_lines")),
+               previous=s.prev(med(before, "changed_lines"))),
     ]
     text = "; ".join(f"median {DELIVERY_LABELS[f.name].removeprefix('Median ')}: {f.text()}" for f in figures[2:])
     return [Claim(
         "delivery_figures", "delivery_outcomes",
-        f"The data shows {s.name} merged {len(now)} PRs in the period ({len(before)} in the previous period of "
-        f"equal length); {text}.",
+        f"The data shows {s.name} merged {len(now)} PRs in the period"
+        + (f" ({len(before)} in the previous period of equal length)" if s.previous_covered else "")
+        + f"; {text}.",
         figures, _pr_records(s, now), strength=1.5 + min(len(now), 50) / 50,
     )]
 
@@ -661,9 +682,9 @@ def owned_repo_delivery(s: Subject) -> list[Claim]:
                    f"{row['total']} merged PRs are in it")
         figures = [
             Figure("deployments_per_week", round(len(now) / weeks, 1), "deployments per week", context,
-                   previous=round(len(before) / weeks, 1)),
+                   previous=s.prev(round(len(before) / weeks, 1))),
             Figure("change_failure_rate", cfr(now), "share", "deployments with an attributed incident, revert or "
-                   f"hotfix over all deployments, {repo}", previous=cfr(before)),
+                   f"hotfix over all deployments, {repo}", previous=s.prev(cfr(before))),
         ]
         ordered = now.sort(["failed", "deployed_at"], descending=[True, False])
         records = [Record("deployment", d["deployment_id"], f"{repo} deployment {d['deployment_id']}", repo,
@@ -718,9 +739,9 @@ def collaboration_breadth(s: Subject) -> list[Claim]:
         f"({', '.join(repos)}) and reviewed the work of {len(authors)} people in {len(reviewed_teams)} "
         f"team{'s' if len(reviewed_teams) != 1 else ''} ({', '.join(names.get(t, t) for t in reviewed_teams) or 'none'}).",
         [Figure("repositories", len(repos), "repositories", s.context),
-         Figure("authors_reviewed", len(authors), "people", s.context, previous=s.reviews.filter(
+         Figure("authors_reviewed", len(authors), "people", s.context, previous=s.prev(s.reviews.filter(
              (pl.col("reviewer_key") == s.person_id) & s.in_period("submitted_at", previous=True)).join(
-             human_prs, on=["repo_id", "pr_number"], how="semi")["author_key"].drop_nulls().n_unique()),
+             human_prs, on=["repo_id", "pr_number"], how="semi")["author_key"].drop_nulls().n_unique())),
          Figure("teams_reviewed", len(reviewed_teams), "teams", f"teams of the authors reviewed, {s.period_text}")],
         records, strength=1 + len(authors) / 20,
     )]

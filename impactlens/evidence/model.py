@@ -91,7 +91,8 @@ class Figure:
         def show(value: float | int | None) -> str:
             if self.unit == "share" and value is not None:
                 return f"{value * 100:.1f}".removesuffix(".0") + "%"
-            return f"{fmt_number(value)} {self.unit}"
+            unit = self.unit[:-1] if value == 1 and self.unit.endswith("s") and " " not in self.unit else self.unit
+            return f"{fmt_number(value)} {unit}"
 
         out = show(self.value)
         if self.previous is not None:

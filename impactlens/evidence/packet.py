@@ -246,6 +246,8 @@ _WORDS = {"prs": "PRs", "pr": "PR", "adrs": "ADRs", "mttr": "MTTR", "dora": "DOR
 
 def _figure_label(name: str) -> str:
     """``"prs_merged"`` -> ``"PRs merged"``, ``"touchpoints:leo-park"`` -> ``"Touchpoints (leo-park)"``."""
+    if name in claims_mod.DELIVERY_LABELS:
+        return claims_mod.DELIVERY_LABELS[name]
     base, _, key = name.partition(":")
     words = [_WORDS.get(w, w) for w in base.split("_")]
     label = " ".join(words)

@@ -121,9 +121,23 @@ def deployment_urls(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return _frame(con, "SELECT deployment_id, url FROM deployments")
 
 
-def commit_subjects(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """repo_id, sha, subject of every commit (titles of commit records)."""
-    return _frame(con, "SELECT repo_id, sha, subject FROM commits")
+def commits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every commit with its author resolved as the data contract says (docs/schema.md): the person key
+    is ``coalesce(actors.actor_id, 'email:' || lower(author_email))``.
+
+    Columns: repo_id, sha, author_key (str), authored_at (Datetime UTC), is_merge (bool), pr_number (i32),
+    subject (str). Bots are not flagged here: callers look up a known person's commits or commits by sha.
+    """
+    return _frame(
+        con,
+        """
+        SELECT c.repo_id, c.sha,
+               CASE WHEN c.author_email IS NOT NULL
+                    THEN coalesce(a.actor_id, 'email:' || lower(trim(c.author_email))) END AS author_key,
+               c.authored_at, c.is_merge, c.pr_number, c.subject
+        FROM commits c LEFT JOIN actors a ON a.identity_id = 'email:' || lower(trim(c.author_email))
+        """,
+    )
 
 
 def commit_file_lines(con: duckdb.DuckDBPyConnection, excluded: tuple[str, ...]) -> pl.DataFrame:
