@@ -897,16 +897,21 @@ def unresolved(con: duckdb.DuckDBPyConnection, *, limit: int | None = None, incl
     """Identities with no person, busiest first.
 
     Returns columns: identity_id, kind, value, display_name, activity (int: rows naming it across
-    the activity tables), first_seen_at, last_seen_at (TIMESTAMPTZ UTC), is_bot.
+    the activity tables), first_seen_at, last_seen_at (TIMESTAMPTZ UTC), is_bot, and
+    maybe_person (str|null): the one person whose name equals the identity's display name (for a
+    ``name:`` identity, its value), a suggestion to check before merging, never applied by itself.
     """
     bots_filter = "" if include_bots else "AND NOT i.is_bot"
     limit_sql = f"LIMIT {int(limit)}" if limit else ""
     return con.sql(
         f"""
-        WITH act AS (SELECT identity_id, count(*) AS activity FROM ({_ACTIVITY_SQL}) GROUP BY 1)
+        WITH act AS (SELECT identity_id, count(*) AS activity FROM ({_ACTIVITY_SQL}) GROUP BY 1),
+        names AS (SELECT lower(display_name) AS name, min(person_id) AS person_id FROM people
+                  WHERE NOT is_bot GROUP BY 1 HAVING count(*) = 1)
         SELECT i.identity_id, i.kind, i.value, i.display_name, coalesce(a.activity, 0) AS activity,
-               i.first_seen_at, i.last_seen_at, i.is_bot
+               i.first_seen_at, i.last_seen_at, i.is_bot, n.person_id AS maybe_person
         FROM identities i LEFT JOIN act a USING (identity_id)
+        LEFT JOIN names n ON n.name = lower(CASE WHEN i.kind = 'name' THEN i.value ELSE i.display_name END)
         WHERE i.person_id IS NULL {bots_filter}
         ORDER BY activity DESC, i.identity_id {limit_sql}
         """

@@ -240,6 +240,8 @@ def test_merge_and_unmerge(con, shop):
     assert unresolved["identity_id"][0] == "github_login:bobby"
     assert unresolved.filter(identity_id="github_login:bobby")["activity"].item() == 2
 
+    assert unresolved.filter(identity_id="github_login:bobby")["maybe_person"].item() is None
+
     merge_id, _ = people.merge(con, "bobby", "bob@example.com", "same person: Bob told us", CFG)
     bob = people.actor_of(con, "email", "bob@example.com")
     assert bob == people.actor_of(con, "github_login", "bobby") == "auto:github_login:bobby"  # a login names an automatic person
@@ -338,3 +340,14 @@ def test_an_identity_seen_only_without_a_time_is_kept(con):
     )
     people.refresh(con, CFG)
     assert con.sql("SELECT source, first_seen_at FROM identities WHERE identity_id = 'github_login:pat'").fetchall() == [("github", None)]
+
+
+def test_unresolved_suggests_a_person_of_the_same_name(con, shop, tmp_path):
+    collect_git(con, shop.path, config=CFG)
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("- {id: bob, name: Bob Stone, login: bob-stone}\n")
+    people.import_roster(con, roster, CFG)
+    frame = people.unresolved(con)
+    # bob@example.com's commits say "Bob Stone": suggested, not linked.
+    assert frame.filter(identity_id="email:bob@example.com")["maybe_person"].item() == "bob"
+    assert people.actor_of(con, "email", "bob@example.com") == "email:bob@example.com"

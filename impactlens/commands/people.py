@@ -141,10 +141,12 @@ def unresolved_command(
         return
     rows = [
         (r["identity_id"], r["display_name"], r["activity"],
-         r["last_seen_at"].strftime("%Y-%m-%d") if r["last_seen_at"] else None)
+         r["last_seen_at"].strftime("%Y-%m-%d") if r["last_seen_at"] else None, r["maybe_person"])
         for r in frame.iter_rows(named=True)
     ]
-    _echo_rows(("identity", "name", "activity", "last_seen"), rows)
+    _echo_rows(("identity", "name", "activity", "last_seen", "same_name_as"), rows)
+    if any(r[4] for r in rows):
+        typer.echo("same_name_as: a person with that name; check, then `impactlens people merge IDENTITY PERSON --reason ...`.")
 
 
 @people_app.command("merge")
