@@ -184,6 +184,13 @@ def test_values_have_the_collectors_vocabulary(db):
     assert set(db.execute("SELECT DISTINCT kind, parent_type FROM comments").fetchall()) == {
         ("review", "pull_request"), ("issue", "pull_request"), ("issue", "issue")}
     assert one(db, "SELECT count(*) FROM comments WHERE kind = 'review' AND (review_id IS NULL OR path IS NULL)") == 0
+    # requested_reviewers holds the requests still pending (GitHub drops a request once the reviewer reviews);
+    # every request, answered or not, is a review_requested event.
+    assert one(db, "SELECT count(*) FROM (SELECT p.repo_id, p.number, unnest(p.requested_reviewers) AS login "
+                   "FROM pull_requests p) q JOIN reviews r ON r.repo_id = q.repo_id AND r.pr_number = q.number "
+                   "AND r.reviewer_login = q.login") == 0
+    assert one(db, "SELECT count(*) FROM pull_requests p WHERE p.state = 'open' AND len(p.requested_reviewers) > 0") > 0
+    assert one(db, "SELECT count(*) FROM pr_timeline_events WHERE event_type = 'review_requested'") > 10000
     # States as the GitHub collector writes them (GraphQL's, lower-cased); review states stay GraphQL's.
     assert {r[0] for r in db.execute("SELECT DISTINCT state FROM pull_requests").fetchall()} == {"open", "closed", "merged"}
     assert {r[0] for r in db.execute("SELECT DISTINCT state FROM issues").fetchall()} == {"open", "closed"}

@@ -99,7 +99,9 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
             merged_at=pr.merged, merged_by_login=pr.merged_by, base_branch="main", head_branch=pr.branch,
             additions=sum(f.additions or 0 for f in pr.files), deletions=sum(f.deletions or 0 for f in pr.files),
             changed_files=len(pr.files), commit_count=pr.commit_count, labels=list(pr.labels),
-            requested_reviewers=list(pr.requested), linked_issues=[i.number for i in pr.issues],
+            # GitHub lists only the requests still pending: a reviewer who has reviewed drops off.
+            requested_reviewers=[r for r in pr.requested if all(rv.reviewer != r for rv in pr.reviews)],
+            linked_issues=[i.number for i in pr.issues],
             merge_commit_sha=pr.merge_sha, first_commit_at=pr.first_commit_at, milestone_number=pr.milestone, url=url,
         )
         for kind, actor, subject, at in sorted(pr.events, key=lambda e: (e[3], e[0], e[2] or "")):
