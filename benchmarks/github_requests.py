@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from github_server import Data, GitHubServer  # noqa: E402
 
 from impactlens import config as config_mod, warehouse  # noqa: E402
-from impactlens.collectors.github import GitHubClient, Settings, collect_github  # noqa: E402
+from impactlens.collectors.github import collect_github  # noqa: E402
 
 TOKEN = "ghp_benchmark"
 
@@ -75,10 +75,7 @@ def build(prs: int, seed: int) -> tuple[Data, dict]:
 
 
 def run(server: GitHubServer, con, label: str) -> None:
-    client = GitHubClient.from_environment(
-        api_url=server.api_url, environ={"GITHUB_TOKEN": TOKEN},
-        settings=Settings(seconds_between_requests=0, seconds_between_writes=0),
-    )
+    client = server.client(TOKEN)
     server.reset_log()
     started = time.perf_counter()
     result = collect_github(con, "bench/service", client=client, config=config_mod.load(None))

@@ -41,8 +41,14 @@ from graphql import (
 )
 from graphql.utilities import value_from_ast_untyped
 
+from impactlens.collectors.github import GitHubClient, Settings
+
 SCHEMA_FILE = Path(__file__).parent / "fixtures" / "github" / "schema.graphql.gz"
 DOCS = "https://docs.github.com/rest"
+TOKEN = "ghp_localtesttoken"  # the token the server accepts unless told otherwise
+# No pacing and short backoffs, so tests run quickly (Retry-After is still honoured).
+FAST_SETTINGS = Settings(seconds_between_requests=0, seconds_between_writes=0, backoff_factor=0.01,
+                         secondary_rate_wait=0.01)
 
 
 @lru_cache(maxsize=1)
@@ -382,7 +388,7 @@ class GitHubServer:
     GitHub App endpoints: a JWT signed by the App's key buys an installation token.
     """
 
-    def __init__(self, data: Data | None = None, *, token: str = "ghp_localtesttoken", rate_limit: int = 5000,
+    def __init__(self, data: Data | None = None, *, token: str = TOKEN, rate_limit: int = 5000,
                  app: tuple[str, str, int] | None = None) -> None:
         self.data = data or Data()
         self.tokens = {token}
@@ -416,6 +422,12 @@ class GitHubServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+    def client(self, token: str = TOKEN, **settings: Any) -> GitHubClient:
+        """A collector client for this server, authenticated with ``token`` from ``$GITHUB_TOKEN``,
+        with :data:`FAST_SETTINGS` (``settings`` override them, e.g. ``retries=0``)."""
+        chosen = Settings(**{**FAST_SETTINGS.__dict__, **settings})
+        return GitHubClient.from_environment(api_url=self.api_url, environ={"GITHUB_TOKEN": token}, settings=chosen)
 
     def fail(self, match: str, status: int, body: dict[str, Any] | None = None, *, headers: dict[str, str] | None = None,
              times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
@@ -680,3 +692,60 @@ class GitHubServer:
 
         walk(list(self.data.repositories.values()))
         return found
+
+
+# -- the example the tests share -------------------------------------------------------------------
+
+
+def example_repository(d: Data) -> dict[str, Any]:
+    """``acme/api`` with the cases a collector must get right, written out by hand; returns every
+    object it made by name (``pr1``, ``bot_review``...) for tests to state exact expectations."""
+    repo = d.repository("acme/api")
+    ada, bob, cy = d.user("ada"), d.user("bob"), d.user("cy")
+    # 1: merged, reviewed by a human (approve) and an AI bot (comment); a deleted user's inline comment
+    #    that bob answers; closes #7 by GitHub's link and #8 by a keyword in the body.
+    pr1 = d.pull_request(
+        repo, 1, author=ada, created="2024-03-01T09:00:00Z", updated="2024-03-02T15:00:00Z",
+        body="Fixes #8 and refs #9", state="MERGED", merged="2024-03-02T15:00:00Z", merged_by=bob,
+        additions=120, deletions=30, changed_files=4, commits=["2024-02-28T17:30:00Z", "2024-03-01T08:00:00Z"],
+        labels=["feature", "api"], milestone=1, closing=[7],
+    )
+    bot_review = d.review(pr1, author=d.bot("coderabbitai"), state="COMMENTED", submitted="2024-03-01T09:05:00Z",
+                          body="Summary by CodeRabbit")
+    ghost_note = d.review_comment(pr1, bot_review, author=None, created="2024-03-01T10:00:00Z", body="why?",
+                                  path="api/app.py")
+    bob_review = d.review(pr1, author=bob, state="APPROVED", submitted="2024-03-02T14:00:00Z", body="")
+    reply = d.review_comment(pr1, bob_review, author=bob, created="2024-03-02T13:59:00Z", body="because",
+                             path="api/app.py", reply_to=ghost_note)
+    talk = d.comment(pr1, author=d.user("renovate-helper"), created="2024-03-01T12:00:00Z", body="ping")
+    requested = d.event(pr1, "REVIEW_REQUESTED_EVENT", actor=ada, created="2024-03-01T09:01:00Z",
+                        reviewer=d.team("acme", "core"))
+    # 2: open, no reviews, a pending request for cy; authored by a deleted user.
+    pr2 = d.pull_request(repo, 2, author=None, created="2024-03-03T09:00:00Z", review_requests=[cy])
+    # 3: opened as draft, made ready, converted back, made ready again: draft no longer.
+    #    A review request for dee, withdrawn; a reopening.
+    pr3 = d.pull_request(repo, 3, author=cy, created="2024-03-04T09:00:00Z", updated="2024-03-05T12:30:00Z")
+    ready1 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-04T18:00:00Z")
+    draft = d.event(pr3, "CONVERT_TO_DRAFT_EVENT", actor=cy, created="2024-03-05T09:00:00Z")
+    ready2 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-05T12:00:00Z")
+    asked = d.event(pr3, "REVIEW_REQUESTED_EVENT", actor=cy, created="2024-03-05T12:01:00Z", reviewer=d.user("dee"))
+    unasked = d.event(pr3, "REVIEW_REQUEST_REMOVED_EVENT", actor=cy, created="2024-03-05T12:20:00Z",
+                      reviewer=d.user("dee"))
+    reopened = d.event(pr3, "REOPENED_EVENT", actor=bob, created="2024-03-05T12:30:00Z")
+    issue7 = d.issue(repo, 7, author=cy, created="2024-02-20T08:00:00Z", updated="2024-03-02T15:00:01Z",
+                     state="CLOSED", closed="2024-03-02T15:00:01Z", labels=["incident", "sev2"], assignees=["ada"],
+                     milestone=1)
+    issue_talk = d.comment(issue7, author=d.bot("github-actions"), created="2024-02-20T08:01:00Z", body="triaged")
+    milestone = d.milestone(repo, 1, creator=ada, created="2024-02-01T00:00:00Z", updated="2024-03-02T15:00:01Z",
+                            due="2024-03-31T00:00:00Z")
+    release = d.release(repo, "v1.0.0", author=bob, created="2024-03-02T16:00:00Z", published="2024-03-02T16:05:00Z")
+    deploy = d.deployment(repo, environment="Production", created="2024-03-02T16:10:00Z", sha="c" * 40, creator=bob,
+                          statuses=[("QUEUED", "2024-03-02T16:10:01Z"), ("SUCCESS", "2024-03-02T16:14:00Z"),
+                                    ("INACTIVE", "2024-03-09T10:00:00Z")])
+    failed = d.deployment(repo, environment="staging", created="2024-03-03T10:00:00Z", sha="d" * 40, creator=d.bot("github-actions"),
+                          statuses=[("FAILURE", "2024-03-03T10:02:00Z")])
+    owners1 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-01-10T10:00:00Z", text="* @acme/core\n")
+    owners2 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-02-10T10:00:00Z",
+                                  text="* @acme/core\n/api/ @ada\n")
+    gone = d.codeowners_commit(repo, "docs/CODEOWNERS", committed="2024-01-05T10:00:00Z", text=None)
+    return locals()

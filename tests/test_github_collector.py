@@ -8,14 +8,12 @@ from datetime import datetime, timezone
 
 import pytest
 
-from github_server import Data, GitHubServer
+from github_server import TOKEN, Data, GitHubServer, example_repository
 from impactlens import config as config_mod
-from impactlens.collectors.github import GitHubClient, Settings, collect_github
+from impactlens.collectors.github import collect_github
 from impactlens.collectors.github.queries import PR_PAGE_SIZE
 from impactlens.errors import CollectionError
 
-TOKEN = "ghp_localtesttoken"
-FAST = Settings(seconds_between_requests=0, seconds_between_writes=0, backoff_factor=0.01, secondary_rate_wait=0.01)
 TABLES = (
     "pull_requests", "reviews", "comments", "pr_timeline_events", "issues", "milestones", "releases",
     "deployments", "codeowners",
@@ -24,11 +22,6 @@ TABLES = (
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc)
-
-
-def client_for(server: GitHubServer, **settings) -> GitHubClient:
-    chosen = Settings(**{**FAST.__dict__, **settings})
-    return GitHubClient.from_environment(api_url=server.api_url, environ={"GITHUB_TOKEN": TOKEN}, settings=chosen)
 
 
 def snapshot(con) -> dict[str, list[tuple]]:
@@ -43,63 +36,10 @@ def server():
     assert not running.crashes, running.crashes
 
 
-def build_story(d: Data):
-    """One repository with the cases the collector must get right, written out by hand."""
-    repo = d.repository("acme/api")
-    ada, bob, cy = d.user("ada"), d.user("bob"), d.user("cy")
-    # 1: merged, reviewed by a human (approve) and an AI bot (comment); a deleted user's inline comment
-    #    that bob answers; closes #7 by GitHub's link and #8 by a keyword in the body.
-    pr1 = d.pull_request(
-        repo, 1, author=ada, created="2024-03-01T09:00:00Z", updated="2024-03-02T15:00:00Z",
-        body="Fixes #8 and refs #9", state="MERGED", merged="2024-03-02T15:00:00Z", merged_by=bob,
-        additions=120, deletions=30, changed_files=4, commits=["2024-02-28T17:30:00Z", "2024-03-01T08:00:00Z"],
-        labels=["feature", "api"], milestone=1, closing=[7],
-    )
-    bot_review = d.review(pr1, author=d.bot("coderabbitai"), state="COMMENTED", submitted="2024-03-01T09:05:00Z",
-                          body="Summary by CodeRabbit")
-    ghost_note = d.review_comment(pr1, bot_review, author=None, created="2024-03-01T10:00:00Z", body="why?",
-                                  path="api/app.py")
-    bob_review = d.review(pr1, author=bob, state="APPROVED", submitted="2024-03-02T14:00:00Z", body="")
-    reply = d.review_comment(pr1, bob_review, author=bob, created="2024-03-02T13:59:00Z", body="because",
-                             path="api/app.py", reply_to=ghost_note)
-    talk = d.comment(pr1, author=d.user("renovate-helper"), created="2024-03-01T12:00:00Z", body="ping")
-    requested = d.event(pr1, "REVIEW_REQUESTED_EVENT", actor=ada, created="2024-03-01T09:01:00Z",
-                        reviewer=d.team("acme", "core"))
-    # 2: open, no reviews, a pending request for cy; authored by a deleted user.
-    pr2 = d.pull_request(repo, 2, author=None, created="2024-03-03T09:00:00Z", review_requests=[cy])
-    # 3: opened as draft, made ready, converted back, made ready again: draft no longer.
-    #    A review request for dee, withdrawn; a reopening.
-    pr3 = d.pull_request(repo, 3, author=cy, created="2024-03-04T09:00:00Z", updated="2024-03-05T12:30:00Z")
-    ready1 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-04T18:00:00Z")
-    draft = d.event(pr3, "CONVERT_TO_DRAFT_EVENT", actor=cy, created="2024-03-05T09:00:00Z")
-    ready2 = d.event(pr3, "READY_FOR_REVIEW_EVENT", actor=cy, created="2024-03-05T12:00:00Z")
-    asked = d.event(pr3, "REVIEW_REQUESTED_EVENT", actor=cy, created="2024-03-05T12:01:00Z", reviewer=d.user("dee"))
-    unasked = d.event(pr3, "REVIEW_REQUEST_REMOVED_EVENT", actor=cy, created="2024-03-05T12:20:00Z",
-                      reviewer=d.user("dee"))
-    reopened = d.event(pr3, "REOPENED_EVENT", actor=bob, created="2024-03-05T12:30:00Z")
-    issue7 = d.issue(repo, 7, author=cy, created="2024-02-20T08:00:00Z", updated="2024-03-02T15:00:01Z",
-                     state="CLOSED", closed="2024-03-02T15:00:01Z", labels=["incident", "sev2"], assignees=["ada"],
-                     milestone=1)
-    issue_talk = d.comment(issue7, author=d.bot("github-actions"), created="2024-02-20T08:01:00Z", body="triaged")
-    milestone = d.milestone(repo, 1, creator=ada, created="2024-02-01T00:00:00Z", updated="2024-03-02T15:00:01Z",
-                            due="2024-03-31T00:00:00Z")
-    release = d.release(repo, "v1.0.0", author=bob, created="2024-03-02T16:00:00Z", published="2024-03-02T16:05:00Z")
-    deploy = d.deployment(repo, environment="Production", created="2024-03-02T16:10:00Z", sha="c" * 40, creator=bob,
-                          statuses=[("QUEUED", "2024-03-02T16:10:01Z"), ("SUCCESS", "2024-03-02T16:14:00Z"),
-                                    ("INACTIVE", "2024-03-09T10:00:00Z")])
-    failed = d.deployment(repo, environment="staging", created="2024-03-03T10:00:00Z", sha="d" * 40, creator=d.bot("github-actions"),
-                          statuses=[("FAILURE", "2024-03-03T10:02:00Z")])
-    owners1 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-01-10T10:00:00Z", text="* @acme/core\n")
-    owners2 = d.codeowners_commit(repo, ".github/CODEOWNERS", committed="2024-02-10T10:00:00Z",
-                                  text="* @acme/core\n/api/ @ada\n")
-    gone = d.codeowners_commit(repo, "docs/CODEOWNERS", committed="2024-01-05T10:00:00Z", text=None)
-    return locals()
-
-
 def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
-    s = build_story(server.data)
+    s = example_repository(server.data)
     progress: list[str] = []
-    result = collect_github(con, "acme/api", client=client_for(server), config=config_mod.load(None),
+    result = collect_github(con, "acme/api", client=server.client(), config=config_mod.load(None),
                             on_progress=progress.append)
     # The progress line carries the budget left (GitHub's rateLimit: 5,000 less the points spent).
     assert progress == [
@@ -193,9 +133,9 @@ def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
 
 
 def test_second_run_asks_only_what_it_needs_and_changes_no_row(server, con):
-    s = build_story(server.data)
+    s = example_repository(server.data)
     cfg = config_mod.load(None)
-    client = client_for(server)
+    client = server.client()
     collect_github(con, "acme/api", client=client, config=cfg)
     before = snapshot(con)
     server.reset_log()
@@ -253,7 +193,7 @@ def test_long_lists_are_paged_with_the_fewest_requests(server, con):
     for n in range(60):  # 60 releases: 50 with the repository, 10 in a second page
         d.release(repo, f"v0.{n}", author=d.user("rel"), created=f"2023-06-01T00:00:{n:02d}Z")
 
-    collect_github(con, "acme/big", client=client_for(server), config=config_mod.load(None))
+    collect_github(con, "acme/big", client=server.client(), config=config_mod.load(None))
 
     counts = {t: con.sql(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in TABLES}
     assert counts["pull_requests"] == 120
@@ -283,7 +223,7 @@ def test_interrupted_run_resumes_at_its_page_and_stores_every_row_once(server, c
                             updated=f"2024-01-{1 + n // 24:02d}T{n % 24:02d}:00:00Z")
         d.review(pr, author=d.user("bob"), state="APPROVED", submitted="2024-01-01T01:00:00Z")
     cfg = config_mod.load(None)
-    client = client_for(server, retries=1)
+    client = server.client(retries=1)
 
     # GitHub fails for good on the second page of pull requests (the one asked for with a cursor);
     # every halving of the page is refused too.
@@ -318,7 +258,7 @@ def test_since_bounds_a_first_run(server, con):
     d.issue(repo, 3, author=d.user("ada"), created="2022-01-01T00:00:00Z")
     d.issue(repo, 4, author=d.user("ada"), created="2024-05-02T00:00:00Z")
 
-    collect_github(con, "acme/old", client=client_for(server), since="2024-01-01", config=config_mod.load(None))
+    collect_github(con, "acme/old", client=server.client(), since="2024-01-01", config=config_mod.load(None))
 
     assert con.sql("SELECT number FROM pull_requests").fetchall() == [(2,)]
     assert con.sql("SELECT number FROM issues").fetchall() == [(4,)]
@@ -326,9 +266,9 @@ def test_since_bounds_a_first_run(server, con):
 
 def test_bad_target_and_since_are_refused_before_any_request(server, con):
     with pytest.raises(CollectionError, match="not OWNER or OWNER/REPO"):
-        collect_github(con, "acme/api/extra", client=client_for(server))
+        collect_github(con, "acme/api/extra", client=server.client())
     with pytest.raises(CollectionError, match="--since 'last week' is not a date"):
-        collect_github(con, "acme/api", client=client_for(server), since="last week")
+        collect_github(con, "acme/api", client=server.client(), since="last week")
     assert server.requests == []
 
 
@@ -349,13 +289,13 @@ def test_a_run_killed_mid_way_resumes_from_the_working_copy(server, db_path):
 
     with pytest.raises(KeyboardInterrupt):
         with warehouse.writing(db_path) as con:
-            collect_github(con, "acme/cli", client=client_for(server), config=cfg,
+            collect_github(con, "acme/cli", client=server.client(), config=cfg,
                            on_progress=interrupt_after_first_page)
     assert not db_path.exists()  # nothing published: readers still see the last complete data
 
     server.reset_log()
     with warehouse.writing(db_path) as con:
-        collect_github(con, "acme/cli", client=client_for(server), config=cfg)
+        collect_github(con, "acme/cli", client=server.client(), config=cfg)
     # The second page only (the repository has no issues: the probe says so, no Issues query).
     assert [r.operation for r in server.requests] == ["Repository", "PullRequests"]
     with warehouse.read_only(db_path) as con:
@@ -374,7 +314,7 @@ def test_a_page_github_cannot_answer_is_asked_for_again_at_half_the_size(server,
     # GitHub gives up on heavy queries with a 502: here, any page of more than 25 PRs.
     server.fail("POST /api/graphql", 502, times=100,
                 when=lambda q: q["query"].startswith("query PullRequests") and q["variables"]["first"] > 25)
-    collect_github(con, "acme/heavy", client=client_for(server, retries=0), config=config_mod.load(None))
+    collect_github(con, "acme/heavy", client=server.client(retries=0), config=config_mod.load(None))
     pages = [(r.operation, r.status) for r in server.requests if r.operation == "PullRequests"]
     assert pages == [("PullRequests", 502), ("PullRequests", 502), ("PullRequests", 200), ("PullRequests", 200)]
     assert con.sql("SELECT count(*) FROM pull_requests").fetchall() == [(30,)]
@@ -391,7 +331,7 @@ def test_a_page_cursor_github_no_longer_accepts_restarts_the_listing(server, con
         "INSERT INTO sync_state VALUES ('github', 'acme/stale', 'pull_requests', ?, now())",
         ['{"pending": {"after": "bm90LWEtY3Vyc29y", "lower": null, "top": null}, "updated_at": null}'],
     )
-    collect_github(con, "acme/stale", client=client_for(server), config=config_mod.load(None))
+    collect_github(con, "acme/stale", client=server.client(), config=config_mod.load(None))
     assert [(r.operation, r.status) for r in server.requests] == [
         ("Repository", 200), ("PullRequests", 200), ("PullRequests", 200)  # refused (a GraphQL error), then afresh
     ]

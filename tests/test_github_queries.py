@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 from graphql import parse, validate
 
-from github_server import Data, GitHubServer, github_schema, query_cost
+from github_server import Data, GitHubServer, example_repository, github_schema, query_cost
 from impactlens import config as config_mod
-from impactlens.collectors.github import GitHubClient, Settings, collect_github, queries
-
-from test_github_collector import TOKEN, build_story
+from impactlens.collectors.github import collect_github, queries
 
 
 @pytest.mark.parametrize("name", sorted(queries.all_queries()))
@@ -27,7 +25,7 @@ def test_the_schema_check_catches_a_misspelt_field():
 
 def test_every_query_sent_in_a_collection_is_valid(con):
     data = Data()
-    build_story(data)
+    example_repository(data)
     repo = data.repositories["acme/api"]
     first = repo["pullRequests"][0]
     for i in range(25):  # enough reviews and comments to need the follow-up queries
@@ -36,12 +34,8 @@ def test_every_query_sent_in_a_collection_is_valid(con):
     for _ in range(25):
         data.review_comment(first, review, author=data.user("bob"), created="2024-03-01T09:40:00Z", body="x",
                             path="a.py")
-    with GitHubServer(data, token=TOKEN) as server:
-        client = GitHubClient.from_environment(
-            api_url=server.api_url, environ={"GITHUB_TOKEN": TOKEN},
-            settings=Settings(seconds_between_requests=0, seconds_between_writes=0),
-        )
-        collect_github(con, "acme/api", client=client, config=config_mod.load(None))
+    with GitHubServer(data) as server:
+        collect_github(con, "acme/api", client=server.client(), config=config_mod.load(None))
     sent = {parse(q).definitions[0].name.value for q in server.queries}
     assert sent == {"Repository", "PullRequests", "Issues", "FollowUp"}
     for text in server.queries:
