@@ -74,7 +74,7 @@ def build(prs: int, seed: int) -> tuple[Data, dict]:
     return d, repo
 
 
-def run(server: GitHubServer, con, label: str) -> None:
+def run(server: GitHubServer, con, label: str) -> Counter:
     client = server.client(TOKEN)
     server.reset_log()
     started = time.perf_counter()
@@ -84,6 +84,7 @@ def run(server: GitHubServer, con, label: str) -> None:
     detail = ", ".join(f"{name} {count}" for name, count in sorted(operations.items()))
     print(f"{label}: {len(server.requests)} requests ({detail}); {server.points} points; {seconds:.1f} s")
     assert result.requests == len(server.requests)
+    return operations
 
 
 def main() -> None:
@@ -98,13 +99,15 @@ def main() -> None:
           f"{len(repo['releases'])} releases, {len(repo['deployments'])} deployments")
     with tempfile.TemporaryDirectory() as folder, GitHubServer(data, token=TOKEN, rate_limit=100_000) as server:
         con = warehouse.open_for_write(Path(folder) / "bench.duckdb")
-        run(server, con, "first run")
+        first = run(server, con, "first run")
         run(server, con, "up-to-date run")
         for pr in repo["pullRequests"][:10]:
             pr["updatedAt"] = "2025-01-01T00:00:00Z"
         run(server, con, "after 10 PRs changed")
         con.close()
-    print(f"target for a first run: at most {-(-args.prs // 50)} requests for PRs plus a small constant")
+    for_prs = first["PullRequests"] + first["FollowUp"]
+    print(f"first run: {for_prs} requests for the PRs = {for_prs * 50 / args.prs:.2f} per 50 PRs "
+          "(target: at most 1, plus a small constant)")
 
 
 if __name__ == "__main__":
