@@ -41,7 +41,12 @@ _EVENT_PREFIX = {"review_requested": "RRE", "ready_for_review": "RFRE", "convert
 
 
 def _node_id(prefix: str, *parts: Any) -> str:
-    """A GitHub-style GraphQL node id (what the GitHub collector stores as review, comment and event ids)."""
+    """A GitHub-style GraphQL node id (what the GitHub collector stores as review, comment and event ids).
+
+    One part that is a database id (digits) is spelled out in hex; anything else is hashed.
+    """
+    if len(parts) == 1 and str(parts[0]).isdigit():
+        return f"{prefix}_kwDOA{int(parts[0]):X}"
     return prefix + "_kwDO" + hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:14].upper()
 
 
