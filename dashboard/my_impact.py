@@ -48,24 +48,16 @@ if person is not None:
             if commits.height:
                 ui.link_table(commits, dates=("authored_at",), labels={"sha": "Commit", "lines": "Changed lines"})
     with tabs[1]:
-        if reviews.height:
-            ui.link_table(reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
-                          dates=("submitted_at",), labels={"url": "Review", "author": "PR author"})
-        elif wh.has("reviews"):
-            st.info("No reviews given by this person in this period.")
-        else:
-            ui.empty("reviews", "reviews")
+        ui.records(wh, reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
+                   table="reviews", none="No reviews given by this person in this period.",
+                   dates=("submitted_at",), labels={"url": "Review", "author": "PR author"})
     with tabs[2]:
-        if incidents.height:
-            ui.link_table(incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
-                                           "time_to_restore_hours", "has_postmortem"),
-                          dates=("opened_at",), hours=("time_to_restore_hours",),
-                          labels={"url": "Incident", "time_to_restore_hours": "Time to restore",
-                                  "has_postmortem": "Postmortem"})
-        elif wh.has("incidents"):
-            st.info("No incidents led or responded to by this person in this period.")
-        else:
-            ui.empty("incidents", "incidents")
+        ui.records(wh, incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
+                                        "time_to_restore_hours", "has_postmortem"),
+                   table="incidents", none="No incidents led or responded to by this person in this period.",
+                   dates=("opened_at",), hours=("time_to_restore_hours",),
+                   labels={"url": "Incident", "time_to_restore_hours": "Time to restore",
+                           "has_postmortem": "Postmortem"})
     with tabs[3]:
         if written.height:
             ui.link_table(written.with_columns(written["sha"].str.slice(0, 10)), dates=("authored_at",),

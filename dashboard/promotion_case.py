@@ -93,7 +93,8 @@ if person is not None:
     packet, problem = None, None
     if data.evidence_api() is not None:
         try:
-            packet = data.evidence_packet(wh, person, filters.period)
+            with st.spinner("Building the evidence packet…"):
+                packet = data.evidence_packet(wh, person, filters.period)
         except Exception as exc:  # the evidence module's failure must not take the page down
             problem = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
     if packet is not None:

@@ -139,5 +139,16 @@ def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] 
                  height=height if height is not None else "auto")
 
 
+def records(wh: data.Warehouse, frame: pl.DataFrame, *, table: str, none: str, **table_args) -> None:
+    """``frame`` as a :func:`link_table`; when empty, ``none`` if the warehouse has ``table`` rows at all, else
+    the empty state naming the command that collects them."""
+    if frame.height:
+        link_table(frame, **table_args)
+    elif wh.has(table):
+        st.info(none)
+    else:
+        empty(table.replace("_", " "), table)
+
+
 def week_label(week: date) -> str:
     return f"Week of {week:%d %b %Y}"

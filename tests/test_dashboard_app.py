@@ -422,3 +422,32 @@ def test_demo_review_bottleneck_shows_in_web_team_health(app, demo_db):
     reading = [c.value for c in at.caption if c.value.startswith("In a typical week the busiest reviewer did")][0]
     share = int(reading.split("did ")[1].split("%")[0])
     assert share >= 35  # one reviewer does about half of Web's reviews (sample_data/README.md)
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def test_dashboard_command_fails_in_one_line_without_a_warehouse(tmp_path):
+    from typer.testing import CliRunner
+
+    from impactlens.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["dashboard", "--db", str(tmp_path / "none.duckdb"), "--no-browser"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "no warehouse at" in result.output
+
+
+def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, monkeypatch):
+    from impactlens.commands.dashboard import app_path, check, streamlit_command
+    from impactlens.dashboard import data
+
+    command = streamlit_command(small_db, port=9123, browser=False)
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(app_path())
+    assert command[-3:] == ["--", "--db", str(small_db)]
+    assert command[command.index("--server.port") + 1] == "9123"
+    assert command[command.index("--server.headless") + 1] == "true"
+    assert check(small_db) == small_db.resolve()
+    # The app reads the path back from its argv, else from $IMPACTLENS_DB.
+    assert data.db_path(["--db", str(small_db)]) == small_db
+    monkeypatch.setenv(warehouse.DB_ENV, "/elsewhere.duckdb")
+    assert data.db_path([]) == Path("/elsewhere.duckdb")
