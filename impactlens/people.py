@@ -461,10 +461,12 @@ class RosterPerson:
 
 @dataclass
 class Roster:
-    """A parsed roster: people and the teams they name (``team_id -> (name, parent_team_id)``)."""
+    """A parsed roster: people, the teams they name (``team_id -> (name, parent_team_id)``) and the
+    services each team owns (``team_id -> [service]``, YAML rosters only)."""
 
     people: list[RosterPerson]
     teams: dict[str, tuple[str, str | None]]
+    services: dict[str, list[str]] = field(default_factory=dict)
 
 
 PERSON_KEYS = {
@@ -491,6 +493,13 @@ def _split(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v).strip() for v in value if str(v).strip()]
     return [v.strip() for v in re.split(r"[;,\s]+", str(value)) if v.strip()]
+
+
+def _split_list(value: Any) -> list[str]:
+    """A YAML list, or a comma-separated string (service names may contain spaces)."""
+    if value in (None, ""):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else str(value).split(",")
 
 
 def _date(value: Any, what: str, problems: list[str], where: str) -> dt.date | None:
@@ -522,10 +531,11 @@ def load_roster(path: str | Path) -> Roster:
     if not path.exists():
         raise RosterError(path, ["file does not exist"])
     text = path.read_text(encoding="utf-8-sig")
+    services: dict[str, list[str]] = {}
     if path.suffix.lower() == ".csv":
         people, teams, problems = _parse_csv(text)
     elif path.suffix.lower() in (".yaml", ".yml"):
-        people, teams, problems = _parse_yaml(text)
+        people, teams, problems = _parse_yaml(text, services)
     else:
         raise RosterError(path, ["the roster must be a .yaml, .yml or .csv file"])
     problems += _check_roster(people)
@@ -534,10 +544,13 @@ def load_roster(path: str | Path) -> Roster:
     for person in people:
         for m in person.memberships:
             teams.setdefault(m.team_id, (m.team_id, None))
-    return Roster(people, teams)
+    return Roster(people, teams, services)
 
 
-def _parse_yaml(text: str) -> tuple[list[RosterPerson], dict[str, tuple[str, str | None]], list[str]]:
+def _parse_yaml(
+    text: str, services: dict[str, list[str]]
+) -> tuple[list[RosterPerson], dict[str, tuple[str, str | None]], list[str]]:
+    """People, teams and problems of a YAML roster; the teams' services are added to ``services``."""
     import yaml
 
     class LineLoader(yaml.SafeLoader):
@@ -568,9 +581,13 @@ def _parse_yaml(text: str) -> tuple[list[RosterPerson], dict[str, tuple[str, str
             if not isinstance(team, dict) or not (team.get("id") or team.get("name")):
                 problems.append(f"line {_line(team)}: a team needs an id or a name")
                 continue
+            unknown = set(team) - {"id", "name", "parent", "services", "__line__"}
+            if unknown:
+                problems.append(f"line {_line(team)}: unknown key(s) {', '.join(sorted(unknown))} (known: id, name, parent, services)")
             team_id = slug(str(team.get("id") or team["name"]))
             parent = team.get("parent")
             teams[team_id] = (str(team.get("name") or team_id), slug(str(parent)) if parent else None)
+            services[team_id] = [s.strip() for s in _split_list(team.get("services")) if s.strip()]
     else:
         return [], {}, ["line 1: the roster must be a list of people or a mapping with 'people' (and 'teams')"]
     people: list[RosterPerson] = []
@@ -721,7 +738,7 @@ def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict
     """Replace the roster in the warehouse with the file at ``path``, then :func:`refresh`.
 
     Writes people (source 'roster'; earlier roster people not in the file are removed), teams
-    (upserted), team_memberships and roster_identities (both replaced whole).
+    (upserted), team_memberships, team_services and roster_identities (replaced whole).
 
     Returns:
         ``(people imported, warnings, resolution)``; a warning names a manager not in the roster.
@@ -741,6 +758,10 @@ def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict
         con.execute("DELETE FROM people WHERE source = 'roster'")
         con.execute("DELETE FROM roster_identities")
         con.execute("DELETE FROM team_memberships")
+        con.execute("DELETE FROM team_services")
+        for team_id, owned in roster.services.items():
+            for service in dict.fromkeys(owned):
+                con.execute("INSERT INTO team_services VALUES (?, ?)", [team_id, service])
         for team_id, (name, parent) in roster.teams.items():
             con.execute(
                 "INSERT INTO teams VALUES (?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET "
@@ -923,6 +944,15 @@ def actor_of(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> str:
     ident = identity_id(kind, value)
     row = con.execute("SELECT person_id FROM identities WHERE identity_id = ?", [ident]).fetchall()
     return (row[0][0] if row and row[0][0] else ident)
+
+
+def service_owners(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The services each team owns, from the roster: columns team_id (str), service (str).
+
+    Join ``lower(incidents.service) = lower(service)`` for "incidents and MTTR of the services a
+    team owns"; a service owned by two teams counts for both (and once in an organisation total).
+    """
+    return con.sql("SELECT team_id, service FROM team_services ORDER BY team_id, service").pl()
 
 
 def teams_at(con: duckdb.DuckDBPyConnection, at: dt.date | dt.datetime) -> pl.DataFrame:

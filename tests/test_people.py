@@ -105,6 +105,7 @@ ROSTER_YAML = """\
 teams:
   - id: payments
     name: Payments
+    services: [checkout, payments-api]
   - id: platform
     name: Platform
 people:
@@ -351,3 +352,23 @@ def test_unresolved_suggests_a_person_of_the_same_name(con, shop, tmp_path):
     # bob@example.com's commits say "Bob Stone": suggested, not linked.
     assert frame.filter(identity_id="email:bob@example.com")["maybe_person"].item() == "bob"
     assert people.actor_of(con, "email", "bob@example.com") == "email:bob@example.com"
+
+
+def test_teams_own_services_from_the_roster(con, tmp_path):
+    from impactlens.collectors import incidents
+
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(ROSTER_YAML)
+    people.import_roster(con, roster, CFG)
+    assert people.service_owners(con).rows() == [("payments", "checkout"), ("payments", "payments-api")]
+    incidents.load_file(con, Path(__file__).parent / "fixtures" / "incidents" / "pagerduty.csv")
+    # PagerDuty's payments-api incident (13:00 to 14:15 UTC) is the payments team's; the database one is no one's.
+    owned = con.sql(
+        "SELECT s.team_id, i.external_id, epoch(i.resolved_at - i.opened_at) / 60 FROM incidents i "
+        "JOIN team_services s ON lower(s.service) = lower(i.service)"
+    ).fetchall()
+    assert owned == [("payments", "1042", 75.0)]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("teams:\n  - {id: x, owns: [a]}\npeople: []\n")
+    with pytest.raises(people.RosterError, match=r"line 2: unknown key\(s\) owns"):
+        people.load_roster(bad)

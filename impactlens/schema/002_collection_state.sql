@@ -103,6 +103,14 @@ CREATE TABLE login_emails (
     PRIMARY KEY (login, email)
 );
 
+-- The services each team owns, from the roster (replaced whole by `people import`): incidents name a
+-- service, so "incidents and MTTR of the services you own" join incidents.service to this table.
+CREATE TABLE team_services (
+    team_id  VARCHAR NOT NULL,
+    service  VARCHAR NOT NULL,
+    PRIMARY KEY (team_id, service)
+);
+
 -- The identities the roster file gives each person (replaced whole by `people import`).
 CREATE TABLE roster_identities (
     identity_id  VARCHAR PRIMARY KEY,
