@@ -233,6 +233,8 @@ def projects_led(s: Subject) -> list[Claim]:
     ).select("repo_id", pl.col("pr_number").alias("number")).unique()
     claims = []
     keys = ["repo_id", "project_kind", "project_number"]
+    # Only the projects holding at least one of the person's PRs.
+    merged = merged.join(merged.filter(pl.col("author_key") == s.person_id).select(keys).unique(), on=keys, how="semi")
     for (repo_id, kind, number), group in merged.sort(keys).group_by(keys, maintain_order=True):
         mine = group.filter(pl.col("author_key") == s.person_id)
         wrote_doc = not mine.join(docs, on=["repo_id", "number"], how="semi").is_empty()
