@@ -14,14 +14,7 @@ import polars as pl
 from impactlens.errors import CollectionError
 from impactlens.metrics.frames import Frames, GroupBy, Scope, aggregate, group_columns
 
-#: A commit message that says it fixes a bug (conventional-commit "fix:" or "fixes/fixed ... bug").
-FIX_MESSAGE = (
-    r"(?i)(^(bug)?fix(\([^)]*\))?!?:|^hotfix\b|\bfix(e[sd])?\s+(a\s+|the\s+)?(bug|crash|regression|defect)"
-    r"|\b(fix(e[sd])?|close[sd]?|resolve[sd]?)\s+#\d+)"
-)
-REVERT_MESSAGE = r'(?i)(^revert\s*"|this reverts commit [0-9a-f]{7,40})'
 BUG_LABEL = r"(?i)\b(bug|defect|regression)\b"
-_ISSUE_REF = r"#(\d+)"
 
 
 def bug_issues(frames: Frames) -> pl.LazyFrame:
@@ -37,21 +30,19 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
     Columns: repo_id, sha, author_key, author_is_bot, authored_at (Datetime UTC), is_bug_fix (bool),
     fix_reason ('bug_issue' | 'message' | null), is_revert (bool).
     A bug fix references an issue labelled as a bug (``#123`` in its message, or its PR links one), or its
-    message says it fixes one (:data:`FIX_MESSAGE`); a revert is never a bug fix. A revert's message starts ``Revert "`` or says
-    ``This reverts commit <sha>``.
+    message says it fixes one (``patterns.FIX_MESSAGE``); a revert is never a bug fix. A revert's message
+    starts ``Revert "`` or says ``This reverts commit <sha>`` (``patterns.REVERT_MESSAGE``).
     """
 
     def build() -> pl.LazyFrame:
         commits = frames.commits.filter(~pl.col("is_merge")).join(
             frames.commit_messages, on="commit_id", how="inner"
         )
-        text = pl.col("subject") + "\n" + pl.col("body")
         bugs = bug_issues(frames).with_columns(pl.lit(True).alias("_bug"))
         referenced = (
-            commits.filter(text.str.contains("#", literal=True))
-            .select("commit_id", "repo_id", text.str.extract_all(_ISSUE_REF).alias("_refs"))
-            .explode("_refs")
-            .select("commit_id", "repo_id", pl.col("_refs").str.strip_prefix("#").cast(pl.Int32, strict=False).alias("number"))
+            commits.filter(pl.col("issue_refs").list.len() > 0)
+            .select("commit_id", "repo_id", pl.col("issue_refs").alias("number"))
+            .explode("number")
         )
         linked = (
             commits.filter(pl.col("pr_id").is_not_null()).select("commit_id", "repo_id", "pr_id")
@@ -65,11 +56,7 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
         )
         return (
             commits.join(fixes_bug, on="commit_id", how="left")
-            .with_columns(
-                pl.col("_bug_issue").fill_null(False),
-                text.str.contains(FIX_MESSAGE).alias("_message"),
-                text.str.contains(REVERT_MESSAGE).alias("is_revert"),
-            )
+            .with_columns(pl.col("_bug_issue").fill_null(False), pl.col("says_fix").alias("_message"))
             .with_columns(
                 (pl.col("_bug_issue") & ~pl.col("is_revert")).alias("_bug_issue"),
                 (pl.col("_message") & ~pl.col("is_revert")).alias("_message"),

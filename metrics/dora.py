@@ -11,6 +11,7 @@ import polars as pl
 
 from impactlens.metrics.calendar import hours
 from impactlens.metrics.frames import GRAIN_INTERVAL, Frames, Grain, Scope, period_start, utc, with_team
+from impactlens.metrics import patterns
 from impactlens.metrics.incidents import incident_facts
 from impactlens.metrics.pr import pr_facts
 
@@ -19,9 +20,8 @@ LEAD_TIME_BANDS_HOURS = ((24.0, "elite"), (24.0 * 7, "high"), (24.0 * 30, "mediu
 RESTORE_BANDS_HOURS = ((1.0, "elite"), (24.0, "high"), (24.0 * 7, "medium"))
 CHANGE_FAILURE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.15, "medium"))
 
-_REVERTED_SHA = r"(?i)this reverts commit ([0-9a-f]{7,40})"
-_REVERTED_PR = r"(?i)\breverts\s+[\w.\-]+/[\w.\-]+#(\d+)"
-_HOTFIX = r"(?i)(^|[\s/(\[])hot[\s_-]?fix"
+_REVERTED_PR = patterns.REVERTED_PR
+_HOTFIX = patterns.HOTFIX
 
 
 def _band(value: pl.Expr, bands: tuple[tuple[float, str], ...], *, inclusive: bool) -> pl.Expr:
@@ -91,9 +91,8 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     commits = frames.commits.select("commit_id", "repo_id", "committed_at", "is_merge").join(
         frames.commit_messages, on="commit_id", how="inner"
     )
-    text = pl.col("subject") + "\n" + pl.col("body")
     reverted_sha = commits.select(
-        "repo_id", text.str.extract(_REVERTED_SHA, 1).str.to_lowercase().alias("_prefix"), "committed_at"
+        "repo_id", pl.col("reverted_sha").alias("_prefix"), "committed_at"
     ).filter(pl.col("_prefix").is_not_null()).with_columns(pl.col("_prefix").str.slice(0, 7).alias("_sha7"))
     shipped = (
         reverted_sha.join(
@@ -106,7 +105,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     )
     reverted_pr = (
         pl.concat([
-            commits.select("repo_id", text.str.extract(_REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")),
+            commits.select("repo_id", pl.col("reverted_pr").alias("number")),
             frames.prs.select(
                 "repo_id", pl.col("title").str.extract(_REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")
             ),
@@ -132,7 +131,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     ).select("repo_id", pl.col("merged_at").alias("_landed"))
     with_prs = frames.prs.select("repo_id").unique()
     hotfix_commits = (
-        commits.filter(pl.col("subject").str.contains(_HOTFIX) & ~pl.col("is_merge"))
+        commits.filter(pl.col("subject_says_hotfix") & ~pl.col("is_merge"))
         .join(with_prs, on="repo_id", how="anti").select("repo_id", pl.col("committed_at").alias("_landed"))
     )
     hotfixes = (

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from impactlens import bots
 from impactlens import config as config_mod
+from impactlens.metrics import patterns
 
 Grain = Literal["week", "month", "quarter"]
 GroupBy = Literal["person", "team", "repo", "org"]
@@ -142,7 +143,9 @@ class Frames:
       subject_is_bot, created_at.
     * ``commits``: commit_id, repo_id, author_key, author_is_bot, author_bot_kind, authored_at,
       committed_at, is_merge, pr_number, pr_id (null without a PR).
-    * ``commit_messages``: commit_id, sha, subject, body (read only by the metrics that need them).
+    * ``commit_messages``: commit_id, sha and what the message says, matched while reading
+      (:mod:`impactlens.metrics.patterns`): says_fix, is_revert, subject_says_hotfix (bool),
+      reverted_sha (str), reverted_pr (i32), issue_refs (list[i32]).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
@@ -330,7 +333,19 @@ class Frames:
 
     @_materialised
     def commit_messages(self) -> pl.LazyFrame:
-        return self._table("hash(repo_id, sha) AS commit_id, sha, subject, body", "commits")
+        text = "(subject || chr(10) || body)"
+        return self._table(
+            "hash(repo_id, sha) AS commit_id, sha, "
+            f"regexp_matches({text}, {_sql_text(patterns.FIX_MESSAGE)}) AS says_fix, "
+            f"regexp_matches({text}, {_sql_text(patterns.REVERT_MESSAGE)}) AS is_revert, "
+            f"nullif(lower(regexp_extract({text}, {_sql_text(patterns.REVERTED_SHA)}, 1)), '') AS reverted_sha, "
+            f"TRY_CAST(nullif(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 1), '') AS INTEGER) "
+            "AS reverted_pr, "
+            f"list_transform(regexp_extract_all({text}, {_sql_text(patterns.ISSUE_REF)}, 1), "
+            "lambda x: TRY_CAST(x AS INTEGER)) AS issue_refs, "
+            f"regexp_matches(subject, {_sql_text(patterns.HOTFIX)}) AS subject_says_hotfix",
+            "commits",
+        )
 
     @_materialised
     def commit_files(self) -> pl.LazyFrame:
