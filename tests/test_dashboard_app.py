@@ -451,3 +451,12 @@ def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, 
     assert data.db_path(["--db", str(small_db)]) == small_db
     monkeypatch.setenv(warehouse.DB_ENV, "/elsewhere.duckdb")
     assert data.db_path([]) == Path("/elsewhere.duckdb")
+
+
+def test_empty_warehouse_names_the_commands_on_every_page(app, tmp_path):
+    at = app(build(tmp_path / "empty.duckdb", "SELECT 1"))
+    assert "No people: run `impactlens collect git PATH`." in texts(at)
+    at = goto(at, "promotion_case.py")
+    assert "No people: run `impactlens collect git PATH`." in texts(at)
+    at = goto(at, "team_health.py")
+    assert "No pull requests: run `impactlens collect github OWNER/REPO`." in texts(at)
