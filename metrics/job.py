@@ -1,7 +1,7 @@
 """The metrics job: compute every metric and store it in the warehouse as ``metric_*`` tables.
 
-Each table is replaced whole on every run (docs/schema.md "Metric tables"). All tables are computed
-first, then written in one transaction, so a failure leaves the previous tables in place.
+Each table is replaced whole on every run (docs/schema.md "Metric tables"), all in one transaction:
+each is written as soon as it is computed, and a failure leaves every previous table in place.
 """
 
 from __future__ import annotations
@@ -104,24 +104,25 @@ def materialise(
     """
     frames = load(con, config=config)
     run = MetricsRun(computed_at=datetime.now(timezone.utc))
-    computed: dict[str, pl.DataFrame] = {}
-    for name, build in _tables(frames).items():
-        if on_table:
-            on_table(name)
-        computed[name] = build().collect()
+    builds: dict[str, Callable[[], pl.LazyFrame | pl.DataFrame]] = dict(_tables(frames))
     if run_szz:
-        if on_table:
-            on_table("metric_bug_introductions")
-        computed["metric_bug_introductions"] = _bug_introductions(con, frames, run)
+        builds["metric_bug_introductions"] = lambda: _bug_introductions(con, frames, run)
+    # One transaction: each table is written as soon as it is computed (so only one result is held in
+    # memory at a time), and a failure anywhere leaves every previous table in place.
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, frame in computed.items():
+        for name, build in builds.items():
+            if on_table:
+                on_table(name)
+            frame = build()
+            frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
             con.register("_metric_frame", frame.to_arrow())
             try:
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _metric_frame")
             finally:
                 con.unregister("_metric_frame")
             run.rows[name] = frame.height
+            del frame
         con.execute(
             "CREATE OR REPLACE TABLE metric_runs (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, "
             "computed_at TIMESTAMPTZ NOT NULL)"
