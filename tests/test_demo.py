@@ -348,3 +348,16 @@ def test_two_processes_asking_at_once_build_the_demo_once(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
     assert sorted(out.strip() for out, _ in results) == ["built", "reused"], results
     assert demo.is_current(target)
+
+
+def test_demo_says_how_to_explore_when_no_dashboard_is_installed(demo_db, monkeypatch):
+    from typer.testing import CliRunner
+
+    from impactlens.cli import app
+    from impactlens.commands import dashboard
+
+    monkeypatch.delattr(dashboard, "launch")
+    result = CliRunner().invoke(app, ["demo", "--db", str(demo_db)])
+    assert result.exit_code == 0, result.output
+    assert f"impactlens db info --db {demo_db}" in result.output
+    assert "The dashboard is not available" in result.output
