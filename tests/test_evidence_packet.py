@@ -112,6 +112,14 @@ def test_markdown_html_json_outputs(world, tmp_path):
     assert data["charts"][0]["vega_lite"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
 
 
+def test_html_escapes_text_from_the_data(world):
+    world.execute("UPDATE pull_requests SET title = '<script>alert(1)</script>' WHERE number = 1")
+    world.execute("UPDATE milestones SET title = 'Q1 <b>Onboarding</b>'")
+    page = build_packet(world, "bob", *MARCH, charts=False).to_html()
+    assert "<script>" not in page and "<b>Onboarding" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "Q1 &lt;b&gt;Onboarding&lt;/b&gt;" in page
+
+
 def test_unknown_format_is_rejected(world, tmp_path):
     from impactlens.evidence.tables import EvidenceError
 
