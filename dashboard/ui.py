@@ -136,7 +136,7 @@ def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] 
         if column not in dates and column not in hours and column != url and frame[column].dtype.is_numeric():
             config[column] = st.column_config.NumberColumn(labels.get(column, column.replace("_", " ").capitalize()))
     st.dataframe(frame, hide_index=True, column_config=config, width="stretch",
-                 height=height if height is not None else "auto")
+                 height=height if height is not None else "auto", placeholder="–")
 
 
 def records(wh: data.Warehouse, frame: pl.DataFrame, *, table: str, none: str, **table_args) -> None:
