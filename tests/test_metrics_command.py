@@ -84,3 +84,18 @@ def test_metrics_on_an_empty_warehouse(db_path):
         assert con.sql("SELECT count(*) FROM metric_prs").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_a_failed_run_keeps_the_previous_tables(db_path, make_repo, tmp_path):
+    build(db_path, make_repo)
+    assert runner.invoke(app, ["metrics", "--db", str(db_path), "--quiet"]).exit_code == 0
+    bad = tmp_path / "impactlens.toml"
+    bad.write_text('[business_hours]\nworkdays = ["Mon", "Funday"]\n', encoding="utf-8")
+    result = runner.invoke(app, ["metrics", "--db", str(db_path), "--config", str(bad), "--quiet"])
+    assert result.exit_code == 2
+    assert "Funday" in result.output and "Traceback" not in result.output
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        assert con.sql("SELECT count(*) FROM metric_prs").fetchall() == [(2,)]
+    finally:
+        con.close()
