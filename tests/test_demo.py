@@ -134,6 +134,8 @@ def test_every_table_the_contract_names_is_filled(db):
                   "identities", "teams", "team_memberships", "codeowners"):
         assert one(db, f"SELECT count(*) FROM {table}") > 0, table
     assert one(db, "SELECT count(*) FROM people WHERE NOT is_bot") == 30
+    # Every incident's service has an owning team (roster teams[].services).
+    assert one(db, "SELECT count(*) FROM incidents i ANTI JOIN team_services s ON lower(s.service) = lower(i.service)") == 0
     assert sorted(r[0] for r in db.execute("SELECT team_id FROM teams").fetchall()) == ["core-api", "mobile", "platform", "web"]
     assert sorted(r[0] for r in db.execute("SELECT repo_id FROM repositories").fetchall()) == [
         "acme/api", "acme/mobile", "acme/platform", "acme/web"]

@@ -53,6 +53,13 @@ TEAMS: tuple[tuple[str, str], ...] = (
     ("mobile", "Mobile"),
     ("platform", "Platform"),
 )
+# The services each team owns, as the incident tool names them (roster teams[].services).
+TEAM_SERVICES: dict[str, tuple[str, ...]] = {
+    "core-api": ("checkout-api", "mobile-backend"),
+    "web": ("storefront",),
+    "mobile": (),
+    "platform": ("gateway", "order-queue"),
+}
 
 # Regions: the timezone people work in, and its public holidays (plus the company's winter break).
 TIMEZONES = {"us": "America/New_York", "de": "Europe/Berlin", "in": "Asia/Kolkata"}
