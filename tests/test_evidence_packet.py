@@ -120,6 +120,12 @@ def test_html_escapes_text_from_the_data(world):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "Q1 &lt;b&gt;Onboarding&lt;/b&gt;" in page
 
 
+def test_markdown_links_survive_brackets_in_titles(world):
+    world.execute("UPDATE pull_requests SET title = 'Fix [bug] in parser' WHERE number = 2")
+    md = build_packet(world, "bob", *MARCH, charts=False).to_markdown()
+    assert "[acme/api#2 (Fix \\[bug\\] in parser)](https://github.com/acme/api/pull/2)" in md
+
+
 def test_unknown_format_is_rejected(world, tmp_path):
     from impactlens.evidence.tables import EvidenceError
 

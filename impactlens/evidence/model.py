@@ -59,8 +59,10 @@ class Record:
             raise ValueError(f"unknown record kind {self.kind!r} (known: {', '.join(RECORD_KINDS)})")
 
     def markdown(self) -> str:
+        """``[label (title)](url)``, brackets in the text escaped; the plain text when there is no URL."""
         text = self.label + (f" ({self.title})" if self.title and self.title != self.label else "")
-        return f"[{text}]({self.url})" if self.url else text
+        text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f"[{text}]({self.url.replace(' ', '%20').replace(')', '%29')})" if self.url else text
 
 
 @dataclass(frozen=True)
