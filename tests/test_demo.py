@@ -19,21 +19,21 @@ from impactlens.demo import cast, samples
 from impactlens.demo.generate import END_AT, START_AT
 from impactlens.errors import WarehouseError
 
-import test_demo_support
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def demo_tables():
     """The demo's rows, generated once for the session."""
-    return test_demo_support.demo_tables()
+    return demo.generate()
 
 
 @pytest.fixture(scope="session")
-def demo_db() -> Path:
-    """The demo warehouse, built once for the session by the library call `impactlens demo` uses."""
-    return test_demo_support.demo_db()
+def demo_db(tmp_path_factory, demo_tables) -> Path:
+    """The demo warehouse, built by the library call `impactlens demo` uses, at one path for the whole session:
+    tests/test_demo_stories.py asks for the same path and reuses the build (demo.ensure sees it is current)."""
+    path, _ = demo.ensure(tmp_path_factory.getbasetemp() / "demo-shared" / "demo.duckdb", tables=demo_tables)
+    return path
 
 
 @pytest.fixture

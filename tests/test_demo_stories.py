@@ -15,7 +15,6 @@ import pytest
 from impactlens import demo, metrics, warehouse
 from impactlens.demo import cast
 
-import test_demo_support
 
 STORIES = demo.DEMO_STORIES
 
@@ -25,8 +24,10 @@ def at(day: date) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def db():
-    con = warehouse.read_only(test_demo_support.demo_db())
+def db(tmp_path_factory):
+    # The same path as tests/test_demo.py's warehouse: whichever module runs first builds, the other reuses.
+    path, _ = demo.ensure(tmp_path_factory.getbasetemp() / "demo-shared" / "demo.duckdb")
+    con = warehouse.read_only(path)
     yield con
     con.close()
 
