@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator
 import duckdb
 
 from impactlens import config as config_mod
+from impactlens import warehouse
 from impactlens.categories import categorizer
 from impactlens.errors import CollectionError
 
@@ -307,22 +308,13 @@ class _Batch:
         commits = _table(self.commits, commit_types)
         files = _table(self.files, file_types)
         coauthors = _table(self.coauthors, {})
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with warehouse.transaction(con):
             for name, table, columns in (
                 ("commits", commits, COMMIT_COLUMNS),
                 ("commit_files", files, FILE_COLUMNS),
                 ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
             ):
-                if table.num_rows:
-                    con.register("_batch", table)
-                    cols = ", ".join(columns)
-                    con.execute(f"INSERT OR REPLACE INTO {name} ({cols}) SELECT {cols} FROM _batch")
-                    con.unregister("_batch")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+                warehouse.upsert(con, name, table, columns)
         return files.num_rows
 
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -77,6 +77,37 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.sql("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction: committed if it succeeds, rolled back if it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, columns: Sequence[str] | None = None) -> int:
+    """``INSERT OR REPLACE`` the Arrow table (or Polars frame) ``rows`` into ``table`` by name.
+
+    The primary key of ``table`` decides which rows are replaced, so loading the same rows twice
+    stores them once. ``columns`` defaults to all of ``rows``' columns. Returns the rows written.
+    """
+    if hasattr(rows, "to_arrow"):
+        rows = rows.to_arrow()
+    if not rows.num_rows:
+        return 0
+    names = ", ".join(f'"{c}"' for c in (columns or rows.column_names))
+    con.register("_upsert_rows", rows)
+    try:
+        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM _upsert_rows")
+    finally:
+        con.unregister("_upsert_rows")
+    return rows.num_rows
+
+
 def migrate(
     con: duckdb.DuckDBPyConnection,
     migrations: Sequence[Migration] = MIGRATIONS,
@@ -105,16 +136,11 @@ def migrate(
     for step in migrations:
         if step.version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(step.sql)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, now())", [step.version, step.description]
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         current = step.version
     return current
 
