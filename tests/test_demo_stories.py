@@ -74,6 +74,17 @@ def test_new_hires_throughput_grows(db):
         assert later >= 3 * max(early, 1), (mentee_id, early, later)  # about 0.5 a week, then about 3
 
 
+def test_new_hires_throughput_grows_in_the_throughput_metric(frames):
+    for mentee_id, start in STORIES["mentoring"]["mentee_starts"].items():
+        monthly = metrics.throughput(frames, metrics.Scope(person=mentee_id, start=str(start)), by="person",
+                                     grain="month").collect().sort("period_start")
+        first_two = monthly["prs_merged"][:2].sum()
+        months_five_to_eight = monthly["prs_merged"][4:8].sum() / 4
+        assert months_five_to_eight >= 3 * max(first_two / 2, 1), monthly
+        # They review little at first, and more as they settle in.
+        assert monthly["reviews_given"][:2].sum() / 2 < monthly["reviews_given"][4:8].sum() / 4
+
+
 def test_mentor_leads_the_mentoring_touchpoints_metric(frames):
     story = STORIES["mentoring"]
     start = min(story["mentee_starts"].values())

@@ -408,15 +408,23 @@ class Generator:
         elif pr.repo.team == cast.BOTTLENECK_TEAM and dan in names and rng.random() < 0.74:
             first = dan
         else:
-            weights = [LEVEL_REVIEW_WEIGHT[p.level] * (1.8 if p.person_id == cast.MENTOR else 1.0) for p in names]
+            weights = [self._review_weight(p, pr) for p in names]
             if pr.repo.team == cast.BOTTLENECK_TEAM:
                 weights = [0.15 if p is dan else w for p, w in zip(names, weights)]
             first = rng.choices(names, weights)[0]
         chosen = [first]
         rest = [p for p in names if p is not first and not (pr.repo.team == cast.BOTTLENECK_TEAM and p is dan)]
         if rest and rng.random() < (0.2 if pr.repo.team == cast.BOTTLENECK_TEAM else 0.35):
-            chosen.append(rng.choice(rest))
+            chosen.append(rng.choices(rest, [self._review_weight(p, pr) for p in rest])[0])
         return chosen
+
+    def _review_weight(self, person: Person, pr: PullRequest) -> float:
+        """How likely ``person`` is picked to review: seniors more, the mentor most, new hires hardly at first."""
+        weight = LEVEL_REVIEW_WEIGHT[person.level] * (1.8 if person.person_id == cast.MENTOR else 1.0)
+        if person.start is not None:
+            weeks = (pr.created.date() - person.start).days / 7
+            weight *= min(1.0, 0.1 + weeks / 12)
+        return weight
 
     def _review_delay(self, reviewer: Person, pr: PullRequest, rng: random.Random) -> float:
         """Working hours until ``reviewer`` picks the PR up."""

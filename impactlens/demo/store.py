@@ -19,7 +19,7 @@ from impactlens.demo.generate import END_AT, generate
 from impactlens.errors import ImpactlensError, WarehouseError
 
 # Bump when the generator's output changes, so `impactlens demo` rebuilds a cached demo file.
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 SOURCE = "demo"
 TARGET = cast.ORG
 RESOURCE = "generator"
