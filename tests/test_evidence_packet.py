@@ -274,6 +274,12 @@ def test_team_review_moved_figures_waiting_prs_and_review_load(world):
     merged = next(m.figure for m in review.moved if m.figure.name == "PRs merged")
     # Week Mar 11-17: PRs 3 (bob) and 4 (cy) merged -> 2. Baseline Feb 12 - Mar 10: PRs 1 and 2 -> 2 / 4 weeks = 0.5.
     assert (merged.value, merged.previous) == (2, 0.5)
+    # Incidents the team took part in: none this week; INC-1 (Mar 8, 4 h) in the baseline -> 1 / 4 = 0.25 -> 0.2.
+    incidents = next(m.figure for m in review.moved if m.figure.name == "Incidents")
+    assert (incidents.value, incidents.previous) == (0, 0.2)
+    restore = next(m.figure for m in review.moved if m.figure.name == "Median time to restore")
+    assert (restore.value, restore.previous) == (None, 4.0)
+    assert review.moved[-1].figure.change is None  # figures with no change to measure come last
     # PR 9 (cy) ready Mar 15 10:00 with no review: waiting 62 hours at the week's end (Mar 18 00:00).
     assert [(w["record"].label, round(w["waiting_hours"])) for w in review.waiting] == [("acme/api#9", 62)]
     # Reviews by the team in the week: ada on PRs 3 and 4 -> shares (2, 0, 0): Gini = (2*3-3-1)*2 / (3*2) = 0.667.

@@ -24,7 +24,7 @@ from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
 from impactlens.evidence.packet import Chart, _page, _record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
 from impactlens.metrics import (
-    Scope, cycle_time, incident_facts, incident_roles, load, pr_facts, pr_size, review_load, throughput,
+    Scope, cycle_time, incident_facts, incident_roles, incident_summary, load, pr_facts, pr_size, review_load, throughput,
     time_to_first_review, with_team,
 )
 
@@ -150,7 +150,11 @@ _FIGURES = (
     ("Median PR size", pr_size, "median_changed_lines", "lines"),
     ("Median time to first review", time_to_first_review, "median_hours", "hours"),
     ("Median cycle time to merge", cycle_time, "median_cycle_time_to_merge_hours", "hours"),
+    ("Incidents", incident_summary, "incidents", "incidents"),
+    ("Median time to restore", incident_summary, "mttr_median_hours", "hours"),
 )
+#: Units of counts: a week without a row had none of them.
+_COUNTS = ("PRs", "reviews", "incidents")
 
 
 def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False) -> TeamReview:
@@ -184,8 +188,8 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
             continue
         this = frame.filter(pl.col("period_start") == start)[column]
         base = frame.filter(pl.col("period_start") < start)[column].drop_nulls()
-        value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in ("PRs", "reviews") else None)
-        if unit in ("PRs", "reviews"):  # weeks with no row had none
+        value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
+        if unit in _COUNTS:  # weeks with no row had none
             baseline = float(base.sum()) / BASELINE_WEEKS
         else:
             baseline = float(base.mean()) if len(base) else None
