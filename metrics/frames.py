@@ -1,8 +1,9 @@
 """Loading the warehouse into Polars frames, with every actor resolved to a person and bots marked.
 
-This module is the only place metrics read the warehouse. It reads each table once, through Arrow
-(``con.sql(q).pl()``), into a :class:`polars.LazyFrame`, and resolves every actor column to a
-*person key* as the shared data contract says (docs/schema.md, docs/metrics.md "Conventions"):
+This module is the only place metrics read the warehouse. It reads each table once, only the columns
+the metrics use, through Arrow (``pl.from_arrow(con.sql(q).to_arrow_table())``), into a
+:class:`polars.LazyFrame`, resolving every actor column to a *person key* inside the reading query, as
+the shared data contract says (docs/schema.md, docs/metrics.md "Conventions"):
 
 * ``commits.author_email`` -> identity ``'email:' || lower(email)``;
   ``*_login`` columns -> identity ``'github_login:' || lower(login)``;
