@@ -605,7 +605,7 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
     evidence module is not installed. Opens the warehouse read-only for the build and closes it again.
 
     Raises:
-        Whatever ``build_packet`` raises (EvidenceError for a person it cannot resolve).
+        Whatever ``build_packet`` raised (EvidenceError for a person it cannot resolve), again on each call.
     """
     evidence = evidence_api()
     if evidence is None:
@@ -615,9 +615,14 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
         con = warehouse.read_only(wh.path)
         try:
             return evidence.build_packet(con, person, period.start, period.end)
+        except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
+            return exc
         finally:
             con.close()
-    return memo(wh, "evidence_packet", person, period)(build)
+    found = memo(wh, "evidence_packet", person, period)(build)
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 #: The sections promotion committees read, in their order, with the figures that evidence each.
