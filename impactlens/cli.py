@@ -42,6 +42,7 @@ def collect_git_command(
     """Collect commits and their files from a local git clone."""
     from impactlens import config as config_mod
     from impactlens.collectors.git import collect_git, open_repository
+    from impactlens.derive import after_collection
 
     with user_errors():
         cfg = config_mod.load(config)
@@ -53,8 +54,14 @@ def collect_git_command(
                 on_start=lambda n: bar.update(task, total=n),
                 on_progress=lambda k: bar.advance(task, k),
             )
+            # Identities, bot flags and derived rows are refreshed only when new commits arrived,
+            # so an up-to-date run stays fast (`impactlens people refresh` re-applies config changes).
+            new_data = result.commits_stored or result.already_stored
+            derived = after_collection(con, cfg) if new_data else None
     if not quiet:
         typer.echo(result.summary())
+        if derived:
+            typer.echo(derived.summary())
         typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
 
 

@@ -81,3 +81,24 @@ def test_config_show_prints_the_effective_configuration(tmp_path):
     result = impactlens("config", "show", cwd=tmp_path)
     assert result.returncode == 0
     assert 'timezone = "Europe/Berlin"' in result.stdout and "[categories]" in result.stdout
+
+
+def test_collection_resolves_identities_and_flags_bots(make_repo, db_path):
+    import duckdb
+
+    repo = make_repo("svc")
+    repo.write("a.txt", "1\n")
+    repo.commit("Add a", author="Ada Lovelace <ada@example.com>")
+    repo.write("package-lock.json", "{}\n")
+    repo.commit("Bump lodash", author="dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>")
+    result = impactlens("collect", "git", str(repo.path), "--db", str(db_path))
+    assert result.returncode == 0, result.stderr
+    assert "People:" in result.stdout
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        flags = dict(con.execute(
+            "SELECT identity_id, is_bot FROM actors WHERE identity_id LIKE 'email:%'"
+        ).fetchall())
+    assert flags == {
+        "email:ada@example.com": False,
+        "email:49699333+dependabot[bot]@users.noreply.github.com": True,
+    }

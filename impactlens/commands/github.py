@@ -41,6 +41,7 @@ def collect_github_command(
     """
     from impactlens import config as config_mod
     from impactlens.collectors.github import GitHubClient, collect_github, parse_target
+    from impactlens.derive import after_collection
 
     with user_errors():
         cfg = config_mod.load(config)
@@ -58,8 +59,12 @@ def collect_github_command(
                 con, target, client=client, since=since, include=include or (), exclude=exclude or (),
                 config=cfg, on_progress=on_progress,
             )
+            changed = any(sum(repo.counts.values()) for repo in result.repositories)
+            derived = after_collection(con, cfg) if changed else None
     if not quiet:
         typer.echo(result.summary())
+        if derived:
+            typer.echo(derived.summary())
         typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
     if result.stopped:
         fail(result.stopped)
