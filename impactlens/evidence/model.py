@@ -91,6 +91,8 @@ class Figure:
     def text(self) -> str:
         """``"9.0 hours (previous period: 26.0 hours, -65%)"``, with the unit and change; shares as percentages."""
         def show(value: float | int | None) -> str:
+            if value is None:
+                return "n/a (no data)"
             if self.unit == "share" and value is not None:
                 return f"{value * 100:.1f}".removesuffix(".0") + "%"
             unit = self.unit[:-1] if value == 1 and self.unit.endswith("s") and " " not in self.unit else self.unit
