@@ -2,8 +2,8 @@
 
 Draws the sidebar every page shares (date range, team, repository) and runs the page picked in the
 navigation: My impact, Promotion case, Team health. The warehouse comes from ``--db`` after ``--``, else
-``$IMPACTLENS_DB``, else ./impactlens.duckdb; it is read read-only and reloaded when a collection
-publishes a new file.
+``$IMPACTLENS_DB``, else ./impactlens.duckdb; it is read read-only, and the app reruns on the new file within
+30 s of a collection publishing one (or at the next interaction).
 """
 
 from __future__ import annotations
@@ -27,6 +27,20 @@ except ImpactlensError as exc:
     st.stop()
 
 ui.sidebar(warehouse)
+
+
+@st.fragment(run_every=30)
+def watch_for_new_data(identity: tuple[int, int, int]) -> None:
+    """Every 30 s: when a collection has published a new warehouse file, rerun the app on it."""
+    try:
+        current = data.file_identity(data.db_path())
+    except ImpactlensError:
+        return
+    if current != identity:
+        st.rerun(scope="app")
+
+
+watch_for_new_data(warehouse.identity)
 page = st.navigation([
     st.Page(HERE / "my_impact.py", title="My impact", icon=":material/person:", default=True),
     st.Page(HERE / "promotion_case.py", title="Promotion case", icon=":material/workspace_premium:"),

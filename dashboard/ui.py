@@ -38,7 +38,7 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
         repo = st.selectbox("Repository", repos, format_func=lambda r: "All repositories" if r is None else r,
                             key="repo")
         st.caption(f"Warehouse `{wh.path}` · data from {wh.first_day:%d %b %Y} to {wh.last_day:%d %b %Y}. "
-                   "Reloads by itself after a collection.")
+                   "New collections show up within 30 s.")
     filters = data.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters
