@@ -20,10 +20,15 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
     default = data.default_period(wh)
     with st.sidebar:
         st.markdown("### impactlens")
+        # Until the user picks a range, it follows the data: a collection that adds days moves the default.
+        wanted = (default.start, default.end)
+        if st.session_state.get("period") in (None, st.session_state.get("_period_default")):
+            st.session_state["period"] = wanted
+        st.session_state["_period_default"] = wanted
         chosen = st.date_input(
-            "Date range (UTC)", value=(default.start, default.end), min_value=wh.first_day,
-            max_value=wh.last_day, key="period", help="Figures cover these days; changes compare with the "
-            "period of the same length just before.",
+            "Date range (UTC)", min_value=min([wh.first_day, *_dates(st.session_state["period"])]),
+            max_value=max([wh.last_day, *_dates(st.session_state["period"])]), key="period",
+            help="Figures cover these days; changes compare with the period of the same length just before.",
         )
         if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
             period = data.Period(chosen[0], chosen[1])
@@ -42,6 +47,10 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
     filters = data.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters
+
+
+def _dates(value) -> tuple[date, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def context() -> tuple[data.Warehouse, data.Filters]:

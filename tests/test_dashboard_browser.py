@@ -111,3 +111,51 @@ def test_page_renders_in_chromium(server: str, browser, tmp_path: Path, path: st
         assert shot.stat().st_size > 20_000
     finally:
         page.close()
+
+
+def _warehouse_with_prs(path: Path, merged: int) -> Path:
+    from impactlens import warehouse
+
+    con = warehouse.open_for_write(path)
+    try:
+        for number in range(1, merged + 1):
+            con.execute(
+                "INSERT INTO pull_requests (repo_id, number, title, author_login, state, created_at, merged_at, "
+                "additions, deletions, url) VALUES ('acme/api', ?, 'Change', 'dee', 'closed', "
+                "TIMESTAMPTZ '2026-11-02 09:00+00' + to_days(?), TIMESTAMPTZ '2026-11-03 09:00+00' + to_days(?), "
+                "1, 1, 'https://github.com/acme/api/pull/' || ?)", [number, number, number, number])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return path
+
+
+def test_an_open_page_shows_a_new_collection_by_itself(browser, tmp_path: Path):
+    """A collection publishes a new file (os.replace): the open page reruns on it without any click."""
+    import os
+
+    db = _warehouse_with_prs(tmp_path / "live.duckdb", 1)
+    port = free_port()
+    with open(tmp_path / "streamlit.log", "wb") as sink:
+        process = subprocess.Popen(streamlit_command(db, port=port, browser=False, address="127.0.0.1"),
+                                   stdout=sink, stderr=subprocess.STDOUT)
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "streamlit did not start"
+                time.sleep(0.5)
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        merged = page.locator('[data-testid="stMetric"]', has_text="PRs merged")
+        merged.locator('[data-testid="stMetricValue"]', has_text="1").wait_for(timeout=120_000)
+        os.replace(_warehouse_with_prs(tmp_path / "staged.duckdb", 3), db)
+        merged.locator('[data-testid="stMetricValue"]', has_text="3").wait_for(timeout=90_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        page.close()
+        process.terminate()
+        process.wait(timeout=20)
