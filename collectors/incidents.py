@@ -32,6 +32,7 @@ from typing import Any, Callable
 import duckdb
 import pyarrow as pa
 
+from impactlens import warehouse
 from impactlens.errors import CollectionError, FileProblemsError
 
 FORMATS = ("pagerduty", "opsgenie", "incidentio", "generic")
@@ -545,8 +546,7 @@ def load_file(
         raise
     result = LoadResult(path, chosen, incidents=len(incidents), skipped=skipped)
     result.open = sum(1 for i in incidents if i.resolved_at is None)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         known = {r[0] for r in con.execute("SELECT incident_id FROM incidents WHERE source = ?", [chosen]).fetchall()}
         result.new = sum(1 for i in incidents if i.incident_id not in known)
         for incident in incidents:
@@ -559,10 +559,6 @@ def load_file(
             "VALUES (?, 'incidents', ?, now(), now(), 'succeeded', ?)",
             [run_id, str(path), json.dumps({"format": chosen, "incidents": len(incidents), "new": result.new})],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -753,8 +749,7 @@ def derive(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived:
     Derived incidents no longer found (a label removed, the option switched off) are deleted.
     Runs in one transaction.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         labels = [label.lower() for label in config["incidents"]["labels"]]
         rows = con.execute(
             "SELECT repo_id, number, title, state, created_at, closed_at, labels, assignees, url FROM issues "
@@ -782,10 +777,6 @@ def derive(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived:
             )
             store(con, items)
         attribute(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return Derived(issues=len(found), reverts=len(reverts))
 
 

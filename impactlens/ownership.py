@@ -29,6 +29,7 @@ import duckdb
 import polars as pl
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
+from impactlens import warehouse
 from impactlens.errors import CollectionError
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -282,8 +283,7 @@ def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo
             content = shown.stdout.decode("utf-8", "replace")
         rows.append((repo_id, file, when, sha, SOURCE, content))
     run_id = uuid.uuid4().hex
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         con.execute(
             "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, 'codeowners', ?, now(), 'running')",
             [run_id, repo_id],
@@ -298,8 +298,4 @@ def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo
             "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
             [json.dumps({"versions": len(rows)}), run_id],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)

@@ -44,7 +44,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from impactlens import bots
+from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
 
 KINDS = ("email", "github_login", "name")
@@ -254,13 +254,8 @@ def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolutio
     Returns:
         A :class:`Resolution` with counts and any conflicts (evidence tying two roster people).
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         result = _refresh(con, config)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -753,8 +748,7 @@ def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict
                     *(g.lower() for g in person.logins), *("@" + g.lower() for g in person.logins)]:
             lookup.setdefault(key, person.person_id)
     warnings = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         con.execute("DELETE FROM people WHERE source = 'roster'")
         con.execute("DELETE FROM roster_identities")
         con.execute("DELETE FROM team_memberships")
@@ -790,10 +784,6 @@ def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict
                     "INSERT INTO team_memberships VALUES (?, ?, ?, ?, ?)",
                     [p.person_id, m.team_id, m.valid_from, m.valid_to, m.role],
                 )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(roster.people), warnings, refresh(con, config)
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import duckdb
 import polars as pl
 
+from impactlens import warehouse
 from impactlens.metrics.defects import classify_commits, szz
 from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, load
@@ -109,8 +110,7 @@ def materialise(
         builds["metric_bug_introductions"] = lambda: _bug_introductions(con, frames, run)
     # One transaction: each table is written as soon as it is computed (so only one result is held in
     # memory at a time), and a failure anywhere leaves every previous table in place.
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         for name, build in builds.items():
             if on_table:
                 on_table(name)
@@ -129,8 +129,4 @@ def materialise(
         )
         for name, count in run.rows.items():
             con.execute("INSERT INTO metric_runs VALUES (?, ?, ?)", [name, count, run.computed_at])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return run

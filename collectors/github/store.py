@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from impactlens import warehouse
 from impactlens.collectors.github.rows import COLUMNS
 
 SOURCE = "github"
@@ -74,8 +75,7 @@ def save_page(
     transaction (``cursor`` None leaves the cursor as it is). Returns, per table, how many rows were
     new or changed."""
     changed: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         for table, table_rows in rows.items():
             changed[table] = _upsert(con, table, _unique(table, table_rows))
         if cursor is not None:
@@ -83,10 +83,6 @@ def save_page(
                 "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
                 [SOURCE, repo_id, resource, json.dumps(cursor, sort_keys=True)],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return changed
 
 
