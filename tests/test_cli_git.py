@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-
-def impactlens(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "impactlens", *args], capture_output=True, text=True, cwd=cwd, env=env
-    )
+from helpers import impactlens
 
 
 @pytest.fixture

@@ -4,17 +4,12 @@ test_evidence_claims written to a real warehouse file (read read-only by the com
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
+from helpers import impactlens
 from impactlens import warehouse
 from test_evidence_claims import build_world
-
-
-def impactlens(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "impactlens", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")

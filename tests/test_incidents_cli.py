@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from helpers import impactlens
+
 FIXTURES = Path(__file__).parent / "fixtures" / "incidents"
-
-
-def impactlens(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "impactlens", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def count(db_path, table: str) -> int:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
-
-def impactlens(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "impactlens", *args], capture_output=True, text=True, cwd=cwd)
+from helpers import impactlens
 
 
 def test_import_list_unresolved_merge_unmerge(make_repo, db_path, tmp_path):
