@@ -14,6 +14,7 @@ import polars as pl
 
 from impactlens.dashboard import data
 from impactlens import metrics
+from impactlens.text import counted
 
 MAX_RECORDS = 12
 
@@ -92,8 +93,8 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     mentees = data.mentoring(wh, person, period, repo)
     mentor.total_records = mentees.height
     mentor.records = [Record(wh.name(r["mentee_key"]), None,
-                             f"{_n(r['touchpoints'], 'touchpoints')}: {_n(r['reviews'], 'reviews')}, "
-                             f"{_n(r['review_comments'], 'review comments')}, {_n(r['pairing'], 'co-authored commits')}"
+                             f"{counted(r['touchpoints'], 'touchpoints')}: {counted(r['reviews'], 'reviews')}, "
+                             f"{counted(r['review_comments'], 'review comments')}, {counted(r['pairing'], 'co-authored commits')}"
                              + (" (mentee)" if r["is_mentee"] else ""))
                       for r in mentees.head(MAX_RECORDS).iter_rows(named=True)]
     mentor.empty = "No reviews, comments or pairing on less experienced colleagues' work in this period."
@@ -119,10 +120,6 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     teams = ", ".join(data.person_teams(wh, person, period)) or "no team in the roster"
     context = f"{teams} · {period.label()} · {repo or 'all repositories'}"
     return Case(person, wh.name(person), context, list(sections.values()))
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {data.plural(noun, count)}"
 
 
 def _figure_line(fig: data.Figure) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import altair as alt
 import polars as pl
 
-from impactlens.dashboard.data import plural
+from impactlens.text import counted
 
 WEEK_AXIS = alt.Axis(title="Week (UTC, starting Monday)", format="%d %b", labelAngle=0, tickCount="week")
 #: Weeks as bands, for bar charts (bars on a time scale are thin and overhang the ends).
@@ -30,11 +30,6 @@ class Panel:
 
     chart: alt.Chart | alt.LayerChart
     reading: str
-
-
-def _n(count: int, noun: str) -> str:
-    """ "1 PR", "3 PRs": ``noun`` is given in the plural."""
-    return f"{count:,} {plural(noun, count)}"
 
 
 def _hours(value: float | None) -> str:
@@ -96,7 +91,7 @@ def person_activity(weekly: pl.DataFrame) -> Panel:
                           title="PRs merged and reviews given per week", y_title="Count per week",
                           value="count")
     prs, reviews = int(weekly["prs_merged"].sum()), int(weekly["reviews_given"].sum())
-    reading = (f"{_n(prs, 'PRs')} merged and {_n(reviews, 'reviews')} given over {_n(weeks, 'weeks')} "
+    reading = (f"{counted(prs, 'PRs')} merged and {counted(reviews, 'reviews')} given over {counted(weeks, 'weeks')} "
                f"(about {prs / max(weeks, 1):.1f} and {reviews / max(weeks, 1):.1f} a week).")
     return Panel(chart, reading)
 
@@ -116,7 +111,7 @@ def person_pr_size(weekly: pl.DataFrame) -> Panel:
         reading = "No merged PRs in this period."
     else:
         trend = _trend_words(data["median_changed_lines"], lambda v: f"{v:,.0f} lines")
-        reading = (f"Weekly medians over {_n(int(data['size_prs'].sum()), 'merged PRs')} ranged from "
+        reading = (f"Weekly medians over {counted(int(data['size_prs'].sum()), 'merged PRs')} ranged from "
                    f"{data['median_changed_lines'].min():,.0f} to {data['median_changed_lines'].max():,.0f} changed lines"
                    + (f"; the median {trend}." if trend else "."))
     return Panel(chart, reading)
@@ -138,7 +133,7 @@ def pr_size_trend(size: pl.DataFrame) -> Panel:
                           y_title="Changed lines per PR", value="lines")
     trend = _trend_words(size["median_changed_lines"], lambda v: f"{v:,.0f} lines")
     prs = int(size["prs"].sum())
-    reading = f"Median PR size {trend} over {_n(prs, 'merged PRs')}." if trend else f"{_n(prs, 'merged PRs')} in the period."
+    reading = f"Median PR size {trend} over {counted(prs, 'merged PRs')}." if trend else f"{counted(prs, 'merged PRs')} in the period."
     return Panel(chart, reading)
 
 
@@ -150,9 +145,9 @@ def first_review_trend(ttfr: pl.DataFrame) -> Panel:
                           y_title="Hours", value="hours")
     trend = _trend_words(ttfr["median_hours"], _hours)
     never = int(ttfr["never_reviewed_prs"].sum())
-    reading = (f"The median wait {trend} over {_n(int(ttfr['prs'].sum()), 'PRs')}" if trend
-               else f"{_n(int(ttfr['prs'].sum()), 'PRs')} became ready for review")
-    reading += f"; {_n(never, 'PRs')} never got a review." if never else "."
+    reading = (f"The median wait {trend} over {counted(int(ttfr['prs'].sum()), 'PRs')}" if trend
+               else f"{counted(int(ttfr['prs'].sum()), 'PRs')} became ready for review")
+    reading += f"; {counted(never, 'PRs')} never got a review." if never else "."
     return Panel(chart, reading)
 
 
@@ -176,7 +171,7 @@ def cycle_phases(phases: pl.DataFrame) -> Panel:
         return Panel(chart, "No merged PRs in this period.")
     top = known.sort("median_hours", descending=True).row(0, named=True)
     prs = int(data["prs"].max() or 0)
-    return Panel(chart, f"{top['label']} is the longest phase (median {_hours(top['median_hours'])}) across {_n(prs, 'merged PRs')}; "
+    return Panel(chart, f"{top['label']} is the longest phase (median {_hours(top['median_hours'])}) across {counted(prs, 'merged PRs')}; "
                         "medians of phases do not add up to the median cycle time.")
 
 
@@ -193,7 +188,7 @@ def open_prs(age: pl.DataFrame, at_label: str) -> Panel:
     ).properties(title=_title("Open PRs by age", f"PRs open at {at_label}"), height=HEIGHT)
     total = int(age["prs"].sum()) if age.height else 0
     old = int(age.filter(pl.col("order") >= 3)["prs"].sum()) if age.height else 0
-    return Panel(chart, f"{_n(total, 'PRs')} {'was' if total == 1 else 'were'} open at {at_label}; {old} of them for more "
+    return Panel(chart, f"{counted(total, 'PRs')} {'was' if total == 1 else 'were'} open at {at_label}; {old} of them for more "
                         "than a week.")
 
 
@@ -223,7 +218,7 @@ def incidents_trend(incidents: pl.DataFrame) -> Panel:
     ).properties(title=_title("Incidents per week", "Opened; for a team: led or responded to by one of its members"),
                  height=HEIGHT)
     n = int(incidents["incidents"].sum())
-    return Panel(chart, f"{_n(n, 'incidents')} opened in {_n(incidents.height, 'weeks')}." if n
+    return Panel(chart, f"{counted(n, 'incidents')} opened in {counted(incidents.height, 'weeks')}." if n
                  else "No incidents in this period.")
 
 
@@ -240,7 +235,7 @@ def mttr_trend(incidents: pl.DataFrame) -> Panel:
     if data.height == 0:
         return Panel(chart, "No resolved incidents in this period.")
     trend = _trend_words(data["mttr_median_hours"], _hours)
-    resolved = _n(int(data["resolved_incidents"].sum()), "resolved incidents")
+    resolved = counted(int(data["resolved_incidents"].sum()), "resolved incidents")
     return Panel(chart, f"MTTR {trend} over {resolved}." if trend else f"{resolved}.")
 
 
@@ -260,5 +255,5 @@ def deployments_trend(deploys: pl.DataFrame) -> Panel:
     ).properties(title=_title("Deployments per week", "Failure: an incident, revert or hotfix attributed to it"),
                  height=HEIGHT)
     total, failed = int(deploys["deployments"].sum()), int(deploys["failed_deployments"].sum())
-    return Panel(chart, f"{_n(total, 'production deployments')}, {failed} of them followed by a failure." if total
+    return Panel(chart, f"{counted(total, 'production deployments')}, {failed} of them followed by a failure." if total
                  else "No production deployments in this period.")

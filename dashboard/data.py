@@ -25,6 +25,7 @@ import streamlit as st
 
 from impactlens import metrics, warehouse
 from impactlens.errors import WarehouseError
+from impactlens.text import plural
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
     review_turnaround,
@@ -330,15 +331,6 @@ class Figure:
         elif self.change is None:
             parts.append(f"previous period: {self.shown(self.previous)}")
         return " · ".join(parts)
-
-
-def plural(noun: str, count: int) -> str:
-    """``noun`` (a plural such as "merged PRs" or "people") in the singular when ``count`` is 1."""
-    if count != 1:
-        return noun
-    if noun.endswith("people"):
-        return noun[:-6] + "person"
-    return noun[:-1] if noun.endswith("s") else noun
 
 
 def format_value(value: float | None, unit: str) -> str:

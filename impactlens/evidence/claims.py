@@ -20,6 +20,7 @@ from typing import Callable
 import duckdb
 import polars as pl
 
+from impactlens.text import counted
 from impactlens.evidence import tables
 from impactlens.evidence.model import Claim, Figure, Record
 from impactlens.ownership import owner_key
@@ -454,8 +455,9 @@ def mentees(s: Subject) -> list[Claim]:
     records: list[Record] = []
 
     def describe(r: dict) -> str:
-        return (f"{names[r['mentee_key']]} ({r['touchpoints']} touchpoints: {r['reviews']} reviews, "
-                f"{r['comments']} PR comments, {r['pairing_commits']} co-authored commits, "
+        return (f"{names[r['mentee_key']]} ({counted(r['touchpoints'], 'touchpoints')}: "
+                f"{counted(r['reviews'], 'reviews')}, {counted(r['comments'], 'PR comments')}, "
+                f"{counted(r['pairing_commits'], 'co-authored commits')}, "
                 f"{r['onboarding']} on their first five PRs)")
 
     for r in found.iter_rows(named=True):

@@ -395,7 +395,8 @@ def _summary(s: Subject, claims: list[Claim], audit: list[AuditItem], rubric: Ru
     return (f"Between {s.since} and {s.until} the data from Git, GitHub and the incident tool shows that {s.name}"
             f"{' (' + who + ')' if who else ''} " + ", ".join(facts[:-1]) + f" and {facts[-1]}. "
             f"Of the {len(audit)} expectations of the rubric \u201c{rubric.name}\u201d, {counts[EVIDENCED]} are evidenced "
-            f"in the data, {counts[PARTLY]} partly, and {counts[NO_EVIDENCE]} have no evidence in the data. "
+            f"in the data, {counts[PARTLY]} partly, and {counts[NO_EVIDENCE]} "
+            f"{'has' if counts[NO_EVIDENCE] == 1 else 'have'} no evidence in the data. "
             "The figures describe recorded activity, not a person's worth; self-reported entries are listed apart.")
 
 
