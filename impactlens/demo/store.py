@@ -37,8 +37,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
     Columns are matched by name, so a table may have more columns than the demo fills (they stay NULL).
     """
     counts = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with warehouse.transaction(con):
         for name, columns in tables.items():
             frame, select = _frame(columns)
             counts[name] = frame.height
@@ -48,10 +47,6 @@ def write_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, dict[str, lis
             cols = ", ".join(f'"{c}"' for c in columns)
             con.execute(f"INSERT INTO {name} ({cols}) SELECT {', '.join(select)} FROM _demo_rows")
             con.unregister("_demo_rows")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return counts
 
 
