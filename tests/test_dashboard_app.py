@@ -448,7 +448,7 @@ def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, 
     from impactlens.commands.dashboard import app_path, check, streamlit_command
     from impactlens.dashboard import data
 
-    command = streamlit_command(small_db, port=9123, browser=False)
+    command = streamlit_command(small_db, port=9123)
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(app_path())
     assert command[-3:] == ["--", "--db", str(small_db)]
     assert command[command.index("--server.port") + 1] == "9123"
@@ -467,3 +467,38 @@ def test_empty_warehouse_names_the_commands_on_every_page(app, tmp_path):
     assert "No people: run `impactlens collect git PATH`." in texts(at)
     at = goto(at, "team_health.py")
     assert "No pull requests: run `impactlens collect github OWNER/REPO`." in texts(at)
+
+
+def test_dashboard_command_serves_on_a_machine_where_streamlit_never_ran(small_db, tmp_path):
+    """No ~/.streamlit and no terminal: Streamlit must not stop at its first-run e-mail prompt."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from impactlens.commands.dashboard import free_port
+
+    port = free_port(8600)
+    home = tmp_path / "home"
+    home.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "impactlens", "dashboard", "--db", str(small_db), "--port", str(port)],
+        # BROWSER=true: the tab impactlens opens is the no-op command `true URL`.
+        env={**os.environ, "HOME": str(home), "BROWSER": "true"}, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        answered = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None and not answered:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
+                    answered = response.status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert answered, "the dashboard never answered its health check"
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Email:" not in output

@@ -47,7 +47,7 @@ def server(demo_db: Path):
     log = demo_db.with_name("streamlit.log")
     with open(log, "wb") as sink:
         process = subprocess.Popen(
-            streamlit_command(demo_db, port=port, browser=False, address="127.0.0.1"),
+            streamlit_command(demo_db, port=port, address="127.0.0.1"),
             stdout=sink, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -137,7 +137,7 @@ def test_an_open_page_shows_a_new_collection_by_itself(browser, tmp_path: Path):
     db = _warehouse_with_prs(tmp_path / "live.duckdb", 1)
     port = free_port()
     with open(tmp_path / "streamlit.log", "wb") as sink:
-        process = subprocess.Popen(streamlit_command(db, port=port, browser=False, address="127.0.0.1"),
+        process = subprocess.Popen(streamlit_command(db, port=port, address="127.0.0.1"),
                                    stdout=sink, stderr=subprocess.STDOUT)
     page = browser.new_page(viewport={"width": 1400, "height": 2000})
     try:
