@@ -35,12 +35,10 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
     """
 
     def build() -> pl.LazyFrame:
-        commits = frames.commits.filter(~pl.col("is_merge")).join(
-            frames.commit_messages, on="commit_id", how="inner"
-        )
+        commits = frames.commits.filter(~pl.col("is_merge"))
         bugs = bug_issues(frames).with_columns(pl.lit(True).alias("_bug"))
         referenced = (
-            commits.filter(pl.col("issue_refs").list.len() > 0)
+            commits.filter(pl.col("issue_refs").list.len() > 0)  # null (no '#') is left out too
             .select("commit_id", "repo_id", pl.col("issue_refs").alias("number"))
             .explode("number")
         )

@@ -65,7 +65,6 @@ def changes(frames: Frames) -> pl.LazyFrame:
         commits = (
             frames.commits.filter(~pl.col("is_merge"))
             .join(with_prs, on="repo_id", how="anti")
-            .join(frames.commit_messages.select("commit_id", "sha"), on="commit_id", how="inner")
             .select("repo_id", (pl.lit("commit:") + pl.col("sha")).alias("change_id"), "author_key",
                     pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"))
         )
@@ -88,21 +87,21 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         "deployment_id", pl.lit("incident").alias("reason")
     )
     # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
-    commits = frames.commits.select("commit_id", "repo_id", "committed_at", "is_merge").join(
-        frames.commit_messages, on="commit_id", how="inner"
+    commits = frames.commits
+    reverted_sha = (
+        commits.filter(pl.col("reverted_sha").is_not_null())
+        .select("repo_id", pl.col("reverted_sha").alias("_prefix"), pl.col("reverted_sha").str.slice(0, 7).alias("_sha7"))
+        .collect()  # a handful of rows: match them against the commits only when there are any
     )
-    reverted_sha = commits.select(
-        "repo_id", pl.col("reverted_sha").alias("_prefix"), "committed_at"
-    ).filter(pl.col("_prefix").is_not_null()).with_columns(pl.col("_prefix").str.slice(0, 7).alias("_sha7"))
     shipped = (
-        reverted_sha.join(
-            commits.select("repo_id", "sha", pl.col("sha").str.slice(0, 7).alias("_sha7"),
-                           pl.col("committed_at").alias("_landed")),
+        reverted_sha.lazy().join(
+            commits.filter(pl.col("sha").str.slice(0, 7).is_in(reverted_sha["_sha7"].unique().implode()))
+            .select("repo_id", "sha", pl.col("sha").str.slice(0, 7).alias("_sha7"), pl.col("committed_at").alias("_landed")),
             on=["repo_id", "_sha7"],
         )
         .filter(pl.col("sha").str.starts_with(pl.col("_prefix")))
         .select("repo_id", "_landed")
-    )
+    ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": pl.String, "_landed": pl.Datetime("us", "UTC")})
     reverted_pr = (
         pl.concat([
             commits.select("repo_id", pl.col("reverted_pr").alias("number")),

@@ -75,12 +75,11 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
             .with_columns(pl.col("_onboarding").fill_null(False), pl.col("pr_number").cast(pl.String).alias("ref"))
             .drop("pr_number", "pr_id")
         )
-        commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "author_key", "authored_at")
+        commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "sha", "author_key", "authored_at")
         pairs = (
             frames.coauthors.filter(~pl.col("coauthor_is_bot"))
             .join(commits, on="commit_id", how="inner")
             .filter(pl.col("coauthor_key") != pl.col("author_key"))
-            .join(frames.commit_messages.select("commit_id", "sha"), on="commit_id", how="inner")
         )
         pairing = pl.concat([
             pairs.select(pl.col("author_key").alias("mentor_key"), pl.col("coauthor_key").alias("mentee_key"),

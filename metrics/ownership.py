@@ -84,7 +84,7 @@ def artifacts(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
     action ('created' | 'edited'), at (Datetime UTC), sha, commits (u32). docs/metrics.md "Artifacts authored".
     """
     commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
-        "commit_id", "repo_id", "author_key", "authored_at"
+        "commit_id", "repo_id", "sha", "author_key", "authored_at"
     )
     commits = scope.apply(frames, commits, person="author_key", time="authored_at")
     files = frames.commit_files.filter(pl.col("category").is_in(ARTIFACT_CATEGORIES)).select(
@@ -93,7 +93,6 @@ def artifacts(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
     )
     return (
         files.join(commits, on="commit_id", how="inner")
-        .join(frames.commit_messages.select("commit_id", "sha"), on="commit_id", how="inner")
         .group_by(pl.col("author_key").alias("person_key"), "repo_id", "path", "category", "action")
         .agg(
             pl.col("authored_at").min().alias("at"),
