@@ -63,7 +63,7 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
         )
         authors = frames.prs.select("pr_id", "author_key", "author_is_bot")
         comments = (
-            frames.comments.filter(~pl.col("author_is_bot") & pl.col("review_id").is_null())
+            frames.comments.filter(~pl.col("author_is_bot") & pl.col("review_key").is_null())
             .join(authors, on="pr_id", how="inner")
             .filter(~pl.col("author_is_bot_right") & (pl.col("author_key") != pl.col("author_key_right")))
             .select(pl.col("author_key").alias("mentor_key"), pl.col("author_key_right").alias("mentee_key"),

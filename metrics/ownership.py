@@ -36,11 +36,12 @@ def ownership(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.L
     shares of the whole directory).
 
     Columns: repo_id, directory, person_key (str), lines (i64), share (f64, 0-1), rank (u32, 1 = wrote
-    the most). docs/metrics.md "Ownership".
+    the most; equal lines are ranked by person_key). docs/metrics.md "Ownership".
     """
     lines = _authored_lines(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth)
     per = lines.group_by("repo_id", "directory", pl.col("author_key").alias("person_key")).agg(pl.col("lines").sum())
-    per = per.filter(pl.col("lines") > 0).with_columns(
+    # Sorted by person first, so people with equal lines are ranked by their key, the same on every run.
+    per = per.filter(pl.col("lines") > 0).sort("person_key").with_columns(
         (pl.col("lines") / pl.col("lines").sum().over("repo_id", "directory")).alias("share"),
         pl.col("lines").rank("ordinal", descending=True).over("repo_id", "directory").cast(pl.UInt32).alias("rank"),
     )

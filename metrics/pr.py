@@ -16,6 +16,7 @@ from impactlens.metrics.frames import (
     Scope,
     aggregate,
     group_columns,
+    sort_by_repo,
 )
 
 #: The kinds of rows in :func:`activity`.
@@ -120,14 +121,16 @@ def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: st
         .select("repo_id", pl.col("deployed_at").alias(alias), pl.col("deployment_id").alias(f"{alias}_id"))
         .sort(alias)
     )
-    with_time = frame.filter(pl.col(time).is_not_null()).sort(time)
-    joined = with_time.join_asof(
-        deploys, left_on=time, right_on=alias, by="repo_id", strategy="forward", check_sortedness=False
+    # Materialised first: the row numbers must name the same rows in both branches below, and a lazy
+    # frame built from joins need not come out in the same order twice.
+    keyed = frame.with_row_index("_row").collect().lazy()
+    # The as-of join runs on three columns; only its result is joined back to the (wide) frame.
+    found = (
+        keyed.select("_row", "repo_id", time).filter(pl.col(time).is_not_null()).sort(time)
+        .join_asof(deploys, left_on=time, right_on=alias, by="repo_id", strategy="forward", check_sortedness=False)
+        .select("_row", alias, f"{alias}_id")
     )
-    without = frame.filter(pl.col(time).is_null()).with_columns(
-        pl.lit(None, pl.Datetime("us", "UTC")).alias(alias), pl.lit(None, pl.String).alias(f"{alias}_id")
-    )
-    return pl.concat([joined, without], how="vertical_relaxed")
+    return keyed.join(found, on="_row", how="left").drop("_row")
 
 
 def pr_facts(frames: Frames) -> pl.LazyFrame:
@@ -185,14 +188,15 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             pl.when(merged).then(hours("coding_start_at", "merged_at")).alias("cycle_time_to_merge_hours"),
             pl.when(merged).then(hours("coding_start_at", "deployed_at")).alias("cycle_time_hours"),
         )
-        return prs.select(
+        prs = prs.select(
             "pr_id", "repo_id", "number", "url", "title", "author_key", "author_is_bot", "state", "is_draft",
             "created_at", "ready_at", "first_human_response_at", "first_response_at", "first_response_kind",
             "never_reviewed", "merged_at", "closed_at", "deployed_at", pl.col("deployed_at_id").alias("deployment_id"),
             "coding_start_at", "changed_lines", "excluded_lines", "files_changed", "size_source",
             "time_to_first_review_hours", "time_to_first_review_business_hours", "coding_hours",
             "pickup_hours", "review_hours", "deploy_hours", "cycle_time_to_merge_hours", "cycle_time_hours",
-        ).sort("repo_id", "number")
+        )
+        return sort_by_repo(prs, "number")
 
     return frames.derived("pr_facts", build)
 
@@ -273,11 +277,13 @@ def cycle_time(
 
 
 def directory_of(path: str | pl.Expr, depth: int = 2) -> pl.Expr:
-    """The folder of a file path, cut to its first ``depth`` components ('.' for files at the root)."""
+    """The folder of a file path, cut to its first ``depth`` components ('.' for files at the root).
+
+    ``src/app/models/user.py`` -> ``src/app``; ``docs/a.md`` -> ``docs``; ``setup.py`` -> ``.``.
+    """
     expr = pl.col(path) if isinstance(path, str) else path
-    parts = expr.str.split("/")
-    folders = parts.list.slice(0, parts.list.len() - 1).list.head(depth)
-    return pl.when(folders.list.len() == 0).then(pl.lit(".")).otherwise(folders.list.join("/"))
+    # The longest run of up to ``depth`` components that a "/" follows: one regex pass, no lists.
+    return expr.str.extract(rf"^([^/]*(?:/[^/]*){{0,{depth - 1}}})/", 1).fill_null(".")
 
 
 def activity(frames: Frames) -> pl.LazyFrame:
@@ -332,16 +338,52 @@ def throughput(
     Columns: group keys; prs_merged, prs_opened, commits, reviews_given, repos_touched,
     directories_touched (u32). Human work only; a review on one's own PR is not counted.
     docs/metrics.md "Throughput".
+
+    Counts the same rows as :func:`activity`, but each kind is grouped on its own (group keys and
+    repository) before the kinds are combined, so no frame of every contribution is built.
     """
-    frame = scope.apply(frames, activity(frames), person="actor_key", time="at")
-    frame, keys = group_columns(frames, frame, by=by, person="actor_key", time="at", grain=grain)
-    kind = pl.col("kind")
-    return aggregate(frame, keys, [
-        (kind == "pr_merged").sum().alias("prs_merged"),
-        (kind == "pr_opened").sum().alias("prs_opened"),
-        (kind == "commit").sum().alias("commits"),
-        (kind == "review").sum().alias("reviews_given"),
-        pl.col("repo_id").filter(kind != "commit_dir").n_unique().cast(pl.UInt32).alias("repos_touched"),
-        (pl.col("repo_id") + "/" + pl.col("directory")).filter(kind == "commit_dir").n_unique()
-        .cast(pl.UInt32).alias("directories_touched"),
+    from impactlens.metrics.review import human_reviews
+
+    facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
+    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
+    sources = {
+        "prs_merged": facts.filter(pl.col("merged_at").is_not_null()).select(
+            pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id"),
+        "prs_opened": facts.select(pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id"),
+        "commits": commits.select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id"),
+        "reviews_given": human_reviews(frames).select(
+            pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id"),
+    }
+    keys: list[str] = []
+    per_repo = []
+    for name, frame in sources.items():
+        frame, keys = group_columns(frames, scope.apply(frames, frame, person="actor_key", time="at"), by=by,
+                                    person="actor_key", time="at", grain=grain)
+        per_repo.append(frame.group_by([*keys, "repo_id"]).agg(pl.len().alias(name)))
+    counts = list(sources)
+    per_repo_all = pl.concat(per_repo, how="diagonal").group_by([*keys, "repo_id"]).agg(
+        pl.col(c).sum() for c in counts
+    )
+    totals = aggregate(per_repo_all, keys, [
+        *[pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts],
+        pl.len().cast(pl.UInt32).alias("repos_touched"),
     ])
+    folders = (
+        frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
+        .select("commit_id", directory_of("path").alias("directory")).unique()
+        .join(commits.select("commit_id", "repo_id", pl.col("author_key").alias("actor_key"),
+                             pl.col("authored_at").alias("at")), on="commit_id", how="inner")
+    )
+    folders, _ = group_columns(frames, scope.apply(frames, folders, person="actor_key", time="at"), by=by,
+                               person="actor_key", time="at", grain=grain)
+    dirs = folders.select([*keys, "repo_id", "directory"]).unique()
+    dirs = aggregate(dirs, keys, [pl.len().cast(pl.UInt32).alias("directories_touched")])
+    if not keys:
+        return pl.concat([totals, dirs], how="horizontal").select(
+            "prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched")
+    return (
+        totals.join(dirs, on=keys, how="left")
+        .with_columns(pl.col("directories_touched").fill_null(0))
+        .select(*keys, "prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched")
+        .sort(keys)
+    )

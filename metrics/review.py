@@ -9,8 +9,21 @@ from __future__ import annotations
 import polars as pl
 
 from impactlens.metrics.calendar import business_hours, hours
-from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns, period_start, with_team
+from impactlens.metrics.frames import (
+    Frames,
+    Grain,
+    GroupBy,
+    Scope,
+    aggregate,
+    group_columns,
+    period_start,
+    sort_by_repo,
+    with_team,
+)
 from impactlens.metrics.pr import pr_facts
+
+#: Marks "no value yet" in a forward fill that must not cross from one (PR, reviewer) pair to the next.
+_NONE = pl.lit(-(2**63), pl.Int64)
 
 
 def human_reviews(frames: Frames) -> pl.LazyFrame:
@@ -24,14 +37,14 @@ def human_reviews(frames: Frames) -> pl.LazyFrame:
     def build() -> pl.LazyFrame:
         authors = frames.prs.select("pr_id", "author_key")
         counted = (
-            frames.comments.filter(pl.col("review_id").is_not_null())
-            .group_by("repo_id", "review_id").agg(pl.len().cast(pl.Int64).alias("_n"))
+            frames.comments.filter(pl.col("review_key").is_not_null())
+            .group_by("review_key").agg(pl.len().cast(pl.Int64).alias("_n"))
         )
         return (
             frames.reviews.filter(~pl.col("reviewer_is_bot"))
             .join(authors, on="pr_id", how="left")
             .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
-            .join(counted, on=["repo_id", "review_id"], how="left")
+            .join(counted, on="review_key", how="left")
             .select(
                 "pr_id", "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",
                 pl.coalesce(pl.col("_n"), pl.col("comment_count").cast(pl.Int64), pl.lit(0, pl.Int64)).alias("comments"),
@@ -56,24 +69,39 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
 
     def build() -> pl.LazyFrame:
         cfg = frames.config["business_hours"]
-        by = ["pr_id", "reviewer_key"]
-        mine = human_reviews(frames).sort("submitted_at")
-        # The same reviewer's previous review on the PR (an as-of join: much faster than a window).
-        reviews = mine.join_asof(
-            mine.select(*by, pl.col("submitted_at").alias("_previous")), left_on="submitted_at",
-            right_on="_previous", by=by, strategy="backward", allow_exact_matches=False, check_sortedness=False,
-        )
+        reviews = human_reviews(frames).with_row_index("_i")
+        # Both look-ups below work on narrow numeric frames sorted by (reviewer on the PR, time): one
+        # u64 key per (pr_id, reviewer_key) pair and the time in microseconds, so the sorts and the
+        # forward fills stay cheap at millions of reviews.
+        pair = pl.struct("pr_id", "reviewer_key").hash().alias("_pair")
+        at = pl.col("_at")
+        first_of_pair = (pl.col("_pair") != pl.col("_pair").shift(1)).fill_null(True)
+
+        def last_before(value: pl.Expr) -> pl.Expr:
+            """Forward fill of ``value`` within each pair (null before the pair's first value)."""
+            filled = pl.when(value.is_not_null()).then(value).when(first_of_pair).then(_NONE).forward_fill()
+            return pl.when(filled != _NONE).then(filled)
+
+        # The same reviewer's previous review on the PR: the latest strictly earlier one.
+        mine = reviews.select("_i", pair, pl.col("submitted_at").dt.epoch("us").alias("_at")).sort("_pair", "_at")
+        earlier = pl.when(at.shift(1) < at).then(at.shift(1))
+        previous = mine.select("_i", last_before(pl.when(first_of_pair).then(None).otherwise(earlier)).alias("_previous"))
+        # The latest request naming the reviewer at or before the review (requests sort before reviews).
         requests = (
             frames.timeline.filter((pl.col("event_type") == "review_requested") & pl.col("subject_key").is_not_null())
-            .select("pr_id", pl.col("subject_key").alias("reviewer_key"),
-                    pl.col("created_at").alias("_requested_at"))
-            .sort("_requested_at")
+            .select(pl.lit(None, pl.UInt32).alias("_i"),
+                    pl.struct("pr_id", pl.col("subject_key").alias("reviewer_key")).hash().alias("_pair"),
+                    pl.col("created_at").dt.epoch("us").alias("_at"), pl.lit(0, pl.Int8).alias("_kind"))
         )
+        stream = pl.concat([requests, mine.with_columns(pl.lit(1, pl.Int8).alias("_kind"))]).sort("_pair", "_at", "_kind")
+        requested = stream.select(
+            "_i", "_kind", last_before(pl.when(pl.col("_kind") == 0).then(at)).alias("_requested")
+        ).filter(pl.col("_kind") == 1).drop("_kind")
         ready = pr_facts(frames).select("pr_id", "ready_at", "created_at")
+        to_time = lambda c: pl.from_epoch(pl.col(c), "us").dt.replace_time_zone("UTC")  # noqa: E731
         cycles = (
-            reviews.sort("submitted_at")
-            .join_asof(requests, left_on="submitted_at", right_on="_requested_at",
-                       by=["pr_id", "reviewer_key"], strategy="backward", check_sortedness=False)
+            reviews.join(previous, on="_i", how="left").join(requested, on="_i", how="left")
+            .with_columns(to_time("_previous").alias("_previous"), to_time("_requested").alias("_requested_at"))
             .join(ready, on="pr_id", how="left")
         )
         new_request = pl.col("_requested_at").is_not_null() & (
@@ -88,12 +116,13 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
             pl.when(new_request).then(pl.col("_requested_at")).when(first).then(ready_start).alias("start_at"),
             pl.when(new_request).then(pl.lit("request")).when(first).then(pl.lit("ready")).alias("start_kind"),
         ).filter(pl.col("start_at").is_not_null())
-        return cycles.select(
+        cycles = cycles.select(
             "repo_id", "pr_number", "reviewer_key", "author_key", "start_at", "start_kind",
             pl.col("submitted_at").alias("reviewed_at"), "state",
             hours("start_at", "submitted_at").alias("turnaround_hours"),
             business_hours("start_at", "submitted_at", cfg).alias("turnaround_business_hours"),
-        ).sort("repo_id", "pr_number", "reviewed_at")
+        )
+        return sort_by_repo(cycles, "pr_number", "reviewed_at")
 
     return frames.derived("review_cycles", build)
 
