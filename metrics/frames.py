@@ -176,11 +176,22 @@ class Frames:
         where, params = self._repo_filter()
         return _read(self.con, f"SELECT {select} FROM {table}{where}", params)
 
-    def derived(self, name: str, build: Callable[[], pl.LazyFrame]) -> pl.LazyFrame:
+    def derived(self, name: str, build: Callable[[], pl.LazyFrame | pl.DataFrame]) -> pl.LazyFrame:
         """A frame computed once per :class:`Frames` (e.g. the per-PR facts several metrics share)."""
         if name not in self._derived:
-            self._derived[name] = build().collect()
+            frame = build()
+            self._derived[name] = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
         return self._derived[name].lazy()
+
+    def forget(self, *names: str) -> None:
+        """Drop these tables (e.g. ``commits``) and derived frames (e.g. ``review_cycles``) from memory.
+
+        A later use reads or computes them again (the connection must still be open then). The metrics
+        job calls it once no later table needs a frame, which keeps its peak memory down.
+        """
+        for name in names:
+            self._derived.pop(name, None)
+            self.__dict__.pop(name, None)
 
     def preload(self) -> "Frames":
         """Read every table now, so the connection may be closed afterwards. Returns self."""
@@ -485,16 +496,19 @@ class Scope:
         return frame
 
 
-def sort_by_repo(frame: pl.LazyFrame, number: str, *then: str) -> pl.LazyFrame:
+def sort_by_repo(frame: pl.DataFrame, number: str, *then: str) -> pl.DataFrame:
     """``frame`` sorted by ``repo_id``, then ``number`` (an integer column), then the ``then`` columns.
 
     The repository's rank among the frame's repositories and the number are packed into one u64 key,
-    so the rows are sorted on numbers: a multi-column sort with a string key costs several times more
-    at millions of rows (docs/performance.md, "Metrics suite").
+    the order is found on that key and ``then`` alone, and the frame is gathered once in that order: a
+    sort on a string key costs several times more at millions of rows (docs/performance.md).
     """
-    ranks = frame.select("repo_id").unique().sort("repo_id").with_row_index("_repo_rank")
-    key = pl.col("_repo_rank").cast(pl.UInt64) * (1 << 32) + (pl.col(number).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
-    return frame.join(ranks, on="repo_id", how="left").sort(key, *then).drop("_repo_rank")
+    repos = frame["repo_id"].drop_nulls().unique().sort()
+    rank = frame["repo_id"].replace_strict(repos, pl.int_range(len(repos), eager=True, dtype=pl.UInt64),
+                                           default=None, return_dtype=pl.UInt64)
+    key = rank * (1 << 32) + (frame[number].cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
+    keys = pl.DataFrame([key.alias("_key"), *[frame[c] for c in then]]).with_row_index("_row")
+    return frame[keys.sort(["_key", *then])["_row"]]
 
 
 def with_team(frames: Frames, frame: pl.LazyFrame, person: str, time: str) -> pl.LazyFrame:

@@ -196,7 +196,7 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             "time_to_first_review_hours", "time_to_first_review_business_hours", "coding_hours",
             "pickup_hours", "review_hours", "deploy_hours", "cycle_time_to_merge_hours", "cycle_time_hours",
         )
-        return sort_by_repo(prs, "number")
+        return sort_by_repo(prs.collect(), "number")
 
     return frames.derived("pr_facts", build)
 

@@ -67,12 +67,13 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
     docs/metrics.md "Review turnaround".
     """
 
-    def build() -> pl.LazyFrame:
+    def build() -> pl.DataFrame:
         cfg = frames.config["business_hours"]
-        reviews = human_reviews(frames).with_row_index("_i")
-        # Both look-ups below work on narrow numeric frames sorted by (reviewer on the PR, time): one
-        # u64 key per (pr_id, reviewer_key) pair and the time in microseconds, so the sorts and the
-        # forward fills stay cheap at millions of reviews.
+        reviews = human_reviews(frames).collect()
+        # The look-ups work on narrow numeric frames sorted by (reviewer on the PR, time): one u64 key
+        # per (pr_id, reviewer_key) pair and the time in microseconds. Their results are put back in
+        # the reviews' own row order (sorted by row number), so the wide frame is never joined or sorted
+        # until the final gather.
         pair = pl.struct("pr_id", "reviewer_key").hash().alias("_pair")
         at = pl.col("_at")
         first_of_pair = (pl.col("_pair") != pl.col("_pair").shift(1)).fill_null(True)
@@ -83,27 +84,37 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
             return pl.when(filled != _NONE).then(filled)
 
         # The same reviewer's previous review on the PR: the latest strictly earlier one.
-        mine = reviews.select("_i", pair, pl.col("submitted_at").dt.epoch("us").alias("_at")).sort("_pair", "_at")
+        mine = (
+            reviews.select(pair, pl.col("submitted_at").dt.epoch("us").alias("_at"))
+            .with_row_index("_i").sort("_pair", "_at")
+        )
         earlier = pl.when(at.shift(1) < at).then(at.shift(1))
-        previous = mine.select("_i", last_before(pl.when(first_of_pair).then(None).otherwise(earlier)).alias("_previous"))
+        previous = mine.select(
+            "_i", last_before(pl.when(first_of_pair).then(None).otherwise(earlier)).alias("_previous")
+        ).sort("_i")["_previous"]
         # The latest request naming the reviewer at or before the review (requests sort before reviews).
         requests = (
             frames.timeline.filter((pl.col("event_type") == "review_requested") & pl.col("subject_key").is_not_null())
-            .select(pl.lit(None, pl.UInt32).alias("_i"),
-                    pl.struct("pr_id", pl.col("subject_key").alias("reviewer_key")).hash().alias("_pair"),
-                    pl.col("created_at").dt.epoch("us").alias("_at"), pl.lit(0, pl.Int8).alias("_kind"))
+            .select(pl.struct("pr_id", pl.col("subject_key").alias("reviewer_key")).hash().alias("_pair"),
+                    pl.col("created_at").dt.epoch("us").alias("_at"), pl.lit(None, pl.UInt32).alias("_i"),
+                    pl.lit(0, pl.Int8).alias("_kind"))
+            .collect()
         )
-        stream = pl.concat([requests, mine.with_columns(pl.lit(1, pl.Int8).alias("_kind"))]).sort("_pair", "_at", "_kind")
-        requested = stream.select(
-            "_i", "_kind", last_before(pl.when(pl.col("_kind") == 0).then(at)).alias("_requested")
-        ).filter(pl.col("_kind") == 1).drop("_kind")
-        ready = pr_facts(frames).select("pr_id", "ready_at", "created_at")
-        to_time = lambda c: pl.from_epoch(pl.col(c), "us").dt.replace_time_zone("UTC")  # noqa: E731
-        cycles = (
-            reviews.join(previous, on="_i", how="left").join(requested, on="_i", how="left")
-            .with_columns(to_time("_previous").alias("_previous"), to_time("_requested").alias("_requested_at"))
-            .join(ready, on="pr_id", how="left")
+        stream = pl.concat([requests, mine.with_columns(pl.lit(1, pl.Int8).alias("_kind"))], how="diagonal")
+        requested = (
+            stream.sort("_pair", "_at", "_kind")
+            .select("_i", "_kind", last_before(pl.when(pl.col("_kind") == 0).then(at)).alias("_requested"))
+            .filter(pl.col("_kind") == 1).sort("_i")["_requested"]
         )
+        ready = reviews.select("pr_id").join(
+            pr_facts(frames).select("pr_id", "ready_at", "created_at").collect(), on="pr_id", how="left",
+            maintain_order="left",
+        )
+        to_time = lambda s: s.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")  # noqa: E731
+        timing = pl.DataFrame({
+            "submitted_at": reviews["submitted_at"], "_previous": to_time(previous),
+            "_requested_at": to_time(requested), "ready_at": ready["ready_at"], "created_at": ready["created_at"],
+        })
         new_request = pl.col("_requested_at").is_not_null() & (
             pl.col("_previous").is_null() | (pl.col("_requested_at") > pl.col("_previous"))
         )
@@ -112,15 +123,20 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
             pl.when(pl.col("ready_at").is_not_null() & (pl.col("ready_at") <= pl.col("submitted_at")))
             .then(pl.col("ready_at")).otherwise(pl.col("created_at"))
         )
-        cycles = cycles.with_columns(
+        starts = timing.select(
             pl.when(new_request).then(pl.col("_requested_at")).when(first).then(ready_start).alias("start_at"),
             pl.when(new_request).then(pl.lit("request")).when(first).then(pl.lit("ready")).alias("start_kind"),
-        ).filter(pl.col("start_at").is_not_null())
-        cycles = cycles.select(
-            "repo_id", "pr_number", "reviewer_key", "author_key", "start_at", "start_kind",
-            pl.col("submitted_at").alias("reviewed_at"), "state",
-            hours("start_at", "submitted_at").alias("turnaround_hours"),
-            business_hours("start_at", "submitted_at", cfg).alias("turnaround_business_hours"),
+        )
+        cycles = (
+            pl.concat([reviews.select("repo_id", "pr_number", "reviewer_key", "author_key", "submitted_at", "state"),
+                       starts], how="horizontal")
+            .filter(pl.col("start_at").is_not_null())
+            .select(
+                "repo_id", "pr_number", "reviewer_key", "author_key", "start_at", "start_kind",
+                pl.col("submitted_at").alias("reviewed_at"), "state",
+                hours("start_at", "submitted_at").alias("turnaround_hours"),
+                business_hours("start_at", "submitted_at", cfg).alias("turnaround_business_hours"),
+            )
         )
         return sort_by_repo(cycles, "pr_number", "reviewed_at")
 
