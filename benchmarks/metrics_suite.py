@@ -277,19 +277,21 @@ def measure(path: Path) -> None:
     from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_times, _sizes
 
     con = warehouse.read_only(path)
+    if os.environ.get("BENCH_DUCKDB_MEMORY"):
+        con.execute(f"SET memory_limit = '{os.environ['BENCH_DUCKDB_MEMORY']}'")
     start, start_cpu = time.perf_counter(), cpu_seconds()
     frames = load(con)
     per_table = {}
     for name, build in _tables(frames).items():
         t, c = time.perf_counter(), cpu_seconds()
         build()
-        per_table[name] = (time.perf_counter() - t, cpu_seconds() - c)
+        per_table[name] = (time.perf_counter() - t, cpu_seconds() - c, peak_rss_mib())
     suite, suite_cpu = time.perf_counter() - start, cpu_seconds() - start_cpu
     suite_rss = peak_rss_mib()
     con.close()
     print(f"suite: {suite:.1f} s wall, {suite_cpu:.1f} s CPU, peak RSS {suite_rss:,.0f} MiB")
-    for name, (seconds, cpu) in per_table.items():
-        print(f"  {name:<30} {seconds:6.2f} s wall {cpu:6.2f} s CPU")
+    for name, (seconds, cpu, peak) in per_table.items():
+        print(f"  {name:<30} {seconds:6.2f} s wall {cpu:6.2f} s CPU  peak RSS so far {peak:7,.0f} MiB")
 
     def polars_pr_size(con):
         # A standalone job reads only the columns and rows it needs (projection and filter pushed into

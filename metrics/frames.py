@@ -135,19 +135,19 @@ class Frames:
     row (and ``pr_id`` of a commit's ``pr_number``), ``commit_id`` = hash(repo_id, sha) on every commit row.
 
     * ``prs``: pr_id, repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
-      author_key, author_is_bot, author_bot_kind, additions, deletions, changed_files,
+      author_key, author_is_bot, additions, deletions, changed_files,
       commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
-      merge_commit_sha, first_commit_at, head_branch, base_branch (author_bot_kind as below).
+      merge_commit_sha, first_commit_at, head_branch, base_branch.
     * ``reviews``: pr_id, repo_id, review_id, review_key (u64, hash(repo_id, review_id)), pr_number, reviewer_key, reviewer_is_bot,
-      reviewer_bot_kind, state (lower case), submitted_at, comment_count. Pending reviews and reviews
+      reviewer_bot_kind ('bot', 'ai_reviewer' or null), state (lower case), submitted_at, comment_count. Pending reviews and reviews
       without a submission time are left out.
     * ``comments``: pr_id, repo_id, pr_number, review_key (u64 of the review it belongs to, else null),
-      author_key, author_is_bot, author_bot_kind,
+      author_key, author_is_bot,
       created_at. Only comments on pull requests.
     * ``timeline``: pr_id, repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
       review_requested, reopened, convert_to_draft), actor_key, actor_is_bot, subject_key,
       subject_is_bot, created_at.
-    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, author_bot_kind, authored_at,
+    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, authored_at,
       committed_at, is_merge, pr_number, pr_id (null without a PR), and what the message says, matched
       while reading (:mod:`impactlens.metrics.patterns`): says_fix, is_revert, subject_says_hotfix (bool),
       reverted_sha (str), reverted_pr (i32), issue_refs (list[i32], null when the message has no ``#``).
@@ -223,12 +223,14 @@ class Frames:
         columns: str,
         actors: list[tuple[str, str, str, str | None]],
         where: str | None = None,
+        with_bot_kind: bool = False,
     ) -> pl.LazyFrame:
         """Read ``columns`` of ``table`` with each actor column resolved in the same query.
 
         ``actors`` lists (column, prefix, kind, row_flag): for each, the result has ``{prefix}_key``
-        (coalesce(identities.person_id, identity_id); null when the column is null), ``{prefix}_is_bot``
-        and ``{prefix}_bot_kind`` (see the module docstring). The raw column and flag are not returned.
+        (coalesce(identities.person_id, identity_id); null when the column is null) and ``{prefix}_is_bot``
+        (see the module docstring; bots and AI reviewers alike), and with ``with_bot_kind`` also
+        ``{prefix}_bot_kind``. The raw column and flag are not returned.
         """
         selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
         joins = []
@@ -245,12 +247,10 @@ class Frames:
             )
             joins.append(f"LEFT JOIN _actor_keys {alias} ON {alias}.identity_id = {identity}")
             joins.append(f"LEFT JOIN {guess} ON {guess}.identity_id = {identity}")
-            selects += [
-                f"coalesce({alias}.person_key, {identity}) AS {prefix}_key",
-                f"{is_bot} AS {prefix}_is_bot",
-                f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, {guess}.bot_kind, 'bot') END "
-                f"AS {prefix}_bot_kind",
-            ]
+            selects += [f"coalesce({alias}.person_key, {identity}) AS {prefix}_key", f"{is_bot} AS {prefix}_is_bot"]
+            if with_bot_kind:
+                selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, {guess}.bot_kind, 'bot') "
+                               f"END AS {prefix}_bot_kind")
         conditions = [where] if where else []
         params: list[Any] = []
         if self.repos:
@@ -307,6 +307,7 @@ class Frames:
             "submitted_at, comment_count",
             [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
             where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'",
+            with_bot_kind=True,
         )
 
     @_materialised
@@ -331,7 +332,7 @@ class Frames:
             .str.replace_all(r"([a-z])([A-Z])", "${1}_${2}")
             .str.to_lowercase()
             .str.replace(r"_event$", "")
-        ).drop("actor_bot_kind", "subject_bot_kind")
+        )
 
     @_materialised
     def issues(self) -> pl.LazyFrame:
