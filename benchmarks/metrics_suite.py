@@ -277,8 +277,6 @@ def measure(path: Path) -> None:
     from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_times, _sizes
 
     con = warehouse.read_only(path)
-    if os.environ.get("BENCH_DUCKDB_MEMORY"):
-        con.execute(f"SET memory_limit = '{os.environ['BENCH_DUCKDB_MEMORY']}'")
     start, start_cpu = time.perf_counter(), cpu_seconds()
     frames = load(con)
     per_table = {}
