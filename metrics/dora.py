@@ -20,10 +20,6 @@ LEAD_TIME_BANDS_HOURS = ((24.0, "elite"), (24.0 * 7, "high"), (24.0 * 30, "mediu
 RESTORE_BANDS_HOURS = ((1.0, "elite"), (24.0, "high"), (24.0 * 7, "medium"))
 CHANGE_FAILURE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.15, "medium"))
 
-_REVERTED_PR = patterns.REVERTED_PR
-_HOTFIX = patterns.HOTFIX
-
-
 def _band(value: pl.Expr, bands: tuple[tuple[float, str], ...], *, inclusive: bool) -> pl.Expr:
     expr = pl.when(value.is_null()).then(pl.lit(None, pl.String))
     for limit, name in bands:
@@ -106,7 +102,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         pl.concat([
             commits.select("repo_id", pl.col("reverted_pr").alias("number")),
             frames.prs.select(
-                "repo_id", pl.col("title").str.extract(_REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")
+                "repo_id", pl.col("title").str.extract(patterns.REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")
             ),
         ])
         .filter(pl.col("number").is_not_null())
@@ -124,9 +120,9 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     # Hotfixes: the deployment running when the hotfix landed failed.
     hotfix_prs = frames.prs.filter(
         pl.col("merged_at").is_not_null()
-        & (pl.col("title").str.contains(_HOTFIX)
-           | pl.col("head_branch").fill_null("").str.contains(_HOTFIX)
-           | pl.col("labels").list.eval(pl.element().str.contains(_HOTFIX)).list.any().fill_null(False))
+        & (pl.col("title").str.contains(patterns.HOTFIX)
+           | pl.col("head_branch").fill_null("").str.contains(patterns.HOTFIX)
+           | pl.col("labels").list.eval(pl.element().str.contains(patterns.HOTFIX)).list.any().fill_null(False))
     ).select("repo_id", pl.col("merged_at").alias("_landed"))
     with_prs = frames.prs.select("repo_id").unique()
     hotfix_commits = (

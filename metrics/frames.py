@@ -11,7 +11,8 @@ the shared data contract says (docs/schema.md, docs/metrics.md "Conventions"):
   as its own actor and a person with three emails counts once;
 * an actor is a bot when the warehouse's ``actors`` view says so (the person's flag when the identity
   belongs to a person, else the identity's), or the row's ``*_is_bot`` flag does, or, for an identity
-  the people area has not recorded yet, the ``[bots]`` rules of :mod:`impactlens.bots` call it one. ``bot_kind`` is ``'ai_reviewer'``, ``'bot'`` or null.
+  the people area has not recorded yet, the ``[bots]`` rules of :mod:`impactlens.bots` call it one.
+  Reviews also carry ``reviewer_bot_kind``: ``'ai_reviewer'``, ``'bot'`` or null.
 
 Tables are read lazily: the first use of ``frames.reviews`` runs the query, later uses reuse it. Keep
 the connection open until the metrics you need are computed (or call :meth:`Frames.preload`).
@@ -138,12 +139,11 @@ class Frames:
       author_key, author_is_bot, additions, deletions, changed_files,
       commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
       merge_commit_sha, first_commit_at, head_branch, base_branch.
-    * ``reviews``: pr_id, repo_id, review_id, review_key (u64, hash(repo_id, review_id)), pr_number, reviewer_key, reviewer_is_bot,
-      reviewer_bot_kind ('bot', 'ai_reviewer' or null), state (lower case), submitted_at, comment_count. Pending reviews and reviews
-      without a submission time are left out.
+    * ``reviews``: pr_id, repo_id, review_id, review_key (u64, hash(repo_id, review_id)), pr_number,
+      reviewer_key, reviewer_is_bot, reviewer_bot_kind ('bot', 'ai_reviewer' or null), state (lower case),
+      submitted_at, comment_count. Pending reviews and reviews without a submission time are left out.
     * ``comments``: pr_id, repo_id, pr_number, review_key (u64 of the review it belongs to, else null),
-      author_key, author_is_bot,
-      created_at. Only comments on pull requests.
+      author_key, author_is_bot, created_at. Only comments on pull requests.
     * ``timeline``: pr_id, repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
       review_requested, reopened, convert_to_draft), actor_key, actor_is_bot, subject_key,
       subject_is_bot, created_at.
@@ -303,8 +303,7 @@ class Frames:
         return self._resolved(
             "reviews",
             "hash(t.repo_id, t.pr_number) AS pr_id, repo_id, review_id, hash(t.repo_id, t.review_id) AS review_key, "
-            "pr_number, lower(t.state) AS state, "
-            "submitted_at, comment_count",
+            "pr_number, lower(t.state) AS state, submitted_at, comment_count",
             [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
             where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'",
             with_bot_kind=True,

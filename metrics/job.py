@@ -120,7 +120,7 @@ def materialise(
     """
     frames = load(con, config=config)
     run = MetricsRun(computed_at=datetime.now(timezone.utc))
-    builds: dict[str, Callable[[], pl.LazyFrame | pl.DataFrame]] = dict(_tables(frames))
+    builds = _tables(frames)
     if run_szz:
         builds["metric_bug_introductions"] = lambda: _bug_introductions(con, frames, run)
     # One transaction: each table is written as soon as it is computed (so only one result is held in
@@ -130,7 +130,6 @@ def materialise(
             if on_table:
                 on_table(name)
             frame = build()
-            frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
             con.register("_metric_frame", frame.to_arrow())
             try:
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _metric_frame")

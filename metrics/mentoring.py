@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns, utc
-from impactlens.metrics.pr import activity, pr_facts
+from impactlens.metrics.pr import contributions, activity, pr_facts
 from impactlens.metrics.review import human_reviews
 
 #: A PR among its author's first ONBOARDING_PRS is an onboarding PR.
@@ -18,18 +18,14 @@ MENTEE_TOUCHPOINTS = 3
 
 
 def experience(frames: Frames) -> pl.LazyFrame:
-    """person_key, first_contribution_at (Datetime UTC: first commit, PR or review in the data),
+    """person_key, first_contribution_at (Datetime UTC: first non-merge commit, PR or review in the data),
     level_rank (i64: the number in people.level, e.g. 'L5' -> 5; null when unknown)."""
 
     def build() -> pl.LazyFrame:
-        starts = pl.concat([
-            pr_facts(frames).filter(~pl.col("author_is_bot")).select(pl.col("author_key").alias("person_key"),
-                                                                     pl.col("created_at").alias("at")),
-            human_reviews(frames).select(pl.col("reviewer_key").alias("person_key"), pl.col("submitted_at").alias("at")),
-            frames.commits.filter(~pl.col("author_is_bot")).select(pl.col("author_key").alias("person_key"),
-                                                                   pl.col("authored_at").alias("at")),
-        ])
-        first = starts.group_by("person_key").agg(pl.col("at").min().alias("first_contribution_at"))
+        kinds = contributions(frames)
+        starts = pl.concat([kinds["pr_opened"], kinds["review"], kinds["commit"]])  # a PR merges after it opens
+        first = starts.group_by(pl.col("actor_key").alias("person_key")).agg(
+            pl.col("at").min().alias("first_contribution_at"))
         levels = frames.people.select(
             "person_key", pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank")
         )

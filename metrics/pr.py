@@ -286,48 +286,57 @@ def directory_of(path: str | pl.Expr, depth: int = 2) -> pl.Expr:
     return expr.str.extract(rf"^([^/]*(?:/[^/]*){{0,{depth - 1}}})/", 1).fill_null(".")
 
 
+def contributions(frames: Frames) -> dict[str, pl.LazyFrame]:
+    """Each kind of human contribution of :func:`activity` ('pr_merged', 'pr_opened', 'review', 'commit')
+    as its own frame of actor_key, at (Datetime UTC), repo_id."""
+    from impactlens.metrics.review import human_reviews  # the review module reads pr_facts from here
+
+    facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
+    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
+    return {
+        "pr_merged": facts.filter(pl.col("merged_at").is_not_null()).select(
+            pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id"),
+        "pr_opened": facts.select(pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id"),
+        "review": human_reviews(frames).select(
+            pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id"),
+        "commit": commits.select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id"),
+    }
+
+
+def _commit_folders(frames: Frames) -> pl.LazyFrame:
+    """actor_key, at, repo_id, directory: one row per human non-merge commit and folder it changed (two
+    levels; generated, lockfile and vendored files left out)."""
+    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge")).select(
+        "commit_id", "repo_id", pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"))
+    return (
+        frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
+        .select("commit_id", directory_of("path").alias("directory")).unique()
+        .join(commits, on="commit_id", how="inner")
+        .select("actor_key", "at", "repo_id", "directory")
+    )
+
+
 def activity(frames: Frames) -> pl.LazyFrame:
     """Every human contribution as one row: actor_key, at (UTC), repo_id, kind, directory.
 
     kind (Enum) is 'pr_merged' (the PR's author, at merge), 'commit' (a non-merge commit's author, at
     authoring), 'review' (a review on someone else's PR), 'pr_opened'. ``directory`` (str, null except for
     'commit_dir' rows) is each changed file's folder (two levels; generated, lockfile and vendored files
-    left out), one 'commit_dir' row per commit and folder. Bots are left out.
+    left out), one 'commit_dir' row per commit and folder. Bots are left out. Not cached: at 10M commits
+    it is the largest frame.
     """
+    parts = [
+        frame.with_columns(pl.lit(kind, ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"))
+        for kind, frame in contributions(frames).items()
+    ]
+    folders = _commit_folders(frames).select("actor_key", "at", "repo_id", pl.lit("commit_dir", ACTIVITY_KIND)
+                                             .alias("kind"), "directory")
+    return pl.concat([*parts, folders])
 
-    def build() -> pl.LazyFrame:
-        facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
-        merged = facts.filter(pl.col("merged_at").is_not_null()).select(
-            pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id",
-            pl.lit("pr_merged", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
-        )
-        opened = facts.select(
-            pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id",
-            pl.lit("pr_opened", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
-        )
-        authors = frames.prs.select("pr_id", "author_key")
-        reviews = (
-            frames.reviews.filter(~pl.col("reviewer_is_bot"))
-            .join(authors, on="pr_id", how="left")
-            .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
-            .select(pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id",
-                    pl.lit("review", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"))
-        )
-        commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
-        commit_rows = commits.select(
-            pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
-            pl.lit("commit", ACTIVITY_KIND).alias("kind"), pl.lit(None, pl.String).alias("directory"),
-        )
-        folders = (
-            frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
-            .select("commit_id", directory_of("path").alias("directory")).unique()
-            .join(commits.select("commit_id", "repo_id", "author_key", "authored_at"), on="commit_id", how="inner")
-            .select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id",
-                    pl.lit("commit_dir", ACTIVITY_KIND).alias("kind"), "directory")
-        )
-        return pl.concat([merged, opened, reviews, commit_rows, folders])
 
-    return build()  # not cached: at 10M commits it is the largest frame, and one metric reads it
+#: The column of :func:`throughput` counting each kind of contribution.
+_THROUGHPUT_COUNTS = {"pr_merged": "prs_merged", "pr_opened": "prs_opened", "commit": "commits",
+                      "review": "reviews_given"}
 
 
 def throughput(
@@ -339,28 +348,16 @@ def throughput(
     directories_touched (u32). Human work only; a review on one's own PR is not counted.
     docs/metrics.md "Throughput".
 
-    Counts the same rows as :func:`activity`, but each kind is grouped on its own (group keys and
-    repository) before the kinds are combined, so no frame of every contribution is built.
+    Counts the rows of :func:`activity`, but each kind is grouped on its own (group keys and repository)
+    before the kinds are combined, so no frame of every contribution is built.
     """
-    from impactlens.metrics.review import human_reviews
-
-    facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
-    commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
-    sources = {
-        "prs_merged": facts.filter(pl.col("merged_at").is_not_null()).select(
-            pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id"),
-        "prs_opened": facts.select(pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id"),
-        "commits": commits.select(pl.col("author_key").alias("actor_key"), pl.col("authored_at").alias("at"), "repo_id"),
-        "reviews_given": human_reviews(frames).select(
-            pl.col("reviewer_key").alias("actor_key"), pl.col("submitted_at").alias("at"), "repo_id"),
-    }
     keys: list[str] = []
     per_repo = []
-    for name, frame in sources.items():
+    for kind, frame in contributions(frames).items():
         frame, keys = group_columns(frames, scope.apply(frames, frame, person="actor_key", time="at"), by=by,
                                     person="actor_key", time="at", grain=grain)
-        per_repo.append(frame.group_by([*keys, "repo_id"]).agg(pl.len().alias(name)))
-    counts = list(sources)
+        per_repo.append(frame.group_by([*keys, "repo_id"]).agg(pl.len().alias(_THROUGHPUT_COUNTS[kind])))
+    counts = list(_THROUGHPUT_COUNTS.values())
     per_repo_all = pl.concat(per_repo, how="diagonal").group_by([*keys, "repo_id"]).agg(
         pl.col(c).sum() for c in counts
     )
@@ -368,22 +365,16 @@ def throughput(
         *[pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts],
         pl.len().cast(pl.UInt32).alias("repos_touched"),
     ])
-    folders = (
-        frames.commit_files.filter(~pl.col("category").is_in(EXCLUDED_CATEGORIES))
-        .select("commit_id", directory_of("path").alias("directory")).unique()
-        .join(commits.select("commit_id", "repo_id", pl.col("author_key").alias("actor_key"),
-                             pl.col("authored_at").alias("at")), on="commit_id", how="inner")
-    )
-    folders, _ = group_columns(frames, scope.apply(frames, folders, person="actor_key", time="at"), by=by,
-                               person="actor_key", time="at", grain=grain)
-    dirs = folders.select([*keys, "repo_id", "directory"]).unique()
-    dirs = aggregate(dirs, keys, [pl.len().cast(pl.UInt32).alias("directories_touched")])
+    folders, _ = group_columns(frames, scope.apply(frames, _commit_folders(frames), person="actor_key", time="at"),
+                               by=by, person="actor_key", time="at", grain=grain)
+    dirs = aggregate(folders.select([*keys, "repo_id", "directory"]).unique(), keys,
+                     [pl.len().cast(pl.UInt32).alias("directories_touched")])
+    columns = ["prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched"]
     if not keys:
-        return pl.concat([totals, dirs], how="horizontal").select(
-            "prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched")
+        return pl.concat([totals, dirs], how="horizontal").select(columns)
     return (
         totals.join(dirs, on=keys, how="left")
         .with_columns(pl.col("directories_touched").fill_null(0))
-        .select(*keys, "prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched")
+        .select(*keys, *columns)
         .sort(keys)
     )
