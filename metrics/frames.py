@@ -136,9 +136,8 @@ class Frames:
     row (and ``pr_id`` of a commit's ``pr_number``), ``commit_id`` = hash(repo_id, sha) on every commit row.
 
     * ``prs``: pr_id, repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
-      author_key, author_is_bot, additions, deletions, changed_files,
-      commit_count, labels (list[str]), requested_reviewers (list[str]), linked_issues (list[i32]),
-      merge_commit_sha, first_commit_at, head_branch, base_branch.
+      author_key, author_is_bot, additions, deletions, changed_files, labels (list[str]),
+      linked_issues (list[i32]), first_commit_at, head_branch (only the columns metrics read).
     * ``reviews``: pr_id, repo_id, review_id, review_key (u64, hash(repo_id, review_id)), pr_number,
       reviewer_key, reviewer_is_bot, reviewer_bot_kind ('bot', 'ai_reviewer' or null), state (lower case),
       submitted_at, comment_count. Pending reviews and reviews without a submission time are left out.
@@ -292,9 +291,9 @@ class Frames:
     def prs(self) -> pl.LazyFrame:
         return self._resolved(
             "pull_requests",
-            "hash(t.repo_id, t.number) AS pr_id, repo_id, number, title, url, lower(t.state) AS state, is_draft, created_at, closed_at, merged_at, "
-            "additions, deletions, changed_files, commit_count, labels, requested_reviewers, linked_issues, "
-            "merge_commit_sha, first_commit_at, head_branch, base_branch",
+            "hash(t.repo_id, t.number) AS pr_id, repo_id, number, title, url, lower(t.state) AS state, is_draft, "
+            "created_at, closed_at, merged_at, additions, deletions, changed_files, labels, linked_issues, "
+            "first_commit_at, head_branch",
             [("author_login", "author", "github_login", "author_is_bot")],
         )
 
