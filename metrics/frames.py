@@ -344,24 +344,26 @@ class Frames:
         # What the message says is matched here, in the reading query, so 10M messages never reach
         # Polars. Each regular expression runs only on messages holding a word it needs (a cheap
         # substring test on the lower-cased text): the prefilters are implied by the patterns, so the
-        # flags are the same as matching every message, at a fraction of the cost.
+        # flags are the same as matching every message, at a fraction of the cost. CASE, not AND:
+        # DuckDB evaluates both sides of an AND on every row, a CASE branch only on the rows it selects.
         text, low = "(t.subject || chr(10) || t.body)", "lower(t.subject || chr(10) || t.body)"
         revert = f"contains({low}, 'revert')"
         return self._resolved(
             "commits",
             "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, pr_number, "
             "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id, "
-            f"(contains({low}, 'fix') OR contains({low}, 'close') OR contains({low}, 'resolve')) "
-            f"AND regexp_matches({text}, {_sql_text(patterns.FIX_MESSAGE)}) AS says_fix, "
-            f"{revert} AND regexp_matches({text}, {_sql_text(patterns.REVERT_MESSAGE)}) AS is_revert, "
+            f"CASE WHEN contains({low}, 'fix') OR contains({low}, 'close') OR contains({low}, 'resolve') "
+            f"THEN regexp_matches({text}, {_sql_text(patterns.FIX_MESSAGE)}) ELSE false END AS says_fix, "
+            f"CASE WHEN {revert} THEN regexp_matches({text}, {_sql_text(patterns.REVERT_MESSAGE)}) ELSE false END "
+            "AS is_revert, "
             f"CASE WHEN {revert} THEN nullif(lower(regexp_extract({text}, {_sql_text(patterns.REVERTED_SHA)}, 1)), '') "
             "END AS reverted_sha, "
             f"CASE WHEN {revert} THEN TRY_CAST(nullif(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 1), '') "
             "AS INTEGER) END AS reverted_pr, "
             f"CASE WHEN contains({text}, '#') THEN list_transform(regexp_extract_all({text}, "
             f"{_sql_text(patterns.ISSUE_REF)}, 1), lambda x: TRY_CAST(x AS INTEGER)) END AS issue_refs, "
-            f"contains(lower(t.subject), 'fix') AND regexp_matches(t.subject, {_sql_text(patterns.HOTFIX)}) "
-            "AS subject_says_hotfix",
+            f"CASE WHEN contains(lower(t.subject), 'fix') THEN regexp_matches(t.subject, {_sql_text(patterns.HOTFIX)}) "
+            "ELSE false END AS subject_says_hotfix",
             [("author_email", "author", "email", None)],
         )
 
