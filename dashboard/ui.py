@@ -116,9 +116,13 @@ def figure(fig: data.Figure, flag: bool = False) -> None:
     """One headline figure in a bordered card: value, change against the previous period, and the counts behind."""
     change = fig.change
     delta = f"{change:+.0%} vs {fig.shown(fig.previous)}" if change is not None else None
+    unchanged = change is not None and round(change, 2) == 0  # shown as ±0%: no arrow, no colour
+    if unchanged:
+        delta = f"±0% vs {fig.shown(fig.previous)}"
+    colour = "off" if unchanged else "inverse" if fig.lower_is_better else "normal"
     label = f"⚑ {fig.label}" if flag else fig.label
     with st.container(border=True, height=CARD_HEIGHT):
-        st.metric(label, fig.shown(), delta, delta_color="inverse" if fig.lower_is_better else "normal",
+        st.metric(label, fig.shown(), delta, delta_color=colour, delta_arrow="off" if unchanged else "auto",
                   help=fig.help or None)
         st.caption(fig.context() or "&nbsp;")
 

@@ -502,3 +502,20 @@ def test_dashboard_command_serves_on_a_machine_where_streamlit_never_ran(small_d
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert "Email:" not in output
+
+
+def _two_figures():
+    from impactlens.dashboard import data, ui
+
+    ui.figure(data.Figure("mentees", "Mentees", 2, 2, "count"))
+    ui.figure(data.Figure("reviews", "Reviews", 3, 2, "count"))
+
+
+def test_an_unchanged_figure_shows_no_arrow_and_no_colour():
+    at = AppTest.from_function(_two_figures).run()
+    assert not at.exception
+    same, more = at.metric
+    # 2 -> 2 is no change: "±0%", neither up nor green; 2 -> 3 is +50% and up.
+    assert (same.proto.delta, same.proto.MetricDirection.Name(same.proto.direction)) == ("±0% vs 2", "NONE")
+    assert same.proto.MetricColor.Name(same.proto.color) == "GRAY"
+    assert (more.proto.delta, more.proto.MetricDirection.Name(more.proto.direction)) == ("+50% vs 2", "UP")
