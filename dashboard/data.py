@@ -153,7 +153,7 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
             "ORDER BY repo_id"
         ).pl()
         titles = con.sql("SELECT person_id AS person_key, title, level FROM people").pl()
-        frames = metrics.load(con).preload()
+        frames = metrics.load(con, coded=False).preload()
         span = con.sql(
             "SELECT min(t), max(t) FROM (SELECT authored_at AS t FROM commits UNION ALL "
             "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "

@@ -126,7 +126,7 @@ def defect_rate(
     """
     frame = classify_commits(frames).filter(~pl.col("author_is_bot"))
     if introductions is not None:
-        intro = introductions.lazy().select("repo_id", pl.col("introducing_sha").alias("sha")).unique().with_columns(
+        intro = introductions.lazy().select(pl.col("repo_id").cast(frames.key_dtype), pl.col("introducing_sha").alias("sha")).unique().with_columns(
             pl.lit(True).alias("_introduced")
         )
         frame = frame.join(intro, on=["repo_id", "sha"], how="left").with_columns(pl.col("_introduced").fill_null(False))

@@ -97,7 +97,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         )
         .filter(pl.col("sha").str.starts_with(pl.col("_prefix")))
         .select("repo_id", "_landed")
-    ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": pl.String, "_landed": pl.Datetime("us", "UTC")})
+    ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": frames.key_dtype, "_landed": pl.Datetime("us", "UTC")})
     reverted_pr = (
         pl.concat([
             commits.select("repo_id", pl.col("reverted_pr").alias("number")),

@@ -117,18 +117,51 @@ def _materialised(build: Callable[["Frames"], pl.LazyFrame]) -> cached_property:
     return cached_property(getter)
 
 
-def _read(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> pl.LazyFrame:
+def _is_key(name: str) -> bool:
+    """Whether a column is held as :class:`polars.Categorical` (codes) in coded frames: person keys and the
+    ids of repositories and teams, which metrics join, group and sort by at millions of rows."""
+    return name in ("repo_id", "team_id", "person_key") or name.endswith("_key") or name.endswith("_keys")
+
+
+def coded(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its key columns (see :func:`_is_key`; str or list[str]) cast to Categorical."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if not _is_key(name):
+            continue
+        if dtype == pl.String:
+            casts.append(pl.col(name).cast(pl.Categorical))
+        elif dtype == pl.List(pl.String):
+            casts.append(pl.col(name).cast(pl.List(pl.Categorical)))
+    return frame.with_columns(casts) if casts else frame
+
+
+def plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its Categorical columns (and lists of them) cast back to strings, e.g. to store it."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Categorical:
+            casts.append(pl.col(name).cast(pl.String))
+        elif dtype == pl.List(pl.Categorical):
+            casts.append(pl.col(name).cast(pl.List(pl.String)))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None, *, keys_coded: bool = True
+) -> pl.LazyFrame:
     relation = con.sql(query, params=params) if params else con.sql(query)
     frame = pl.from_arrow(relation.to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
-    return frame.lazy()
+    return (coded(frame) if keys_coded else frame).lazy()
 
 
 @dataclass
 class Frames:
     """The warehouse as Polars LazyFrames, actors resolved (see the module docstring).
 
-    Build it with :func:`load`. Attributes (each a LazyFrame; timestamps ``Datetime(us, UTC)``):
+    Build it with :func:`load`. Attributes (each a LazyFrame; timestamps ``Datetime(us, UTC)``; person
+    keys and repository/team ids are Categorical when ``coded``, the default, else str; see :func:`load`):
 
     * ``actors``: identity_id, person_key, display_name, is_bot (bool), bot_kind (str).
     * ``people``: person_key, display_name, level, start_date (date), is_bot, bot_kind.
@@ -162,9 +195,18 @@ class Frames:
     con: duckdb.DuckDBPyConnection
     config: dict[str, Any] = field(default_factory=lambda: config_mod.load(None))
     repos: tuple[str, ...] | None = None
+    coded: bool = True
     _derived: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def key_dtype(self) -> pl.DataType:
+        """The dtype of person keys and repository/team ids: Categorical when ``coded``, else String."""
+        return pl.Categorical() if self.coded else pl.String()
+
+    def _read(self, query: str, params: list[Any] | None = None) -> pl.LazyFrame:
+        return _read(self.con, query, params, keys_coded=self.coded)
+
     def _repo_filter(self, column: str = "repo_id") -> tuple[str, list[Any]]:
         if not self.repos:
             return "", []
@@ -173,7 +215,7 @@ class Frames:
 
     def _table(self, select: str, table: str) -> pl.LazyFrame:
         where, params = self._repo_filter()
-        return _read(self.con, f"SELECT {select} FROM {table}{where}", params)
+        return self._read(f"SELECT {select} FROM {table}{where}", params)
 
     def derived(self, name: str, build: Callable[[], pl.LazyFrame | pl.DataFrame]) -> pl.LazyFrame:
         """A frame computed once per :class:`Frames` (e.g. the per-PR facts several metrics share)."""
@@ -262,7 +304,7 @@ class Frames:
         for name, guessed in guesses.items():
             self.con.register(name, guessed)
         try:
-            return _read(self.con, query, params)
+            return self._read(query, params)
         finally:
             for name in guesses:
                 self.con.unregister(name)
@@ -270,19 +312,17 @@ class Frames:
     # ------------------------------------------------------------------ people
     @_materialised
     def actors(self) -> pl.LazyFrame:
-        return _read(self.con, ACTORS_SQL)
+        return self._read(ACTORS_SQL)
 
     @_materialised
     def people(self) -> pl.LazyFrame:
-        return _read(
-            self.con,
+        return self._read(
             "SELECT person_id AS person_key, display_name, level, start_date, is_bot, bot_kind FROM people",
         )
 
     @_materialised
     def memberships(self) -> pl.LazyFrame:
-        return _read(
-            self.con,
+        return self._read(
             "SELECT person_id AS person_key, team_id, valid_from, valid_to FROM team_memberships",
         )
 
@@ -385,8 +425,8 @@ class Frames:
         """Resolve free-text actor names (a person_id, an email, a login or a display name) to a key."""
         value = pl.col(column).str.strip_chars()
         lower = value.str.to_lowercase()
-        people = self.people.select(pl.col("person_key").alias("_pid"), pl.lit(True).alias("_is_person"))
-        actors = self.actors.select(pl.col("identity_id"), pl.col("person_key"))
+        people = self.people.select(pl.col("person_key").cast(pl.String).alias("_pid"), pl.lit(True).alias("_is_person"))
+        actors = self.actors.select(pl.col("identity_id"), pl.col("person_key").cast(pl.String))
         by_login = actors.rename({"identity_id": "_login_id", "person_key": "_by_login"})
         by_name = actors.rename({"identity_id": "_name_id", "person_key": "_by_name"})
         return (
@@ -400,7 +440,7 @@ class Frames:
             .join(by_name, on="_name_id", how="left")
             .with_columns(
                 pl.when(pl.col("_is_person").fill_null(False)).then(value)
-                .otherwise(pl.coalesce("_by_login", "_by_name", "_login_id")).alias(out)
+                .otherwise(pl.coalesce("_by_login", "_by_name", "_login_id")).cast(self.key_dtype).alias(out)
             )
             .drop("_login_id", "_name_id", "_is_person", "_by_login", "_by_name")
         )
@@ -408,7 +448,7 @@ class Frames:
     @_materialised
     def incidents(self) -> pl.LazyFrame:
         where, params = self._repo_filter()
-        raw = _read(self.con, f"SELECT * FROM incidents{where}", params)
+        raw = self._read(f"SELECT * FROM incidents{where}", params)
         # commander / responders hold a person_id, an email, a login or a name: resolve each to a person key.
         out = self._person_of(raw, "commander", "commander_key")
         responders = (
@@ -420,13 +460,13 @@ class Frames:
             .group_by("incident_id").agg(pl.col("responder_key").unique().sort().alias("responder_keys"))
         )
         return out.join(responders, on="incident_id", how="left").with_columns(
-            pl.col("responder_keys").fill_null(pl.lit([], pl.List(pl.String)))
+            pl.col("responder_keys").fill_null(pl.lit([], pl.List(self.key_dtype)))
         )
 
     @_materialised
     def deployments(self) -> pl.LazyFrame:
         where, params = self._repo_filter()
-        raw = _read(self.con, f"SELECT * FROM deployments{where}", params)
+        raw = self._read(f"SELECT * FROM deployments{where}", params)
         return raw.with_columns(
             pl.coalesce("finished_at", "created_at").alias("deployed_at"),
             ((pl.col("status").str.to_lowercase() == "success") & pl.col("is_production")).alias(
@@ -440,6 +480,7 @@ def load(
     *,
     repos: Iterable[str] | None = None,
     config: dict[str, Any] | None = None,
+    coded: bool = True,
 ) -> Frames:
     """The warehouse behind ``con`` as :class:`Frames` (read lazily, table by table).
 
@@ -447,11 +488,18 @@ def load(
         con: an open warehouse connection (``warehouse.read_only(db)`` or a writing one).
         repos: only these repositories (``repo_id``), default all.
         config: the effective configuration (``impactlens.config.load``), default the defaults.
+        coded: hold person keys and repository/team ids (the columns named ``*_key``, ``*_keys``,
+            ``repo_id``, ``team_id``) as :class:`polars.Categorical`, which joins, groups and sorts by
+            them several times faster at millions of rows (docs/performance.md). Their values, order and
+            comparisons with strings are those of the strings; join them only with frames of the same
+            dtype (:attr:`Frames.key_dtype`), or load with ``coded=False`` to work with plain strings
+            (the dashboard and the evidence do, as they join the metrics with their own string tables).
     """
     return Frames(
         con=con,
         config=config if config is not None else config_mod.load(None),
         repos=tuple(repos) if repos else None,
+        coded=coded,
     )
 
 

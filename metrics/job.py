@@ -17,7 +17,7 @@ import polars as pl
 from impactlens import warehouse
 from impactlens.metrics.defects import classify_commits, szz
 from impactlens.metrics.dora import changes, deployment_facts, dora
-from impactlens.metrics.frames import Frames, load
+from impactlens.metrics.frames import Frames, load, plain
 from impactlens.metrics.incidents import incident_facts
 from impactlens.metrics.mentoring import mentoring_summary, touchpoints
 from impactlens.metrics.ownership import artifacts, bus_factor, ownership
@@ -130,7 +130,7 @@ def materialise(
             if on_table:
                 on_table(name)
             frame = build()
-            con.register("_metric_frame", frame.to_arrow())
+            con.register("_metric_frame", plain(frame).to_arrow())
             try:
                 con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _metric_frame")
             finally:

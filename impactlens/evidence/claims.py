@@ -77,7 +77,7 @@ class Subject:
         if self.until < self.since:
             raise tables.EvidenceError(f"--until {self.until} is before --since {self.since}.")
         if self.frames is None:
-            self.frames = load(self.con)
+            self.frames = load(self.con, coded=False)
 
     # -- period -----------------------------------------------------------------------------------
     @property

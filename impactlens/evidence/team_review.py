@@ -171,7 +171,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     start = datetime.combine(monday, datetime.min.time(), timezone.utc)
     end = start + timedelta(days=7)
     base_start = start - timedelta(weeks=BASELINE_WEEKS)
-    frames = load(con)
+    frames = load(con, coded=False)
     urls = repo_urls(con)
     members = frames.memberships.filter(
         (pl.col("team_id") == team_id) & (pl.col("valid_from") < (monday + timedelta(days=7)))
