@@ -27,7 +27,6 @@ from typing import Any, Callable, Iterable, Literal
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from impactlens import bots
 from impactlens import config as config_mod
@@ -245,8 +244,8 @@ class Frames:
     def _bot_rules(self) -> "bots.BotRules":
         return bots.rules(self.config)
 
-    def _guessed_bots(self, table: str, column: str, kind: str) -> pa.Table:
-        """identity_id, bot_kind for the values of ``table.column`` with no identity recorded yet that the
+    def _guessed_bots(self, table: str, column: str, kind: str) -> list[tuple[str, str]]:
+        """(identity_id, bot_kind) for the values of ``table.column`` with no identity recorded yet that the
         ``[bots]`` rules (impactlens.bots) call a bot: the fallback until the people area has run."""
         value = f"lower(trim({column}))"
         unknown = self.con.sql(
@@ -254,9 +253,7 @@ class Frames:
             f"AND '{kind}:' || {value} NOT IN (SELECT identity_id FROM identities)"
         ).fetchall()
         rules = self._bot_rules
-        found = [(f"{kind}:{v}", k) for (v,) in unknown if (k := rules.kind(kind, v))]
-        return pa.table({"identity_id": [i for i, _ in found], "bot_kind": [k for _, k in found]},
-                        schema=pa.schema([("identity_id", pa.string()), ("bot_kind", pa.string())]))
+        return [(f"{kind}:{v}", k) for (v,) in unknown if (k := rules.kind(kind, v))]
 
     def _resolved(
         self,
@@ -272,42 +269,43 @@ class Frames:
         (coalesce(identities.person_id, identity_id); null when the column is null) and ``{prefix}_is_bot``
         (see the module docstring; bots and AI reviewers alike), and with ``with_bot_kind`` also
         ``{prefix}_bot_kind``. The raw column and flag are not returned.
+
+        Identities the ``[bots]`` rules call bots (:meth:`_guessed_bots`) join the ``actors`` rows as bots
+        that are their own person, so each actor column costs one join.
         """
         selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
         joins = []
-        guesses = {}
+        guessed: dict[str, str] = {}
         for n, (column, prefix, kind, flag) in enumerate(actors):
-            alias, guess = f"a{n}", f"_bot_guess_{n}"
-            guesses[guess] = self._guessed_bots(table, column, kind)
+            alias = f"a{n}"
+            guessed.update(self._guessed_bots(table, column, kind))
             value = f"lower(trim(t.{column}))"
             identity = f"'{kind}:' || {value}"
             row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
             is_bot = (
                 f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.identity_id IS NOT NULL "
-                f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} OR {guess}.bot_kind IS NOT NULL END)"
+                f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} END)"
             )
             joins.append(f"LEFT JOIN _actor_keys {alias} ON {alias}.identity_id = {identity}")
-            joins.append(f"LEFT JOIN {guess} ON {guess}.identity_id = {identity}")
             selects += [f"coalesce({alias}.person_key, {identity}) AS {prefix}_key", f"{is_bot} AS {prefix}_is_bot"]
             if with_bot_kind:
-                selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, {guess}.bot_kind, 'bot') "
+                selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, 'bot') "
                                f"END AS {prefix}_bot_kind")
         conditions = [where] if where else []
         params: list[Any] = []
         if self.repos:
             conditions.append(f"t.repo_id IN ({', '.join('?' for _ in self.repos)})")
             params = list(self.repos)
+        actor_keys = ACTORS_SQL
+        if guessed:
+            rows = ", ".join(f"({_sql_text(i)}, {_sql_text(i)}, NULL::VARCHAR, true, {_sql_text(k)})"
+                             for i, k in guessed.items())
+            actor_keys += f" UNION ALL SELECT * FROM (VALUES {rows})"
         query = (
-            f"WITH _actor_keys AS ({ACTORS_SQL}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
+            f"WITH _actor_keys AS ({actor_keys}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
-        for name, guessed in guesses.items():
-            self.con.register(name, guessed)
-        try:
-            return self._read(query, params)
-        finally:
-            for name in guesses:
-                self.con.unregister(name)
+        return self._read(query, params)
 
     # ------------------------------------------------------------------ people
     @_materialised
