@@ -543,6 +543,68 @@ class Scope:
         return frame
 
 
+#: Bits of each part of a packed key (:func:`packed_key`): the period's day gets 22, each code 21.
+_DAY_BITS, _CODE_BITS = 22, 21
+_US_PER_DAY = 86_400_000_000
+
+
+def _packable(schema: pl.Schema, columns: list[str]) -> bool:
+    cats = [c for c in columns if schema[c] == pl.Categorical]
+    rest = [c for c in columns if c not in cats]
+    return (
+        0 < len(columns) == len(set(columns)) and len(cats) <= 2 and rest in ([], ["period_start"])
+        and all(schema[c] == pl.Datetime("us", "UTC") for c in rest)
+        and pl.Categorical().categories.to_series().len() < (1 << _CODE_BITS) - 1
+    )
+
+
+def packed_key(
+    schema: pl.Schema, columns: list[str]
+) -> tuple[pl.Expr, Callable[[pl.Expr], list[pl.Expr]]]:
+    """One column standing for the key ``columns``, so a group-by or unique hashes one value, and a
+    function that turns that column back into the key columns (expressions named as the columns).
+
+    When ``columns`` are at most ``period_start`` (``Datetime(us, UTC)`` at midnight, as days since
+    1970, 22 bits) and two Categorical columns (their codes, 21 bits each), the key is one UInt64:
+    grouping on it is about twice as fast as on the columns at 10M rows (docs/performance.md). A
+    ``period_start`` more than 5,700 years from 1970 becomes null. Otherwise (strings, more columns,
+    over two million categories) the key is a struct of the columns. Null stays null in each column.
+    """
+    cats = [c for c in columns if schema[c] == pl.Categorical]
+    rest = [c for c in columns if c not in cats]
+    if not _packable(schema, columns):
+        return pl.struct(columns), lambda key: [key.struct.field(c) for c in columns]
+    bits = {c: _DAY_BITS if c in rest else _CODE_BITS for c in columns}
+    shift, shifts = 0, {}
+    for c in reversed(columns):
+        shifts[c] = shift
+        shift += bits[c]
+
+    def code(c: str) -> pl.Expr:  # 0 = null
+        if c in cats:
+            value = pl.col(c).to_physical().cast(pl.Int64) + 1
+        else:
+            days = pl.col(c).dt.epoch("d") + (1 << (_DAY_BITS - 1))
+            value = pl.when((days > 0) & (days < (1 << _DAY_BITS))).then(days)
+        return value.fill_null(0).cast(pl.UInt64) * (1 << shifts[c])
+
+    key = pl.sum_horizontal([code(c) for c in columns]).cast(pl.UInt64)
+
+    def decode(packed: pl.Expr) -> list[pl.Expr]:
+        out = []
+        for c in columns:
+            value = ((packed // (1 << shifts[c])) % (1 << bits[c])).cast(pl.Int64)
+            value = pl.when(value > 0).then(value)
+            if c in cats:
+                out.append((value - 1).cast(pl.UInt32).cat.to(schema[c]).alias(c))
+            else:
+                out.append(((value - (1 << (_DAY_BITS - 1))) * _US_PER_DAY).cast(pl.Datetime("us"))
+                           .dt.replace_time_zone("UTC").alias(c))
+        return out
+
+    return key, decode
+
+
 def sort_by_repo(frame: pl.DataFrame, number: str, *then: str) -> pl.DataFrame:
     """``frame`` sorted by ``repo_id``, then ``number`` (an integer column), then the ``then`` columns.
 
@@ -598,8 +660,37 @@ def group_columns(
     return frame, keys
 
 
+def grouped(frame: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.LazyFrame:
+    """``frame`` grouped by ``keys`` (through :func:`packed_key`) and aggregated with ``exprs``, in no
+    particular order: the key columns, then the aggregates."""
+    key, decode = packed_key(frame.collect_schema(), keys)
+    return frame.group_by(key.alias("_key")).agg(exprs).select(*decode(pl.col("_key")), pl.exclude("_key"))
+
+
+def distinct_count(frame: pl.LazyFrame, keys: list[str], item: str, name: str) -> pl.LazyFrame:
+    """The number of distinct values of ``item`` (nulls not counted) in each group of ``keys``.
+
+    Columns: ``keys``, ``name`` (u32); in no particular order. With packable keys (:func:`packed_key`)
+    and a Categorical ``item``, each row becomes one u64 (keys, then the item's code in the low bits);
+    sorting those numbers puts each group's items side by side, so the distinct pairs and their count
+    per group are found in two linear passes: several times faster than hashing 10M pairs.
+    """
+    frame = frame.filter(pl.col(item).is_not_null())
+    schema = frame.collect_schema()
+    if not keys:
+        return frame.select(pl.col(item).n_unique().cast(pl.UInt32).alias(name))
+    if schema[item] != pl.Categorical or item in keys or not _packable(schema, [*keys, item]):
+        return frame.group_by(keys).agg(pl.col(item).n_unique().cast(pl.UInt32).alias(name))
+    pair, _ = packed_key(schema, [*keys, item])
+    _, decode = packed_key(schema, keys)
+    pairs = frame.select(pair.alias("_pair")).collect()["_pair"].sort()
+    distinct = pairs.filter((pairs != pairs.shift(1)).fill_null(True))
+    runs = (distinct // (1 << _CODE_BITS)).rle().struct.unnest()  # len, value: the keys' packed form
+    return runs.lazy().select(*decode(pl.col("value")), pl.col("len").cast(pl.UInt32).alias(name))
+
+
 def aggregate(frame: pl.LazyFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.LazyFrame:
     """``frame`` grouped by ``keys`` (or whole when there are none) and aggregated with ``exprs``, sorted."""
     if not keys:
         return frame.select(exprs)
-    return frame.group_by(keys).agg(exprs).sort(keys)
+    return grouped(frame, keys, exprs).sort(keys)

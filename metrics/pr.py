@@ -15,6 +15,8 @@ from impactlens.metrics.frames import (
     GroupBy,
     Scope,
     aggregate,
+    distinct_count,
+    grouped,
     group_columns,
     sort_by_repo,
 )
@@ -348,23 +350,24 @@ def throughput(
     directories_touched (u32). Human work only; a review on one's own PR is not counted.
     docs/metrics.md "Throughput".
 
-    Counts the rows of :func:`activity`, but each kind is grouped on its own (group keys and repository)
-    before the kinds are combined, so no frame of every contribution is built.
+    Counts the rows of :func:`activity`, but each kind is counted on its own before the kinds are
+    combined, and repositories are counted by :func:`~impactlens.metrics.frames.distinct_count`, so no
+    frame of every contribution is built.
     """
     keys: list[str] = []
-    per_repo = []
+    per_kind, places = [], []
     for kind, frame in contributions(frames).items():
         frame, keys = group_columns(frames, scope.apply(frames, frame, person="actor_key", time="at"), by=by,
                                     person="actor_key", time="at", grain=grain)
-        per_repo.append(frame.group_by([*keys, "repo_id"]).agg(pl.len().alias(_THROUGHPUT_COUNTS[kind])))
+        per_kind.append(grouped(frame, keys, [pl.len().alias(_THROUGHPUT_COUNTS[kind])]) if keys
+                        else frame.select(pl.len().alias(_THROUGHPUT_COUNTS[kind])))
+        places.append(frame.select(*keys, "repo_id") if "repo_id" not in keys else frame.select(keys))
     counts = list(_THROUGHPUT_COUNTS.values())
-    per_repo_all = pl.concat(per_repo, how="diagonal").group_by([*keys, "repo_id"]).agg(
-        pl.col(c).sum() for c in counts
-    )
-    totals = aggregate(per_repo_all, keys, [
-        *[pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts],
-        pl.len().cast(pl.UInt32).alias("repos_touched"),
-    ])
+    totals = aggregate(pl.concat(per_kind, how="diagonal"), keys,
+                       [pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts])
+    repos = distinct_count(pl.concat(places), keys, "repo_id", "repos_touched")
+    totals = (pl.concat([totals, repos], how="horizontal") if not keys
+              else totals.join(repos, on=keys, how="left").with_columns(pl.col("repos_touched").fill_null(0)))
     folders, _ = group_columns(frames, scope.apply(frames, _commit_folders(frames), person="actor_key", time="at"),
                                by=by, person="actor_key", time="at", grain=grain)
     dirs = aggregate(folders.select([*keys, "repo_id", "directory"]).unique(), keys,
