@@ -247,10 +247,10 @@ class Frames:
     def _guessed_bots(self, table: str, column: str, kind: str) -> list[tuple[str, str]]:
         """(identity_id, bot_kind) for the values of ``table.column`` with no identity recorded yet that the
         ``[bots]`` rules (impactlens.bots) call a bot: the fallback until the people area has run."""
-        value = f"lower(trim({column}))"
+        value = "lower(trim(v))"  # distinct raw values first: a few thousand, not one per row
         unknown = self.con.sql(
-            f"SELECT DISTINCT {value} FROM {table} WHERE {column} IS NOT NULL "
-            f"AND '{kind}:' || {value} NOT IN (SELECT identity_id FROM identities)"
+            f"SELECT DISTINCT {value} FROM (SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL) "
+            f"WHERE '{kind}:' || {value} NOT IN (SELECT identity_id FROM identities)"
         ).fetchall()
         rules = self._bot_rules
         return [(f"{kind}:{v}", k) for (v,) in unknown if (k := rules.kind(kind, v))]
@@ -271,25 +271,30 @@ class Frames:
         ``{prefix}_bot_kind``. The raw column and flag are not returned.
 
         Identities the ``[bots]`` rules call bots (:meth:`_guessed_bots`) join the ``actors`` rows as bots
-        that are their own person, so each actor column costs one join.
+        that are their own person. Each actor column's distinct raw values are resolved first (a few
+        thousand), and the rows join that map on the raw value: no per-row string building.
         """
         selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
-        joins = []
+        joins, maps, actor_selects = [], [], []
         guessed: dict[str, str] = {}
         for n, (column, prefix, kind, flag) in enumerate(actors):
-            alias = f"a{n}"
+            alias = f"_actor_map_{n}"
             guessed.update(self._guessed_bots(table, column, kind))
-            value = f"lower(trim(t.{column}))"
-            identity = f"'{kind}:' || {value}"
+            identity = f"'{kind}:' || lower(trim(d.v))"
+            maps.append(
+                f"{alias} AS (SELECT d.v, coalesce(a.person_key, {identity}) AS person_key, "
+                f"a.identity_id IS NOT NULL AS known, a.is_bot, a.bot_kind FROM (SELECT DISTINCT {column} AS v "
+                f"FROM {table}) d LEFT JOIN _actor_keys a ON a.identity_id = {identity})"
+            )
             row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
             is_bot = (
-                f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.identity_id IS NOT NULL "
+                f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.known "
                 f"THEN {alias}.is_bot OR {row_flag} ELSE {row_flag} END)"
             )
-            joins.append(f"LEFT JOIN _actor_keys {alias} ON {alias}.identity_id = {identity}")
-            selects += [f"coalesce({alias}.person_key, {identity}) AS {prefix}_key", f"{is_bot} AS {prefix}_is_bot"]
+            joins.append(f"LEFT JOIN {alias} ON {alias}.v = t.{column}")
+            actor_selects += [f"{alias}.person_key AS {prefix}_key", f"{is_bot} AS {prefix}_is_bot"]
             if with_bot_kind:
-                selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, 'bot') "
+                actor_selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, 'bot') "
                                f"END AS {prefix}_bot_kind")
         conditions = [where] if where else []
         params: list[Any] = []
@@ -302,7 +307,8 @@ class Frames:
                              for i, k in guessed.items())
             actor_keys += f" UNION ALL SELECT * FROM (VALUES {rows})"
         query = (
-            f"WITH _actor_keys AS ({actor_keys}) SELECT {', '.join(selects)} FROM {table} t {' '.join(joins)}"
+            f"WITH _actor_keys AS ({actor_keys}), {', '.join(maps)} "
+            f"SELECT {', '.join(selects + actor_selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
         return self._read(query, params)
