@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -10,7 +9,8 @@ import polars as pl
 from impactlens.errors import ConfigError
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONDAY = datetime(1970, 1, 5)  # a Monday: day 0 of the business clock
+_US_PER_DAY = 86_400_000_000
+_MONDAY_US = 4 * _US_PER_DAY  # 1970-01-05, a Monday: day 0 of the business clock (microseconds)
 
 
 def hours(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
@@ -42,13 +42,15 @@ def _business_clock(t: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
         raise ConfigError("business_hours.end must be later than business_hours.start.")
     is_work = [d in workdays for d in _DAYS]
     before = [sum(is_work[:k]) for k in range(7)]  # workdays in the week before weekday k
+    # Integer microseconds of local wall-clock time since the reference Monday; the weekday's figures are
+    # looked up by position (gather), which is several times cheaper than a mapping at millions of rows.
     local = t.dt.convert_time_zone(cfg["timezone"]).dt.replace_time_zone(None)
-    seconds = (local - pl.lit(_MONDAY)).dt.total_microseconds().cast(pl.Float64) / 1e6
-    day = (seconds // 86400).cast(pl.Int64)
-    time_of_day = seconds - day.cast(pl.Float64) * 86400
+    micros = local.dt.epoch("us") - _MONDAY_US
+    day = micros // _US_PER_DAY
     weekday = day % 7
-    days_before = (day // 7) * sum(is_work) + weekday.replace_strict(list(range(7)), before, return_dtype=pl.Int64)
-    working_today = weekday.replace_strict(list(range(7)), is_work, return_dtype=pl.Boolean)
+    time_of_day = (micros - day * _US_PER_DAY).cast(pl.Float64) / 1e6
+    days_before = (day // 7) * sum(is_work) + pl.lit(pl.Series(before, dtype=pl.Int64)).gather(weekday)
+    working_today = pl.lit(pl.Series(is_work, dtype=pl.Boolean)).gather(weekday)
     within = pl.when(working_today).then(time_of_day.clip(start, end) - start).otherwise(0.0)
     return (days_before.cast(pl.Float64) * (end - start) + within) / 3600
 
