@@ -275,17 +275,26 @@ class Frames:
         thousand), and the rows join that map on the raw value: no per-row string building.
         """
         selects = [c.strip() if "(" in c or " " in c.strip() else f"t.{c.strip()}" for c in _split(columns)]
-        joins, maps, actor_selects = [], [], []
         guessed: dict[str, str] = {}
+        for column, _, kind, _ in actors:
+            guessed.update(self._guessed_bots(table, column, kind))
+        actor_keys = ACTORS_SQL
+        if guessed:
+            rows = ", ".join(f"({_sql_text(i)}, {_sql_text(i)}, NULL::VARCHAR, true, {_sql_text(k)})"
+                             for i, k in guessed.items())
+            actor_keys += f" UNION ALL SELECT * FROM (VALUES {rows})"
+        ctes = [f"_actor_keys AS ({actor_keys})"]
+        joins, actor_selects = [], []
         for n, (column, prefix, kind, flag) in enumerate(actors):
             alias = f"_actor_map_{n}"
-            guessed.update(self._guessed_bots(table, column, kind))
             identity = f"'{kind}:' || lower(trim(d.v))"
-            maps.append(
-                f"{alias} AS (SELECT d.v, coalesce(a.person_key, {identity}) AS person_key, "
-                f"a.identity_id IS NOT NULL AS known, a.is_bot, a.bot_kind FROM (SELECT DISTINCT {column} AS v "
-                f"FROM {table}) d LEFT JOIN _actor_keys a ON a.identity_id = {identity})"
-            )
+            key = f"coalesce(a.person_key, {identity})"
+            resolve = (f"SELECT d.v, {{key}} AS person_key, a.identity_id IS NOT NULL AS known, a.is_bot, a.bot_kind "
+                       f"FROM (SELECT DISTINCT {column} AS v FROM {table}) d LEFT JOIN _actor_keys a ON a.identity_id = {identity}")
+            if self.coded:  # the map's few thousand keys are cast, not the rows that join it
+                key = self._as_enum(key, f"WITH {', '.join(ctes)} SELECT DISTINCT person_key FROM "
+                                         f"({resolve.format(key=key)})")
+            ctes.append(f"{alias} AS ({resolve.format(key=key)})")
             row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
             is_bot = (
                 f"(CASE WHEN t.{column} IS NULL THEN false WHEN {alias}.known "
@@ -295,23 +304,28 @@ class Frames:
             actor_selects += [f"{alias}.person_key AS {prefix}_key", f"{is_bot} AS {prefix}_is_bot"]
             if with_bot_kind:
                 actor_selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, 'bot') "
-                               f"END AS {prefix}_bot_kind")
+                                     f"END AS {prefix}_bot_kind")
+        if self.coded and "t.repo_id" in selects:
+            repo = self._as_enum("t.repo_id", f"SELECT DISTINCT repo_id FROM {table}")
+            selects[selects.index("t.repo_id")] = f"{repo} AS repo_id"
         conditions = [where] if where else []
         params: list[Any] = []
         if self.repos:
             conditions.append(f"t.repo_id IN ({', '.join('?' for _ in self.repos)})")
             params = list(self.repos)
-        actor_keys = ACTORS_SQL
-        if guessed:
-            rows = ", ".join(f"({_sql_text(i)}, {_sql_text(i)}, NULL::VARCHAR, true, {_sql_text(k)})"
-                             for i, k in guessed.items())
-            actor_keys += f" UNION ALL SELECT * FROM (VALUES {rows})"
         query = (
-            f"WITH _actor_keys AS ({actor_keys}), {', '.join(maps)} "
-            f"SELECT {', '.join(selects + actor_selects)} FROM {table} t {' '.join(joins)}"
+            f"WITH {', '.join(ctes)} SELECT {', '.join(selects + actor_selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
         return self._read(query, params)
+
+    def _as_enum(self, expression: str, values_query: str) -> str:
+        """``expression`` cast to a DuckDB ENUM of the values ``values_query`` returns, so it reaches Polars
+        as a dictionary (Categorical) rather than one string per row; unchanged when there are none."""
+        values = [v for (v,) in self.con.sql(values_query).fetchall() if v is not None]
+        if not values:
+            return expression
+        return f"CAST({expression} AS ENUM({', '.join(_sql_text(v) for v in values)}))"
 
     # ------------------------------------------------------------------ people
     @_materialised
