@@ -47,7 +47,7 @@ def _tables(frames: Frames) -> dict[str, Callable[[], pl.DataFrame]]:
         "metric_throughput_weekly": then_forget(lambda: throughput(frames, by="person", grain="week")),
         "metric_commits": then_forget(lambda: classify_commits(frames), "classified_commits", "issues"),
         "metric_ownership": then_forget(lambda: ownership(frames)),
-        "metric_bus_factor": then_forget(lambda: bus_factor(frames)),
+        "metric_bus_factor": then_forget(lambda: bus_factor(frames), "ownership_depth2"),
         "metric_artifacts": then_forget(lambda: artifacts(frames), "commit_files"),
         "metric_incidents": then_forget(lambda: incident_facts(frames)),
         "metric_deployments": then_forget(lambda: deployment_facts(frames)),

@@ -38,16 +38,22 @@ def ownership(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.L
     Columns: repo_id, directory, person_key (str), lines (i64), share (f64, 0-1), rank (u32, 1 = wrote
     the most; equal lines are ranked by person_key). docs/metrics.md "Ownership".
     """
-    lines = _authored_lines(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth)
-    per = lines.group_by("repo_id", "directory", pl.col("author_key").alias("person_key")).agg(pl.col("lines").sum())
-    # Sorted by person first, so people with equal lines are ranked by their key, the same on every run.
-    per = per.filter(pl.col("lines") > 0).sort("person_key").with_columns(
-        (pl.col("lines") / pl.col("lines").sum().over("repo_id", "directory")).alias("share"),
-        pl.col("lines").rank("ordinal", descending=True).over("repo_id", "directory").cast(pl.UInt32).alias("rank"),
-    )
+    def build() -> pl.LazyFrame:
+        lines = _authored_lines(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth)
+        per = lines.group_by("repo_id", "directory", pl.col("author_key").alias("person_key")).agg(pl.col("lines").sum())
+        # Sorted by person first, so people with equal lines are ranked by their key, the same on every run.
+        per = per.filter(pl.col("lines") > 0).sort("person_key").with_columns(
+            (pl.col("lines") / pl.col("lines").sum().over("repo_id", "directory")).alias("share"),
+            pl.col("lines").rank("ordinal", descending=True).over("repo_id", "directory").cast(pl.UInt32).alias("rank"),
+        )
+        return per.sort("repo_id", "directory", "rank")
+
+    # The whole history's shares are computed once per frames (bus_factor reads them too).
+    whole = scope.repo is None and scope.start is None and scope.end is None
+    per = frames.derived(f"ownership_depth{depth}", build) if whole else build()
     if scope.person is not None:
         per = per.filter(pl.col("person_key") == scope.person)
-    return per.sort("repo_id", "directory", "rank")
+    return per
 
 
 def bus_factor(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.LazyFrame:
