@@ -12,7 +12,10 @@ Every figure is a function from :class:`Frames` (the warehouse loaded with :func
         trend = metrics.with_previous(metrics.review_turnaround(frames, scope, by="team", grain="month"),
                                       ["median_hours"], grain="month").collect()
 
-``impactlens metrics`` materialises the same figures as ``metric_*`` tables (docs/schema.md).
+Columns called *keys* in the docstrings (person keys such as ``person_key`` or ``author_key``, and
+``repo_id``, ``team_id``) are :class:`polars.Categorical` (``load(con, coded=False)``: str); see
+:func:`load`. ``impactlens metrics`` materialises the same figures as ``metric_*`` tables
+(docs/schema.md), where keys are stored as VARCHAR.
 """
 
 from impactlens.metrics.calendar import business_hours, hours

@@ -16,8 +16,8 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
 
     Columns: incident_id, repo_id, title, severity, service, url, opened_at, acknowledged_at,
     resolved_at (Datetime UTC), is_open (bool: no resolved_at), time_to_restore_hours,
-    time_to_acknowledge_hours (f64, null while open / never acknowledged), commander_key (str),
-    responder_keys (list[str]), has_postmortem (bool), deployment_id (str), attribution
+    time_to_acknowledge_hours (f64, null while open / never acknowledged), commander_key (key),
+    responder_keys (list of keys), has_postmortem (bool), deployment_id (str), attribution
     ('recorded': incidents.deployment_id; 'latest_deployment': the repository's latest successful
     production deployment before the incident opened, as DevLake does; null: none).
     """

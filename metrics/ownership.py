@@ -35,7 +35,7 @@ def ownership(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.L
     generated, lockfile and vendored files. ``scope.person`` keeps that person's rows (shares stay
     shares of the whole directory).
 
-    Columns: repo_id, directory, person_key (str), lines (i64), share (f64, 0-1), rank (u32, 1 = wrote
+    Columns: repo_id, directory, person_key (key), lines (i64), share (f64, 0-1), rank (u32, 1 = wrote
     the most; equal lines are ranked by person_key). docs/metrics.md "Ownership".
     """
     def build() -> pl.LazyFrame:
@@ -61,7 +61,7 @@ def bus_factor(frames: Frames, scope: Scope = Scope(), *, depth: int = 2) -> pl.
     changed lines (CHAOSS "Bus Factor" / "Contributor Absence Factor").
 
     Columns: repo_id, directory (str), contributors (u32), lines (i64), bus_factor (u32), top_person_key
-    (str), top_share (f64). docs/metrics.md "Bus factor".
+    (key), top_share (f64). docs/metrics.md "Bus factor".
     """
     shares = ownership(frames, Scope(repo=scope.repo, start=scope.start, end=scope.end), depth=depth)
     ranked = shares.sort("repo_id", "directory", "rank").with_columns(

@@ -138,7 +138,7 @@ def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: st
 def pr_facts(frames: Frames) -> pl.LazyFrame:
     """One row per pull request with every timing and size fact the PR metrics use.
 
-    Columns: pr_id (u64, hash of repo_id and number), repo_id (str), number (i32), url, title, author_key (str), author_is_bot (bool), state
+    Columns: pr_id (u64, hash of repo_id and number), repo_id (key), number (i32), url, title, author_key (key), author_is_bot (bool), state
     (open/closed/merged), is_draft (bool), created_at, ready_at, first_human_response_at,
     first_response_at, first_response_kind ('review' | 'comment' | 'merge' | null), never_reviewed
     (bool), merged_at, closed_at, deployed_at, deployment_id, coding_start_at (all timestamps
@@ -213,7 +213,7 @@ def pr_size(
 ) -> pl.LazyFrame:
     """PR size of merged PRs by human authors, per group and period of ``merged_at``.
 
-    Columns: the group keys (period_start ``Datetime(us, UTC)``, person_key / team_id / repo_id str),
+    Columns: the group keys (period_start ``Datetime(us, UTC)``, person_key / team_id / repo_id keys),
     prs (u32), median_changed_lines, p90_changed_lines, median_files_changed (f64, lines / files),
     share_under_200 (f64, 0-1: PRs with fewer than 200 changed lines), total_changed_lines (i64).
     Changed lines exclude generated, lockfile and vendored files. docs/metrics.md "PR size".
