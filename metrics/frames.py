@@ -20,6 +20,7 @@ the connection open until the metrics you need are computed (or call :meth:`Fram
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import cached_property
@@ -284,7 +285,7 @@ class Frames:
                              for i, k in guessed.items())
             actor_keys += f" UNION ALL SELECT * FROM (VALUES {rows})"
         ctes = [f"_actor_keys AS ({actor_keys})"]
-        joins, actor_selects = [], []
+        joins, actor_selects, types = [], [], []
         for n, (column, prefix, kind, flag) in enumerate(actors):
             alias = f"_actor_map_{n}"
             identity = f"'{kind}:' || lower(trim(d.v))"
@@ -292,8 +293,9 @@ class Frames:
             resolve = (f"SELECT d.v, {{key}} AS person_key, a.identity_id IS NOT NULL AS known, a.is_bot, a.bot_kind "
                        f"FROM (SELECT DISTINCT {column} AS v FROM {table}) d LEFT JOIN _actor_keys a ON a.identity_id = {identity}")
             if self.coded:  # the map's few thousand keys are cast, not the rows that join it
-                key = self._as_enum(key, f"WITH {', '.join(ctes)} SELECT DISTINCT person_key FROM "
-                                         f"({resolve.format(key=key)})")
+                types.append(self._enum_type(f"WITH {', '.join(ctes)} SELECT DISTINCT person_key FROM "
+                                             f"({resolve.format(key=key)})"))
+                key = f"CAST({key} AS {types[-1]})"
             ctes.append(f"{alias} AS ({resolve.format(key=key)})")
             row_flag = f"coalesce(t.{flag}, false)" if flag else "false"
             is_bot = (
@@ -306,8 +308,8 @@ class Frames:
                 actor_selects.append(f"CASE WHEN NOT {is_bot} THEN NULL ELSE coalesce({alias}.bot_kind, 'bot') "
                                      f"END AS {prefix}_bot_kind")
         if self.coded and "t.repo_id" in selects:
-            repo = self._as_enum("t.repo_id", f"SELECT DISTINCT repo_id FROM {table}")
-            selects[selects.index("t.repo_id")] = f"{repo} AS repo_id"
+            types.append(self._enum_type(f"SELECT DISTINCT repo_id FROM {table}"))
+            selects[selects.index("t.repo_id")] = f"CAST(t.repo_id AS {types[-1]}) AS repo_id"
         conditions = [where] if where else []
         params: list[Any] = []
         if self.repos:
@@ -317,15 +319,21 @@ class Frames:
             f"WITH {', '.join(ctes)} SELECT {', '.join(selects + actor_selects)} FROM {table} t {' '.join(joins)}"
             + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         )
-        return self._read(query, params)
+        try:
+            return self._read(query, params)
+        finally:
+            for name in types:
+                self.con.execute(f"DROP TYPE IF EXISTS {name}")
 
-    def _as_enum(self, expression: str, values_query: str) -> str:
-        """``expression`` cast to a DuckDB ENUM of the values ``values_query`` returns, so it reaches Polars
-        as a dictionary (Categorical) rather than one string per row; unchanged when there are none."""
-        values = [v for (v,) in self.con.sql(values_query).fetchall() if v is not None]
-        if not values:
-            return expression
-        return f"CAST({expression} AS ENUM({', '.join(_sql_text(v) for v in values)}))"
+    def _enum_type(self, values_query: str) -> str:
+        """A temporary DuckDB ENUM type of the (distinct) values ``values_query`` returns; the caller drops it.
+
+        A column cast to it reaches Polars as an Arrow dictionary (Categorical) rather than one string per
+        row. The type is made from the query itself (0.06 s for 100,000 values; written out as a literal,
+        the same list took 2.6 s to parse)."""
+        name = f"_impactlens_keys_{uuid.uuid4().hex[:12]}"
+        self.con.execute(f"CREATE TEMP TYPE {name} AS ENUM (SELECT v FROM ({values_query}) q(v) WHERE v IS NOT NULL)")
+        return name
 
     # ------------------------------------------------------------------ people
     @_materialised

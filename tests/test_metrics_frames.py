@@ -92,5 +92,7 @@ def test_coded_and_plain_frames_give_the_same_metric_tables(demo_path):
                                    check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
             except AssertionError as error:
                 raise AssertionError(f"{name}: {error}") from None
+        # the temporary ENUM types of the coded reads are gone
+        assert con.sql("SELECT count(*) FROM duckdb_types() WHERE type_name LIKE '_impactlens%'").fetchall() == [(0,)]
     finally:
         con.close()
