@@ -559,15 +559,15 @@ def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None,
     """The person's non-merge commits in the period (for git-only data): repo_id, sha (10 characters),
     subject, authored_at, lines (insertions + deletions), newest first, at most ``limit``.
 
-    Read from the warehouse with the shared actor rule (docs/schema.md): a commit's author is
-    ``coalesce(identities.person_id, 'email:' || lower(author_email))``.
+    Read from the warehouse through the ``actors`` view (docs/schema.md): a commit's author is the
+    ``actor_id`` of its identity ``email:<lower(author_email)>``, or that identity itself when not recorded yet.
     """
     scope = period.scope()
     sql = (
         "SELECT c.repo_id, left(c.sha, 10) AS sha, c.subject, c.authored_at, "
         "CAST(c.insertions + c.deletions AS BIGINT) AS lines FROM commits c "
-        "LEFT JOIN identities i ON i.identity_id = 'email:' || lower(trim(c.author_email)) "
-        "WHERE coalesce(i.person_id, 'email:' || lower(trim(c.author_email))) = ? AND NOT c.is_merge "
+        "LEFT JOIN actors a ON a.identity_id = 'email:' || lower(trim(c.author_email)) "
+        "WHERE coalesce(a.actor_id, 'email:' || lower(trim(c.author_email))) = ? AND NOT c.is_merge "
         "AND c.authored_at >= ? AND c.authored_at < ? AND (? IS NULL OR c.repo_id = ?) "
         "ORDER BY c.authored_at DESC LIMIT ?"
     )
