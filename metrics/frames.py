@@ -448,27 +448,43 @@ class Frames:
 
     # ------------------------------------------------------------------ operations
     def _person_of(self, frame: pl.LazyFrame, column: str, out: str) -> pl.LazyFrame:
-        """Resolve free-text actor names (a person_id, an email, a login or a display name) to a key."""
+        """Resolve free-text actor names (incident commanders and responders) to a person key.
+
+        The value is trimmed; blank is no actor (null). As the people area reads them (impactlens/people.py):
+        ``@login`` is the identity ``github_login:login``, a value holding ``@`` is ``email:value``, any other
+        is ``name:value`` (lower case). The key is the value itself when it is a person id; else the person
+        of that identity; for a bare value, else the person of the login ``github_login:value``; else the
+        identity (``name:dave jones`` for an unknown name, the key the people area gives it).
+        """
         value = pl.col(column).str.strip_chars()
         lower = value.str.to_lowercase()
+        at_login = lower.str.starts_with("@")
+        login = lower.str.strip_chars_start("@")
         people = self.people.select(pl.col("person_key").cast(pl.String).alias("_pid"), pl.lit(True).alias("_is_person"))
         actors = self.actors.select(pl.col("identity_id"), pl.col("person_key").cast(pl.String))
         by_login = actors.rename({"identity_id": "_login_id", "person_key": "_by_login"})
         by_name = actors.rename({"identity_id": "_name_id", "person_key": "_by_name"})
+        resolved = lambda found, identity: pl.when(pl.col(found) != pl.col(identity)).then(pl.col(found))  # noqa: E731
         return (
             frame.with_columns(
-                pl.when(lower.str.contains("@")).then(pl.lit("email:") + lower)
-                .otherwise(pl.lit("github_login:") + lower).alias("_login_id"),
-                (pl.lit("name:") + lower).alias("_name_id"),
+                _value=pl.when(value != "").then(value),
+                # '@login' and a bare value are tried as a login; a value holding '@' is an email.
+                _login_id=pl.when(at_login).then(pl.when(login != "").then(pl.lit("github_login:") + login))
+                .when(lower.str.contains("@")).then(pl.lit("email:") + lower)
+                .when(lower != "").then(pl.lit("github_login:") + lower),
+                _name_id=pl.when(~lower.str.contains("@") & (lower != "")).then(pl.lit("name:") + lower),
             )
-            .join(people, left_on=column, right_on="_pid", how="left")
+            .join(people, left_on="_value", right_on="_pid", how="left")
             .join(by_login, on="_login_id", how="left")
             .join(by_name, on="_name_id", how="left")
             .with_columns(
-                pl.when(pl.col("_is_person").fill_null(False)).then(value)
-                .otherwise(pl.coalesce("_by_login", "_by_name", "_login_id")).cast(self.key_dtype).alias(out)
+                pl.when(pl.col("_is_person").fill_null(False)).then(pl.col("_value"))
+                .otherwise(pl.coalesce(
+                    resolved("_by_login", "_login_id"), resolved("_by_name", "_name_id"),
+                    pl.when(lower.str.contains("@")).then(pl.col("_login_id")).otherwise(pl.col("_name_id")),
+                )).cast(self.key_dtype).alias(out)
             )
-            .drop("_login_id", "_name_id", "_is_person", "_by_login", "_by_name")
+            .drop("_value", "_login_id", "_name_id", "_is_person", "_by_login", "_by_name")
         )
 
     @_materialised

@@ -10,16 +10,25 @@ import polars as pl
 from impactlens.metrics.calendar import hours
 from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns
 
+#: How the reasons collectors/incidents.py attribute() writes into incidents.attribution_reason begin.
+ATTRIBUTED_TO_NAMED_COMMIT = "its text names "
+ATTRIBUTED_TO_LATEST = "latest successful production deployment "
+
 
 def incident_facts(frames: Frames) -> pl.LazyFrame:
     """One row per incident, with its durations and the deployment it is attributed to.
 
     Columns: incident_id, repo_id, title, severity, service, url, opened_at, acknowledged_at,
     resolved_at (Datetime UTC), is_open (bool: no resolved_at), time_to_restore_hours,
-    time_to_acknowledge_hours (f64, null while open / never acknowledged), commander_key (key),
-    responder_keys (list of keys), has_postmortem (bool), deployment_id (str), attribution
-    ('recorded': incidents.deployment_id; 'latest_deployment': the repository's latest successful
-    production deployment before the incident opened, as DevLake does; null: none).
+    time_to_acknowledge_hours (f64 hours; null while open / never acknowledged, and null when that time
+    is before opened_at), invalid_times (bool: resolved_at or acknowledged_at before opened_at, a bad
+    export), commander_key (key, null when blank), responder_keys (list of keys), has_postmortem (bool),
+    deployment_id (str), attribution (str, why that deployment, from incidents.attribution_reason written by
+    the incident import: 'named_commit' (the incident's text or revert names the causing commit: the
+    deployment of that sha, else the first after it was committed), 'latest_deployment' (the repository's
+    latest successful production deployment before the incident opened, DevLake's rule; also applied
+    here to incidents stored without attribution), 'recorded' (a deployment_id stored without one of
+    those reasons, e.g. set by hand), null: none). docs/metrics.md "Incidents and MTTR".
     """
 
     def build() -> pl.LazyFrame:
@@ -37,17 +46,25 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
             pl.lit(None, pl.Datetime("us", "UTC")).alias("_deployed_at"), pl.lit(None, pl.String).alias("_latest")
         )
         both = pl.concat([with_repo, without], how="vertical_relaxed")
+        restore, acknowledge = hours("opened_at", "resolved_at"), hours("opened_at", "acknowledged_at")
+        reason = pl.col("attribution_reason").fill_null("")
         return both.select(
             "incident_id", "repo_id", "title", "severity", "service", "url", "opened_at", "acknowledged_at",
             "resolved_at",
             pl.col("resolved_at").is_null().alias("is_open"),
-            hours("opened_at", "resolved_at").alias("time_to_restore_hours"),
-            hours("opened_at", "acknowledged_at").alias("time_to_acknowledge_hours"),
+            # A time before the opening is no duration (null), not a negative one.
+            pl.when(restore >= 0).then(restore).alias("time_to_restore_hours"),
+            pl.when(acknowledge >= 0).then(acknowledge).alias("time_to_acknowledge_hours"),
+            ((restore < 0) | (acknowledge < 0)).fill_null(False).alias("invalid_times"),
             "commander_key", "responder_keys",
             (pl.col("postmortem_url").is_not_null() & (pl.col("postmortem_url").str.strip_chars() != "")).alias("has_postmortem"),
             pl.coalesce("deployment_id", "_latest").alias("deployment_id"),
-            pl.when(pl.col("deployment_id").is_not_null()).then(pl.lit("recorded"))
-            .when(pl.col("_latest").is_not_null()).then(pl.lit("latest_deployment")).alias("attribution"),
+            # The reasons collectors/incidents.py attribute() writes (docs/incidents.md "Attribution").
+            pl.when(pl.col("deployment_id").is_null())
+            .then(pl.when(pl.col("_latest").is_not_null()).then(pl.lit("latest_deployment")))
+            .when(reason.str.starts_with(ATTRIBUTED_TO_NAMED_COMMIT)).then(pl.lit("named_commit"))
+            .when(reason.str.starts_with(ATTRIBUTED_TO_LATEST)).then(pl.lit("latest_deployment"))
+            .otherwise(pl.lit("recorded")).alias("attribution"),
         ).sort("opened_at", "incident_id")
 
     return frames.derived("incident_facts", build)
@@ -81,8 +98,10 @@ def incident_summary(
     to it (their team at the time it opened for ``by='team'``).
 
     Columns: group keys; incidents (u32), open_incidents (u32: still unresolved), resolved_incidents
-    (u32), mttr_mean_hours, mttr_median_hours (f64, over resolved incidents), median_time_to_acknowledge_hours
-    (f64), with_postmortem (u32); with people: led (u32), responded (u32).
+    (u32), mttr_mean_hours, mttr_median_hours (f64 hours, over resolved incidents whose resolution is not
+    before their opening), median_time_to_acknowledge_hours (f64 hours, likewise), with_postmortem (u32),
+    invalid_times (u32: incidents resolved or acknowledged before they opened, left out of those figures);
+    with people: led (u32), responded (u32).
     docs/metrics.md "Incidents and MTTR".
     """
     facts = incident_facts(frames)
@@ -103,6 +122,7 @@ def incident_summary(
         pl.col("time_to_restore_hours").filter(first).median().alias("mttr_median_hours"),
         pl.col("time_to_acknowledge_hours").filter(first).median().alias("median_time_to_acknowledge_hours"),
         pl.col("has_postmortem").filter(first).sum().cast(pl.UInt32).alias("with_postmortem"),
+        pl.col("invalid_times").filter(first).sum().cast(pl.UInt32).alias("invalid_times"),
     ]
     if per_person:
         exprs += [

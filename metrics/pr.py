@@ -370,7 +370,7 @@ def throughput(
               else totals.join(repos, on=keys, how="left").with_columns(pl.col("repos_touched").fill_null(0)))
     folders, _ = group_columns(frames, scope.apply(frames, _commit_folders(frames), person="actor_key", time="at"),
                                by=by, person="actor_key", time="at", grain=grain)
-    dirs = aggregate(folders.select([*keys, "repo_id", "directory"]).unique(), keys,
+    dirs = aggregate(folders.select(*dict.fromkeys([*keys, "repo_id", "directory"])).unique(), keys,
                      [pl.len().cast(pl.UInt32).alias("directories_touched")])
     columns = ["prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched"]
     if not keys:

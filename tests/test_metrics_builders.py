@@ -110,11 +110,12 @@ def add_deployment(con, deployment_id: str, at: str, *, repo: str = "acme/api", 
 
 def add_incident(con, incident_id: str, opened: str, *, resolved: str | None = None, acknowledged: str | None = None,
                  repo: str | None = "acme/api", commander: str | None = None, responders: list[str] | None = None,
-                 postmortem_url: str | None = None, deployment_id: str | None = None) -> None:
+                 postmortem_url: str | None = None, deployment_id: str | None = None,
+                 attribution_reason: str | None = None) -> None:
     insert(con, "incidents", incident_id=incident_id, source="test", external_id=incident_id, repo_id=repo,
            status="resolved" if resolved else "open", opened_at=ts(opened), acknowledged_at=ts(acknowledged),
            resolved_at=ts(resolved), commander=commander, responders=responders or [],
-           postmortem_url=postmortem_url, deployment_id=deployment_id)
+           postmortem_url=postmortem_url, deployment_id=deployment_id, attribution_reason=attribution_reason)
 
 
 def frames_of(con, **config_overrides: Any):

@@ -211,3 +211,29 @@ def test_repo_filter_at_load(con):
     frames = load(con, repos=["b/two"])
     assert pr_size(frames).collect()["median_changed_lines"].to_list() == [10.0]
 
+
+
+def test_throughput_by_repo_and_team(org, con):
+    from test_metrics_builders import add_member
+
+    # bob moves from core to edge on the 13th (PR 4 merged on the 12th is core's, PR 5 on the 15th edge's);
+    # alice is in core; carol is in no team. bob also merges PR 7 in another repository on the 16th.
+    add_member(con, "p-alice", "core", "2023-06-01")
+    add_member(con, "p-bob", "core", "2023-06-01", "2024-01-13")
+    add_member(con, "p-bob", "edge", "2024-01-13")
+    add_pr(con, 7, "bob", "2024-01-16 10:00", repo="acme/web", merged_at="2024-01-16 12:00", additions=1, deletions=0)
+    frames = frames_of(con)
+    columns = ("prs_merged", "prs_opened", "commits", "reviews_given", "repos_touched", "directories_touched")
+    per_repo = {r["repo_id"]: tuple(r[c] for c in columns)
+                for r in throughput(frames, by="repo", grain=None).collect().iter_rows(named=True)}
+    # acme/api: merged 1, 3, 4, 5 (the bot's PR 6 is left out); opened 1-5; alice's commits s1 and c2;
+    # bob's reviews of PRs 1 and 3 (the AI reviewer, the bot and alice's self-review are left out);
+    # folders src/api (s1, the lockfile and vendored file left out) and src/web (c2).
+    # acme/web: PR 7 only.
+    assert per_repo == {"acme/api": (4, 5, 2, 2, 1, 2), "acme/web": (1, 1, 0, 0, 1, 0)}
+    per_team = {r["team_id"]: tuple(r[c] for c in columns)
+                for r in throughput(frames, by="team", grain=None).collect().iter_rows(named=True)}
+    # core: merged PR 1 (alice) and PR 4 (bob, 12th); opened PRs 1, 2 (alice), 4 (bob, 10th); alice's two
+    # commits; bob's two reviews (1st and 8th); one repository; alice's two folders.
+    # edge: bob's PR 5 (acme/api) and PR 7 (acme/web), merged and opened after the 13th: two repositories.
+    assert per_team == {"core": (2, 3, 2, 2, 1, 2), "edge": (2, 2, 0, 0, 2, 0)}
