@@ -10,6 +10,7 @@ import polars as pl
 
 from impactlens.metrics.calendar import business_hours, hours
 from impactlens.metrics.frames import (
+    GRAIN_INTERVAL,
     Frames,
     Grain,
     GroupBy,
@@ -18,6 +19,7 @@ from impactlens.metrics.frames import (
     group_columns,
     period_start,
     sort_by_repo,
+    utc,
     with_team,
 )
 from impactlens.metrics.pr import pr_facts
@@ -204,39 +206,62 @@ def gini(values: pl.Expr) -> pl.Expr:
 def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month") -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Review load balance in each team: each member's share of the team's reviews, and the team's Gini.
 
-    Reviews count for the reviewer's team(s) at the time of the review. Members of the team during the
-    period who gave no review count with a share of 0 (a team where one person reviews everything has a
-    high Gini).
+    Reviews (human, not self-reviews) count for the reviewer's team(s) at the time of the review. The
+    members of a team in a period are the people (never bots or AI reviewers) whose membership overlaps
+    the period and the scope's date range; members who gave no review count with 0 (a team where one
+    person reviews everything has a high Gini). A period has rows when any human review in the scope's
+    dates and repository was submitted in it (whatever the team); then every team with members has a
+    row, and a team whose members gave no review has reviews 0 and a null share, gini and top_share.
+    ``scope.repo`` counts only that repository's reviews but keeps every member; ``scope.team`` keeps
+    that team's rows.
 
     Returns (shares, teams):
-      shares: period_start, team_id, person_key, reviews (u32), share (f64, 0-1);
+      shares: period_start (Datetime UTC), team_id, person_key (key), reviews (u32), share (f64, 0-1: of
+      the team's reviews in the period; null when the team gave none);
       teams: period_start, team_id, members (u32), reviews (u32), gini (f64, 0-1, null with no reviews),
-      top_share (f64: the largest member's share). docs/metrics.md "Review load balance".
+      top_share (f64: the largest member's share, null with no reviews). docs/metrics.md "Review load
+      balance".
+
+    Raises:
+        ValueError: ``scope.person`` is set (load balance is per team), or ``grain`` is not week, month or
+        quarter.
     """
-    reviews = scope.apply(frames, human_reviews(frames), person="reviewer_key", time="submitted_at")
-    reviews = with_team(frames, reviews, "reviewer_key", "submitted_at") if "team_id" not in reviews.collect_schema().names() else reviews
+    if scope.person is not None:
+        raise ValueError("review_load: load balance is per team (each member's share of the team's reviews); "
+                         "scope it by team, repository or dates, not by person")
+    in_scope = Scope(repo=scope.repo, start=scope.start, end=scope.end).apply(
+        frames, human_reviews(frames), person=None, time="submitted_at"
+    ).select("reviewer_key", period_start("submitted_at", grain).alias("period_start"), "submitted_at")
+    reviews = with_team(frames, in_scope, "reviewer_key", "submitted_at")
+    if scope.team is not None:
+        reviews = reviews.filter(pl.col("team_id") == scope.team)
     counted = (
-        reviews.with_columns(period_start("submitted_at", grain).alias("period_start"))
-        .group_by("period_start", "team_id", pl.col("reviewer_key").alias("person_key"))
-        .agg(pl.len().alias("reviews"))
+        reviews.group_by("period_start", "team_id", pl.col("reviewer_key").alias("person_key"))
+        .agg(pl.len().cast(pl.UInt32).alias("reviews"))
     )
-    periods = counted.select("period_start").unique()
-    # Every member of the team at any time during the period, with 0 reviews if they gave none.
-    interval = {"week": "1w", "month": "1mo", "quarter": "1q"}[grain]
+    # Each period with a review, clipped to the scope's dates: members are those in the team at any time in it.
+    lo, hi = utc(scope.start), utc(scope.end)
+    until = pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain])
+    windows = in_scope.select("period_start").unique().with_columns(
+        (pl.max_horizontal("period_start", pl.lit(lo)) if lo is not None else pl.col("period_start")).alias("_from"),
+        (pl.min_horizontal(until, pl.lit(hi)) if hi is not None else until).alias("_to"),
+    )
+    bots = frames.people.filter(pl.col("is_bot").fill_null(False)).select("person_key")
+    roster = frames.memberships.join(bots, on="person_key", how="anti")
+    if scope.team is not None:
+        roster = roster.filter(pl.col("team_id") == scope.team)
+    midnight = lambda column: pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")  # noqa: E731
     members = (
-        frames.memberships.join(periods, how="cross")
-        .filter(
-            (pl.col("valid_from") < pl.col("period_start").dt.offset_by(interval).dt.date())
-            & (pl.col("valid_to").is_null() | (pl.col("valid_to") > pl.col("period_start").dt.date()))
-        )
+        roster.join(windows, how="cross")
+        .filter((midnight("valid_from") < pl.col("_to"))
+                & (pl.col("valid_to").is_null() | (midnight("valid_to") > pl.col("_from"))))
         .select("period_start", "team_id", "person_key").unique()
     )
-    if scope.team is not None:
-        members = members.filter(pl.col("team_id") == scope.team)
+    total = pl.col("reviews").sum().over("period_start", "team_id")
     shares = (
         members.join(counted, on=["period_start", "team_id", "person_key"], how="full", coalesce=True)
         .with_columns(pl.col("reviews").fill_null(0).cast(pl.UInt32))
-        .with_columns((pl.col("reviews") / pl.col("reviews").sum().over("period_start", "team_id")).alias("share"))
+        .with_columns(pl.when(total > 0).then(pl.col("reviews") / total).alias("share"))
         .sort("period_start", "team_id", "person_key")
     )
     teams = (
