@@ -418,7 +418,7 @@ class Frames:
             "commits",
             "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, pr_number, "
             "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id, "
-            f"CASE WHEN contains({low}, 'fix') OR contains({low}, 'close') OR contains({low}, 'resolve') "
+            f"CASE WHEN contains({low}, 'fix') "
             f"THEN regexp_matches({text}, {_sql_text(patterns.FIX_MESSAGE)}) ELSE false END AS says_fix, "
             f"CASE WHEN {revert} THEN regexp_matches({text}, {_sql_text(patterns.REVERT_MESSAGE)}) ELSE false END "
             "AS is_revert, "
