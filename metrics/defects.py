@@ -14,13 +14,21 @@ import polars as pl
 from impactlens.errors import CollectionError
 from impactlens.metrics.frames import Frames, GroupBy, Scope, aggregate, group_columns
 
-BUG_LABEL = r"(?i)\b(bug|defect|regression)\b"
+#: A bug label, lower-cased and with every "debug" taken out: it contains bug, defect or regression
+#: ('bug', 'bugs', 'kind/bugfix', 'type: bug', 'Regression'; not 'debug' or 'debugging').
+BUG_LABEL = r"bug|defect|regression"
 
 
 def bug_issues(frames: Frames) -> pl.LazyFrame:
-    """repo_id, number (i32) of the issues labelled as bugs (a label containing bug/defect/regression)."""
+    """The issues labelled as bugs: columns repo_id (key), number (i32).
+
+    A label is a bug label when, lower-cased, it contains "bug", "defect" or "regression" as a substring,
+    not counting the "bug" in "debug" (so `bugs`, `kind/bugfix`, `type: bug` are; `debugging` is not).
+    docs/metrics.md "Defects".
+    """
+    label = pl.element().str.to_lowercase().str.replace_all("debug", "", literal=True)
     return frames.issues.filter(
-        pl.col("labels").list.eval(pl.element().str.contains(BUG_LABEL)).list.any().fill_null(False)
+        pl.col("labels").list.eval(label.str.contains(BUG_LABEL)).list.any().fill_null(False)
     ).select("repo_id", pl.col("number").cast(pl.Int32))
 
 
@@ -29,9 +37,14 @@ def classify_commits(frames: Frames) -> pl.LazyFrame:
 
     Columns: repo_id, sha, author_key, author_is_bot, authored_at (Datetime UTC), is_bug_fix (bool),
     fix_reason ('bug_issue' | 'message' | null), is_revert (bool).
-    A bug fix references an issue labelled as a bug (``#123`` in its message, or its PR links one), or its
-    message says it fixes one (``patterns.FIX_MESSAGE``); a revert is never a bug fix. A revert's message
-    starts ``Revert "`` or says ``This reverts commit <sha>`` (``patterns.REVERT_MESSAGE``).
+    A bug fix references an issue of its repository labelled as a bug (:func:`bug_issues`; ``#123``
+    anywhere in its message, e.g. ``Closes #123``, but not ``owner/repo#123``; or its PR links one):
+    fix_reason 'bug_issue'. Otherwise its message says it fixes one (``patterns.FIX_MESSAGE``: ``fix:``,
+    ``fix(scope):``, ``bugfix:`` or a hotfix prefix at the start of the message, "fixes a
+    bug/crash/regression/defect", ``fix #N`` / ``fixes #N`` / ``fixed #N``): fix_reason 'message'.
+    ``closes #N`` / ``resolves #N`` alone is not fix wording. A revert is never a bug fix. A revert's
+    message starts ``Revert "``, or says ``This reverts commit <sha>`` or ``Reverts owner/repo#N``
+    (``patterns.REVERT_MESSAGE``). docs/metrics.md "Defects".
     """
 
     def build() -> pl.LazyFrame:

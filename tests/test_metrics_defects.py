@@ -75,3 +75,50 @@ def test_defect_rate_without_szz_is_unknown_not_zero(history):
 def test_szz_on_a_path_that_is_not_a_repository(tmp_path):
     with pytest.raises(CollectionError, match="not a git repository"):
         szz(tmp_path / "nowhere", "x/y", ["abc"])
+
+
+LABELS = {  # issue number: (labels, a bug?)
+    1: (["bug"], True), 2: (["Bug"], True), 3: (["bugs"], True), 4: (["kind/bug"], True),
+    5: (["kind/bugfix"], True), 6: (["type: bug"], True), 7: (["defect"], True), 8: (["regression"], True),
+    9: (["debug"], False), 10: (["debugging"], False), 11: (["enhancement", "p1"], False), 12: ([], False),
+    13: (["debugging", "Regression"], True),  # one bug label is enough
+}
+
+
+def test_bug_labels_contain_bug_defect_or_regression_but_not_debug(con):
+    # A label is a bug label when, lower-cased, it contains "bug", "defect" or "regression", and the "bug"
+    # is not part of "debug". Issues 1-8 and 13 are bugs; 9 (debug), 10 (debugging), 11 and 12 are not.
+    from impactlens.metrics import bug_issues
+
+    for number, (labels, _) in LABELS.items():
+        insert(con, "issues", repo_id="acme/api", number=number, title=f"Issue {number}", state="open",
+               created_at=ts("2024-01-01 09:00"), labels=labels)
+    got = sorted(bug_issues(frames_of(con)).collect()["number"].to_list())
+    assert got == [n for n, (_, bug) in LABELS.items() if bug] == [1, 2, 3, 4, 5, 6, 7, 8, 13]
+
+
+def test_a_closing_keyword_makes_a_bug_fix_only_through_a_bug_issue(con):
+    """acme/api issues: #12 'Add dark mode' (enhancement), #13 'Crash on login' (bugs), #14 (kind/bugfix).
+
+    c1 'Add dark mode' | 'Closes #12'          closes a feature issue, no fix wording  -> not a bug fix
+    c2 'Handle empty password' | 'Closes #13'  closes a bug issue                       -> bug_issue
+    c3 'Guard save path' | 'Resolves #14'      resolves a bug issue                     -> bug_issue
+    c4 'Port the fix from other/repo#13'       another repository's #13                 -> not a bug fix
+    c5 'Fixes #12'                             GitHub fix keyword: fix wording          -> message
+    c6 'Docs: describe the hotfix process'     a mention of hotfix                      -> not a bug fix
+    c7 'hotfix: null session'                  starts with hotfix                       -> message
+    """
+    from test_metrics_builders import add_commit
+
+    for number, labels in ((12, ["enhancement"]), (13, ["bugs"]), (14, ["kind/bugfix"])):
+        insert(con, "issues", repo_id="acme/api", number=number, title=f"Issue {number}", state="closed",
+               created_at=ts("2024-01-01 09:00"), labels=labels)
+    commits = [("c1", "Add dark mode", "Closes #12"), ("c2", "Handle empty password", "Closes #13"),
+               ("c3", "Guard save path", "Resolves #14"), ("c4", "Port the fix from other/repo#13", ""),
+               ("c5", "Fixes #12", ""), ("c6", "Docs: describe the hotfix process", ""),
+               ("c7", "hotfix: null session", "")]
+    for n, (key, subject, body) in enumerate(commits):
+        add_commit(con, key * 20, "ada@x.com", f"2024-01-02 1{n}:00", subject=subject, body=body)
+    rows = {r["sha"][:2]: r["fix_reason"] for r in classify_commits(frames_of(con)).collect().iter_rows(named=True)}
+    assert rows == {"c1": None, "c2": "bug_issue", "c3": "bug_issue", "c4": None, "c5": "message", "c6": None,
+                    "c7": "message"}
