@@ -684,14 +684,17 @@ def group_columns(
 ) -> tuple[pl.LazyFrame, list[str]]:
     """Add the grouping columns for ``by`` (person_key, team_id, repo_id or none) and ``grain`` (period_start).
 
-    Returns the frame (with ``team_id`` joined when ``by='team'``) and the names to group by.
+    Returns the frame (with ``team_id`` joined when ``by='team'``) and the names to group by. With
+    ``by='person'`` rows whose actor is null (a deleted account) are dropped: a deleted account is nobody,
+    so it gets no row of its own (docs/metrics.md, "Conventions"); it still counts for the repo and the
+    organisation.
     """
     keys: list[str] = []
     if grain is not None:
         frame = frame.with_columns(period_start(time, grain).alias("period_start"))
         keys.append("period_start")
     if by == "person":
-        frame = frame.with_columns(pl.col(person).alias("person_key"))
+        frame = frame.filter(pl.col(person).is_not_null()).with_columns(pl.col(person).alias("person_key"))
         keys.append("person_key")
     elif by == "team":
         if "team_id" not in frame.collect_schema().names():

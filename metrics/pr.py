@@ -80,7 +80,8 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
         pl.concat([reviews, comments])
         .join(keys, on="pr_id", how="inner")
         .filter(
-            (pl.col("_actor") != pl.col("author_key")) | pl.col("author_key").is_null(),
+            # A deleted account (null key) is nobody: never the author, and two are not the same person.
+            pl.col("_actor").is_null() | pl.col("author_key").is_null() | (pl.col("_actor") != pl.col("author_key")),
             pl.col("_at") >= pl.col("ready_at"),
         )
     )
@@ -367,7 +368,8 @@ def throughput(
                        [pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts])
     repos = distinct_count(pl.concat(places), keys, "repo_id", "repos_touched")
     totals = (pl.concat([totals, repos], how="horizontal") if not keys
-              else totals.join(repos, on=keys, how="left").with_columns(pl.col("repos_touched").fill_null(0)))
+              else totals.join(repos, on=keys, how="left", nulls_equal=True)
+              .with_columns(pl.col("repos_touched").fill_null(0)))
     folders, _ = group_columns(frames, scope.apply(frames, _commit_folders(frames), person="actor_key", time="at"),
                                by=by, person="actor_key", time="at", grain=grain)
     dirs = aggregate(folders.select(*dict.fromkeys([*keys, "repo_id", "directory"])).unique(), keys,
@@ -376,7 +378,7 @@ def throughput(
     if not keys:
         return pl.concat([totals, dirs], how="horizontal").select(columns)
     return (
-        totals.join(dirs, on=keys, how="left")
+        totals.join(dirs, on=keys, how="left", nulls_equal=True)
         .with_columns(pl.col("directories_touched").fill_null(0))
         .select(*keys, *columns)
         .sort(keys)

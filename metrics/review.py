@@ -34,6 +34,7 @@ def human_reviews(frames: Frames) -> pl.LazyFrame:
     Columns: pr_id (u64), repo_id, review_id, pr_number (i32), reviewer_key, author_key, state, submitted_at
     (Datetime UTC), comments (i64: the review's comments in ``comments``, else ``reviews.comment_count``,
     else 0). Self-reviews (reviewer = author, after identity merging), bots and AI reviewers are left out.
+    A deleted account (null key) is never the author, so its reviews are kept (docs/metrics.md, "Conventions").
     """
 
     def build() -> pl.LazyFrame:
@@ -45,7 +46,9 @@ def human_reviews(frames: Frames) -> pl.LazyFrame:
         return (
             frames.reviews.filter(~pl.col("reviewer_is_bot"))
             .join(authors, on="pr_id", how="left")
-            .filter(pl.col("author_key").is_null() | (pl.col("author_key") != pl.col("reviewer_key")))
+            # A deleted account (null key) is nobody: never the author, and two are not the same person.
+            .filter(pl.col("author_key").is_null() | pl.col("reviewer_key").is_null()
+                    | (pl.col("author_key") != pl.col("reviewer_key")))
             .join(counted, on="review_key", how="left")
             .select(
                 "pr_id", "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",

@@ -237,3 +237,44 @@ def test_throughput_by_repo_and_team(org, con):
     # commits; bob's two reviews (1st and 8th); one repository; alice's two folders.
     # edge: bob's PR 5 (acme/api) and PR 7 (acme/web), merged and opened after the 13th: two repositories.
     assert per_team == {"core": (2, 3, 2, 2, 1, 2), "edge": (2, 2, 0, 0, 2, 0)}
+
+
+def test_deleted_accounts_are_nobody(con):
+    """Deleted GitHub accounts ("ghosts") have no login (NULL).
+
+    PR 1 (alice), opened Mon 09:00: a ghost approves 11:00, bob comments 15:00, merged 16:00.
+    PR 2 (a ghost), opened Tue 09:00: another ghost approves 10:00, bob approves 12:00, merged 16:00.
+    """
+    from impactlens.metrics import review_turnaround
+
+    add_person(con, "p-alice", logins=("alice",))
+    add_person(con, "p-bob", logins=("bob",))
+    add_pr(con, 1, "alice", "2024-01-01 09:00", merged_at="2024-01-01 16:00", additions=10, deletions=0)
+    add_review(con, 1, None, "2024-01-01 11:00")
+    add_comment(con, 1, "bob", "2024-01-01 15:00")
+    add_pr(con, 2, None, "2024-01-02 09:00", merged_at="2024-01-02 16:00", additions=30, deletions=0)
+    add_review(con, 2, None, "2024-01-02 10:00")
+    add_review(con, 2, "bob", "2024-01-02 12:00")
+    frames = frames_of(con)
+    f = facts_by_number(frames)
+    # A ghost is never the author: its approval at 11:00 is PR 1's first response (2 h), not bob's 15:00.
+    assert f[1]["first_human_response_at"] == utc("2024-01-01 11:00")
+    assert f[1]["time_to_first_review_hours"] == pytest.approx(2.0)
+    # Two deleted accounts are not known to be the same person: the ghost's review of a ghost's PR counts (1 h).
+    assert f[2]["time_to_first_review_hours"] == pytest.approx(1.0)
+    # Cycles from the ready time: ghost on PR 1 2 h, ghost on PR 2 1 h, bob on PR 2 3 h.
+    org = review_turnaround(frames, by=None).collect().row(0, named=True)
+    assert org["cycles"] == 3 and org["mean_hours"] == pytest.approx(2.0)
+    # Per person, ghosts form no row of their own.
+    per_person = review_turnaround(frames, by="person").collect()
+    assert per_person["person_key"].to_list() == ["p-bob"]
+    assert pr_size(frames, by="person").collect()["person_key"].to_list() == ["p-alice"]
+    # ... but count for the repository and the organisation: 10 and 30 lines.
+    repo = pr_size(frames, by="repo").collect().row(0, named=True)
+    assert (repo["repo_id"], repo["prs"], repo["total_changed_lines"]) == ("acme/api", 2, 40)
+    people = {r["person_key"]: (r["prs_merged"], r["prs_opened"], r["reviews_given"], r["repos_touched"])
+              for r in throughput(frames, by="person", grain=None).collect().iter_rows(named=True)}
+    assert people == {"p-alice": (1, 1, 0, 1), "p-bob": (0, 0, 1, 1)}
+    whole = throughput(frames, by=None, grain=None).collect().row(0, named=True)
+    # Both PRs, three reviews (two by ghosts), one repository.
+    assert (whole["prs_merged"], whole["prs_opened"], whole["reviews_given"], whole["repos_touched"]) == (2, 2, 3, 1)
