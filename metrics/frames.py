@@ -153,6 +153,11 @@ def _read(
     relation = con.sql(query, params=params) if params else con.sql(query)
     frame = pl.from_arrow(relation.to_arrow_table())
     assert isinstance(frame, pl.DataFrame)
+    # DuckDB hands TIMESTAMPTZ over in the session's TimeZone: the same instants, labelled UTC here.
+    to_utc = [pl.col(name).dt.convert_time_zone(UTC) for name, dtype in frame.schema.items()
+              if isinstance(dtype, pl.Datetime) and dtype.time_zone not in (None, UTC)]
+    if to_utc:
+        frame = frame.with_columns(to_utc)
     return (coded(frame) if keys_coded else frame).lazy()
 
 

@@ -175,3 +175,34 @@ def test_dora_on_an_empty_warehouse(con):
     assert row["deployments"].to_list() == [0]
     assert row["deployment_frequency_band"].to_list() == [None]
     assert row["lead_time_band"].to_list() == [None]
+
+
+def test_load_reads_utc_whatever_the_sessions_timezone(db_path):
+    """A warehouse written as usual, read through a plain duckdb connection whose TimeZone is Los Angeles."""
+    import duckdb
+
+    from impactlens import warehouse
+    from impactlens.metrics import load, pr_facts
+
+    con = warehouse.open_for_write(db_path)
+    add_deployment(con, "d1", "2024-01-02 12:00")
+    add_pr(con, 1, "alice", "2024-01-02 09:00", first_commit_at="2024-01-02 08:00", merged_at="2024-01-02 10:00")
+    add_incident(con, "i1", "2024-01-02 13:00", resolved="2024-01-02 15:00")
+    con.close()
+    raw = duckdb.connect(str(db_path))
+    raw.execute("SET TimeZone = 'America/Los_Angeles'")
+    try:
+        frames = load(raw)
+        facts = pr_facts(frames).collect()
+        assert facts.schema["deployed_at"] == pl.Datetime("us", "UTC")
+        # PR 1 merged 10:00 UTC, deployed by d1 at 12:00 UTC (04:00 in Los Angeles: the same instant).
+        assert facts["deployed_at"].dt.strftime("%Y-%m-%d %H:%M").to_list() == ["2024-01-02 12:00"]
+        row = dora(frames, by=None, grain="month").collect().row(0, named=True)
+        # January 2024 in UTC; lead time 08:00 -> 12:00 = 4 h; incident 13:00 -> 15:00 = 2 h.
+        assert row["period_start"].isoformat() == "2024-01-01T00:00:00+00:00"
+        assert row["lead_time_median_hours"] == pytest.approx(4.0)
+        assert row["time_to_restore_median_hours"] == pytest.approx(2.0)
+        # The session keeps its own timezone.
+        assert raw.sql("SELECT current_setting('TimeZone')").fetchall() == [("America/Los_Angeles",)]
+    finally:
+        raw.close()
