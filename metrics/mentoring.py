@@ -18,18 +18,37 @@ MENTEE_TOUCHPOINTS = 3
 
 
 def experience(frames: Frames) -> pl.LazyFrame:
-    """person_key, first_contribution_at (Datetime UTC: first non-merge commit, PR or review in the data),
-    level_rank (i64: the number in people.level, e.g. 'L5' -> 5; null when unknown)."""
+    """How long each person has been around, for :func:`touchpoints`.
+
+    Columns: person_key (key), first_contribution_at (Datetime UTC: the earlier of the roster's start
+    date, ``people.start_date`` at midnight UTC, and the first contribution in the data: a non-merge
+    commit authored or co-authored, a PR opened or a review given, bots left out), level_rank (i64: the
+    number in people.level, e.g. 'L5' -> 5; null when unknown). One row per person with a contribution or
+    a start date. docs/metrics.md "Mentoring touchpoints".
+    """
 
     def build() -> pl.LazyFrame:
         kinds = contributions(frames)
-        starts = pl.concat([kinds["pr_opened"], kinds["review"], kinds["commit"]])  # a PR merges after it opens
-        first = starts.group_by(pl.col("actor_key").alias("person_key")).agg(
-            pl.col("at").min().alias("first_contribution_at"))
-        levels = frames.people.select(
-            "person_key", pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank")
+        coauthored = (
+            frames.coauthors.filter(~pl.col("coauthor_is_bot"))
+            .join(frames.commits.filter(~pl.col("is_merge")).select("commit_id", "authored_at"), on="commit_id")
+            .select(pl.col("coauthor_key").alias("actor_key"), pl.col("authored_at").alias("at"))
         )
-        return first.join(levels, on="person_key", how="left")
+        starts = pl.concat([  # PRs opened, not merged: a PR merges after it opens
+            kinds["pr_opened"].select("actor_key", "at"), kinds["review"].select("actor_key", "at"),
+            kinds["commit"].select("actor_key", "at"), coauthored,
+        ])
+        first = starts.group_by(pl.col("actor_key").alias("person_key")).agg(pl.col("at").min().alias("_data"))
+        roster = frames.people.select(
+            "person_key",
+            pl.col("start_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("_roster"),
+            pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank"),
+        )
+        return (
+            first.join(roster, on="person_key", how="full", coalesce=True)
+            .filter(pl.col("_data").is_not_null() | pl.col("_roster").is_not_null())
+            .select("person_key", pl.min_horizontal("_roster", "_data").alias("first_contribution_at"), "level_rank")
+        )
 
     return frames.derived("experience", build)
 
@@ -41,9 +60,12 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
 
     Columns: mentor_key, mentee_key, at (Datetime UTC), kind ('review' | 'comment' | 'onboarding_review'
     | 'onboarding_comment' | 'pairing'), repo_id, ref (PR number or commit sha, str), basis ('level' |
-    'tenure' | 'onboarding'). Less experienced: a lower level number when both have one in the roster,
-    else a later first contribution in the data. Comments that belong to a review are part of that
-    review's touchpoint; bots never count. docs/metrics.md "Mentoring touchpoints".
+    'tenure' | 'onboarding'). Less experienced: when both have a level in the roster, a lower level
+    number (equal levels are peers: neither is less experienced, only onboarding touchpoints pass between
+    them); when either has none, a later ``first_contribution_at`` (:func:`experience`: roster start date
+    or first contribution, whichever is earlier). Comments that belong to a review are part of that
+    review's touchpoint; a pairing counts once per commit and pair of people (after identity merging);
+    bots never count. docs/metrics.md "Mentoring touchpoints".
     """
 
     def build() -> pl.LazyFrame:
@@ -72,8 +94,10 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
             .drop("pr_number", "pr_id")
         )
         commits = frames.commits.filter(~pl.col("author_is_bot")).select("commit_id", "repo_id", "sha", "author_key", "authored_at")
+        # One pairing per commit and pair of people: a co-author named under two emails is one person.
         pairs = (
-            frames.coauthors.filter(~pl.col("coauthor_is_bot"))
+            frames.coauthors.filter(~pl.col("coauthor_is_bot")).select("commit_id", "coauthor_key")
+            .unique(["commit_id", "coauthor_key"])
             .join(commits, on="commit_id", how="inner")
             .filter(pl.col("coauthor_key") != pl.col("author_key"))
         )
@@ -119,11 +143,12 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
 def mentoring_summary(
     frames: Frames, scope: Scope = Scope(), *, by: GroupBy | None = "person", grain: Grain | None = None
 ) -> pl.LazyFrame:
-    """Mentoring touchpoints given, per mentor (or the mentors' team) and period.
+    """Mentoring touchpoints given, per mentor (or the mentors' team) and period of the touchpoint.
 
     Columns: group keys; touchpoints, reviews, comments, onboarding (reviews and comments on first PRs),
     pairing_commits (u32), people_helped (u32: distinct mentees with any touchpoint), mentees (u32:
-    with at least three touchpoints from the same mentor in the group's period).
+    with at least three touchpoints from the same mentor in the group's period). docs/metrics.md
+    "Mentoring touchpoints" (Figures).
     """
     frame = scope.apply(frames, touchpoints(frames), person="mentor_key", time="at")
     frame, keys = group_columns(frames, frame, by=by, person="mentor_key", time="at", grain=grain)
@@ -151,6 +176,10 @@ def mentees(frames: Frames, mentor: str, start, end) -> pl.LazyFrame:
     Columns: mentee_key, touchpoints (u32), first_at, last_at (Datetime UTC), prs_merged_before,
     prs_merged_after, reviews_given_before, reviews_given_after (u32),
     median_cycle_time_before_hours, median_cycle_time_after_hours (f64).
+    docs/metrics.md "Mentoring touchpoints" (Mentees).
+
+    Raises:
+        ValueError: ``start`` or ``end`` is missing, or ``end`` is not after ``start``.
     """
     s, e = utc(start), utc(end)
     if s is None or e is None or e <= s:

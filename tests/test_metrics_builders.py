@@ -71,7 +71,7 @@ def add_event(con, pr: int, event_type: str, at: str, *, actor: str | None = Non
 
 def add_commit(con, sha: str, email: str, at: str, *, repo: str = "acme/api", files: dict[str, tuple] | None = None, subject: str = "work", body: str = "", pr_number: int | None = None,
                is_merge: bool = False, committed: str | None = None, coauthors: tuple[str, ...] = ()) -> None:
-    """``files`` maps a path to (additions, deletions, category[, change_type])."""
+    """``files`` maps a path to (additions, deletions, category[, change_type[, old_path]])."""
     files = files or {}
     insert(con, "commits", repo_id=repo, sha=sha, author_name=email.split("@")[0], author_email=email,
            authored_at=ts(at), author_utc_offset_minutes=0, committed_at=ts(committed or at),
@@ -80,14 +80,18 @@ def add_commit(con, sha: str, email: str, at: str, *, repo: str = "acme/api", fi
            deletions=sum(f[1] for f in files.values()), files_changed=len(files), pr_number=pr_number)
     for path, (added, deleted, category, *change) in files.items():
         insert(con, "commit_files", repo_id=repo, sha=sha, path=path, change_type=change[0] if change else "M",
-               additions=added, deletions=deleted, is_binary=False, category=category)
+               additions=added, deletions=deleted, is_binary=False, category=category,
+               old_path=change[1] if len(change) > 1 else None)
     for coauthor in coauthors:
         insert(con, "commit_coauthors", repo_id=repo, sha=sha, email=coauthor, name=coauthor.split("@")[0])
 
 
 def add_person(con, person_id: str, *, logins: tuple[str, ...] = (), emails: tuple[str, ...] = (),
-               is_bot: bool = False, bot_kind: str | None = None, level: str | None = None) -> None:
-    insert(con, "people", person_id=person_id, display_name=person_id, is_bot=is_bot, bot_kind=bot_kind, level=level)
+               is_bot: bool = False, bot_kind: str | None = None, level: str | None = None,
+               start_date: str | None = None) -> None:
+    """``start_date`` ('YYYY-MM-DD') is the roster's employment start (people.start_date)."""
+    insert(con, "people", person_id=person_id, display_name=person_id, is_bot=is_bot, bot_kind=bot_kind, level=level,
+           start_date=datetime.fromisoformat(start_date).date() if start_date else None)
     for login in logins:
         insert(con, "identities", identity_id=f"github_login:{login.lower()}", kind="github_login", value=login,
                person_id=person_id, is_bot=is_bot, bot_kind=bot_kind, source="test")

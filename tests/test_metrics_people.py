@@ -18,7 +18,8 @@ import pytest
 from impactlens.metrics import (
     Scope, artifact_summary, artifacts, bus_factor, mentees, mentoring_summary, ownership, touchpoints,
 )
-from test_metrics_builders import add_comment, add_commit, add_person, add_pr, add_review, frames_of
+from impactlens.metrics.mentoring import experience
+from test_metrics_builders import add_comment, add_commit, add_member, add_person, add_pr, add_review, frames_of, ts
 
 
 @pytest.fixture
@@ -134,3 +135,87 @@ def test_artifacts(org):
     assert summary[("p-sen", "adr")] == (1, 0)
     january = artifacts(org, JANUARY).collect()
     assert sorted(january["person_key"]) == ["p-jun", "p-peer"]
+
+
+def test_pairing_counts_once_per_commit_and_person_even_for_a_co_author_with_nothing_else(con):
+    """sen (first commit 2020) authors two commits in January 2024:
+    p1 co-authored by new, whose only activity in the data is that co-authorship (2024-01-05): the
+        co-authored commit is new's first contribution, so new is the less experienced   -> 1 pairing
+    p2 co-authored by jun (first commit 2023) under both of jun's emails (GitHub's squash trailers name the
+        noreply address too): one person, one commit                                      -> 1 pairing
+    """
+    add_person(con, "p-sen", emails=("sen@x.com",))
+    add_person(con, "p-new", emails=("new@x.com",))
+    add_person(con, "p-jun", emails=("jun@x.com", "jun@users.noreply.github.com"))
+    add_commit(con, "s0", "sen@x.com", "2020-01-01 10:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "j0", "jun@x.com", "2023-01-01 10:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "p1", "sen@x.com", "2024-01-05 10:00", coauthors=("new@x.com",), files={"a.py": (1, 0, "code")})
+    add_commit(con, "p2", "sen@x.com", "2024-01-06 10:00", coauthors=("jun@x.com", "jun@users.noreply.github.com"),
+               files={"a.py": (1, 0, "code")})
+    frames = frames_of(con)
+    got = sorted((r["mentor_key"], r["mentee_key"], r["kind"], r["basis"], r["ref"])
+                 for r in touchpoints(frames).collect().iter_rows(named=True))
+    assert got == [("p-sen", "p-jun", "pairing", "tenure", "p2"), ("p-sen", "p-new", "pairing", "tenure", "p1")]
+    first = dict(experience(frames).select("person_key", "first_contribution_at").collect().iter_rows())
+    assert first["p-new"] == ts("2024-01-05 10:00")
+    sen = mentoring_summary(frames).collect().row(0, named=True)
+    assert (sen["person_key"], sen["touchpoints"], sen["pairing_commits"], sen["people_helped"]) == ("p-sen", 2, 2, 2)
+
+
+def test_the_rosters_start_date_counts_for_tenure(con):
+    """vet joined in 2015 (roster start_date) but their repositories were collected from 2024: their first
+    activity in the data is PR 1 (2024-01-02). hire joined 2023-06-01 (roster) and committed 2023-06-05.
+    Experience starts at the earlier of the two: vet 2015-03-01, hire 2023-06-01, so hire is the less
+    experienced one:
+      hire reviews vet's PRs 1-7: vet's first five PRs, but the reviewer is the less experienced -> nothing
+      vet commits with hire as co-author (2024-01-10)                         -> vet pairs with hire (tenure)
+    late committed in 2022 before joining the roster in 2024: experience from 2022-01-01 (the earlier).
+    """
+    add_person(con, "p-vet", logins=("vet",), emails=("vet@x.com",), start_date="2015-03-01")
+    add_person(con, "p-hire", logins=("hire",), emails=("hire@x.com",), start_date="2023-06-01")
+    add_person(con, "p-late", emails=("late@x.com",), start_date="2024-01-01")
+    add_commit(con, "h0", "hire@x.com", "2023-06-05 10:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "l0", "late@x.com", "2022-01-01 10:00", files={"a.py": (1, 0, "code")})
+    for n in range(1, 8):
+        add_pr(con, n, "vet", f"2024-01-0{n + 1} 10:00")
+        add_review(con, n, "hire", f"2024-01-0{n + 1} 11:00")
+    add_commit(con, "v1", "vet@x.com", "2024-01-10 10:00", coauthors=("hire@x.com",), files={"a.py": (1, 0, "code")})
+    frames = frames_of(con)
+    first = dict(experience(frames).select("person_key", "first_contribution_at").collect().iter_rows())
+    assert first["p-vet"] == ts("2015-03-01 00:00")
+    assert first["p-hire"] == ts("2023-06-01 00:00")
+    assert first["p-late"] == ts("2022-01-01 10:00")
+    got = [(r["mentor_key"], r["mentee_key"], r["kind"], r["basis"])
+           for r in touchpoints(frames).collect().iter_rows(named=True)]
+    assert got == [("p-vet", "p-hire", "pairing", "tenure")]
+
+
+def test_equal_levels_are_peers_and_tenure_decides_only_without_a_level(con):
+    """old (L4, first commit 2018) and new (L4, first commit 2024-01-02) are peers: neither is less
+    experienced, so only onboarding touchpoints pass between them. none (no level, first commit 2010):
+    tenure decides between none and new.
+      old reviews new's PRs 11-17: the first five are onboarding, 16 and 17 are peer reviews  -> 5
+      new reviews old's PR 26 (old's PRs 21-25 came in 2018: not a first PR)                    -> nothing
+      none reviews new's PR 18 (new's 8th PR): none's first contribution is earlier         -> 1 review
+    """
+    add_person(con, "p-old", logins=("old",), emails=("old@x.com",), level="L4")
+    add_person(con, "p-new", logins=("new",), emails=("new@x.com",), level="L4")
+    add_person(con, "p-none", logins=("none",), emails=("none@x.com",))
+    add_commit(con, "o0", "old@x.com", "2018-01-01 10:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "n0", "new@x.com", "2024-01-02 09:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "x0", "none@x.com", "2010-01-01 09:00", files={"a.py": (1, 0, "code")})
+    for n in range(11, 18):
+        add_pr(con, n, "new", f"2024-02-{n - 10:02d} 10:00")
+        add_review(con, n, "old", f"2024-02-{n - 10:02d} 11:00")
+    add_pr(con, 18, "new", "2024-02-08 10:00")
+    add_review(con, 18, "none", "2024-02-08 11:00")
+    for n in range(21, 26):
+        add_pr(con, n, "old", f"2018-03-{n - 20:02d} 10:00")
+    add_pr(con, 26, "old", "2024-02-10 10:00")
+    add_review(con, 26, "new", "2024-02-10 11:00")
+    frames = frames_of(con)
+    got = sorted((r["mentor_key"], r["mentee_key"], r["kind"], r["basis"], r["ref"])
+                 for r in touchpoints(frames).collect().iter_rows(named=True))
+    assert got == sorted([("p-old", "p-new", "onboarding_review", "onboarding", str(n)) for n in range(11, 16)]
+                         + [("p-none", "p-new", "review", "tenure", "18")])
+
