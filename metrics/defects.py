@@ -125,34 +125,55 @@ def defect_rate(
     introductions: pl.LazyFrame | pl.DataFrame | None = None,
     scope: Scope = Scope(),
     *,
+    analysed_repos: Iterable[str] | None = None,
     by: GroupBy | None = "repo",
     grain=None,
 ) -> pl.LazyFrame:
     """Commits, bug fixes, reverts and bug-introducing commits per repository / team / person and period.
 
-    ``introductions`` is the output of :func:`szz` (or the ``metric_bug_introductions`` table); without it
-    bug_introducing_commits and defect_rate are null. A person sees this only about their own work.
+    ``introductions`` is the output of :func:`szz` (or the ``metric_bug_introductions`` table) and
+    ``analysed_repos`` the repositories SZZ ran on (the ``metric_szz_repositories`` table's repo_id); by
+    default the repositories that have at least one row in ``introductions`` (so an analysed repository
+    in which SZZ found nothing is unknown unless named). Only commits of analysed repositories count:
+    bug_introducing_commits and defect_rate are null for a group with none (a repository without a local
+    clone, or no ``introductions`` at all), never 0, and a team's or person's rate spanning analysed and
+    unanalysed repositories is over the analysed commits only. A person sees this only about their own work.
 
-    Columns: group keys; commits, bug_fixes, reverts (u32), bug_introducing_commits (u32),
-    defect_rate (f64: bug-introducing commits / commits). Human, non-merge commits, by authored_at.
+    Columns: group keys; commits, bug_fixes, reverts (u32, all human non-merge commits), analysed_commits
+    (u32: those in analysed repositories), bug_introducing_commits (u32), defect_rate (f64:
+    bug_introducing_commits / analysed_commits). Human, non-merge commits, by authored_at.
     docs/metrics.md "Defects".
     """
     frame = classify_commits(frames).filter(~pl.col("author_is_bot"))
     if introductions is not None:
-        intro = introductions.lazy().select(pl.col("repo_id").cast(frames.key_dtype), pl.col("introducing_sha").alias("sha")).unique().with_columns(
-            pl.lit(True).alias("_introduced")
+        intro = introductions.lazy().select(
+            pl.col("repo_id").cast(frames.key_dtype), pl.col("introducing_sha").alias("sha")
+        ).unique()
+        analysed = (
+            intro.select("repo_id") if analysed_repos is None
+            else pl.LazyFrame({"repo_id": list(analysed_repos)}, schema={"repo_id": pl.String})
+            .select(pl.col("repo_id").cast(frames.key_dtype))
+        ).unique().with_columns(pl.lit(True).alias("_analysed"))
+        frame = (
+            frame.join(analysed, on="repo_id", how="left")
+            .join(intro.with_columns(pl.lit(True).alias("_introduced")), on=["repo_id", "sha"], how="left")
+            .with_columns(
+                pl.col("_analysed").fill_null(False),
+                # Unknown (null) outside the analysed repositories.
+                pl.when(pl.col("_analysed")).then(pl.col("_introduced").fill_null(False)).alias("_introduced"),
+            )
         )
-        frame = frame.join(intro, on=["repo_id", "sha"], how="left").with_columns(pl.col("_introduced").fill_null(False))
     else:
-        frame = frame.with_columns(pl.lit(None, pl.Boolean).alias("_introduced"))
+        frame = frame.with_columns(pl.lit(False).alias("_analysed"), pl.lit(None, pl.Boolean).alias("_introduced"))
     frame = scope.apply(frames, frame, person="author_key", time="authored_at")
     frame, keys = group_columns(frames, frame, by=by, person="author_key", time="authored_at", grain=grain)
+    analysed_commits = pl.col("_analysed").sum()
+    introduced = pl.col("_introduced").sum()
     return aggregate(frame, keys, [
         pl.len().alias("commits"),
         pl.col("is_bug_fix").sum().alias("bug_fixes"),
         pl.col("is_revert").sum().alias("reverts"),
-        pl.col("_introduced").sum().alias("bug_introducing_commits") if introductions is not None
-        else pl.lit(None, pl.UInt32).alias("bug_introducing_commits"),
-        (pl.col("_introduced").sum() / pl.len()).alias("defect_rate") if introductions is not None
-        else pl.lit(None, pl.Float64).alias("defect_rate"),
+        analysed_commits.alias("analysed_commits"),
+        pl.when(analysed_commits > 0).then(introduced).alias("bug_introducing_commits"),
+        pl.when(analysed_commits > 0).then(introduced / analysed_commits).alias("defect_rate"),
     ])

@@ -62,7 +62,8 @@ def _tables(frames: Frames) -> dict[str, Callable[[], pl.DataFrame]]:
     }
 
 
-#: The tables ``impactlens metrics`` writes (metric_bug_introductions only with ``--szz``).
+#: The tables ``impactlens metrics`` writes (metric_bug_introductions and metric_szz_repositories only with
+#: ``--szz``).
 TABLES = (
     "metric_prs", "metric_review_cycles", "metric_incidents", "metric_deployments", "metric_changes",
     "metric_commits", "metric_touchpoints", "metric_ownership", "metric_bus_factor", "metric_artifacts",
@@ -78,6 +79,8 @@ class MetricsRun:
     rows: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     computed_at: datetime | None = None
+    #: With ``--szz``: repo_id, bug_fixes (u32), one row per repository SZZ ran on.
+    szz_repositories: pl.DataFrame | None = None
 
     def summary(self) -> str:
         lines = [f"Metric tables ({self.computed_at:%Y-%m-%d %H:%M} UTC):"] if self.computed_at else []
@@ -87,16 +90,31 @@ class MetricsRun:
 
 
 def _bug_introductions(con: duckdb.DuckDBPyConnection, frames: Frames, run: MetricsRun) -> pl.DataFrame:
-    fixes = classify_commits(frames).filter(pl.col("is_bug_fix")).select("repo_id", "sha").collect()
-    repos = dict(con.sql("SELECT repo_id, source_path FROM repositories").fetchall())
+    """SZZ on every repository with a local clone; the analysed ones go to ``run.szz_repositories``.
+
+    A repository is analysed when its clone (``repositories.source_path``) exists, even with no bug fix
+    (SZZ then finds nothing: 0 is known). The others are skipped: their defect rate is unknown
+    (docs/metrics.md "Defects").
+    """
+    fixes = (
+        classify_commits(frames).filter(pl.col("is_bug_fix")).select(pl.col("repo_id").cast(pl.String), "sha").collect()
+    )
+    clones = {repo_id: path for repo_id, path in con.sql("SELECT repo_id, source_path FROM repositories").fetchall()
+              if path and Path(path).exists()}
     found = [pl.DataFrame(schema={"repo_id": pl.String, "fix_sha": pl.String, "introducing_sha": pl.String,
                                   "path": pl.String})]
-    for (repo_id,), shas in fixes.group_by(["repo_id"], maintain_order=True):
-        path = repos.get(repo_id)
-        if not path or not Path(path).exists():
+    by_repo = {repo_id: shas["sha"].to_list() for (repo_id,), shas in fixes.group_by(["repo_id"], maintain_order=True)}
+    for repo_id in by_repo:
+        if repo_id not in clones:
             run.skipped.append(f"{repo_id}: no local clone recorded (collect git first)")
-            continue
-        found.append(szz(path, repo_id, shas["sha"].to_list()))
+    analysed = sorted(clones)
+    for repo_id in analysed:
+        if by_repo.get(repo_id):
+            found.append(szz(clones[repo_id], repo_id, by_repo[repo_id]))
+    run.szz_repositories = pl.DataFrame(
+        {"repo_id": analysed, "bug_fixes": [len(by_repo.get(r, [])) for r in analysed]},
+        schema={"repo_id": pl.String, "bug_fixes": pl.UInt32},
+    )
     return pl.concat(found)
 
 
@@ -113,7 +131,7 @@ def materialise(
         con: a writable warehouse connection (``warehouse.writing(db)``).
         config: the effective configuration (business hours, bots); default the defaults.
         run_szz: also run SZZ on each bug fix of each repository with a local clone (slow) and write
-            ``metric_bug_introductions``.
+            ``metric_bug_introductions`` and ``metric_szz_repositories`` (the repositories it ran on).
         on_table: called with each table's name as it is computed (progress).
 
     Returns the row count of each table written.
@@ -123,6 +141,7 @@ def materialise(
     builds = _tables(frames)
     if run_szz:
         builds["metric_bug_introductions"] = lambda: _bug_introductions(con, frames, run)
+        builds["metric_szz_repositories"] = lambda: run.szz_repositories
     # One transaction: each table is written as soon as it is computed (so only one result is held in
     # memory at a time), and a failure anywhere leaves every previous table in place.
     with warehouse.transaction(con):

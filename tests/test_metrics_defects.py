@@ -122,3 +122,73 @@ def test_a_closing_keyword_makes_a_bug_fix_only_through_a_bug_issue(con):
     rows = {r["sha"][:2]: r["fix_reason"] for r in classify_commits(frames_of(con)).collect().iter_rows(named=True)}
     assert rows == {"c1": None, "c2": "bug_issue", "c3": "bug_issue", "c4": None, "c5": "message", "c6": None,
                     "c7": "message"}
+
+
+@pytest.fixture
+def two_repos(con, history):
+    """The history above (acme/app, a local clone) and acme/web, collected without a clone (no SZZ):
+      w1 bob "Tune web"            2024-01-06
+      w2 ada "fix: crash in web"   2024-01-07   (a bug fix SZZ cannot blame: no clone)
+    """
+    from test_metrics_builders import add_commit
+
+    repo, _, sha = history
+    add_commit(con, "e1" * 20, "bob@example.com", "2024-01-06 10:00", repo="acme/web", subject="Tune web")
+    add_commit(con, "e2" * 20, "ada@example.com", "2024-01-07 10:00", repo="acme/web", subject="fix: crash in web")
+    return repo, frames_of(con), sha
+
+
+def test_defect_rate_is_unknown_for_repositories_szz_did_not_analyse(two_repos):
+    repo, frames, sha = two_repos
+    found = szz(repo.path, "acme/app", [sha["c3"]])  # c3's fixed line came from c2
+    rows = {r["repo_id"]: r for r in defect_rate(frames, found, analysed_repos=["acme/app"]).collect().iter_rows(named=True)}
+    # acme/app: 5 commits, all analysed, 1 bug-introducing (c2): 1/5.
+    app = rows["acme/app"]
+    assert (app["commits"], app["analysed_commits"], app["bug_introducing_commits"]) == (5, 5, 1)
+    assert app["defect_rate"] == pytest.approx(0.2)
+    # acme/web: 2 commits, 1 bug fix, never analysed: unknown, not 0.
+    web = rows["acme/web"]
+    assert (web["commits"], web["bug_fixes"], web["analysed_commits"]) == (2, 1, 0)
+    assert web["bug_introducing_commits"] is None and web["defect_rate"] is None
+    # Without analysed_repos, the repositories with an introduction are the analysed ones: the same here.
+    assert defect_rate(frames, found).collect().equals(defect_rate(frames, found, analysed_repos=["acme/app"]).collect())
+    # Said to be analysed, acme/web has no bug-introducing commit: 0 of 2.
+    both = defect_rate(frames, found, analysed_repos=["acme/app", "acme/web"]).collect()
+    web = both.filter(both["repo_id"] == "acme/web").row(0, named=True)
+    assert (web["analysed_commits"], web["bug_introducing_commits"], web["defect_rate"]) == (2, 0, 0.0)
+
+
+def test_people_and_the_organisation_count_only_analysed_commits(two_repos):
+    repo, frames, sha = two_repos
+    found = szz(repo.path, "acme/app", [sha["c3"]])
+    people = {r["person_key"]: r for r in
+              defect_rate(frames, found, analysed_repos=["acme/app"], by="person").collect().iter_rows(named=True)}
+    # bob: c2, c4 in acme/app and w1 in acme/web: 3 commits, 2 analysed, 1 bug-introducing (c2) -> 1/2, not 1/3.
+    bob = people["p-bob"]
+    assert (bob["commits"], bob["analysed_commits"], bob["bug_introducing_commits"]) == (3, 2, 1)
+    assert bob["defect_rate"] == pytest.approx(0.5)
+    # ada: c1, c3, c5 and w2: 4 commits, 3 analysed, none bug-introducing -> 0/3.
+    ada = people["p-ada"]
+    assert (ada["commits"], ada["analysed_commits"], ada["bug_introducing_commits"], ada["defect_rate"]) == (4, 3, 0, 0.0)
+    # The organisation: 7 commits, 5 analysed, 1 bug-introducing -> 1/5.
+    org = defect_rate(frames, found, analysed_repos=["acme/app"], by=None).collect().row(0, named=True)
+    assert (org["commits"], org["analysed_commits"], org["bug_introducing_commits"]) == (7, 5, 1)
+    assert org["defect_rate"] == pytest.approx(0.2)
+
+
+def test_the_job_records_the_repositories_szz_ran_on(con, two_repos):
+    from impactlens.metrics.job import materialise
+
+    _, frames, sha = two_repos
+    run = materialise(con, run_szz=True)
+    # acme/app has a local clone: SZZ ran on its 2 bug fixes (c3 by message, c4 by its bug issue).
+    # acme/web has none: skipped, and not recorded as analysed.
+    assert con.sql("SELECT repo_id, bug_fixes FROM metric_szz_repositories").fetchall() == [("acme/app", 2)]
+    assert run.rows["metric_szz_repositories"] == 1
+    assert any(s.startswith("acme/web") for s in run.skipped)
+    # Read back, the stored tables give acme/web an unknown defect rate.
+    intro = con.sql("SELECT * FROM metric_bug_introductions").pl()
+    analysed = con.sql("SELECT repo_id FROM metric_szz_repositories").pl()["repo_id"]
+    rows = {r["repo_id"]: r["defect_rate"] for r in
+            defect_rate(frames, intro, analysed_repos=analysed).collect().iter_rows(named=True)}
+    assert rows["acme/web"] is None and rows["acme/app"] == pytest.approx(0.2)
