@@ -219,3 +219,45 @@ def test_equal_levels_are_peers_and_tenure_decides_only_without_a_level(con):
     assert got == sorted([("p-old", "p-new", "onboarding_review", "onboarding", str(n)) for n in range(11, 16)]
                          + [("p-none", "p-new", "review", "tenure", "18")])
 
+
+
+def test_ownership_and_bus_factor_of_a_team(con):
+    """Lines count for the team the author was in at the time of the commit.
+    Roster: a and c in core; b in web until 2024-01-04, then core; d in no team.
+      a  Jan 2  src/api/a.py 20+10 = 30 (core)      b  Jan 3  src/api/b.py 10 (web)
+      b  Jan 5  src/api/b.py 20 (core)              a  Jan 6  src/web/x.ts 5 (core)
+      c  Jan 7  src/api/c.py 20 (core)              d  Jan 8  src/api/d.py 100 (no team)
+    core, src/api: a 30, b 20, c 20 of 70 -> 3/7, 2/7, 2/7; a's 3/7 is under half, a + b's 5/7 is not: bus
+      factor 2. core, src/web: a 5 of 5. web, src/api: b 10 of 10.
+    The whole organisation, src/api: d 100 of 180 (0.56): bus factor 1.
+    """
+    for name in ("a", "b", "c", "d"):
+        add_person(con, f"p-{name}", emails=(f"{name}@x.com",))
+    add_member(con, "p-a", "core", "2023-01-01")
+    add_member(con, "p-c", "core", "2023-01-01")
+    add_member(con, "p-b", "web", "2023-01-01", "2024-01-04")
+    add_member(con, "p-b", "core", "2024-01-04")
+    add_commit(con, "o1", "a@x.com", "2024-01-02 10:00", files={"src/api/a.py": (20, 10, "code")})
+    add_commit(con, "o2", "b@x.com", "2024-01-03 10:00", files={"src/api/b.py": (10, 0, "code")})
+    add_commit(con, "o3", "b@x.com", "2024-01-05 10:00", files={"src/api/b.py": (20, 0, "code")})
+    add_commit(con, "o4", "a@x.com", "2024-01-06 10:00", files={"src/web/x.ts": (5, 0, "code")})
+    add_commit(con, "o5", "c@x.com", "2024-01-07 10:00", files={"src/api/c.py": (20, 0, "code")})
+    add_commit(con, "o6", "d@x.com", "2024-01-08 10:00", files={"src/api/d.py": (100, 0, "code")})
+    frames = frames_of(con)
+
+    def shares(scope):
+        return {(r["directory"], r["person_key"]): (r["lines"], r["share"], r["rank"])
+                for r in ownership(frames, scope).collect().iter_rows(named=True)}
+
+    assert shares(Scope(team="core")) == {
+        ("src/api", "p-a"): (30, pytest.approx(3 / 7), 1), ("src/api", "p-b"): (20, pytest.approx(2 / 7), 2),
+        ("src/api", "p-c"): (20, pytest.approx(2 / 7), 3), ("src/web", "p-a"): (5, 1.0, 1)}
+    assert shares(Scope(team="web")) == {("src/api", "p-b"): (10, 1.0, 1)}
+    assert shares(Scope(team="core", person="p-b")) == {("src/api", "p-b"): (20, pytest.approx(2 / 7), 2)}
+    bus = {r["directory"]: (r["contributors"], r["lines"], r["bus_factor"], r["top_person_key"])
+           for r in bus_factor(frames, Scope(team="core")).collect().iter_rows(named=True)}
+    assert bus == {"src/api": (3, 70, 2, "p-a"), "src/web": (1, 5, 1, "p-a")}
+    whole = {r["directory"]: (r["lines"], r["bus_factor"], r["top_person_key"])
+             for r in bus_factor(frames).collect().iter_rows(named=True)}
+    assert whole["src/api"] == (180, 1, "p-d")
+
