@@ -82,8 +82,14 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     incidents = incident_facts(frames).filter(pl.col("deployment_id").is_not_null()).select(
         "deployment_id", pl.lit("incident").alias("reason")
     )
-    # Reverts: the deployment that first shipped the reverted commit (or PR) failed.
-    commits = frames.commits
+    # Reverts: the deployment that first shipped the reverted change failed, unless that change is itself a
+    # revert (reverting a revert re-applies a change: no failure). A commit lands with its PR's merge when it
+    # belongs to one (a merge-commit workflow's branch commits are written days before), else when committed.
+    commits, prs = frames.commits, frames.prs
+    revert_prs = pl.concat([
+        prs.filter(pl.col("title").fill_null("").str.contains(patterns.REVERT_MESSAGE)).select("pr_id"),
+        commits.filter(pl.col("is_revert") & pl.col("pr_id").is_not_null()).select("pr_id"),
+    ]).unique().with_columns(pl.lit(True).alias("_pr_is_revert"))
     reverted_sha = (
         commits.filter(pl.col("reverted_sha").is_not_null())
         .select("repo_id", pl.col("reverted_sha").alias("_prefix"), pl.col("reverted_sha").str.slice(0, 7).alias("_sha7"))
@@ -92,22 +98,23 @@ def _failures(frames: Frames) -> pl.LazyFrame:
     shipped = (
         reverted_sha.lazy().join(
             commits.filter(pl.col("sha").str.slice(0, 7).is_in(reverted_sha["_sha7"].unique().implode()))
-            .select("repo_id", "sha", pl.col("sha").str.slice(0, 7).alias("_sha7"), pl.col("committed_at").alias("_landed")),
+            .select("repo_id", "sha", pl.col("sha").str.slice(0, 7).alias("_sha7"), "committed_at", "is_revert",
+                    "pr_id"),
             on=["repo_id", "_sha7"],
         )
         .filter(pl.col("sha").str.starts_with(pl.col("_prefix")))
-        .select("repo_id", "_landed")
+        .join(prs.select("pr_id", "merged_at"), on="pr_id", how="left")
+        .join(revert_prs, on="pr_id", how="left")
+        .filter(~pl.col("is_revert") & ~pl.col("_pr_is_revert").fill_null(False))
+        .select("repo_id", pl.coalesce("merged_at", "committed_at").alias("_landed"))
     ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": frames.key_dtype, "_landed": pl.Datetime("us", "UTC")})
+    # 'Reverts owner/repo#N' of this repository, read from commit messages (frames: reverted_pr).
     reverted_pr = (
-        pl.concat([
-            commits.select("repo_id", pl.col("reverted_pr").alias("number")),
-            frames.prs.select(
-                "repo_id", pl.col("title").str.extract(patterns.REVERTED_PR, 1).cast(pl.Int32, strict=False).alias("number")
-            ),
-        ])
-        .filter(pl.col("number").is_not_null())
-        .join(frames.prs.select("repo_id", "number", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
+        commits.filter(pl.col("reverted_pr").is_not_null())
+        .select("repo_id", pl.col("reverted_pr").alias("number"))
+        .join(prs.select("repo_id", "number", "pr_id", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
         .filter(pl.col("_landed").is_not_null())
+        .join(revert_prs, on="pr_id", how="anti")
         .select("repo_id", "_landed")
     )
     reverts = (

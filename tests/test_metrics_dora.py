@@ -206,3 +206,61 @@ def test_load_reads_utc_whatever_the_sessions_timezone(db_path):
         assert raw.sql("SELECT current_setting('TimeZone')").fetchall() == [("America/Los_Angeles",)]
     finally:
         raw.close()
+
+
+A, M, B, C = "aa" * 20, "ee" * 20, "bb" * 20, "cc" * 20
+
+
+@pytest.fixture
+def reverts(con):
+    """acme/api, deployments at 12:00 on each day named. Merge-commit workflow first:
+      PR 1 'Add API': branch commit A written Mon Jan 1 10:00, merged (merge commit M) Wed Jan 3 10:00.
+         d1 Tue Jan 2 (before the merge: cannot have shipped A), d2 Wed Jan 3 (ships PR 1).
+      PR 2 'Revert "Add API"' merged Fri Jan 5 10:00, commit B "This reverts commit A." -> d3 Fri Jan 5.
+      PR 3 'Revert "Revert "Add API""' merged Sun Jan 7 10:00, commit C "This reverts commit B." (re-applies
+         A) -> d4 Sun Jan 7.
+    Squash merges (the squash commit's body is the PR's body, where GitHub writes 'Reverts owner/repo#N'):
+      PR 5 merged Wed Jan 10 -> d5 Wed Jan 10.
+      PR 6 'Revert "Feature"' merged Thu Jan 11, body 'Reverts acme/api#5' -> d6 Thu Jan 11.
+      PR 7 merged Fri Jan 12 -> d7 Fri Jan 12.
+      PR 8 merged Sat Jan 13 10:00, body 'Reverts acme/api#6' (re-applies PR 5); PR 9 merged 11:00, body
+         'Reverts other/lib#7' (another repository's PR 7) -> d8 Sat Jan 13.
+      PR 10 merged Sun Jan 14 -> d9 Sun Jan 14.
+      PR 11 merged Mon Jan 15, body 'Reverts #10' -> d10 Mon Jan 15.
+    """
+    for n, day in enumerate(("02", "03", "05", "07", "10", "11", "12", "13", "14", "15"), start=1):
+        add_deployment(con, f"d{n}", f"2024-01-{day} 12:00")
+    add_pr(con, 1, "alice", "2024-01-01 09:00", first_commit_at="2024-01-01 10:00", merged_at="2024-01-03 10:00",
+           title="Add API")
+    add_commit(con, A, "alice@x.com", "2024-01-01 10:00", subject="Add API", pr_number=1)
+    add_commit(con, M, "alice@x.com", "2024-01-03 10:00", subject="Merge pull request #1 from x/api", is_merge=True,
+               pr_number=1)
+    add_pr(con, 2, "bob", "2024-01-05 09:00", merged_at="2024-01-05 10:00", title='Revert "Add API"')
+    add_commit(con, B, "bob@x.com", "2024-01-05 10:00", subject='Revert "Add API"', body=f"This reverts commit {A}.",
+               pr_number=2)
+    add_pr(con, 3, "bob", "2024-01-07 09:00", merged_at="2024-01-07 10:00", title='Revert "Revert "Add API""')
+    add_commit(con, C, "bob@x.com", "2024-01-07 10:00", subject='Revert "Revert "Add API""',
+               body=f"This reverts commit {B}.", pr_number=3)
+    squashes = [(5, "2024-01-10 10:00", "Feature", ""),
+                (6, "2024-01-11 10:00", 'Revert "Feature"', "Reverts acme/api#5"),
+                (7, "2024-01-12 10:00", "Other work", ""),
+                (8, "2024-01-13 10:00", 'Revert "Revert "Feature""', "Reverts acme/api#6"),
+                (9, "2024-01-13 11:00", "Undo the lib bump", "Reverts other/lib#7"),
+                (10, "2024-01-14 10:00", "More work", ""),
+                (11, "2024-01-15 10:00", "Undo more work", "Reverts #10")]
+    for number, merged, title, body in squashes:
+        add_pr(con, number, "carol", merged, merged_at=merged, title=title)
+        add_commit(con, f"{number:02d}" * 20, "carol@x.com", merged, subject=f"{title} (#{number})", body=body,
+                   pr_number=number)
+    return frames_of(con)
+
+
+def test_reverts_blame_the_deployment_that_shipped_the_reverted_change(reverts):
+    got = {r["deployment_id"]: r["failure_reasons"] for r in deployment_facts(reverts).collect().iter_rows(named=True)}
+    # A landed with PR 1's merge (Jan 3 10:00), so d2 shipped it, not d1 (the day A was written).
+    # C reverts the revert B: re-applying a change is no failure, so d3 (which shipped B) did not fail.
+    # 'Reverts acme/api#5' in PR 6's squash commit: d5 failed; 'Reverts acme/api#6' re-applies PR 5: d6 did not.
+    # PR 9 reverts another repository's PR 7, not this repository's: d7 did not fail.
+    # 'Reverts #10' names this repository's PR 10: d9 failed.
+    assert got == {"d1": [], "d2": ["revert"], "d3": [], "d4": [], "d5": ["revert"], "d6": [], "d7": [], "d8": [],
+                   "d9": ["revert"], "d10": []}
