@@ -24,11 +24,16 @@ def with_previous(
 ) -> pl.LazyFrame:
     """``frame`` (one row per group and ``period_start``) with, for each column in ``values``,
     ``{v}_previous`` (the value in the immediately preceding period of the same group; null when that
-    period has no row) and ``{v}_change`` (relative change, (now - previous) / previous; null when the
-    previous value is null or 0).
+    period has no row) and ``{v}_change`` (f64, relative change, (now - previous) / |previous|; null when
+    the previous value is null or 0).
 
-    The group is ``keys``, by default the text columns person_key, team_id, repo_id present; e.g. "review turnaround fell
-    from 26 h to 9 h (-65%)" is ``median_hours_previous`` = 26, ``median_hours`` = 9, ``_change`` = -0.65.
+    The group is ``keys``, by default those of the columns person_key, team_id, repo_id, directory that are
+    present; e.g. "review turnaround fell from 26 h to 9 h (-65%)" is ``median_hours_previous`` = 26,
+    ``median_hours`` = 9, ``_change`` = -0.65. The rows keep ``frame``'s order. docs/metrics.md "Change over
+    time".
+
+    Raises:
+        ValueError: ``frame`` has no ``period_start`` column.
     """
     lf = frame.lazy()
     names = lf.collect_schema().names()
@@ -41,7 +46,7 @@ def with_previous(
         pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain]).alias("period_start"),
         *[pl.col(v).alias(f"{v}_previous") for v in values],
     )
-    out = lf.join(previous, on=[*keys, "period_start"], how="left", nulls_equal=True)
+    out = lf.join(previous, on=[*keys, "period_start"], how="left", nulls_equal=True, maintain_order="left")
     return out.with_columns(
         pl.when(pl.col(f"{v}_previous").is_not_null() & (pl.col(f"{v}_previous") != 0))
         .then((pl.col(v) - pl.col(f"{v}_previous")) / pl.col(f"{v}_previous").abs())
@@ -66,7 +71,9 @@ def before_after(
     Returns a dict: ``before`` and ``after`` (each: start, end, n, median, p25, p75, mean), ``change``
     (relative change of the median, float or None), ``ci_low``/``ci_high`` (95% bootstrap interval of
     the difference of medians, after - before, in the value's unit), ``within_noise`` (True when either
-    window has fewer than 5 values or the interval contains 0), and ``summary`` (one sentence).
+    window has fewer than 5 values or the interval contains 0), and ``summary`` (one sentence: the median
+    "rose"/"fell from X to Y (±N%)", or "did not change (X)" when both medians are equal). docs/metrics.md
+    "Change over time".
     """
     at_ = utc(at)
     assert at_ is not None
@@ -99,15 +106,16 @@ def before_after(
     if not b.size or not a.size:
         summary = f"Not enough data: {b.size} before and {a.size} after in {days}-day windows."
     else:
-        direction = "rose" if parts["after"]["median"] > parts["before"]["median"] else "fell"
-        pct = f" ({change:+.0%})" if change is not None else ""
         verdict = (
             f"within the noise ({b.size} vs {a.size} values)" if within_noise
             else f"beyond the noise (95% interval {ci_low:+.1f} to {ci_high:+.1f}; {b.size} vs {a.size} values)"
         )
-        summary = (
-            f"Median {value} {direction} from {parts['before']['median']:.1f} to "
-            f"{parts['after']['median']:.1f}{pct} in the {days} days after vs before; {verdict}."
-        )
+        mb, ma = parts["before"]["median"], parts["after"]["median"]
+        if ma == mb:
+            moved = f"did not change ({mb:.1f})"
+        else:
+            pct = f" ({change:+.0%})" if change is not None else ""
+            moved = f"{'rose' if ma > mb else 'fell'} from {mb:.1f} to {ma:.1f}{pct}"
+        summary = f"Median {value} {moved} in the {days} days after vs before; {verdict}."
     return {**parts, "change": change, "ci_low": ci_low, "ci_high": ci_high,
             "within_noise": within_noise, "summary": summary}

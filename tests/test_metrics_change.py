@@ -79,3 +79,51 @@ def test_before_after_within_the_noise():
     # Values outside the windows are ignored; an empty side says so.
     empty = before_after(_frame([1, 2], []), time="t", value="hours", at=AT)
     assert empty["after"]["n"] == 0 and empty["summary"].startswith("Not enough data")
+
+
+def test_with_previous_keeps_the_input_order_and_groups_by_directory():
+    # Rows given newest first and groups interleaved; the output has the same rows in the same order.
+    # The default group keys include directory: acme/api's 'src' and 'docs' are two groups.
+    #   row  period   directory  v    previous (same directory, month before)  change
+    #   0    March    src        9    6 (Feb src)                              (9 - 6) / 6 = +0.5
+    #   1    March    docs       1    4 (Feb docs)                             (1 - 4) / 4 = -0.75
+    #   2    February src        6    3 (Jan src)                              (6 - 3) / 3 = +1.0
+    #   3    February docs       4    null (no January docs)                   null
+    #   4    January  src        3    null                                     null
+    frame = pl.DataFrame({
+        "period_start": [utc("2024-03-01 00:00"), utc("2024-03-01 00:00"), utc("2024-02-01 00:00"),
+                         utc("2024-02-01 00:00"), utc("2024-01-01 00:00")],
+        "repo_id": ["acme/api"] * 5,
+        "directory": ["src", "docs", "src", "docs", "src"],
+        "v": [9.0, 1.0, 6.0, 4.0, 3.0],
+    })
+    out = with_previous(frame, ["v"], grain="month").collect()
+    assert out.select(frame.columns).equals(frame)
+    assert out["v_previous"].to_list() == [6.0, 4.0, 3.0, None, None]
+    assert out["v_change"].to_list() == pytest.approx([0.5, -0.75, 1.0, None, None])
+
+
+def test_with_previous_keeps_the_order_of_many_shuffled_rows():
+    # 40 repositories x 12 months, shuffled (fixed seed): the output rows are the input rows, in order,
+    # and each previous value is the same repository's value one month earlier (v = month number here,
+    # so previous = v - 1, null in January).
+    import random
+
+    rows = [(utc(f"2024-{m:02d}-01 00:00"), f"r{r}", float(m)) for r in range(40) for m in range(1, 13)]
+    random.Random(7).shuffle(rows)
+    frame = pl.DataFrame(rows, schema=["period_start", "repo_id", "v"], orient="row")
+    out = with_previous(frame, ["v"], grain="month").collect()
+    assert out.select(frame.columns).equals(frame)
+    assert out["v_previous"].to_list() == [None if v == 1 else v - 1 for v in frame["v"]]
+
+
+def test_before_after_equal_medians_did_not_change():
+    # Six 5.0 h values on each side: the median is 5.0 before and after; the change is 0, and the
+    # sentence says it did not change (not "fell from 5.0 to 5.0 (+0%)").
+    result = before_after(_frame([5.0] * 6, [5.0] * 6), time="t", value="hours", at=AT)
+    assert result["change"] == 0.0
+    assert result["summary"].startswith("Median hours did not change (5.0) in the 28 days after vs before;")
+    assert "fell" not in result["summary"] and "rose" not in result["summary"]
+    # A real difference still rises or falls: 5 -> 6 is +20%.
+    up = before_after(_frame([5.0] * 6, [6.0] * 6), time="t", value="hours", at=AT)
+    assert "rose from 5.0 to 6.0 (+20%)" in up["summary"]
