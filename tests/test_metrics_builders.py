@@ -34,7 +34,7 @@ def _times(values: dict[str, Any]) -> dict[str, Any]:
 
 def add_pr(con, number: int, author: str, created: str, *, repo: str = "acme/api", **extra: Any) -> None:
     values = {"repo_id": repo, "number": number, "title": f"PR {number}", "author_login": author,
-              "state": "closed" if extra.get("merged_at") else "open", "created_at": created,
+              "state": "merged" if extra.get("merged_at") else "open", "created_at": created,
               "url": f"https://github.com/{repo}/pull/{number}"}
     values.update(extra)
     insert(con, "pull_requests", **_times(values))
