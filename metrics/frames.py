@@ -195,6 +195,8 @@ class Frames:
       reverted_sha (str), reverted_pr (i32: 'Reverts owner/repo#12' of this repository, or 'Reverts #12';
       :data:`REVERTED_PR_HERE`), issue_refs (list[i32], null when the message has no ``#``).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
+    * ``renames``: commit_id, repo_id, path, old_path, change_type: the commit_files rows with an old path
+      (renames 'R' and copies 'C'; git's status letter, no similarity score).
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
     * ``incidents``: the incidents table, plus commander_key and responder_keys (list[str]).
@@ -248,7 +250,7 @@ class Frames:
     def preload(self) -> "Frames":
         """Read every table now, so the connection may be closed afterwards. Returns self."""
         for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
-                     "commit_files", "coauthors", "issues", "incidents", "deployments", "memberships"):
+                     "commit_files", "renames", "coauthors", "issues", "incidents", "deployments", "memberships"):
             getattr(self, name)
         return self
 
@@ -451,6 +453,16 @@ class Frames:
         return self._table(
             "hash(repo_id, sha) AS commit_id, repo_id, path, change_type, additions, deletions, category",
             "commit_files",
+        )
+
+    @_materialised
+    def renames(self) -> pl.LazyFrame:
+        # Only the few rows with an old path: old_path on every commit_files row would cost 16 bytes a row.
+        where, params = self._repo_filter()
+        return self._read(
+            "SELECT hash(repo_id, sha) AS commit_id, repo_id, path, old_path, change_type FROM commit_files"
+            + (f"{where} AND" if where else " WHERE") + " old_path IS NOT NULL",
+            params,
         )
 
     @_materialised

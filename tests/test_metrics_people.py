@@ -261,3 +261,40 @@ def test_ownership_and_bus_factor_of_a_team(con):
              for r in bus_factor(frames).collect().iter_rows(named=True)}
     assert whole["src/api"] == (180, 1, "p-d")
 
+
+def test_artifacts_renamed_and_deleted(con):
+    """How renames and deletions count (git log -M: a pure rename changes 0 lines):
+      r1 a adds docs/adr/0001.md                                               -> a created
+      r2 b renames it to docs/decisions/0001.md (an artifact already, 0 lines)  -> nothing
+      r3 b adds ops/runbooks/old.md                                            -> b created
+      r4 a deletes ops/runbooks/old.md                                         -> nothing (not an edit)
+      r5 a moves notes/deploy.md (not an artifact) to ops/runbooks/deploy.md    -> a created
+      r6 b renames docs/decisions/0001.md to 0001-duckdb.md changing 3 lines    -> b edited
+      r7 b changes ops/runbooks/deploy.md                                      -> b edited
+    """
+    add_person(con, "p-a", emails=("a@x.com",))
+    add_person(con, "p-b", emails=("b@x.com",))
+    add_commit(con, "r1", "a@x.com", "2024-01-02 10:00", files={"docs/adr/0001.md": (40, 0, "adr", "A")})
+    add_commit(con, "r2", "b@x.com", "2024-01-03 10:00",
+               files={"docs/decisions/0001.md": (0, 0, "adr", "R", "docs/adr/0001.md")})
+    add_commit(con, "r3", "b@x.com", "2024-01-04 10:00", files={"ops/runbooks/old.md": (20, 0, "runbook", "A")})
+    add_commit(con, "r4", "a@x.com", "2024-01-05 10:00", files={"ops/runbooks/old.md": (0, 20, "runbook", "D")})
+    add_commit(con, "r5", "a@x.com", "2024-01-06 10:00",
+               files={"ops/runbooks/deploy.md": (0, 0, "runbook", "R", "notes/deploy.md")})
+    add_commit(con, "r6", "b@x.com", "2024-01-07 10:00",
+               files={"docs/decisions/0001-duckdb.md": (2, 1, "adr", "R", "docs/decisions/0001.md")})
+    add_commit(con, "r7", "b@x.com", "2024-01-08 10:00", files={"ops/runbooks/deploy.md": (3, 0, "runbook", "M")})
+    frames = frames_of(con)
+    rows = sorted((r["person_key"], r["path"], r["action"], r["sha"])
+                  for r in artifacts(frames).collect().iter_rows(named=True))
+    assert rows == [
+        ("p-a", "docs/adr/0001.md", "created", "r1"),
+        ("p-a", "ops/runbooks/deploy.md", "created", "r5"),
+        ("p-b", "docs/decisions/0001-duckdb.md", "edited", "r6"),
+        ("p-b", "ops/runbooks/deploy.md", "edited", "r7"),
+        ("p-b", "ops/runbooks/old.md", "created", "r3"),
+    ]
+    summary = {(r["person_key"], r["category"]): (r["created"], r["edited"])
+               for r in artifact_summary(frames).collect().iter_rows(named=True)}
+    assert summary == {("p-a", "adr"): (1, 0), ("p-a", "runbook"): (1, 0), ("p-b", "adr"): (0, 1),
+                       ("p-b", "runbook"): (1, 1)}
