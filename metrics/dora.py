@@ -242,7 +242,7 @@ def dora(
         incidents = incidents.join(team_deploys, on="deployment_id", how="inner")
         if by == "team":
             keys.append("team_id")
-    elif by == "repo":
+    if by == "repo":
         keys.append("repo_id")
         incidents = incidents.filter(pl.col("repo_id").is_not_null())
     if grain is not None:

@@ -264,3 +264,16 @@ def test_reverts_blame_the_deployment_that_shipped_the_reverted_change(reverts):
     # 'Reverts #10' names this repository's PR 10: d9 failed.
     assert got == {"d1": [], "d2": ["revert"], "d3": [], "d4": [], "d5": ["revert"], "d6": [], "d7": [], "d8": [],
                    "d9": ["revert"], "d10": []}
+
+
+def test_per_repository_within_a_teams_scope(con):
+    """alice (team-a) ships PR 1 of acme/api (deployed Jan 2) and PR 1 of acme/web (deployed Jan 3)."""
+    add_person(con, "p-alice", logins=("alice",))
+    add_member(con, "p-alice", "team-a", "2023-01-01")
+    add_deployment(con, "d1", "2024-01-02 12:00", repo="acme/api")
+    add_deployment(con, "d2", "2024-01-03 12:00", repo="acme/web")
+    add_pr(con, 1, "alice", "2024-01-02 09:00", merged_at="2024-01-02 10:00", repo="acme/api")
+    add_pr(con, 1, "alice", "2024-01-03 09:00", merged_at="2024-01-03 10:00", repo="acme/web")
+    out = dora(frames_of(con), Scope(team="team-a"), by="repo", grain="month").collect()
+    # One row per repository: each had 1 deployment and 1 change in January.
+    assert out.select("repo_id", "deployments", "changes_deployed").rows() == [("acme/api", 1, 1), ("acme/web", 1, 1)]
