@@ -175,27 +175,31 @@ def deployment_facts(frames: Frames) -> pl.LazyFrame:
     return frames.derived("deployment_facts", build)
 
 
-def _weeks(frame: pl.LazyFrame, keys: list[str], grain: Grain | None, start, end) -> pl.LazyFrame:
-    """Every (keys..., week) whose Monday falls in each group's period (or the scope's range)."""
+def _weeks(groups: pl.LazyFrame, keys: list[str], grain: Grain | None, lo, hi) -> pl.LazyFrame:
+    """The weeks (their Mondays, Datetime UTC) of each group in ``groups``: with a ``grain``, the weeks whose
+    Monday falls in the group's period [period_start, next period_start); without, those whose Monday falls
+    in [lo, hi) (no weeks when either is None). A range holding no Monday has one week, the one holding its
+    start. Columns: keys..., week."""
+    utc_type = pl.Datetime("us", "UTC")
     if grain is not None:
-        base = frame.select([*keys]).unique().with_columns(
-            pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain]).alias("_end")
-        ).with_columns(pl.col("period_start").dt.truncate("1w").alias("_first"))
-    else:
-        lo = start if start is not None else frame.select(pl.col("deployed_at").min()).collect().item()
-        hi = end
-        if hi is None:
-            last = frame.select(pl.col("deployed_at").max()).collect().item()
-            hi = last + timedelta(days=7) if last is not None else None
-        if lo is None or hi is None:  # no deployments and no range: no weeks
-            return frame.select(*keys, pl.col("deployed_at").alias("week")).clear()
-        base = frame.select(keys).unique() if keys else pl.LazyFrame({"_k": [0]})
-        base = base.with_columns(
-            pl.lit(lo).cast(pl.Datetime("us", "UTC")).dt.truncate("1w").alias("_first"),
-            pl.lit(hi).cast(pl.Datetime("us", "UTC")).alias("_end"),
+        base = groups.select(keys).with_columns(
+            pl.col("period_start").alias("_lo"), pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain]).alias("_hi")
         )
+    elif lo is None or hi is None:
+        return groups.select(*keys, pl.lit(None, utc_type).alias("week")).clear()
+    else:
+        base = (groups.select(keys) if keys else pl.LazyFrame({"_k": [0]})).with_columns(
+            pl.lit(lo).cast(utc_type).alias("_lo"), pl.lit(hi).cast(utc_type).alias("_hi")
+        )
+    monday = pl.col("_lo").dt.truncate("1w")
+    has_monday = pl.col("_first") < pl.col("_hi")
     return (
-        base.with_columns(pl.datetime_ranges("_first", "_end", interval="1w", closed="left").alias("week"))
+        base.with_columns(pl.when(monday < pl.col("_lo")).then(monday.dt.offset_by("1w")).otherwise(monday).alias("_first"))
+        .with_columns(
+            pl.when(has_monday).then(pl.col("_first")).otherwise(monday).alias("_first"),
+            pl.when(has_monday).then(pl.col("_hi")).otherwise(monday.dt.offset_by("1w")).alias("_hi"),
+        )
+        .with_columns(pl.datetime_ranges("_first", "_hi", interval="1w", closed="left").alias("week"))
         .explode("week")
         .filter(pl.col("week").is_not_null())
         .select([*keys, "week"])
@@ -210,14 +214,19 @@ def dora(
     Args:
         by: 'repo', 'team' (deployments that shipped at least one change by a team member, that team's
             changes, and incidents attributed to those deployments) or None (the whole organisation).
-        grain: week, month, quarter or None (the scope's whole range).
+        grain: week, month, quarter or None (the scope's whole range; a side the scope leaves open ends
+            with the week of the first / last deployment in it).
 
-    Columns: group keys (period_start, repo_id / team_id); deployments (u32), deploy_days (u32),
-    median_deploy_days_per_week (f64), deployment_frequency_band; changes_deployed (u32),
+    Columns: group keys (period_start, repo_id / team_id); deployments (u32), deploy_days (u32: distinct
+    UTC days), median_deploy_days_per_week (f64: the median number of deployment days over the period's
+    weeks, those whose Monday falls in it, each counted whole, weeks without deployments as 0; a period
+    holding no Monday has the week holding its start), deployment_frequency_band; changes_deployed (u32),
     lead_time_median_hours (f64), lead_time_band; failed_deployments (u32), change_failure_rate (f64,
-    0-1), change_failure_band; incidents (u32), restored_incidents (u32), time_to_restore_median_hours,
-    time_to_restore_mean_hours (f64), time_to_restore_band. Bands are 'elite', 'high', 'medium', 'low'
-    or null without data. docs/metrics.md "DORA four keys".
+    0-1; null without deployments), change_failure_band; incidents (u32), restored_incidents (u32),
+    time_to_restore_median_hours, time_to_restore_mean_hours (f64 hours, incident opened -> resolved),
+    time_to_restore_band. Bands are 'elite', 'high', 'medium', 'low' or null without data; zero
+    deployments in a period is frequency 'low', but with no deployment data at all (of the repository, for
+    ``by='repo'``) the median and the frequency band are null. docs/metrics.md "DORA four keys".
 
     Raises:
         ValueError: ``by`` is not repo, team or None.
@@ -245,6 +254,7 @@ def dora(
     if by == "repo":
         keys.append("repo_id")
         incidents = incidents.filter(pl.col("repo_id").is_not_null())
+    groups = list(keys)  # the keys without the period
     if grain is not None:
         deploys = deploys.with_columns(period_start("deployed_at", grain).alias("period_start"))
         chg = chg.with_columns(period_start("deployed_at", grain).alias("period_start"))
@@ -259,15 +269,6 @@ def dora(
         pl.col("deployed_at").dt.date().n_unique().cast(pl.UInt32).alias("deploy_days"),
         pl.col("failed").sum().cast(pl.UInt32).alias("failed_deployments"),
     ])
-    days = deploys.select([*keys, pl.col("deployed_at").dt.truncate("1w").alias("week"),
-                           pl.col("deployed_at").dt.date().alias("_day")]).unique()
-    weekly = days.group_by([*keys, "week"]).agg(pl.len().alias("_days"))
-    weeks = _weeks(deploys, keys, grain, utc(scope.start), utc(scope.end))
-    weekly = weeks.join(weekly, on=[*keys, "week"], how="left").with_columns(pl.col("_days").fill_null(0))
-    per_week = grouped(weekly, [
-        pl.col("_days").median().alias("median_deploy_days_per_week"),
-        pl.len().alias("_weeks"),
-    ])
     per_changes = grouped(chg, [
         pl.len().cast(pl.UInt32).alias("changes_deployed"),
         pl.col("lead_time_hours").median().alias("lead_time_median_hours"),
@@ -280,14 +281,49 @@ def dora(
     ])
     if keys:
         out = per_deploys
-        for other in (per_week, per_changes, per_incidents):
+        for other in (per_changes, per_incidents):
             out = out.join(other, on=keys, how="full", coalesce=True)
     else:
-        out = pl.concat([per_deploys, per_week, per_changes, per_incidents], how="horizontal")
+        out = pl.concat([per_deploys, per_changes, per_incidents], how="horizontal")
     out = out.with_columns(
         pl.col("deployments").fill_null(0), pl.col("deploy_days").fill_null(0),
         pl.col("failed_deployments").fill_null(0), pl.col("changes_deployed").fill_null(0),
         pl.col("incidents").fill_null(0), pl.col("restored_incidents").fill_null(0),
+    ).collect().lazy()  # a row per group and period: read twice below
+    # Deployment days per week, over each row's weeks (docs/metrics.md "DORA four keys"). A week counts whole
+    # (its days in the next period too) in the period holding its Monday; weeks without a deployment count 0.
+    production = frames.deployments.filter(pl.col("is_production_success"))
+    if scope.repo is not None:
+        production = production.filter(pl.col("repo_id") == scope.repo)
+    lo = hi = None
+    if grain is None:  # the scope's range; where it has no end, the weeks of its first / last deployment
+        first, last = scope.window(production, "deployed_at").select(
+            pl.col("deployed_at").min().dt.truncate("1w").alias("_first"),
+            pl.col("deployed_at").max().dt.truncate("1w").alias("_last"),
+        ).collect().row(0)
+        lo = utc(scope.start) or first
+        hi = utc(scope.end) or (last + timedelta(days=7) if last is not None else lo)
+        lo = lo or (hi - timedelta(days=7) if hi is not None else None)
+    days = deploys.select(*groups, pl.col("deployed_at").dt.truncate("1w").alias("week"),
+                          pl.col("deployed_at").dt.date().alias("_day")).unique()
+    weekly = days.group_by([*groups, "week"]).agg(pl.len().alias("_days"))
+    weekly = (
+        _weeks(out, keys, grain, lo, hi).join(weekly, on=[*groups, "week"], how="left")
+        .with_columns(pl.col("_days").fill_null(0))
+    )
+    per_week = grouped(weekly, [
+        pl.col("_days").median().alias("median_deploy_days_per_week"),
+        pl.len().alias("_weeks"),
+    ])
+    out = out.join(per_week, on=keys, how="left") if keys else pl.concat([out, per_week], how="horizontal")
+    # Without any deployment data (none at all: of the repository, per repository) frequency is unknown, not low.
+    if by == "repo":
+        known = production.select("repo_id").unique().with_columns(pl.lit(True).alias("_known"))
+        out = out.join(known, on="repo_id", how="left").with_columns(pl.col("_known").fill_null(False))
+    else:
+        out = out.with_columns(pl.lit(production.select(pl.len()).collect().item() > 0).alias("_known"))
+    out = out.with_columns(
+        pl.when(pl.col("_known")).then(pl.col("median_deploy_days_per_week")).alias("median_deploy_days_per_week")
     )
     months = {"month": pl.lit(1.0), "quarter": pl.lit(3.0)}.get(
         grain or "", pl.col("_weeks").cast(pl.Float64) * 7 / 30.4375

@@ -177,35 +177,64 @@ def test_dora_on_an_empty_warehouse(con):
     assert row["lead_time_band"].to_list() == [None]
 
 
-def test_load_reads_utc_whatever_the_sessions_timezone(db_path):
-    """A warehouse written as usual, read through a plain duckdb connection whose TimeZone is Los Angeles."""
-    import duckdb
+def test_without_a_scope_the_weeks_end_with_the_last_deployments_week(org):
+    row = dora(org, by=None, grain=None).collect().row(0, named=True)
+    # Deployments from Mon Jan 1 to Tue Jan 9: the weeks of Jan 1 (3 days) and Jan 8 (2 days), no empty week
+    # after the last deployment: median 2.5 (with an empty third week it would be 2).
+    assert row["median_deploy_days_per_week"] == pytest.approx(2.5)
 
-    from impactlens import warehouse
-    from impactlens.metrics import load, pr_facts
 
-    con = warehouse.open_for_write(db_path)
-    add_deployment(con, "d1", "2024-01-02 12:00")
-    add_pr(con, 1, "alice", "2024-01-02 09:00", first_commit_at="2024-01-02 08:00", merged_at="2024-01-02 10:00")
-    add_incident(con, "i1", "2024-01-02 13:00", resolved="2024-01-02 15:00")
-    con.close()
-    raw = duckdb.connect(str(db_path))
-    raw.execute("SET TimeZone = 'America/Los_Angeles'")
-    try:
-        frames = load(raw)
-        facts = pr_facts(frames).collect()
-        assert facts.schema["deployed_at"] == pl.Datetime("us", "UTC")
-        # PR 1 merged 10:00 UTC, deployed by d1 at 12:00 UTC (04:00 in Los Angeles: the same instant).
-        assert facts["deployed_at"].dt.strftime("%Y-%m-%d %H:%M").to_list() == ["2024-01-02 12:00"]
-        row = dora(frames, by=None, grain="month").collect().row(0, named=True)
-        # January 2024 in UTC; lead time 08:00 -> 12:00 = 4 h; incident 13:00 -> 15:00 = 2 h.
-        assert row["period_start"].isoformat() == "2024-01-01T00:00:00+00:00"
-        assert row["lead_time_median_hours"] == pytest.approx(4.0)
-        assert row["time_to_restore_median_hours"] == pytest.approx(2.0)
-        # The session keeps its own timezone.
-        assert raw.sql("SELECT current_setting('TimeZone')").fetchall() == [("America/Los_Angeles",)]
-    finally:
-        raw.close()
+@pytest.fixture
+def weekdays(con):
+    """acme/api deploys at 12:00 on every weekday of the weeks of Mon Jan 29 (Jan 29, 30, 31, Feb 1, 2), Mon Feb 5
+    (5-9) and Mon Feb 12 (12-16) 2024, and never after. February 1st is a Thursday."""
+    days = ["2024-01-29", "2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02",
+            *(f"2024-02-{d:02d}" for d in (5, 6, 7, 8, 9, 12, 13, 14, 15, 16))]
+    for n, day in enumerate(days):
+        add_deployment(con, f"w{n}", f"{day} 12:00")
+    return frames_of(con)
+
+
+def test_a_months_weeks_are_those_whose_monday_falls_in_it(weekdays):
+    rows = {r["period_start"].month: r for r in dora(weekdays, by=None, grain="month").collect().iter_rows(named=True)}
+    jan, feb = rows[1], rows[2]
+    # January: Mondays 1, 8, 15, 22, 29. The week of Jan 29 counts whole (its Feb 1 and 2 too): 0, 0, 0, 0, 5
+    # deployment days -> median 0; 3 deployment days in the month (>= 1 a month): medium.
+    assert (jan["deployments"], jan["deploy_days"]) == (3, 3)
+    assert jan["median_deploy_days_per_week"] == pytest.approx(0.0)
+    assert jan["deployment_frequency_band"] == "medium"
+    # February: Mondays 5, 12, 19, 26 -> 5, 5, 0, 0 days: median 2.5 (high). Counting the week of Jan 29 again
+    # with its 2 February days would give 2, 5, 5, 0, 0 -> 2.
+    assert (feb["deployments"], feb["deploy_days"]) == (12, 12)
+    assert feb["median_deploy_days_per_week"] == pytest.approx(2.5)
+    assert feb["deployment_frequency_band"] == "high"
+
+
+def test_a_scopes_weeks_and_a_scope_with_no_monday(weekdays):
+    # Wed Jan 31 to Wed Feb 14: Mondays Feb 5 and 12. Deployments in the scope by week: Feb 5-9 (5 days),
+    # Feb 12-13 (2 days): median 3.5. Jan 31 - Feb 2 count as deployment days (3 + 5 + 2 = 10) but in no week.
+    row = dora(weekdays, Scope(start="2024-01-31", end="2024-02-14"), by=None, grain=None).collect().row(0, named=True)
+    assert row["deploy_days"] == 10
+    assert row["median_deploy_days_per_week"] == pytest.approx(3.5)
+    # Wed Jan 31 to Fri Feb 2 00:00 holds no Monday: its one week is the week holding it (of Jan 29), with the
+    # scope's 2 deployment days (Jan 31, Feb 1): median 2.
+    row = dora(weekdays, Scope(start="2024-01-31", end="2024-02-02"), by=None, grain=None).collect().row(0, named=True)
+    assert row["deploy_days"] == 2
+    assert row["median_deploy_days_per_week"] == pytest.approx(2.0)
+    assert row["deployment_frequency_band"] == "high"
+
+
+def test_per_repository_within_a_teams_scope(con):
+    """alice (team-a) ships PR 1 of acme/api (deployed Jan 2) and PR 1 of acme/web (deployed Jan 3)."""
+    add_person(con, "p-alice", logins=("alice",))
+    add_member(con, "p-alice", "team-a", "2023-01-01")
+    add_deployment(con, "d1", "2024-01-02 12:00", repo="acme/api")
+    add_deployment(con, "d2", "2024-01-03 12:00", repo="acme/web")
+    add_pr(con, 1, "alice", "2024-01-02 09:00", merged_at="2024-01-02 10:00", repo="acme/api")
+    add_pr(con, 1, "alice", "2024-01-03 09:00", merged_at="2024-01-03 10:00", repo="acme/web")
+    out = dora(frames_of(con), Scope(team="team-a"), by="repo", grain="month").collect()
+    # One row per repository: each had 1 deployment and 1 change in January.
+    assert out.select("repo_id", "deployments", "changes_deployed").rows() == [("acme/api", 1, 1), ("acme/web", 1, 1)]
 
 
 A, M, B, C = "aa" * 20, "ee" * 20, "bb" * 20, "cc" * 20
@@ -266,14 +295,64 @@ def test_reverts_blame_the_deployment_that_shipped_the_reverted_change(reverts):
                    "d9": ["revert"], "d10": []}
 
 
-def test_per_repository_within_a_teams_scope(con):
-    """alice (team-a) ships PR 1 of acme/api (deployed Jan 2) and PR 1 of acme/web (deployed Jan 3)."""
-    add_person(con, "p-alice", logins=("alice",))
-    add_member(con, "p-alice", "team-a", "2023-01-01")
-    add_deployment(con, "d1", "2024-01-02 12:00", repo="acme/api")
-    add_deployment(con, "d2", "2024-01-03 12:00", repo="acme/web")
-    add_pr(con, 1, "alice", "2024-01-02 09:00", merged_at="2024-01-02 10:00", repo="acme/api")
-    add_pr(con, 1, "alice", "2024-01-03 09:00", merged_at="2024-01-03 10:00", repo="acme/web")
-    out = dora(frames_of(con), Scope(team="team-a"), by="repo", grain="month").collect()
-    # One row per repository: each had 1 deployment and 1 change in January.
-    assert out.select("repo_id", "deployments", "changes_deployed").rows() == [("acme/api", 1, 1), ("acme/web", 1, 1)]
+def test_zero_deployments_in_a_period_is_low_frequency_and_no_data_is_null(con, org):
+    # An incident of acme/api in March (no deployment in March) and one of acme/web (never deployed).
+    add_incident(con, "i-mar", "2024-03-04 10:00", resolved="2024-03-04 11:00")
+    add_incident(con, "i-web", "2024-01-03 10:00", resolved="2024-01-03 11:00", repo="acme/web")
+    frames = frames_of(con)
+    monthly = {(r["repo_id"], r["period_start"].month): r
+               for r in dora(frames, by="repo", grain="month").collect().iter_rows(named=True)}
+    march = monthly[("acme/api", 3)]
+    # March's weeks (Mondays 4, 11, 18, 25) had no deployment day: median 0, low; no deployment: no failure rate.
+    assert (march["deployments"], march["incidents"]) == (0, 1)
+    assert march["median_deploy_days_per_week"] == pytest.approx(0.0)
+    assert march["deployment_frequency_band"] == "low"
+    assert march["change_failure_rate"] is None and march["change_failure_band"] is None
+    # acme/web has no deployment data at all: its frequency is unknown, not low.
+    web = monthly[("acme/web", 1)]
+    assert web["median_deploy_days_per_week"] is None and web["deployment_frequency_band"] is None
+    # The organisation in a scope without deployments (March 2024): 0 of 4 weeks -> low; failure rate null.
+    row = dora(frames, Scope(start="2024-03-01", end="2024-04-01"), by=None, grain=None).collect().row(0, named=True)
+    assert row["deployments"] == 0 and row["median_deploy_days_per_week"] == pytest.approx(0.0)
+    assert row["deployment_frequency_band"] == "low"
+    assert row["change_failure_rate"] is None and row["change_failure_band"] is None
+
+
+def test_an_empty_warehouse_has_no_frequency_with_or_without_a_scope(con):
+    frames = frames_of(con)
+    for scope in (Scope(), Scope(start="2024-01-01", end="2024-02-01")):
+        row = dora(frames, scope, by=None, grain=None).collect().row(0, named=True)
+        assert row["deployments"] == 0
+        assert row["median_deploy_days_per_week"] is None and row["deployment_frequency_band"] is None
+        assert row["change_failure_rate"] is None and row["change_failure_band"] is None
+
+
+def test_load_reads_utc_whatever_the_sessions_timezone(db_path):
+    """A warehouse written as usual, read through a plain duckdb connection whose TimeZone is Los Angeles."""
+    import duckdb
+
+    from impactlens import warehouse
+    from impactlens.metrics import load, pr_facts
+
+    con = warehouse.open_for_write(db_path)
+    add_deployment(con, "d1", "2024-01-02 12:00")
+    add_pr(con, 1, "alice", "2024-01-02 09:00", first_commit_at="2024-01-02 08:00", merged_at="2024-01-02 10:00")
+    add_incident(con, "i1", "2024-01-02 13:00", resolved="2024-01-02 15:00")
+    con.close()
+    raw = duckdb.connect(str(db_path))
+    raw.execute("SET TimeZone = 'America/Los_Angeles'")
+    try:
+        frames = load(raw)
+        facts = pr_facts(frames).collect()
+        assert facts.schema["deployed_at"] == pl.Datetime("us", "UTC")
+        # PR 1 merged 10:00 UTC, deployed by d1 at 12:00 UTC (04:00 in Los Angeles: the same instant).
+        assert facts["deployed_at"].dt.strftime("%Y-%m-%d %H:%M").to_list() == ["2024-01-02 12:00"]
+        row = dora(frames, by=None, grain="month").collect().row(0, named=True)
+        # January 2024 in UTC; lead time 08:00 -> 12:00 = 4 h; incident 13:00 -> 15:00 = 2 h.
+        assert row["period_start"].isoformat() == "2024-01-01T00:00:00+00:00"
+        assert row["lead_time_median_hours"] == pytest.approx(4.0)
+        assert row["time_to_restore_median_hours"] == pytest.approx(2.0)
+        # The session keeps its own timezone.
+        assert raw.sql("SELECT current_setting('TimeZone')").fetchall() == [("America/Los_Angeles",)]
+    finally:
+        raw.close()
