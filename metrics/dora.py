@@ -125,12 +125,9 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         .select("deployment_id", pl.lit("revert").alias("reason"))
     )
     # Hotfixes: the deployment running when the hotfix landed failed.
-    hotfix_prs = frames.prs.filter(
-        pl.col("merged_at").is_not_null()
-        & (pl.col("title").str.contains(patterns.HOTFIX)
-           | pl.col("head_branch").fill_null("").str.contains(patterns.HOTFIX)
-           | pl.col("labels").list.eval(pl.element().str.contains(patterns.HOTFIX)).list.any().fill_null(False))
-    ).select("repo_id", pl.col("merged_at").alias("_landed"))
+    hotfix_prs = frames.prs.filter(pl.col("merged_at").is_not_null() & patterns.is_hotfix_pr()).select(
+        "repo_id", pl.col("merged_at").alias("_landed")
+    )
     with_prs = frames.prs.select("repo_id").unique()
     hotfix_commits = (
         commits.filter(pl.col("subject_says_hotfix") & ~pl.col("is_merge"))

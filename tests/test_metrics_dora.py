@@ -356,3 +356,21 @@ def test_load_reads_utc_whatever_the_sessions_timezone(db_path):
         assert raw.sql("SELECT current_setting('TimeZone')").fetchall() == [("America/Los_Angeles",)]
     finally:
         raw.close()
+
+
+def test_hotfixes_by_title_branch_or_label(con):
+    """acme/api deploys at 12:00 on Mon Jan 1 (d1) to Fri Jan 5 (d5). PRs merged at 10:00, each while the
+    previous day's deployment was running:
+      PR 1 Tue  label 'type: hotfix'                        -> d1 failed
+      PR 2 Wed  branch 'hotfix/login'                       -> d2 failed
+      PR 3 Thu  title 'Docs: describe the hotfix process'   (mentions hotfixes, is not one)
+      PR 4 Fri  title 'Hotfix: null session'                -> d4 failed
+    (patterns.is_hotfix_pr, docs/metrics.md "DORA four keys")."""
+    for n, day in enumerate(("01", "02", "03", "04", "05"), start=1):
+        add_deployment(con, f"d{n}", f"2024-01-{day} 12:00")
+    add_pr(con, 1, "ann", "2024-01-02 09:00", merged_at="2024-01-02 10:00", labels=["type: hotfix"])
+    add_pr(con, 2, "ann", "2024-01-03 09:00", merged_at="2024-01-03 10:00", head_branch="hotfix/login")
+    add_pr(con, 3, "ann", "2024-01-04 09:00", merged_at="2024-01-04 10:00", title="Docs: describe the hotfix process")
+    add_pr(con, 4, "ann", "2024-01-05 09:00", merged_at="2024-01-05 10:00", title="Hotfix: null session")
+    got = {r["deployment_id"]: r["failure_reasons"] for r in deployment_facts(frames_of(con)).collect().iter_rows(named=True)}
+    assert got == {"d1": ["hotfix"], "d2": ["hotfix"], "d3": [], "d4": ["hotfix"], "d5": []}
