@@ -98,6 +98,8 @@ def _moved_artifacts(frames: Frames) -> pl.LazyFrame:
             pl.col("category").is_in(ARTIFACT_CATEGORIES) & pl.col("change_type").str.starts_with("R")
         ).select("commit_id", "path")
         moved = into.join(frames.renames.select("commit_id", "path", "old_path"), on=["commit_id", "path"]).collect()
+        if moved.is_empty():  # no rename into an artifact path: the globs need not be compiled
+            return moved.select("commit_id", "path")
         categorize = categorizer(frames.config)
         was = [old for old in moved["old_path"].unique().to_list() if categorize(old) in ARTIFACT_CATEGORIES]
         return moved.filter(pl.col("old_path").is_in(was)).select("commit_id", "path")
