@@ -27,47 +27,131 @@ ACTIVITY_KIND = pl.Enum(["pr_merged", "pr_opened", "review", "commit", "commit_d
 #: A PR "under 200 changed lines" is small (docs/metrics.md, "PR size").
 SMALL_PR_LINES = 200
 
-_READY_EVENTS = ("ready_for_review", "reopened")
+#: What each timeline event does to a PR's ready state (docs/metrics.md, "Time to first review"), as a
+#: rank: events at the same instant apply in this order. The frames turn every spelling GitHub uses
+#: (``ReadyForReviewEvent``, ``READY_FOR_REVIEW_EVENT``, ``ready_for_review``) into the snake-case one;
+#: the GitHub collector stores ready_for_review, convert_to_draft and reopened (no ``closed`` event:
+#: a ``reopened`` alone then ends the period before it at the reopen).
+_CREATED, _TO_DRAFT, _CLOSED, _READY, _REOPENED, _END = range(6)
+_PERIOD_EVENTS = {"convert_to_draft": _TO_DRAFT, "closed": _CLOSED, "ready_for_review": _READY,
+                  "reopened": _REOPENED}
+_UTC = pl.Datetime("us", "UTC")
 
 
-def _ready_times(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
-    """pr_id, ready_at: the last time each PR became ready for review.
-
-    That is the latest of its creation and its ``ready_for_review`` / ``reopened`` events (events after
-    the merge are ignored). A PR that is an open draft now has no ready time.
-    """
+def _ready_periods(prs: pl.LazyFrame, timeline: pl.LazyFrame) -> pl.DataFrame:
+    """The ready periods of each PR (see :func:`ready_periods`) from ``prs`` (pr_id, created_at, merged_at,
+    closed_at, state, is_draft) and ``timeline`` (pr_id, event_type, created_at)."""
+    prs = prs.select(
+        "pr_id", "created_at",
+        # The PR's final end: the merge, or the close of a PR that is closed now.
+        pl.when(pl.col("merged_at").is_not_null()).then(pl.col("merged_at"))
+        .when(pl.col("state") == "closed").then(pl.col("closed_at")).alias("_end"),
+        # The draft flag is today's; a merged PR is not a draft (GitHub cannot merge one).
+        (pl.col("is_draft").fill_null(False) & pl.col("merged_at").is_null()).alias("_draft_now"),
+    )
     events = (
-        frames.timeline.filter(pl.col("event_type").is_in(_READY_EVENTS))
-        .select("pr_id", pl.col("created_at").alias("_event_at"))
+        timeline.filter(pl.col("event_type").is_in(list(_PERIOD_EVENTS)))
+        .select("pr_id", pl.col("created_at").alias("_at"),
+                pl.col("event_type").replace_strict(_PERIOD_EVENTS, return_dtype=pl.Int8).alias("_kind"))
+        .join(prs, on="pr_id", how="inner")
+        # Events after the PR's end (or before its creation, which GitHub does not make) are ignored.
+        .filter(pl.col("_end").is_null() | (pl.col("_at") <= pl.col("_end")))
+        .select("pr_id", pl.max_horizontal("_at", "created_at").alias("_at"), "_kind")
+        .collect()
     )
-    last = (
-        prs.select("pr_id", "merged_at")
-        .join(events, on="pr_id", how="inner")
-        .filter(pl.col("merged_at").is_null() | (pl.col("_event_at") <= pl.col("merged_at")))
-        .group_by("pr_id")
-        .agg(pl.col("_event_at").max().alias("_last_ready_event"))
+    with_events = events.select("pr_id").unique().lazy()
+    periods_out = ["pr_id", "period_start", "period_end", "shared_end", "is_last"]
+    # Most PRs have no such event: one period from creation to the end, unless a draft now.
+    simple = (
+        prs.join(with_events, on="pr_id", how="anti").filter(~pl.col("_draft_now"))
+        .select("pr_id", pl.col("created_at").alias("period_start"), pl.col("_end").alias("period_end"),
+                pl.lit(False).alias("shared_end"), pl.lit(True).alias("is_last"))
     )
-    return (
-        prs.select("pr_id", "created_at", "is_draft", "state")
-        .join(last, on="pr_id", how="left")
+    # The others: a stream of creation, events and end per PR, in time order; the draft and open states
+    # are carried forward from the row that last set them (creation sets both, and comes first in each PR).
+    # A PR was a draft at creation when its first draft event makes it ready (else today's flag decides).
+    first_draft_event = (
+        events.lazy().filter(pl.col("_kind").is_in([_TO_DRAFT, _READY])).sort("pr_id", "_at", "_kind")
+        .unique("pr_id", keep="first").select("pr_id", (pl.col("_kind") == _READY).alias("_draft_first"))
+    )
+    changing = prs.join(with_events, on="pr_id", how="semi")
+    created = changing.join(first_draft_event, on="pr_id", how="left").select(
+        "pr_id", pl.col("created_at").alias("_at"), pl.lit(_CREATED, pl.Int8).alias("_kind"),
+        pl.coalesce("_draft_first", "_draft_now").alias("_draft0"),
+    )
+    ended = changing.filter(pl.col("_end").is_not_null()).select(
+        "pr_id", pl.col("_end").alias("_at"), pl.lit(_END, pl.Int8).alias("_kind"))
+    kind = pl.col("_kind")
+    draft = (pl.when(kind == _CREATED).then(pl.col("_draft0")).when(kind == _TO_DRAFT).then(True)
+             .when(kind == _READY).then(False).forward_fill())
+    is_open = (pl.when(kind.is_in([_CREATED, _REOPENED])).then(True).when(kind.is_in([_CLOSED, _END])).then(False)
+               .forward_fill())
+    first_of_pr = (pl.col("pr_id") != pl.col("pr_id").shift(1)).fill_null(True)
+    ready, before = pl.col("_ready"), pl.col("_before")
+    split = (kind == _REOPENED) & ready & before  # reopened with no close seen: a new period at the reopen
+    stream = (
+        pl.concat([created, events.lazy(), ended], how="diagonal")
+        .sort("pr_id", "_at", "_kind")
+        .with_columns((is_open & ~draft).alias("_ready"))
+        .with_columns(pl.when(first_of_pr).then(False).otherwise(ready.shift(1)).alias("_before"))
+        .with_columns((ready & (~before | split)).alias("_starts"), ((before & ~ready) | split).alias("_ends"),
+                      split.alias("_split"))
+        .with_columns(pl.col("_starts").cum_sum().cast(pl.Int64).alias("_period"))
+        .filter(pl.col("_starts") | pl.col("_ends"))
+        .collect()
+    )
+    starts = stream.filter(pl.col("_starts")).select("_period", "pr_id", pl.col("_at").alias("period_start"))
+    ends = stream.filter(pl.col("_ends")).select(
+        (pl.col("_period") - pl.col("_split").cast(pl.Int64)).alias("_period"), pl.col("_at").alias("period_end"))
+    same_pr_next = (pl.col("pr_id") == pl.col("pr_id").shift(-1)).fill_null(False)
+    changed = (
+        starts.join(ends, on="_period", how="left").sort("_period")
         .select(
-            "pr_id",
-            pl.when(pl.col("is_draft") & (pl.col("state") == "open"))
-            .then(pl.lit(None, pl.Datetime("us", "UTC")))
-            .otherwise(pl.max_horizontal("created_at", "_last_ready_event"))
-            .alias("ready_at"),
+            "pr_id", "period_start", "period_end",
+            (same_pr_next & (pl.col("period_end") == pl.col("period_start").shift(-1))).fill_null(False)
+            .alias("shared_end"),
+            (~same_pr_next).alias("is_last"),
         )
     )
+    return pl.concat([simple.collect(), changed.select(periods_out)]).select(periods_out)
 
 
-def _first_responses(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
-    """pr_id, first_human_response_at, first_response_source ('review' or 'comment').
+def ready_periods(frames: Frames) -> pl.LazyFrame:
+    """The periods in which each PR was ready for review (docs/metrics.md, "Time to first review").
 
-    The earliest review (any submitted state) or PR comment at or after ``ready_at`` by a human other
-    than the PR's author. Bots and AI reviewers never count. A review and a comment at the same
-    instant count as a review.
+    A PR is ready while it is open and not a draft. A period starts at the PR's creation when it was
+    not a draft then, at ``ready_for_review``, or at ``reopened`` (a reopen with no ``closed`` event
+    before it also ends the period running then); it ends at ``convert_to_draft``, ``closed``, or the
+    PR's merge (or its close, for a PR closed now). A PR created as a draft is one whose first draft
+    event is ``ready_for_review`` (with no draft event, one that is a draft now and not merged). Events
+    after the merge or close are ignored. A PR that never left draft has no period.
+
+    Columns: pr_id (u64), period_start, period_end (``Datetime(us, UTC)``; period_end null while the PR
+    is ready now), shared_end (bool: the PR's next period starts at this one's end instant, so an event
+    at that instant belongs to the next period), is_last (bool: the PR's latest period). Computed once
+    per ``frames``; the events are handled as one sorted stream (forward fills), not per PR.
     """
-    keys = prs.select("pr_id", "author_key", "ready_at").filter(pl.col("ready_at").is_not_null())
+    return frames.derived("ready_periods", lambda: _ready_periods(frames.prs, frames.timeline))
+
+
+def in_ready_period(time: str) -> pl.Expr:
+    """True when ``time`` falls in the period of a row of :func:`ready_periods`: from its start to its end,
+    both included, except an end shared with the next period's start."""
+    at, end = pl.col(time), pl.col("period_end")
+    return (at >= pl.col("period_start")) & (
+        end.is_null() | (at < end) | ((at == end) & ~pl.col("shared_end"))
+    )
+
+
+def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -> pl.LazyFrame:
+    """pr_id, first_human_response_at, first_response_source ('review' or 'comment'), _response_period
+    (the start of the ready period it fell in).
+
+    The earliest review (any submitted state) or PR comment inside one of the PR's ready periods by a
+    human other than the PR's author. Bots and AI reviewers never count; a deleted account (null key)
+    is never the author. A review and a comment at the same instant count as a review.
+    """
+    windows = periods.join(prs.select("pr_id", "author_key"), on="pr_id", how="inner")
     reviews = frames.reviews.filter(~pl.col("reviewer_is_bot")).select(
         "pr_id", pl.col("reviewer_key").alias("_actor"), pl.col("submitted_at").alias("_at"),
         pl.lit(True).alias("_review"),
@@ -78,11 +162,11 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
     )
     responses = (
         pl.concat([reviews, comments])
-        .join(keys, on="pr_id", how="inner")
+        .join(windows, on="pr_id", how="inner")
         .filter(
             # A deleted account (null key) is nobody: never the author, and two are not the same person.
             pl.col("_actor").is_null() | pl.col("author_key").is_null() | (pl.col("_actor") != pl.col("author_key")),
-            pl.col("_at") >= pl.col("ready_at"),
+            in_ready_period("_at"),
         )
     )
     return (
@@ -90,9 +174,11 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.col("_at").min().alias("first_human_response_at"),
             pl.col("_at").filter(pl.col("_review")).min().alias("_first_review"),
+            # Periods do not overlap, so responses at the same instant share one period.
+            pl.col("period_start").get(pl.col("_at").arg_min()).alias("_response_period"),
         )
         .select(
-            "pr_id", "first_human_response_at",
+            "pr_id", "first_human_response_at", "_response_period",
             pl.when(pl.col("_first_review") == pl.col("first_human_response_at")).then(pl.lit("review"))
             .otherwise(pl.lit("comment")).alias("first_response_source"),
         )
@@ -157,19 +243,30 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
         prs = frames.prs.with_columns(
             pl.when(pl.col("merged_at").is_not_null()).then(pl.lit("merged")).otherwise(pl.col("state")).alias("state")
         )
-        prs = prs.join(_ready_times(frames, prs), on="pr_id", how="left")
-        prs = prs.join(_first_responses(frames, prs), on="pr_id", how="left")
+        periods = ready_periods(frames)
+        last = periods.filter(pl.col("is_last")).select(
+            "pr_id", pl.col("period_start").alias("_last_start"), pl.col("period_end").is_null().alias("_ready_now"))
+        prs = prs.join(last, on="pr_id", how="left")
+        prs = prs.join(_first_responses(frames, prs, periods), on="pr_id", how="left")
         prs = prs.join(_sizes(frames), on="pr_id", how="left")
+        # The wait is timed from the ready period of the first response; with none, from the last ready
+        # period, unless the PR is an open draft now (its wait is paused: no ready time).
+        prs = prs.with_columns(
+            pl.coalesce(
+                "_response_period",
+                pl.when(pl.col("_ready_now") | (pl.col("state") != "open")).then(pl.col("_last_start")),
+            ).alias("ready_at")
+        )
+        # Responses fall inside ready periods, which end at the merge: never after it.
         first_response = pl.min_horizontal("first_human_response_at", "merged_at")
         prs = prs.with_columns(
             pl.when(pl.col("ready_at").is_not_null()).then(first_response).alias("first_response_at"),
             pl.when(pl.col("ready_at").is_null()).then(pl.lit(None, pl.String))
-            .when(pl.col("first_human_response_at").is_not_null()
-                  & (pl.col("merged_at").is_null() | (pl.col("first_human_response_at") <= pl.col("merged_at"))))
-            .then(pl.col("first_response_source"))
+            .when(pl.col("first_human_response_at").is_not_null()).then(pl.col("first_response_source"))
             .when(pl.col("merged_at").is_not_null()).then(pl.lit("merge"))
             .alias("first_response_kind"),
-            pl.col("first_human_response_at").is_null().alias("never_reviewed"),
+            pl.when(pl.col("ready_at").is_not_null()).then(pl.col("first_human_response_at").is_null())
+            .alias("never_reviewed"),
             pl.when(pl.col("_changed").is_not_null()).then(pl.col("_changed"))
             .otherwise(pl.col("additions").cast(pl.Int64) + pl.col("deletions").cast(pl.Int64)).alias("changed_lines"),
             pl.col("_excluded").alias("excluded_lines"),

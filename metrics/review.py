@@ -22,7 +22,7 @@ from impactlens.metrics.frames import (
     utc,
     with_team,
 )
-from impactlens.metrics.pr import pr_facts
+from impactlens.metrics.pr import in_ready_period, ready_periods
 
 #: Marks "no value yet" in a forward fill that must not cross from one (PR, reviewer) pair to the next.
 _NONE = pl.lit(-(2**63), pl.Int64)
@@ -62,19 +62,33 @@ def human_reviews(frames: Frames) -> pl.LazyFrame:
 def review_cycles(frames: Frames) -> pl.LazyFrame:
     """One row per review cycle of a reviewer: from the request (or the PR's ready time) to their review.
 
-    A cycle starts at the latest ``review_requested`` event naming the reviewer before the review and
-    after their previous review on the PR; a reviewer's first review on a PR with no such request starts
-    at the PR's ready time (its creation if the review came before it). A later review with no new
-    request is not a new cycle.
+    Only reviews inside one of the PR's ready periods (:func:`~impactlens.metrics.pr.ready_periods`: open
+    and not a draft) count; a review during a draft or while the PR was closed is not a cycle and is not
+    the reviewer's previous review either. A cycle starts at the later of the latest ``review_requested``
+    event naming the reviewer at or before the review and after their previous review on the PR, and
+    the start of the ready period containing the review (a request made while a draft waits for the PR
+    to be ready). A reviewer's first review on a PR with no such request starts at the start of the
+    ready period containing it. A later review with no new request is not a new cycle.
 
-    Columns: repo_id, pr_number (i32), reviewer_key, author_key, start_at, start_kind ('request' |
-    'ready'), reviewed_at (Datetime UTC), state, turnaround_hours, turnaround_business_hours (f64).
-    docs/metrics.md "Review turnaround".
+    Columns: repo_id, pr_number (i32), reviewer_key, author_key, start_at, start_kind ('request' when
+    the cycle starts at the request, 'ready' when at the ready period's start), reviewed_at (Datetime
+    UTC), state, turnaround_hours, turnaround_business_hours (f64). docs/metrics.md "Review turnaround".
     """
 
     def build() -> pl.DataFrame:
         cfg = frames.config["business_hours"]
         reviews = human_reviews(frames).collect()
+        # The reviews inside a ready period, with its start (periods do not overlap: one at most each).
+        # Found on a narrow frame; the wide one is only filtered, in its own order.
+        inside = (
+            reviews.select("pr_id", "submitted_at").with_row_index("_row").lazy()
+            .join(ready_periods(frames).select("pr_id", "period_start", "period_end", "shared_end"),
+                  on="pr_id", how="inner")
+            .filter(in_ready_period("submitted_at"))
+            .select("_row", "period_start").sort("_row").collect()
+        )
+        keep = pl.zeros(reviews.height, pl.Boolean, eager=True).scatter(inside["_row"], True)
+        reviews = reviews.filter(keep).with_columns(inside["period_start"])
         # The look-ups work on narrow numeric frames sorted by (reviewer on the PR, time): one u64 key
         # per (pr_id, reviewer_key) pair and the time in microseconds. Their results are put back in
         # the reviews' own row order (sorted by row number), so the wide frame is never joined or sorted
@@ -111,26 +125,19 @@ def review_cycles(frames: Frames) -> pl.LazyFrame:
             .select("_i", "_kind", last_before(pl.when(pl.col("_kind") == 0).then(at)).alias("_requested"))
             .filter(pl.col("_kind") == 1).sort("_i")["_requested"]
         )
-        ready = reviews.select("pr_id").join(
-            pr_facts(frames).select("pr_id", "ready_at", "created_at").collect(), on="pr_id", how="left",
-            maintain_order="left",
-        )
         to_time = lambda s: s.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")  # noqa: E731
         timing = pl.DataFrame({
             "submitted_at": reviews["submitted_at"], "_previous": to_time(previous),
-            "_requested_at": to_time(requested), "ready_at": ready["ready_at"], "created_at": ready["created_at"],
+            "_requested_at": to_time(requested), "period_start": reviews["period_start"],
         })
         new_request = pl.col("_requested_at").is_not_null() & (
             pl.col("_previous").is_null() | (pl.col("_requested_at") > pl.col("_previous"))
         )
         first = pl.col("_previous").is_null()
-        ready_start = (
-            pl.when(pl.col("ready_at").is_not_null() & (pl.col("ready_at") <= pl.col("submitted_at")))
-            .then(pl.col("ready_at")).otherwise(pl.col("created_at"))
-        )
         starts = timing.select(
-            pl.when(new_request).then(pl.col("_requested_at")).when(first).then(ready_start).alias("start_at"),
-            new_request.alias("_by_request"),
+            pl.when(new_request).then(pl.max_horizontal("_requested_at", "period_start"))
+            .when(first).then(pl.col("period_start")).alias("start_at"),
+            (new_request & (pl.col("_requested_at") >= pl.col("period_start"))).alias("_by_request"),
         )
         # Strings are gathered into the final order as codes (a string gather costs 4-5x a numeric one
         # at millions of rows) and turned back into strings afterwards.

@@ -278,3 +278,126 @@ def test_deleted_accounts_are_nobody(con):
     whole = throughput(frames, by=None, grain=None).collect().row(0, named=True)
     # Both PRs, three reviews (two by ghosts), one repository.
     assert (whole["prs_merged"], whole["prs_opened"], whole["reviews_given"], whole["repos_touched"]) == (2, 2, 3, 1)
+
+
+@pytest.fixture
+def lifecycles(con):
+    """PRs that leave and re-enter review (all by alice; bob and carol review; 2024-01-01 is a Monday).
+
+    * PR 1: opened Mon 1st 10:00, merged 12:00 with no review; bob comments 13:00, after the merge.
+    * PR 2: opened Tue 2nd 10:00 as a draft, bob reviews the draft 11:00, closed Wed 3rd 10:00 without
+      ever being ready (an abandoned draft).
+    * PR 3: opened Mon 8th 09:00 as a draft, ready Tue 9th 09:00, bob reviews 11:00 (no request), back to
+      draft 12:00, ready again Wed 10th 09:00, bob re-requested 09:30 and approves 09:45, merged 10:00.
+    * PR 4: opened Mon 15th 09:00, carol approves 10:00, closed and reopened 11:00 to re-run CI (the
+      collector stores only the ``reopened`` event), merged 11:30.
+    * PR 5: opened Mon 22nd 09:00 as a draft, bob requested while draft 09:05, ready Thu 25th 09:00 (the
+      ``ReadyForReviewEvent`` spelling), bob approves 10:00, merged 12:00.
+    * PR 6: opened Mon 29th 09:00, closed 12:00 unreviewed, reopened Wed 31st 09:00, bob approves 11:00,
+      merged 12:00.
+    * PR 7: opened Mon 1st 14:00 ready, back to draft 15:00, bob comments 16:00; an open draft now.
+    * PR 8: opened Mon 1st 14:00 as a draft and still one.
+    """
+    add_person(con, "p-alice", logins=("alice",))
+    add_person(con, "p-bob", logins=("bob",))
+    add_person(con, "p-carol", logins=("carol",))
+
+    add_pr(con, 1, "alice", "2024-01-01 10:00", merged_at="2024-01-01 12:00", closed_at="2024-01-01 12:00")
+    add_comment(con, 1, "bob", "2024-01-01 13:00", kind="issue_comment")
+
+    add_pr(con, 2, "alice", "2024-01-02 10:00", is_draft=True, state="closed", closed_at="2024-01-03 10:00")
+    add_review(con, 2, "bob", "2024-01-02 11:00", state="COMMENTED")
+
+    add_pr(con, 3, "alice", "2024-01-08 09:00", merged_at="2024-01-10 10:00")
+    add_event(con, 3, "ready_for_review", "2024-01-09 09:00", actor="alice")
+    add_review(con, 3, "bob", "2024-01-09 11:00", state="COMMENTED")
+    add_event(con, 3, "convert_to_draft", "2024-01-09 12:00", actor="alice")
+    add_event(con, 3, "ready_for_review", "2024-01-10 09:00", actor="alice")
+    add_event(con, 3, "review_requested", "2024-01-10 09:30", actor="alice", subject="bob")
+    add_review(con, 3, "bob", "2024-01-10 09:45")
+
+    add_pr(con, 4, "alice", "2024-01-15 09:00", merged_at="2024-01-15 11:30")
+    add_review(con, 4, "carol", "2024-01-15 10:00")
+    add_event(con, 4, "reopened", "2024-01-15 11:00", actor="alice")
+
+    add_pr(con, 5, "alice", "2024-01-22 09:00", merged_at="2024-01-25 12:00")
+    add_event(con, 5, "review_requested", "2024-01-22 09:05", actor="alice", subject="bob")
+    add_event(con, 5, "ReadyForReviewEvent", "2024-01-25 09:00", actor="alice")
+    add_review(con, 5, "bob", "2024-01-25 10:00")
+
+    add_pr(con, 6, "alice", "2024-01-29 09:00", merged_at="2024-01-31 12:00")
+    add_event(con, 6, "closed", "2024-01-29 12:00", actor="alice")
+    add_event(con, 6, "reopened", "2024-01-31 09:00", actor="alice")
+    add_review(con, 6, "bob", "2024-01-31 11:00")
+
+    add_pr(con, 7, "alice", "2024-01-01 14:00", is_draft=True)
+    add_event(con, 7, "convert_to_draft", "2024-01-01 15:00", actor="alice")
+    add_comment(con, 7, "bob", "2024-01-01 16:00", kind="issue_comment")
+
+    add_pr(con, 8, "alice", "2024-01-01 14:00", is_draft=True)
+    return frames_of(con)
+
+
+def test_responses_outside_ready_periods_never_count(lifecycles):
+    f = facts_by_number(lifecycles)
+    # PR 1: bob's comment came after the merge: the wait ended at the merge (2 h), never reviewed.
+    assert f[1]["first_human_response_at"] is None
+    assert (f[1]["first_response_kind"], f[1]["never_reviewed"]) == ("merge", True)
+    assert f[1]["time_to_first_review_hours"] == pytest.approx(2.0)
+    # PR 2 never left draft: no ready time, bob's draft review is no response, and it did not wait.
+    assert f[2]["ready_at"] is None and f[2]["first_human_response_at"] is None
+    assert f[2]["never_reviewed"] is None and f[2]["time_to_first_review_hours"] is None
+    # PR 3: bob's review at Tue 11:00 fell in the ready period that began Tue 09:00: 2 h, timed from
+    # that period even though the PR went back to draft afterwards.
+    assert (f[3]["ready_at"], f[3]["first_human_response_at"]) == (utc("2024-01-09 09:00"), utc("2024-01-09 11:00"))
+    assert f[3]["time_to_first_review_hours"] == pytest.approx(2.0)
+    # Phases: coding Mon 09:00 -> Tue 09:00 = 24, pickup 2, review Tue 11:00 -> Wed 10:00 = 23; 49 in all.
+    assert (f[3]["coding_hours"], f[3]["pickup_hours"], f[3]["review_hours"]) == (
+        pytest.approx(24.0), pytest.approx(2.0), pytest.approx(23.0))
+    assert f[3]["cycle_time_to_merge_hours"] == pytest.approx(49.0)
+    # PR 4: carol's approval at 10:00 came before the close/reopen: it counts, from creation: 1 h.
+    assert (f[4]["ready_at"], f[4]["first_response_kind"]) == (utc("2024-01-15 09:00"), "review")
+    assert f[4]["time_to_first_review_hours"] == pytest.approx(1.0)
+    # PR 5: ready Thu 09:00, bob at 10:00: 1 h.
+    assert f[5]["ready_at"] == utc("2024-01-25 09:00")
+    assert f[5]["time_to_first_review_hours"] == pytest.approx(1.0)
+    # PR 6: the first period (Mon 09:00-12:00) had no response; the wait runs from the reopen (Wed 09:00)
+    # to bob at 11:00: 2 h. Coding runs from creation to that ready time: Mon 09:00 -> Wed 09:00 = 48 h.
+    assert (f[6]["ready_at"], f[6]["never_reviewed"]) == (utc("2024-01-31 09:00"), False)
+    assert f[6]["time_to_first_review_hours"] == pytest.approx(2.0)
+    assert f[6]["coding_hours"] == pytest.approx(48.0)
+    # PR 7 is a draft now and got no response while it was ready; PR 8 never left draft: neither waits.
+    for n in (7, 8):
+        assert f[n]["ready_at"] is None and f[n]["never_reviewed"] is None and f[n]["first_response_at"] is None
+
+
+def test_time_to_first_review_counts_each_pr_once(lifecycles):
+    row = time_to_first_review(lifecycles).collect().row(0, named=True)
+    # PRs with a ready time: 1, 3, 4, 5, 6 (not the drafts 2, 7, 8). Reviewed: 3, 4, 5, 6; PR 1 ended by
+    # its merge and is the one never reviewed. Waits 2, 2, 1, 1, 2 h: median 2, mean 8 / 5.
+    assert (row["prs"], row["reviewed_prs"], row["ended_by_merge"], row["never_reviewed_prs"], row["waiting_prs"]) == (
+        5, 4, 1, 1, 0)
+    assert row["median_hours"] == pytest.approx(2.0)
+    assert row["mean_hours"] == pytest.approx(1.6)
+
+
+def test_review_cycles_start_inside_ready_periods(lifecycles):
+    from impactlens.metrics import review_cycles
+
+    cycles = review_cycles(lifecycles).collect()
+    got = sorted((r["pr_number"], r["reviewer_key"], r["start_at"], r["start_kind"], r["turnaround_hours"])
+                 for r in cycles.iter_rows(named=True))
+    assert got == [
+        # PR 2: bob's review of the draft is not a cycle.
+        # PR 3: no request: from the ready period's start (Tue 09:00) to 11:00. Back in review, the new
+        # request at Wed 09:30 (after that review, inside the period begun 09:00) to the approval 09:45.
+        (3, "p-bob", utc("2024-01-09 09:00"), "ready", pytest.approx(2.0)),
+        (3, "p-bob", utc("2024-01-10 09:30"), "request", pytest.approx(0.25)),
+        # PR 4: carol from creation to her approval before the close/reopen: 1 h.
+        (4, "p-carol", utc("2024-01-15 09:00"), "ready", pytest.approx(1.0)),
+        # PR 5: requested while a draft: the cycle starts when the PR became ready (Thu 09:00), not at the
+        # request three days earlier: 1 h.
+        (5, "p-bob", utc("2024-01-25 09:00"), "ready", pytest.approx(1.0)),
+        # PR 6: reviewed in the period begun by the reopen (Wed 09:00): 2 h.
+        (6, "p-bob", utc("2024-01-31 09:00"), "ready", pytest.approx(2.0)),
+    ]
