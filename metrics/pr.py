@@ -48,7 +48,7 @@ def _ready_periods(prs: pl.LazyFrame, timeline: pl.LazyFrame) -> pl.DataFrame:
         .when(pl.col("state") == "closed").then(pl.col("closed_at")).alias("_end"),
         # The draft flag is today's; a merged PR is not a draft (GitHub cannot merge one).
         (pl.col("is_draft").fill_null(False) & pl.col("merged_at").is_null()).alias("_draft_now"),
-    )
+    ).collect().lazy()
     events = (
         timeline.filter(pl.col("event_type").is_in(list(_PERIOD_EVENTS)))
         .select("pr_id", pl.col("created_at").alias("_at"),
@@ -151,7 +151,8 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
     human other than the PR's author. Bots and AI reviewers never count; a deleted account (null key)
     is never the author. A review and a comment at the same instant count as a review.
     """
-    windows = periods.join(prs.select("pr_id", "author_key"), on="pr_id", how="inner")
+    windows = periods.select("pr_id", "period_start", "period_end", "shared_end").join(
+        prs.select("pr_id", "author_key"), on="pr_id", how="inner")
     reviews = frames.reviews.filter(~pl.col("reviewer_is_bot")).select(
         "pr_id", pl.col("reviewer_key").alias("_actor"), pl.col("submitted_at").alias("_at"),
         pl.lit(True).alias("_review"),
@@ -174,8 +175,9 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
         .agg(
             pl.col("_at").min().alias("first_human_response_at"),
             pl.col("_at").filter(pl.col("_review")).min().alias("_first_review"),
-            # Periods do not overlap, so responses at the same instant share one period.
-            pl.col("period_start").get(pl.col("_at").arg_min()).alias("_response_period"),
+            # Periods do not overlap and each response is in one at most, so the earliest response is in
+            # the earliest period that has one.
+            pl.col("period_start").min().alias("_response_period"),
         )
         .select(
             "pr_id", "first_human_response_at", "_response_period",
