@@ -314,15 +314,18 @@ def pr_size(
     """PR size of merged PRs by human authors, per group and period of ``merged_at``.
 
     Columns: the group keys (period_start ``Datetime(us, UTC)``, person_key / team_id / repo_id keys),
-    prs (u32), median_changed_lines, p90_changed_lines, median_files_changed (f64, lines / files),
-    share_under_200 (f64, 0-1: PRs with fewer than 200 changed lines), total_changed_lines (i64).
-    Changed lines exclude generated, lockfile and vendored files. docs/metrics.md "PR size".
+    prs (u32: merged PRs with a size), prs_without_size (u32: merged PRs with neither commit files nor
+    GitHub's totals; left out of every other column), median_changed_lines, p90_changed_lines,
+    median_files_changed (f64, lines / files; null when no PR has a size), share_under_200 (f64, 0-1: PRs
+    with fewer than 200 changed lines), total_changed_lines (i64). Changed lines exclude generated,
+    lockfile and vendored files. docs/metrics.md "PR size".
     """
     frame, keys = group_columns(frames, _human_prs(frames, scope, "merged_at"), by=by, person="author_key",
                                 time="merged_at", grain=grain)
-    frame = frame.filter(pl.col("changed_lines").is_not_null())
+    # Null sizes are skipped by every statistic below (the share too: the mean of a boolean skips nulls).
     return aggregate(frame, keys, [
-        pl.len().alias("prs"),
+        pl.col("changed_lines").is_not_null().sum().alias("prs"),
+        pl.col("changed_lines").is_null().sum().alias("prs_without_size"),
         pl.col("changed_lines").median().alias("median_changed_lines"),
         pl.col("changed_lines").quantile(0.9, "linear").alias("p90_changed_lines"),
         pl.col("files_changed").median().alias("median_files_changed"),

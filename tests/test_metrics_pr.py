@@ -401,3 +401,17 @@ def test_review_cycles_start_inside_ready_periods(lifecycles):
         # PR 6: reviewed in the period begun by the reopen (Wed 09:00): 2 h.
         (6, "p-bob", utc("2024-01-31 09:00"), "ready", pytest.approx(2.0)),
     ]
+
+
+def test_pr_size_counts_merged_prs_without_size_data(org, con):
+    # dave's PR 7 was merged with neither commit files nor GitHub's totals: it has no size. It is left out
+    # of the size figures and counted in prs_without_size.
+    add_pr(con, 7, "dave", "2024-01-16 10:00", merged_at="2024-01-16 12:00")
+    frames = frames_of(con)
+    row = pr_size(frames).collect().row(0, named=True)
+    # Sized merged human PRs as before: 10, 120, 250, 350 lines.
+    assert (row["prs"], row["prs_without_size"]) == (4, 1)
+    assert row["median_changed_lines"] == pytest.approx(185.0)
+    assert row["share_under_200"] == pytest.approx(0.5)
+    dave = pr_size(frames, Scope(person="github_login:dave")).collect().row(0, named=True)
+    assert (dave["prs"], dave["prs_without_size"], dave["median_changed_lines"]) == (0, 1, None)
