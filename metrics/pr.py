@@ -236,6 +236,16 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
     coding_hours, pickup_hours, review_hours, deploy_hours, cycle_time_to_merge_hours,
     cycle_time_hours (f64, hours; null when the phase has not happened).
 
+    Waits follow the PR's ready periods (:func:`ready_periods`): ``first_human_response_at`` is the first
+    human non-author response inside one (never during a draft, while closed, or after the merge);
+    ``ready_at`` is the start of the ready period it fell in, else of the PR's last ready period. A PR
+    that never left draft, or is an open draft now with no response, has ``ready_at`` null and
+    ``never_reviewed`` null (it has not waited: not false, since nobody reviewed it, and not true, which
+    would count it in ``never_reviewed_prs``). Otherwise ``never_reviewed`` is true when no response came
+    (merged or closed unreviewed, or waiting now), and a merged PR with no response has
+    ``first_response_kind`` 'merge'. ``coding_start_at`` is the earliest of the first commit, the creation
+    and ``ready_at``.
+
     Definitions: docs/metrics.md "PR size", "Time to first review", "PR cycle time". The result is
     computed once per ``frames`` and reused.
     """
@@ -318,7 +328,8 @@ def pr_size(
     GitHub's totals; left out of every other column), median_changed_lines, p90_changed_lines,
     median_files_changed (f64, lines / files; null when no PR has a size), share_under_200 (f64, 0-1: PRs
     with fewer than 200 changed lines), total_changed_lines (i64). Changed lines exclude generated,
-    lockfile and vendored files. docs/metrics.md "PR size".
+    lockfile and vendored files. A deleted account's PRs have no person row but count for their repo
+    and the organisation. docs/metrics.md "PR size".
     """
     frame, keys = group_columns(frames, _human_prs(frames, scope, "merged_at"), by=by, person="author_key",
                                 time="merged_at", grain=grain)
@@ -339,10 +350,11 @@ def time_to_first_review(
 ) -> pl.LazyFrame:
     """Time to first review of human authors' PRs, per group and period of ``ready_at``.
 
-    Columns: group keys; prs (u32: PRs that became ready), reviewed_prs (u32: with a human response),
-    ended_by_merge (u32: merged with no response first), never_reviewed_prs (u32), waiting_prs (u32:
-    open, no response yet), median_hours, p90_hours, mean_hours, median_business_hours (f64, over PRs
-    whose wait has ended). docs/metrics.md "Time to first review".
+    Columns: group keys; prs (u32: PRs with a ready time), reviewed_prs (u32: with a human response
+    inside a ready period), ended_by_merge (u32: merged with no such response), never_reviewed_prs (u32:
+    prs - reviewed_prs), waiting_prs (u32: open, no response yet), median_hours, p90_hours, mean_hours,
+    median_business_hours (f64, over PRs whose wait has ended). A PR that never left draft is in no
+    figure. docs/metrics.md "Time to first review".
     """
     frame, keys = group_columns(frames, _human_prs(frames, scope, "ready_at"), by=by, person="author_key",
                                 time="ready_at", grain=grain)
@@ -450,7 +462,8 @@ def throughput(
     """Throughput: PRs merged, commits and reviews given, repositories and directories touched.
 
     Columns: group keys; prs_merged, prs_opened, commits, reviews_given, repos_touched,
-    directories_touched (u32). Human work only; a review on one's own PR is not counted.
+    directories_touched (u32). Human work only; a review on one's own PR is not counted. A deleted
+    account's work (null key) has no person row but counts for the repo and the organisation.
     docs/metrics.md "Throughput".
 
     Counts the rows of :func:`activity`, but each kind is counted on its own before the kinds are

@@ -166,7 +166,8 @@ def review_turnaround(
     """Review turnaround as a reviewer, per group (the reviewer, their team, the repo) and period of the review.
 
     Columns: group keys; cycles (u32), median_hours, p90_hours, mean_hours, median_business_hours (f64).
-    docs/metrics.md "Review turnaround".
+    Cycles as in :func:`review_cycles`. A deleted account's cycles (null reviewer) have no person row
+    but count for the repo and the organisation. docs/metrics.md "Review turnaround".
     """
     frame = scope.apply(frames, review_cycles(frames), person="reviewer_key", time="reviewed_at")
     frame, keys = group_columns(frames, frame, by=by, person="reviewer_key", time="reviewed_at", grain=grain)
