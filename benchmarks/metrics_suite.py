@@ -108,7 +108,8 @@ def generate(path: Path, scale: float) -> dict[str, int]:
             FROM (SELECT j, h(j, 1) % {N} AS i FROM range({n['comments']}) t(j))""",
         f"""INSERT INTO pr_timeline_events BY NAME
             SELECT repo(i) AS repo_id, num(i) AS pr_number, 'e' || k AS event_id,
-                   CASE WHEN k % 4 = 0 THEN 'ready_for_review' ELSE 'review_requested' END AS event_type,
+                   CASE k % 16 WHEN 0 THEN 'ready_for_review' WHEN 4 THEN 'ready_for_review'
+                        WHEN 8 THEN 'convert_to_draft' WHEN 12 THEN 'reopened' ELSE 'review_requested' END AS event_type,
                    login(h(i, 1)) AS actor_login, login(h(k, 8)) AS subject_login,
                    created(i) + to_seconds((h(k, 9) % 86400)::BIGINT) AS created_at
             FROM (SELECT k, h(k, 7) % {N} AS i FROM range({n['events']}) t(k))""",
@@ -200,27 +201,71 @@ FROM per_pr WHERE changed_lines IS NOT NULL
 
 SQL_TTFR = SQL_ACTORS + """,
 prs AS (
-    SELECT pr.repo_id, pr.number, pr.created_at, pr.merged_at, pr.is_draft, lower(pr.state) AS state,
+    SELECT pr.repo_id, pr.number, pr.created_at, pr.merged_at,
+           CASE WHEN pr.merged_at IS NOT NULL THEN 'merged' ELSE lower(pr.state) END AS state,
+           CASE WHEN pr.merged_at IS NOT NULL THEN pr.merged_at WHEN lower(pr.state) = 'closed' THEN pr.closed_at END AS end_at,
+           coalesce(pr.is_draft, false) AND pr.merged_at IS NULL AS draft_now,
            coalesce(a.person_key, 'github_login:' || lower(trim(pr.author_login))) AS author_key,
            coalesce(a.is_bot, false) OR pr.author_is_bot AS author_is_bot
     FROM pull_requests pr LEFT JOIN actors a ON a.identity_id = 'github_login:' || lower(trim(pr.author_login))
 ),
-last_ready AS (
-    SELECT p.repo_id, p.number, max(e.created_at) AS last_event
-    FROM prs p JOIN pr_timeline_events e
-      ON e.repo_id = p.repo_id AND e.pr_number = p.number
-     AND e.event_type IN ('ready_for_review', 'reopened')
-     AND (p.merged_at IS NULL OR e.created_at <= p.merged_at)
-    GROUP BY ALL
+-- Ready periods (docs/metrics.md, "Time to first review"): kinds ranked as events ts one instant apply.
+events AS (
+    SELECT e.repo_id, e.pr_number AS number, greatest(e.created_at, p.created_at) AS ts,
+           CASE lower(e.event_type) WHEN 'convert_to_draft' THEN 1 WHEN 'closed' THEN 2
+                WHEN 'ready_for_review' THEN 3 ELSE 4 END AS kind
+    FROM pr_timeline_events e JOIN prs p ON p.repo_id = e.repo_id AND p.number = e.pr_number
+    WHERE lower(e.event_type) IN ('convert_to_draft', 'closed', 'ready_for_review', 'reopened')
+      AND (p.end_at IS NULL OR e.created_at <= p.end_at)
 ),
-ready AS (
-    SELECT p.repo_id, p.number, p.author_key, p.author_is_bot, p.merged_at,
-           CASE WHEN p.is_draft AND p.state = 'open' THEN NULL
-                ELSE greatest(p.created_at, l.last_event) END AS ready_at
-    FROM prs p LEFT JOIN last_ready l USING (repo_id, number)
+changing AS (SELECT DISTINCT repo_id, number FROM events),
+first_draft AS (
+    SELECT repo_id, number, min({'ts': ts, 'kind': kind}).kind = 3 AS draft_first
+    FROM events WHERE kind IN (1, 3) GROUP BY ALL
+),
+stream AS (
+    SELECT p.repo_id, p.number, p.created_at AS ts, 0 AS kind, coalesce(d.draft_first, p.draft_now) AS draft0
+    FROM prs p JOIN changing USING (repo_id, number) LEFT JOIN first_draft d USING (repo_id, number)
+    UNION ALL SELECT repo_id, number, ts, kind, NULL FROM events
+    UNION ALL SELECT p.repo_id, p.number, p.end_at, 5, NULL
+    FROM prs p JOIN changing USING (repo_id, number) WHERE p.end_at IS NOT NULL
+),
+states AS (
+    SELECT repo_id, number, ts, kind,
+           last_value(CASE WHEN kind IN (0, 4) THEN true WHEN kind IN (2, 5) THEN false END IGNORE NULLS) OVER w
+           AND NOT last_value(CASE kind WHEN 0 THEN draft0 WHEN 1 THEN true WHEN 3 THEN false END IGNORE NULLS) OVER w
+           AS ready
+    FROM stream
+    WINDOW w AS (PARTITION BY repo_id, number ORDER BY ts, kind ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+marks AS (
+    SELECT *, kind = 4 AND ready AND before AS split
+    FROM (SELECT *, coalesce(lag(ready) OVER (PARTITION BY repo_id, number ORDER BY ts, kind), false) AS before
+          FROM states)
+),
+numbered AS (
+    SELECT *, ready AND (NOT before OR split) AS starts, (before AND NOT ready) OR split AS ends,
+           sum((ready AND (NOT before OR split))::INTEGER)
+               OVER (PARTITION BY repo_id, number ORDER BY ts, kind ROWS UNBOUNDED PRECEDING) AS period
+    FROM marks
+),
+changed_periods AS (
+    SELECT s.repo_id, s.number, s.period, s.ts AS period_start, e.ts AS period_end
+    FROM numbered s LEFT JOIN (SELECT repo_id, number, period - split::INTEGER AS period, ts FROM numbered WHERE ends) e
+      USING (repo_id, number, period)
+    WHERE s.starts
+),
+periods AS (
+    SELECT repo_id, number, period_start, period_end,
+           coalesce(period_end = lead(period_start) OVER w, false) AS shared_end,
+           lead(period_start) OVER w IS NULL AS is_last
+    FROM changed_periods WINDOW w AS (PARTITION BY repo_id, number ORDER BY period)
+    UNION ALL
+    SELECT p.repo_id, p.number, p.created_at, p.end_at, false, true
+    FROM prs p ANTI JOIN changing USING (repo_id, number) WHERE NOT p.draft_now
 ),
 responses AS (
-    SELECT r.repo_id, r.pr_number AS number, r.submitted_at AS at,
+    SELECT r.repo_id, r.pr_number AS number, r.submitted_at AS ts,
            coalesce(a.person_key, 'github_login:' || lower(trim(r.reviewer_login))) AS actor,
            coalesce(a.is_bot, r.reviewer_is_bot) AS is_bot
     FROM reviews r LEFT JOIN actors a ON a.identity_id = 'github_login:' || lower(trim(r.reviewer_login))
@@ -233,20 +278,22 @@ responses AS (
     WHERE c.parent_type = 'pull_request'
 ),
 first AS (
-    SELECT r.repo_id, r.number, min(s.at) AS first_human
-    FROM ready r JOIN responses s USING (repo_id, number)
-    WHERE NOT s.is_bot AND s.actor <> r.author_key AND r.ready_at IS NOT NULL AND s.at >= r.ready_at
+    SELECT s.repo_id, s.number, min(s.ts) AS first_human, min(w.period_start) AS response_period
+    FROM responses s JOIN periods w USING (repo_id, number) JOIN prs p USING (repo_id, number)
+    WHERE NOT s.is_bot AND (s.actor IS NULL OR p.author_key IS NULL OR s.actor <> p.author_key)
+      AND s.ts >= w.period_start
+      AND (w.period_end IS NULL OR s.ts < w.period_end OR (s.ts = w.period_end AND NOT w.shared_end))
     GROUP BY ALL
 ),
+last AS (SELECT repo_id, number, period_start AS last_start, period_end IS NULL AS ready_now FROM periods WHERE is_last),
 waits AS (
-    SELECT r.*, epoch_us(least(f.first_human, r.merged_at) - r.ready_at) / 3.6e9 AS hours,
-           f.first_human IS NULL AS never_reviewed
-    FROM ready r LEFT JOIN first f USING (repo_id, number)
-    WHERE NOT r.author_is_bot AND r.ready_at IS NOT NULL
+    SELECT p.merged_at, p.author_is_bot, f.first_human,
+           coalesce(f.response_period, CASE WHEN l.ready_now OR p.state <> 'open' THEN l.last_start END) AS ready_at
+    FROM prs p LEFT JOIN last l USING (repo_id, number) LEFT JOIN first f USING (repo_id, number)
 )
-SELECT count(*) AS prs, sum((NOT never_reviewed)::INTEGER) AS reviewed, median(hours),
-       quantile_cont(hours, 0.9), avg(hours)
-FROM waits
+SELECT count(*) AS prs, count(first_human) AS reviewed, median(hours), quantile_cont(hours, 0.9), avg(hours)
+FROM (SELECT *, epoch_us(least(first_human, merged_at) - ready_at) / 3.6e9 AS hours FROM waits
+      WHERE NOT author_is_bot AND ready_at IS NOT NULL)
 """
 
 SQL_MTTR = """
@@ -274,7 +321,7 @@ def measure(path: Path) -> None:
     from impactlens import warehouse
     from impactlens.metrics import load
     from impactlens.metrics.job import _tables
-    from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_times, _sizes
+    from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_periods, _sizes
 
     con = warehouse.read_only(path)
     start, start_cpu = time.perf_counter(), cpu_seconds()
@@ -313,12 +360,14 @@ def measure(path: Path) -> None:
         ).collect()
 
     def polars_ttfr(con):
+        # The suite's own ready periods and first responses, on frames read narrow (only what they use).
         f = load(con)
+        timeline = pl.from_arrow(con.sql(
+            "SELECT hash(repo_id, pr_number) AS pr_id, lower(event_type) AS event_type, created_at "
+            "FROM pr_timeline_events "
+            "WHERE lower(event_type) IN ('ready_for_review', 'convert_to_draft', 'closed', 'reopened')"
+        ).to_arrow_table()).lazy()
         narrow = SimpleNamespace(
-            timeline=pl.from_arrow(con.sql(
-                "SELECT hash(repo_id, pr_number) AS pr_id, lower(event_type) AS event_type, created_at "
-                "FROM pr_timeline_events WHERE lower(event_type) IN ('ready_for_review', 'reopened')"
-            ).to_arrow_table()).lazy(),
             reviews=f._resolved("reviews", "hash(t.repo_id, t.pr_number) AS pr_id, submitted_at",
                                 [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
                                 where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'"),
@@ -327,13 +376,19 @@ def measure(path: Path) -> None:
                                  where="regexp_matches(lower(t.parent_type), 'pull|^pr$')"),
         )
         prs = f._resolved(
-            "pull_requests", "hash(t.repo_id, t.number) AS pr_id, created_at, merged_at, is_draft, "
+            "pull_requests", "hash(t.repo_id, t.number) AS pr_id, created_at, merged_at, closed_at, is_draft, "
             "CASE WHEN t.merged_at IS NOT NULL THEN 'merged' ELSE lower(t.state) END AS state",
             [("author_login", "author", "github_login", "author_is_bot")])
-        prs = prs.join(_ready_times(narrow, prs), on="pr_id", how="left")
-        prs = prs.join(_first_responses(narrow, prs), on="pr_id", how="left")
+        periods = _ready_periods(prs, timeline).lazy()
+        last = periods.filter(pl.col("is_last")).select(
+            "pr_id", pl.col("period_start").alias("_last_start"), pl.col("period_end").is_null().alias("_ready_now"))
+        prs = prs.join(last, on="pr_id", how="left").join(_first_responses(narrow, prs, periods), on="pr_id", how="left")
+        ready_at = pl.coalesce(
+            "_response_period",
+            pl.when(pl.col("_ready_now") | (pl.col("state") != "open")).then(pl.col("_last_start")))
         hours = (pl.min_horizontal("first_human_response_at", "merged_at") - pl.col("ready_at")).dt.total_microseconds() / 3.6e9
-        return prs.filter(~pl.col("author_is_bot") & pl.col("ready_at").is_not_null()).select(
+        return prs.with_columns(ready_at.alias("ready_at")).filter(
+            ~pl.col("author_is_bot") & pl.col("ready_at").is_not_null()).select(
             pl.len(), pl.col("first_human_response_at").is_not_null().sum().alias("reviewed"),
             hours.median().alias("median"), hours.quantile(0.9, "linear").alias("p90"), hours.mean().alias("mean")
         ).collect()

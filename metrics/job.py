@@ -43,7 +43,7 @@ def _tables(frames: Frames) -> dict[str, Callable[[], pl.DataFrame]]:
 
     return {
         "metric_prs": then_forget(lambda: pr_facts(frames)),
-        "metric_review_cycles": then_forget(lambda: review_cycles(frames), "review_cycles", "timeline"),
+        "metric_review_cycles": then_forget(lambda: review_cycles(frames), "review_cycles", "timeline", "ready_periods"),
         "metric_throughput_weekly": then_forget(lambda: throughput(frames, by="person", grain="week")),
         "metric_commits": then_forget(lambda: classify_commits(frames), "classified_commits", "issues"),
         "metric_ownership": then_forget(lambda: ownership(frames)),
