@@ -47,12 +47,6 @@ ARTIFACT_CATEGORIES = ("adr", "design_doc", "runbook", "postmortem")
 
 UTC = "UTC"
 
-#: The PR a revert reverts, as GitHub's Revert button writes it in the PR body (so in a squash commit's
-#: message): 'Reverts owner/repo#12' (owner/repo: group 1, may be absent; number: group 2). Compared with
-#: the commit's repository when reading (docs/metrics.md "DORA four keys").
-REVERTED_PR_HERE = r"(?i)\breverts\s+([\w.\-]+/[\w.\-]+)?#(\d+)"
-
-
 def period_start(column: str | pl.Expr, grain: Grain) -> pl.Expr:
     """The first instant (UTC) of the ``grain`` period holding each timestamp of ``column``.
 
@@ -193,7 +187,7 @@ class Frames:
       committed_at, is_merge, pr_number, pr_id (null without a PR), and what the message says, matched
       while reading (:mod:`impactlens.metrics.patterns`): says_fix, is_revert, subject_says_hotfix (bool),
       reverted_sha (str), reverted_pr (i32: 'Reverts owner/repo#12' of this repository, or 'Reverts #12';
-      :data:`REVERTED_PR_HERE`), issue_refs (list[i32], null when the message has no ``#``).
+      :data:`~impactlens.metrics.patterns.REVERTED_PR`), issue_refs (list[i32], null when the message has no ``#``).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
     * ``renames``: commit_id, repo_id, path, old_path, change_type: the commit_files rows with an old path
       (renames 'R' and copies 'C'; git's status letter, no similarity score).
@@ -438,8 +432,8 @@ class Frames:
             f"CASE WHEN {revert} THEN nullif(lower(regexp_extract({text}, {_sql_text(patterns.REVERTED_SHA)}, 1)), '') "
             "END AS reverted_sha, "
             # 'Reverts owner/repo#12' names this repository's PR 12 only when owner/repo is this repository.
-            f"CASE WHEN {revert} THEN CASE WHEN lower(regexp_extract({text}, {_sql_text(REVERTED_PR_HERE)}, 1)) "
-            f"IN ('', lower(t.repo_id)) THEN TRY_CAST(nullif(regexp_extract({text}, {_sql_text(REVERTED_PR_HERE)}, 2), "
+            f"CASE WHEN {revert} THEN CASE WHEN lower(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 1)) "
+            f"IN ('', lower(t.repo_id)) THEN TRY_CAST(nullif(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 2), "
             "'') AS INTEGER) END END AS reverted_pr, "
             f"CASE WHEN contains({text}, '#') THEN list_transform(regexp_extract_all({text}, "
             f"{_sql_text(patterns.ISSUE_REF)}, 1), lambda x: TRY_CAST(x AS INTEGER)) END AS issue_refs, "

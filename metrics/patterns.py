@@ -30,14 +30,16 @@ FIX_MESSAGE = (
     r"|\bfix(e[sd])?\s+(a\s+|the\s+)?(bug|crash|regression|defect)|\bfix(e[sd])?:?\s+#\d+)"
 )
 _REVERTS_SHA = r"this reverts commit ([0-9a-f]{7,40})"
-_REVERTS_PR = r"\breverts\s+[\w.\-]+/[\w.\-]+#(\d+)"
+_REVERTS_PR = r"\breverts\s+([\w.\-]+/[\w.\-]+)?#(\d+)"
 #: The commit a revert reverts (group 1).
 REVERTED_SHA = rf"(?i){_REVERTS_SHA}"
-#: The PR a revert reverts, GitHub's 'Reverts owner/repo#12' (group 1).
+#: The PR a revert reverts, as GitHub's Revert button writes it in the PR body (so in a squash commit's
+#: message): 'Reverts owner/repo#12' or 'Reverts #12' (owner/repo: group 1, may be empty; number: group 2).
+#: The reader keeps it only when owner/repo is absent or the commit's own repository.
 REVERTED_PR = rf"(?i){_REVERTS_PR}"
 #: A revert: a message starting 'Revert "', or naming what it reverts as :data:`REVERTED_SHA` ('This reverts
-#: commit <sha>') or :data:`REVERTED_PR` ('Reverts owner/repo#12') read it, so every commit DORA reads as
-#: reverting something is a revert for defects too.
+#: commit <sha>') or :data:`REVERTED_PR` ('Reverts owner/repo#12', 'Reverts #12') read it, so every commit
+#: DORA reads as reverting something is a revert for defects too.
 REVERT_MESSAGE = rf'(?i)(^\s*revert\s*"|{_REVERTS_SHA}|{_REVERTS_PR})'
 #: An issue of the same repository referenced in a message, '#12' (group 1); 'owner/repo#12' names another
 #: repository's issue and is not one.

@@ -27,6 +27,7 @@ Hand-built commits in acme/api (subject | body -> says_fix, subject_says_hotfix,
   m20 'bugfix: handle null'                       conventional bugfix                T F F null
   m21 'Revert "hotfix: null check"' | 'This reverts commit 0123456789abc.'  a revert is not a hotfix
                                                                                      F F T null
+  m22 'Roll back the cache' | 'Reverts #12'        GitHub's revert, no owner/repo     F F T [12]
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ MESSAGES = {
     "m19": ("Mention revert in docs", "", False, False, False, None),
     "m20": ("bugfix: handle null", "", True, False, False, None),
     "m21": ('Revert "hotfix: null check"', "This reverts commit 0123456789abc.", False, False, True, None),
+    "m22": ("Roll back the cache", "Reverts #12", False, False, True, [12]),
 }
 
 
