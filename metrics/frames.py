@@ -419,13 +419,20 @@ class Frames:
         # substring test on the lower-cased text): the prefilters are implied by the patterns, so the
         # flags are the same as matching every message, at a fraction of the cost. CASE, not AND:
         # DuckDB evaluates both sides of an AND on every row, a CASE branch only on the rows it selects.
-        text, low = "(t.subject || chr(10) || t.body)", "lower(t.subject || chr(10) || t.body)"
-        revert = f"contains({low}, 'revert')"
+        # The prefilters look at the subject and the body apart (none of their words spans the newline):
+        # joining the two for every row cost more than the lower-casing (10M commits: 2.6 s -> 1.9 s).
+        text = "(t.subject || chr(10) || t.body)"
+
+        def holds(word: str, lower: bool = True) -> str:
+            case = (lambda c: f"lower({c})") if lower else (lambda c: c)
+            return f"(contains({case('t.subject')}, '{word}') OR contains({case('t.body')}, '{word}'))"
+
+        revert = holds("revert")
         return self._resolved(
             "commits",
             "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, authored_at, committed_at, is_merge, pr_number, "
             "CASE WHEN t.pr_number IS NOT NULL THEN hash(t.repo_id, t.pr_number) END AS pr_id, "
-            f"CASE WHEN contains({low}, 'fix') "
+            f"CASE WHEN {holds('fix')} "
             f"THEN regexp_matches({text}, {_sql_text(patterns.FIX_MESSAGE)}) ELSE false END AS says_fix, "
             f"CASE WHEN {revert} THEN regexp_matches({text}, {_sql_text(patterns.REVERT_MESSAGE)}) ELSE false END "
             "AS is_revert, "
@@ -435,7 +442,7 @@ class Frames:
             f"CASE WHEN {revert} THEN CASE WHEN lower(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 1)) "
             f"IN ('', lower(t.repo_id)) THEN TRY_CAST(nullif(regexp_extract({text}, {_sql_text(patterns.REVERTED_PR)}, 2), "
             "'') AS INTEGER) END END AS reverted_pr, "
-            f"CASE WHEN contains({text}, '#') THEN list_transform(regexp_extract_all({text}, "
+            f"CASE WHEN {holds('#', lower=False)} THEN list_transform(regexp_extract_all({text}, "
             f"{_sql_text(patterns.ISSUE_REF)}, 1), lambda x: TRY_CAST(x AS INTEGER)) END AS issue_refs, "
             f"CASE WHEN contains(lower(t.subject), 'fix') THEN regexp_matches(t.subject, {_sql_text(patterns.HOTFIX)}) "
             "ELSE false END AS subject_says_hotfix",
