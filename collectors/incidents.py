@@ -36,6 +36,10 @@ from impactlens import warehouse
 from impactlens.errors import CollectionError, FileProblemsError
 
 FORMATS = ("pagerduty", "opsgenie", "incidentio", "generic")
+#: How attribute() begins incidents.attribution_reason for each rule (docs/incidents.md "Attribution"); the
+#: metrics read the rule back from these prefixes.
+REASON_NAMED_COMMIT = "its text names "
+REASON_LATEST_DEPLOYMENT = "latest successful production deployment "
 
 _SHA_TEXT = re.compile(r"\b[0-9a-f]{7,40}\b")
 
@@ -675,18 +679,18 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
             exact = by_sha.get((repo_id, cause))
             if exact:
                 chosen = exact
-                reason = f"its text names {cause[:12]}, deployed as {_label(chosen)} at {_when(chosen[3])}"
+                reason = f"{REASON_NAMED_COMMIT}{cause[:12]}, deployed as {_label(chosen)} at {_when(chosen[3])}"
             elif cause in commit_times:
                 i = bisect.bisect_left(times, commit_times[cause])
                 if i < len(pool):
                     chosen = pool[i]
-                    reason = (f"its text names {cause[:12]} (committed {_when(commit_times[cause])}); first production "
+                    reason = (f"{REASON_NAMED_COMMIT}{cause[:12]} (committed {_when(commit_times[cause])}); first production "
                               f"deployment {scope} after it: {_label(chosen)} at {_when(chosen[3])}")
         if chosen is None:
             i = bisect.bisect_right(times, opened) - 1
             if i >= 0:
                 chosen = pool[i]
-                reason = f"latest successful production deployment {scope} before it opened: {_label(chosen)} at {_when(chosen[3])}"
+                reason = f"{REASON_LATEST_DEPLOYMENT}{scope} before it opened: {_label(chosen)} at {_when(chosen[3])}"
             else:
                 reason = f"no successful production deployment {scope} before it opened"
         attributed += chosen is not None

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from impactlens.collectors.incidents import REASON_LATEST_DEPLOYMENT, REASON_NAMED_COMMIT
 from impactlens.metrics.calendar import hours
 from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns
-
-#: How the reasons collectors/incidents.py attribute() writes into incidents.attribution_reason begin.
-ATTRIBUTED_TO_NAMED_COMMIT = "its text names "
-ATTRIBUTED_TO_LATEST = "latest successful production deployment "
 
 
 def incident_facts(frames: Frames) -> pl.LazyFrame:
@@ -62,8 +59,8 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
             # The reasons collectors/incidents.py attribute() writes (docs/incidents.md "Attribution").
             pl.when(pl.col("deployment_id").is_null())
             .then(pl.when(pl.col("_latest").is_not_null()).then(pl.lit("latest_deployment")))
-            .when(reason.str.starts_with(ATTRIBUTED_TO_NAMED_COMMIT)).then(pl.lit("named_commit"))
-            .when(reason.str.starts_with(ATTRIBUTED_TO_LATEST)).then(pl.lit("latest_deployment"))
+            .when(reason.str.starts_with(REASON_NAMED_COMMIT)).then(pl.lit("named_commit"))
+            .when(reason.str.starts_with(REASON_LATEST_DEPLOYMENT)).then(pl.lit("latest_deployment"))
             .otherwise(pl.lit("recorded")).alias("attribution"),
         ).sort("opened_at", "incident_id")
 
