@@ -47,6 +47,7 @@ ARTIFACT_CATEGORIES = ("adr", "design_doc", "runbook", "postmortem")
 
 UTC = "UTC"
 
+
 def period_start(column: str | pl.Expr, grain: Grain) -> pl.Expr:
     """The first instant (UTC) of the ``grain`` period holding each timestamp of ``column``.
 
@@ -189,7 +190,7 @@ class Frames:
       reverted_sha (str), reverted_pr (i32: 'Reverts owner/repo#12' of this repository, or 'Reverts #12';
       :data:`~impactlens.metrics.patterns.REVERTED_PR`), issue_refs (list[i32], null when the message has no ``#``).
     * ``commit_files``: commit_id, repo_id, path, change_type, additions, deletions, category.
-    * ``renames``: commit_id, repo_id, path, old_path, change_type: the commit_files rows with an old path
+    * ``renames``: commit_id, repo_id, path, old_path, change_type, category: the commit_files rows with an old path
       (renames 'R' and copies 'C'; git's status letter, no similarity score).
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
@@ -461,7 +462,7 @@ class Frames:
         # Only the few rows with an old path: old_path on every commit_files row would cost 16 bytes a row.
         where, params = self._repo_filter()
         return self._read(
-            "SELECT hash(repo_id, sha) AS commit_id, repo_id, path, old_path, change_type FROM commit_files"
+            "SELECT hash(repo_id, sha) AS commit_id, repo_id, path, old_path, change_type, category FROM commit_files"
             + (f"{where} AND" if where else " WHERE") + " old_path IS NOT NULL",
             params,
         )
@@ -703,6 +704,14 @@ def with_team(frames: Frames, frame: pl.LazyFrame, person: str, time: str) -> pl
         .filter((day >= pl.col("valid_from")) & (pl.col("valid_to").is_null() | (day < pl.col("valid_to"))))
         .drop("valid_from", "valid_to")
     )
+
+
+def not_self(actor: str, author: str) -> pl.Expr:
+    """True unless ``actor`` is ``author`` (person keys, after identity merging): the self-review rule.
+
+    A deleted account (null key) is nobody: never the author, and two deleted accounts are not known to be
+    the same person (docs/metrics.md, "Conventions")."""
+    return pl.col(actor).is_null() | pl.col(author).is_null() | (pl.col(actor) != pl.col(author))
 
 
 def group_columns(

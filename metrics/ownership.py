@@ -94,10 +94,9 @@ def _moved_artifacts(frames: Frames) -> pl.LazyFrame:
     only renames into artifact paths are categorised, a handful of paths."""
 
     def build() -> pl.DataFrame:
-        into = frames.commit_files.filter(
+        moved = frames.renames.filter(
             pl.col("category").is_in(ARTIFACT_CATEGORIES) & pl.col("change_type").str.starts_with("R")
-        ).select("commit_id", "path")
-        moved = into.join(frames.renames.select("commit_id", "path", "old_path"), on=["commit_id", "path"]).collect()
+        ).select("commit_id", "path", "old_path").collect()
         if moved.is_empty():  # no rename into an artifact path: the globs need not be compiled
             return moved.select("commit_id", "path")
         categorize = categorizer(frames.config)

@@ -18,6 +18,7 @@ from impactlens.metrics.frames import (
     distinct_count,
     grouped,
     group_columns,
+    not_self,
     sort_by_repo,
 )
 
@@ -35,7 +36,6 @@ SMALL_PR_LINES = 200
 _CREATED, _TO_DRAFT, _CLOSED, _READY, _REOPENED, _END = range(6)
 _PERIOD_EVENTS = {"convert_to_draft": _TO_DRAFT, "closed": _CLOSED, "ready_for_review": _READY,
                   "reopened": _REOPENED}
-_UTC = pl.Datetime("us", "UTC")
 
 
 def _ready_periods(prs: pl.LazyFrame, timeline: pl.LazyFrame) -> pl.DataFrame:
@@ -165,8 +165,7 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
         pl.concat([reviews, comments])
         .join(windows, on="pr_id", how="inner")
         .filter(
-            # A deleted account (null key) is nobody: never the author, and two are not the same person.
-            pl.col("_actor").is_null() | pl.col("author_key").is_null() | (pl.col("_actor") != pl.col("author_key")),
+            not_self("_actor", "author_key"),
             in_ready_period("_at"),
         )
     )
@@ -477,13 +476,13 @@ def throughput(
                                     person="actor_key", time="at", grain=grain)
         per_kind.append(grouped(frame, keys, [pl.len().alias(_THROUGHPUT_COUNTS[kind])]) if keys
                         else frame.select(pl.len().alias(_THROUGHPUT_COUNTS[kind])))
-        places.append(frame.select(*keys, "repo_id") if "repo_id" not in keys else frame.select(keys))
+        places.append(frame.select(*dict.fromkeys([*keys, "repo_id"])))
     counts = list(_THROUGHPUT_COUNTS.values())
     totals = aggregate(pl.concat(per_kind, how="diagonal"), keys,
                        [pl.col(c).sum().cast(pl.UInt32).alias(c) for c in counts])
     repos = distinct_count(pl.concat(places), keys, "repo_id", "repos_touched")
     totals = (pl.concat([totals, repos], how="horizontal") if not keys
-              else totals.join(repos, on=keys, how="left", nulls_equal=True)
+              else totals.join(repos, on=keys, how="left")
               .with_columns(pl.col("repos_touched").fill_null(0)))
     folders, _ = group_columns(frames, scope.apply(frames, _commit_folders(frames), person="actor_key", time="at"),
                                by=by, person="actor_key", time="at", grain=grain)
@@ -493,7 +492,7 @@ def throughput(
     if not keys:
         return pl.concat([totals, dirs], how="horizontal").select(columns)
     return (
-        totals.join(dirs, on=keys, how="left", nulls_equal=True)
+        totals.join(dirs, on=keys, how="left")
         .with_columns(pl.col("directories_touched").fill_null(0))
         .select(*keys, *columns)
         .sort(keys)

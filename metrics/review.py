@@ -17,6 +17,7 @@ from impactlens.metrics.frames import (
     Scope,
     aggregate,
     group_columns,
+    not_self,
     period_start,
     sort_by_repo,
     utc,
@@ -46,9 +47,7 @@ def human_reviews(frames: Frames) -> pl.LazyFrame:
         return (
             frames.reviews.filter(~pl.col("reviewer_is_bot"))
             .join(authors, on="pr_id", how="left")
-            # A deleted account (null key) is nobody: never the author, and two are not the same person.
-            .filter(pl.col("author_key").is_null() | pl.col("reviewer_key").is_null()
-                    | (pl.col("author_key") != pl.col("reviewer_key")))
+            .filter(not_self("reviewer_key", "author_key"))
             .join(counted, on="review_key", how="left")
             .select(
                 "pr_id", "repo_id", "review_id", "pr_number", "reviewer_key", "author_key", "state", "submitted_at",
