@@ -32,6 +32,7 @@ import polars as pl
 from impactlens import bots
 from impactlens import config as config_mod
 from impactlens.metrics import patterns
+from impactlens.metrics.graph import Graph
 
 Grain = Literal["week", "month", "quarter"]
 GroupBy = Literal["person", "team", "repo", "org"]
@@ -175,7 +176,8 @@ class Frames:
 
     * ``prs``: pr_id, repo_id, number (i32), title, url, state, is_draft, created_at, closed_at, merged_at,
       author_key, author_is_bot, additions, deletions, changed_files, labels (list[str]),
-      linked_issues (list[i32]), first_commit_at, head_branch (only the columns metrics read).
+      linked_issues (list[i32]), first_commit_at, head_branch, merge_commit_sha (only the columns metrics
+      read).
     * ``reviews``: pr_id, repo_id, review_id, review_key (u64, hash(repo_id, review_id)), pr_number,
       reviewer_key, reviewer_is_bot, reviewer_bot_kind ('bot', 'ai_reviewer' or null), state (lower case),
       submitted_at, comment_count. Pending reviews and reviews without a submission time are left out.
@@ -367,7 +369,7 @@ class Frames:
             "pull_requests",
             "hash(t.repo_id, t.number) AS pr_id, repo_id, number, title, url, lower(t.state) AS state, is_draft, "
             "created_at, closed_at, merged_at, additions, deletions, changed_files, labels, linked_issues, "
-            "first_commit_at, head_branch",
+            "first_commit_at, head_branch, merge_commit_sha",
             [("author_login", "author", "github_login", "author_is_bot")],
         )
 
@@ -449,6 +451,13 @@ class Frames:
             "ELSE false END AS subject_says_hotfix",
             [("author_email", "author", "email", None)],
         )
+
+    def graph(self, repo_id: str) -> Graph:
+        """The commit graph of one repository (:class:`~impactlens.metrics.graph.Graph`), read now from
+        ``commits.parent_shas``; not cached (callers keep the graphs they need)."""
+        rows = self.con.execute(
+            "SELECT sha, parent_shas, committed_at FROM commits WHERE repo_id = ?", [repo_id]).fetchall()
+        return Graph.of(rows)
 
     @_materialised
     def commit_files(self) -> pl.LazyFrame:

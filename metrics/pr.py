@@ -186,9 +186,70 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
     )
 
 
+def _merge_walk(frames: Frames, named: pl.LazyFrame) -> pl.DataFrame:
+    """pr_id, repo_id, sha of merged PRs with no commit of their own in ``named``, walked from their merge
+    commit: the commits its second (and further) parents reach and its first parent does not.
+
+    The merge commit is GitHub's ``merge_commit_sha`` when the warehouse holds it as a merge commit, else
+    the merge commit whose message names the PR ("Merge pull request #12 from ..."). Merge commits found
+    by the walk (main merged into the branch) are left out: they have no files of their own.
+    """
+    merges = frames.commits.filter(pl.col("is_merge")).select("commit_id", "repo_id", "sha", "pr_id")
+    prs = (
+        frames.prs.filter(pl.col("merged_at").is_not_null())
+        .join(named.select("pr_id").unique(), on="pr_id", how="anti")
+        .select("pr_id", "repo_id", pl.col("merge_commit_sha").str.to_lowercase().alias("_sha"))
+    )
+    by_sha = prs.join(merges.select("repo_id", pl.col("sha").alias("_sha"), pl.col("sha").alias("_by_sha")),
+                      on=["repo_id", "_sha"], how="left")
+    by_message = merges.filter(pl.col("pr_id").is_not_null()).group_by("pr_id").agg(
+        pl.col("sha").sort().last().alias("_by_message"))
+    found = (
+        by_sha.join(by_message, on="pr_id", how="left")
+        .select("pr_id", pl.col("repo_id").cast(pl.String), pl.coalesce("_by_sha", "_by_message").alias("merge_sha"))
+        .filter(pl.col("merge_sha").is_not_null())
+        .collect()
+    )
+    rows: list[tuple[int, str, str]] = []
+    for (repo_id,), group in found.group_by(["repo_id"], maintain_order=True):
+        graph = frames.graph(repo_id)
+        for pr_id, merge_sha in group.select("pr_id", "merge_sha").iter_rows():
+            parents = graph.parents.get(merge_sha, [])
+            if len(parents) < 2:
+                continue
+            for sha in graph.only_reachable(parents[1:], parents[:1]):
+                if len(graph.parents.get(sha, [])) < 2:
+                    rows.append((pr_id, repo_id, sha))
+    return pl.DataFrame(rows, schema={"pr_id": pl.UInt64, "repo_id": pl.String, "sha": pl.String}, orient="row")
+
+
+def pr_commits(frames: Frames) -> pl.LazyFrame:
+    """The PR's own commits: pr_id (u64), commit_id (u64), source ('commits' | 'merge_walk').
+
+    'commits': non-merge commits whose message names the PR (a squash commit "Title (#12)", or each commit
+    of the PR in a repository that writes the number). 'merge_walk': for a merged PR with none, the commits
+    of its merge commit's side branch (:func:`_merge_walk`). Merge commits are never a PR's own commits.
+    docs/metrics.md "PR size". Computed once per ``frames``.
+    """
+
+    def build() -> pl.DataFrame:
+        named = frames.commits.filter(pl.col("pr_id").is_not_null() & ~pl.col("is_merge")).select(
+            "pr_id", "commit_id", pl.lit("commits").alias("source"))
+        walked = _merge_walk(frames, named)
+        if walked.is_empty():
+            return named.collect()
+        # commit_id is the warehouse's hash(repo_id, sha): join the walked shas back to the commits frame.
+        ids = frames.commits.select("commit_id", pl.col("repo_id").cast(pl.String), "sha").join(
+            walked.lazy().select("pr_id", "repo_id", "sha"), on=["repo_id", "sha"], how="inner")
+        return pl.concat([named, ids.select("pr_id", "commit_id", pl.lit("merge_walk").alias("source"))]).collect()
+
+    return frames.derived("pr_commits", build)
+
+
 def _sizes(frames: Frames) -> pl.LazyFrame:
-    """pr_id, _changed, _excluded, _files: lines and files of the PR's own non-merge commits."""
-    commits = frames.commits.filter(pl.col("pr_id").is_not_null() & ~pl.col("is_merge")).select("commit_id", "pr_id")
+    """pr_id, _changed, _excluded, _files, _source: lines and files of the PR's own commits
+    (:func:`pr_commits`)."""
+    commits = pr_commits(frames)
     excluded = pl.col("category").is_in(EXCLUDED_CATEGORIES)
     lines = pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)
     return (
@@ -199,6 +260,7 @@ def _sizes(frames: Frames) -> pl.LazyFrame:
             lines.filter(~excluded).sum().cast(pl.Int64).alias("_changed"),
             lines.filter(excluded).sum().cast(pl.Int64).alias("_excluded"),
             pl.col("path").filter(~excluded).n_unique().cast(pl.Int64).alias("_files"),
+            pl.col("source").first().alias("_source"),
         )
     )
 
@@ -231,7 +293,8 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
     first_response_at, first_response_kind ('review' | 'comment' | 'merge' | null), never_reviewed
     (bool), merged_at, closed_at, deployed_at, deployment_id, coding_start_at (all timestamps
     ``Datetime(us, UTC)``); changed_lines, excluded_lines, files_changed (i64), size_source
-    ('commits' | 'github'); time_to_first_review_hours, time_to_first_review_business_hours,
+    ('commits' | 'merge_walk' | 'github_totals' | null: see :func:`pr_commits`; GitHub's totals only when
+    the PR has no commit files of its own); time_to_first_review_hours, time_to_first_review_business_hours,
     coding_hours, pickup_hours, review_hours, deploy_hours, cycle_time_to_merge_hours,
     cycle_time_hours (f64, hours; null when the phase has not happened).
 
@@ -283,8 +346,8 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             pl.col("_excluded").alias("excluded_lines"),
             pl.when(pl.col("_changed").is_not_null()).then(pl.col("_files"))
             .otherwise(pl.col("changed_files").cast(pl.Int64)).alias("files_changed"),
-            pl.when(pl.col("_changed").is_not_null()).then(pl.lit("commits"))
-            .when(pl.col("additions").is_not_null()).then(pl.lit("github")).alias("size_source"),
+            pl.when(pl.col("_changed").is_not_null()).then(pl.col("_source"))
+            .when(pl.col("additions").is_not_null()).then(pl.lit("github_totals")).alias("size_source"),
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
         prs = _deployments_after(frames, prs, "merged_at", "deployed_at")

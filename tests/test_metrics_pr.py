@@ -130,7 +130,7 @@ def test_pr_size_excludes_lockfiles_vendored_and_bots(org):
     f = facts_by_number(org)
     assert (f[1]["changed_lines"], f[1]["excluded_lines"], f[1]["files_changed"], f[1]["size_source"]) == (
         120, 5300, 1, "commits")
-    assert (f[3]["changed_lines"], f[3]["size_source"]) == (250, "github")
+    assert (f[3]["changed_lines"], f[3]["size_source"]) == (250, "github_totals")
     # Merged human PRs: 120, 250, 10, 350 (the bot's 1000-line PR 6 is left out).
     row = pr_size(org).collect().row(0, named=True)
     assert row["prs"] == 4
@@ -415,3 +415,78 @@ def test_pr_size_counts_merged_prs_without_size_data(org, con):
     assert row["share_under_200"] == pytest.approx(0.5)
     dave = pr_size(frames, Scope(person="github_login:dave")).collect().row(0, named=True)
     assert (dave["prs"], dave["prs_without_size"], dave["median_changed_lines"]) == (0, 1, None)
+
+
+def _lines(n: int) -> str:
+    return "".join(f"line {i}\n" for i in range(n))
+
+
+def test_merge_commit_pr_size_walks_the_merge_parents(con, make_repo):
+    """A merge-commit workflow: the PR's commits carry no PR number, so its size comes from the commits
+    its merge commit's second parent reaches and its first parent does not.
+
+    main: root (app.py 10 lines) -> m1 (direct push: docs.md 4 lines) -> M (Merge pull request #7).
+    Branch from root: b1 (app.py +5, poetry.lock 40 lines), b2 merges main (m1) into the branch,
+    b3 (util.py 3 lines, app.py 2 lines rewritten: +2 -2). PR 7's own commits: b1, b3 (b2 is a merge, m1
+    and root are reachable from M's first parent). Changed lines: b1 5 (the lockfile's 40 are
+    excluded) + b3 3 + 2 + 2 = 12; excluded 40; files app.py, util.py = 2. GitHub's totals (made up
+    here: 60 + 2) would have counted the lockfile. PR 8 has no merge commit stored: GitHub's totals.
+    """
+    from impactlens.collectors.git import collect_git
+
+    repo = make_repo("web")
+    repo.write("app.py", _lines(10))
+    repo.commit("root", date="2024-03-01T09:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("app.py", _lines(15))
+    repo.write("poetry.lock", _lines(40))
+    repo.commit("b1: feature", date="2024-03-02T09:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    repo.write("docs.md", _lines(4))
+    repo.commit("m1: docs", date="2024-03-03T09:00:00+00:00")
+    repo.git("checkout", "-q", "feature")
+    env = {"GIT_AUTHOR_DATE": "2024-03-04T09:00:00+00:00", "GIT_COMMITTER_DATE": "2024-03-04T09:00:00+00:00",
+           "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada",
+           "GIT_COMMITTER_EMAIL": "ada@example.com"}
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge branch 'main' into feature", "main", env=env)
+    repo.write("util.py", _lines(3))
+    repo.write("app.py", _lines(13) + "changed 13\nchanged 14\n")
+    repo.commit("b3: util", date="2024-03-05T09:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    env = {**env, "GIT_AUTHOR_DATE": "2024-03-06T09:00:00+00:00", "GIT_COMMITTER_DATE": "2024-03-06T09:00:00+00:00"}
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #7 from ada/feature\n\nFeature", "feature", env=env)
+    merge_sha = repo.git("rev-parse", "HEAD")
+    collect_git(con, repo.path, repo_id="acme/web")
+    add_pr(con, 7, "ada", "2024-03-02 10:00", repo="acme/web", merged_at="2024-03-06 09:00", additions=60,
+           deletions=2, changed_files=3, merge_commit_sha=merge_sha)
+    add_pr(con, 8, "ada", "2024-03-02 10:00", repo="acme/web", merged_at="2024-03-06 10:00", additions=30,
+           deletions=1, changed_files=2)
+    f = {r["number"]: r for r in pr_facts(frames_of(con)).collect().iter_rows(named=True)}
+    assert (f[7]["changed_lines"], f[7]["excluded_lines"], f[7]["files_changed"], f[7]["size_source"]) == (
+        12, 40, 2, "merge_walk")
+    assert (f[8]["changed_lines"], f[8]["size_source"]) == (31, "github_totals")
+
+
+def test_merge_walk_finds_the_merge_commit_by_its_message(con, make_repo):
+    """Without GitHub's merge_commit_sha the merge commit is the one whose message names the PR."""
+    from impactlens.collectors.git import collect_git
+
+    repo = make_repo("web")
+    repo.write("a.py", _lines(2))
+    repo.commit("root", date="2024-03-01T09:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.write("b.py", _lines(6))
+    repo.write("package-lock.json", _lines(100))
+    repo.commit("topic work", date="2024-03-02T09:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    env = {"GIT_AUTHOR_DATE": "2024-03-03T09:00:00+00:00", "GIT_COMMITTER_DATE": "2024-03-03T09:00:00+00:00",
+           "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada",
+           "GIT_COMMITTER_EMAIL": "ada@example.com"}
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #3 from x/topic", "topic", env=env)
+    collect_git(con, repo.path, repo_id="acme/web")
+    add_pr(con, 3, "ada", "2024-03-02 10:00", repo="acme/web", merged_at="2024-03-03 09:00", additions=106,
+           deletions=0, changed_files=2)
+    row = pr_facts(frames_of(con)).collect().row(0, named=True)
+    # 6 lines of b.py; the lockfile's 100 lines are excluded.
+    assert (row["changed_lines"], row["excluded_lines"], row["files_changed"], row["size_source"]) == (
+        6, 100, 1, "merge_walk")
