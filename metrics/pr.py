@@ -265,6 +265,68 @@ def _sizes(frames: Frames) -> pl.LazyFrame:
     )
 
 
+def reverted_prs(frames: Frames) -> pl.LazyFrame:
+    """The merged PRs a revert undid: pr_id (u64), reverted_by (str: 'pr:<n>' of the reverting PR, else
+    'commit:<sha>').
+
+    A revert names what it undoes as git writes it ('This reverts commit <sha>': the sha, or a prefix of at
+    least 7 characters, of one of the PR's own commits (:func:`pr_commits`) or of its merge commit) or as
+    GitHub's Revert button does ('Reverts owner/repo#12' of this repository). A revert that was itself
+    reverted (the change landed again) undoes nothing. docs/metrics.md "Throughput".
+    """
+
+    def build() -> pl.DataFrame:
+        commits = frames.commits
+        # Every sha that stands for a PR: its own commits, its merge commit (by GitHub's sha or its message).
+        own = pr_commits(frames).join(commits.select("commit_id", "repo_id", "sha"), on="commit_id").select(
+            "pr_id", "repo_id", "sha")
+        merges = commits.filter(pl.col("is_merge") & pl.col("pr_id").is_not_null()).select("pr_id", "repo_id", "sha")
+        by_github = frames.prs.filter(pl.col("merge_commit_sha").is_not_null()).select(
+            "pr_id", "repo_id", pl.col("merge_commit_sha").str.to_lowercase().alias("sha"))
+        pr_shas = pl.concat([own, merges, by_github]).unique()
+        # The PR a revert commit belongs to (its own commit, or the merge of its branch).
+        revert_pr = pr_commits(frames).select("commit_id", pl.col("pr_id").alias("_revert_pr"))
+        reverts = (
+            commits.filter(pl.col("is_revert"))
+            .join(revert_pr, on="commit_id", how="left")
+            .select("repo_id", "sha", "reverted_sha", "reverted_pr",
+                    pl.coalesce("_revert_pr", "pr_id").alias("_revert_pr"))
+            .collect()
+        )
+        if reverts.is_empty():
+            return pl.DataFrame(schema={"pr_id": pl.UInt64, "reverted_by": pl.String})
+        by_sha = (
+            reverts.lazy().filter(pl.col("reverted_sha").is_not_null())
+            .join(pr_shas.select("repo_id", pl.col("sha").alias("_target_sha"), "pr_id",
+                                 pl.col("sha").str.slice(0, 7).alias("_sha7")),
+                  left_on=["repo_id", pl.col("reverted_sha").str.slice(0, 7)], right_on=["repo_id", "_sha7"])
+            .filter(pl.col("_target_sha").str.starts_with(pl.col("reverted_sha")))
+            .select("pr_id", "sha", "_revert_pr")
+        )
+        by_number = (
+            reverts.lazy().filter(pl.col("reverted_pr").is_not_null())
+            .join(frames.prs.select("repo_id", "number", "pr_id"), left_on=["repo_id", "reverted_pr"],
+                  right_on=["repo_id", "number"])
+            .select("pr_id", "sha", "_revert_pr")
+        )
+        pairs = pl.concat([by_sha, by_number]).filter(
+            pl.col("_revert_pr").is_null() | (pl.col("_revert_pr") != pl.col("pr_id"))).unique().collect()
+        # A revert whose own PR (or commit) was reverted undid nothing: the change landed again.
+        undone = set(pairs["pr_id"].to_list())
+        pairs = pairs.filter(~pl.col("_revert_pr").is_in(list(undone)).fill_null(False))
+        numbers = frames.prs.select("pr_id", "number").collect()
+        return (
+            pairs.join(numbers.rename({"pr_id": "_revert_pr", "number": "_revert_number"}), on="_revert_pr", how="left")
+            .sort("_revert_number", "sha", nulls_last=True)
+            .group_by("pr_id", maintain_order=True)
+            .agg(pl.when(pl.col("_revert_number").is_not_null())
+                 .then(pl.lit("pr:") + pl.col("_revert_number").cast(pl.String))
+                 .otherwise(pl.lit("commit:") + pl.col("sha")).first().alias("reverted_by"))
+        )
+
+    return frames.derived("reverted_prs", build)
+
+
 def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: str) -> pl.LazyFrame:
     """``frame`` with ``alias`` (the first successful production deployment of the repo at or after ``time``)
     and ``{alias}_id``. Rows with a null ``time`` get nulls."""
@@ -291,11 +353,13 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
     Columns: pr_id (u64, hash of repo_id and number), repo_id (key), number (i32), url, title, author_key (key), author_is_bot (bool), state
     (open/closed/merged), is_draft (bool), created_at, ready_at, first_human_response_at,
     first_response_at, first_response_kind ('review' | 'comment' | 'merge' | null), never_reviewed
-    (bool), merged_at, closed_at, deployed_at, deployment_id, coding_start_at (all timestamps
+    (bool), merged_unreviewed (bool: merged with no human response; null with no ready time), merged_at,
+    closed_at, reverted (bool: merged and undone by a revert, :func:`reverted_prs`), reverted_by ('pr:<n>' |
+    'commit:<sha>' | null), deployed_at, deployment_id, coding_start_at (all timestamps
     ``Datetime(us, UTC)``); changed_lines, excluded_lines, files_changed (i64), size_source
     ('commits' | 'merge_walk' | 'github_totals' | null: see :func:`pr_commits`; GitHub's totals only when
-    the PR has no commit files of its own); time_to_first_review_hours, time_to_first_review_business_hours,
-    coding_hours, pickup_hours, review_hours, deploy_hours, cycle_time_to_merge_hours,
+    the PR has no commit files of its own); time_to_first_review_hours, time_to_first_review_business_hours
+    (null for a PR merged unreviewed: it never waited for a review that came), coding_hours, pickup_hours, review_hours, deploy_hours, cycle_time_to_merge_hours,
     cycle_time_hours (f64, hours; null when the phase has not happened).
 
     Waits follow the PR's ready periods (:func:`ready_periods`): ``first_human_response_at`` is the first
@@ -351,10 +415,17 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
         prs = _deployments_after(frames, prs, "merged_at", "deployed_at")
+        prs = prs.join(reverted_prs(frames), on="pr_id", how="left")
         merged = pl.col("merged_at").is_not_null()
+        # A PR merged without a human response has no wait for a first review (it is counted apart); its
+        # pickup phase still ends at the merge (LinearB).
+        reviewed_wait = pl.col("first_response_kind") != "merge"
         prs = prs.with_columns(
-            hours("ready_at", "first_response_at").alias("time_to_first_review_hours"),
-            business_hours("ready_at", "first_response_at", cfg).alias("time_to_first_review_business_hours"),
+            (pl.col("first_response_kind") == "merge").alias("merged_unreviewed"),
+            (merged & pl.col("reverted_by").is_not_null()).alias("reverted"),
+            pl.when(reviewed_wait).then(hours("ready_at", "first_response_at")).alias("time_to_first_review_hours"),
+            pl.when(reviewed_wait).then(business_hours("ready_at", "first_response_at", cfg))
+            .alias("time_to_first_review_business_hours"),
             pl.when(merged).then(hours("coding_start_at", "ready_at")).alias("coding_hours"),
             pl.when(merged).then(hours("ready_at", "first_response_at")).alias("pickup_hours"),
             pl.when(merged).then(hours("first_response_at", "merged_at")).alias("review_hours"),
@@ -365,7 +436,7 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
         prs = prs.select(
             "pr_id", "repo_id", "number", "url", "title", "author_key", "author_is_bot", "state", "is_draft",
             "created_at", "ready_at", "first_human_response_at", "first_response_at", "first_response_kind",
-            "never_reviewed", "merged_at", "closed_at", "deployed_at", pl.col("deployed_at_id").alias("deployment_id"),
+            "never_reviewed", "merged_unreviewed", "merged_at", "closed_at", "reverted", "reverted_by", "deployed_at", pl.col("deployed_at_id").alias("deployment_id"),
             "coding_start_at", "changed_lines", "excluded_lines", "files_changed", "size_source",
             "time_to_first_review_hours", "time_to_first_review_business_hours", "coding_hours",
             "pickup_hours", "review_hours", "deploy_hours", "cycle_time_to_merge_hours", "cycle_time_hours",
@@ -413,18 +484,24 @@ def time_to_first_review(
     """Time to first review of human authors' PRs, per group and period of ``ready_at``.
 
     Columns: group keys; prs (u32: PRs with a ready time), reviewed_prs (u32: with a human response
-    inside a ready period), ended_by_merge (u32: merged with no such response), never_reviewed_prs (u32:
-    prs - reviewed_prs), waiting_prs (u32: open, no response yet), median_hours, p90_hours, mean_hours,
-    median_business_hours (f64, over PRs whose wait has ended). A PR that never left draft is in no
-    figure. docs/metrics.md "Time to first review".
+    inside a ready period), ended_by_merge (u32: merged with no such response, "merged unreviewed"),
+    merged_prs (u32: merged PRs among ``prs``), unreviewed_merge_share (f64, 0-1: ended_by_merge /
+    merged_prs; null without merged PRs), never_reviewed_prs (u32: prs - reviewed_prs), waiting_prs (u32:
+    open, no response yet), median_hours, p90_hours, mean_hours, median_business_hours (f64, over the
+    reviewed PRs only: a PR merged unreviewed is counted apart, never as a short wait). A PR that never
+    left draft is in no figure. docs/metrics.md "Time to first review".
     """
     frame, keys = group_columns(frames, _human_prs(frames, scope, "ready_at"), by=by, person="author_key",
                                 time="ready_at", grain=grain)
     wait = pl.col("time_to_first_review_hours")
+    unreviewed = (pl.col("first_response_kind") == "merge").sum()
+    merged = pl.col("merged_at").is_not_null().sum()
     return aggregate(frame, keys, [
         pl.len().alias("prs"),
         (~pl.col("never_reviewed")).sum().alias("reviewed_prs"),
-        (pl.col("first_response_kind") == "merge").sum().alias("ended_by_merge"),
+        unreviewed.alias("ended_by_merge"),
+        merged.alias("merged_prs"),
+        pl.when(merged > 0).then(unreviewed / merged).alias("unreviewed_merge_share"),
         pl.col("never_reviewed").sum().alias("never_reviewed_prs"),
         (pl.col("first_response_at").is_null() & (pl.col("state") == "open")).sum().alias("waiting_prs"),
         wait.median().alias("median_hours"),
@@ -473,7 +550,8 @@ def contributions(frames: Frames) -> dict[str, pl.LazyFrame]:
     facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
     commits = frames.commits.filter(~pl.col("author_is_bot") & ~pl.col("is_merge"))
     return {
-        "pr_merged": facts.filter(pl.col("merged_at").is_not_null()).select(
+        # A reverted PR is not delivered work (docs/metrics.md "Throughput").
+        "pr_merged": facts.filter(pl.col("merged_at").is_not_null() & ~pl.col("reverted")).select(
             pl.col("author_key").alias("actor_key"), pl.col("merged_at").alias("at"), "repo_id"),
         "pr_opened": facts.select(pl.col("author_key").alias("actor_key"), pl.col("created_at").alias("at"), "repo_id"),
         "review": human_reviews(frames).select(
@@ -498,7 +576,7 @@ def _commit_folders(frames: Frames) -> pl.LazyFrame:
 def activity(frames: Frames) -> pl.LazyFrame:
     """Every human contribution as one row: actor_key, at (UTC), repo_id, kind, directory.
 
-    kind (Enum) is 'pr_merged' (the PR's author, at merge), 'commit' (a non-merge commit's author, at
+    kind (Enum) is 'pr_merged' (the PR's author, at merge; reverted PRs left out), 'commit' (a non-merge commit's author, at
     authoring), 'review' (a review on someone else's PR), 'pr_opened'. ``directory`` (str, null except for
     'commit_dir' rows) is each changed file's folder (two levels; generated, lockfile and vendored files
     left out), one 'commit_dir' row per commit and folder. Bots are left out. Not cached: at 10M commits

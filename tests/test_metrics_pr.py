@@ -100,10 +100,14 @@ def test_time_to_first_review_per_pr(org):
     assert f[4]["ready_at"] == utc("2024-01-12 10:00")
     assert f[4]["first_response_kind"] == "comment"
     assert f[4]["time_to_first_review_hours"] == pytest.approx(3.0)
-    # PR 5: merged with no review: the wait ends at the merge (1.5 h) and it is reported as never reviewed.
+    # PR 5: merged with no review: reported as never reviewed and merged unreviewed, with no wait for a
+    # first review (not a 1.5 h one); its pickup phase still ends at the merge (10:00 -> 11:30).
     assert f[5]["first_response_kind"] == "merge"
-    assert f[5]["never_reviewed"] is True
-    assert f[5]["time_to_first_review_hours"] == pytest.approx(1.5)
+    assert (f[5]["never_reviewed"], f[5]["merged_unreviewed"]) == (True, True)
+    assert f[5]["time_to_first_review_hours"] is None
+    assert f[5]["time_to_first_review_business_hours"] is None
+    assert f[5]["pickup_hours"] == pytest.approx(1.5)
+    assert f[1]["merged_unreviewed"] is False
 
 
 def test_cycle_time_phases_per_pr(org):
@@ -144,11 +148,13 @@ def test_pr_size_excludes_lockfiles_vendored_and_bots(org):
 
 def test_time_to_first_review_summary(org):
     row = time_to_first_review(org).collect().row(0, named=True)
-    # Ready human PRs: 1, 2, 3, 4, 5. Ended waits: 4, 66, 3, 1.5 h.
+    # Ready human PRs: 1, 2, 3, 4, 5. Waits for a review that came: 4, 66, 3 h; PR 5 was merged
+    # unreviewed: counted apart (1 of the 4 merged PRs 1, 3, 4, 5), not as a 1.5 h wait.
     assert (row["prs"], row["reviewed_prs"], row["never_reviewed_prs"], row["ended_by_merge"], row["waiting_prs"]) == (
         5, 3, 2, 1, 1)
-    assert row["median_hours"] == pytest.approx(3.5)
-    assert row["mean_hours"] == pytest.approx((4 + 66 + 3 + 1.5) / 4)
+    assert (row["merged_prs"], row["unreviewed_merge_share"]) == (4, pytest.approx(0.25))
+    assert row["median_hours"] == pytest.approx(4.0)
+    assert row["mean_hours"] == pytest.approx((4 + 66 + 3) / 3)
     # A person's figures gather both of alice's logins.
     alice = time_to_first_review(org, Scope(person="p-alice")).collect().row(0, named=True)
     assert (alice["prs"], alice["never_reviewed_prs"], alice["median_hours"]) == (2, 1, pytest.approx(4.0))
@@ -340,10 +346,10 @@ def lifecycles(con):
 
 def test_responses_outside_ready_periods_never_count(lifecycles):
     f = facts_by_number(lifecycles)
-    # PR 1: bob's comment came after the merge: the wait ended at the merge (2 h), never reviewed.
+    # PR 1: bob's comment came after the merge: merged unreviewed, never reviewed, no wait figure.
     assert f[1]["first_human_response_at"] is None
     assert (f[1]["first_response_kind"], f[1]["never_reviewed"]) == ("merge", True)
-    assert f[1]["time_to_first_review_hours"] == pytest.approx(2.0)
+    assert f[1]["time_to_first_review_hours"] is None
     # PR 2 never left draft: no ready time, bob's draft review is no response, and it did not wait.
     assert f[2]["ready_at"] is None and f[2]["first_human_response_at"] is None
     assert f[2]["never_reviewed"] is None and f[2]["time_to_first_review_hours"] is None
@@ -374,11 +380,13 @@ def test_responses_outside_ready_periods_never_count(lifecycles):
 def test_time_to_first_review_counts_each_pr_once(lifecycles):
     row = time_to_first_review(lifecycles).collect().row(0, named=True)
     # PRs with a ready time: 1, 3, 4, 5, 6 (not the drafts 2, 7, 8). Reviewed: 3, 4, 5, 6; PR 1 ended by
-    # its merge and is the one never reviewed. Waits 2, 2, 1, 1, 2 h: median 2, mean 8 / 5.
+    # its merge and is the one never reviewed (1 of 5 merged PRs). Waits of the reviewed ones 2, 1, 1, 2 h:
+    # median 1.5, mean 6 / 4.
     assert (row["prs"], row["reviewed_prs"], row["ended_by_merge"], row["never_reviewed_prs"], row["waiting_prs"]) == (
         5, 4, 1, 1, 0)
-    assert row["median_hours"] == pytest.approx(2.0)
-    assert row["mean_hours"] == pytest.approx(1.6)
+    assert (row["merged_prs"], row["unreviewed_merge_share"]) == (5, pytest.approx(0.2))
+    assert row["median_hours"] == pytest.approx(1.5)
+    assert row["mean_hours"] == pytest.approx(1.5)
 
 
 def test_review_cycles_start_inside_ready_periods(lifecycles):
@@ -490,3 +498,31 @@ def test_merge_walk_finds_the_merge_commit_by_its_message(con, make_repo):
     # 6 lines of b.py; the lockfile's 100 lines are excluded.
     assert (row["changed_lines"], row["excluded_lines"], row["files_changed"], row["size_source"]) == (
         6, 100, 1, "merge_walk")
+
+
+def test_reverted_prs_are_flagged_and_left_out_of_delivered_work(con):
+    """PR 10 (squash a10...) is reverted by PR 11 ('This reverts commit a10a10a'); PR 12 by a direct-push
+    commit 'Reverts acme/api#12'; PR 13 by PR 14, which PR 15 reverted in turn (PR 13 landed again: not
+    reverted; PR 14 is). PR 16 is untouched. Merged: 10-16 = 7; reverted 10, 12, 14 -> 4 PRs delivered."""
+    sha = lambda n: f"{n:x}".rjust(4, "0") * 10  # noqa: E731 (40 hex characters)
+    for n in range(10, 17):
+        add_pr(con, n, "alice", f"2024-02-{n:02d} 09:00", merged_at=f"2024-02-{n:02d} 10:00")
+    add_commit(con, sha(10), "alice@x.com", "2024-02-10 10:00", subject="Feature (#10)", pr_number=10,
+               files={"a.py": (10, 0, "code")})
+    add_commit(con, sha(11), "alice@x.com", "2024-02-11 10:00", subject='Revert "Feature" (#11)', pr_number=11,
+               body=f"This reverts commit {sha(10)[:9]}.", files={"a.py": (0, 10, "code")})
+    add_commit(con, sha(12), "alice@x.com", "2024-02-12 10:00", subject="Thing (#12)", pr_number=12)
+    add_commit(con, "d" * 40, "alice@x.com", "2024-02-12 11:00", subject='Revert "Thing"', body="Reverts acme/api#12")
+    add_commit(con, sha(13), "alice@x.com", "2024-02-13 10:00", subject="Other (#13)", pr_number=13)
+    add_commit(con, sha(14), "alice@x.com", "2024-02-14 10:00", subject='Revert "Other" (#14)', pr_number=14,
+               body=f"This reverts commit {sha(13)}.")
+    add_commit(con, sha(15), "alice@x.com", "2024-02-15 10:00", subject='Revert "Revert "Other"" (#15)',
+               pr_number=15, body=f"This reverts commit {sha(14)}.")
+    add_commit(con, sha(16), "alice@x.com", "2024-02-16 10:00", subject="Last (#16)", pr_number=16)
+    frames = frames_of(con)
+    f = {r["number"]: r for r in pr_facts(frames).collect().iter_rows(named=True)}
+    assert {n: (f[n]["reverted"], f[n]["reverted_by"]) for n in f} == {
+        10: (True, "pr:11"), 11: (False, None), 12: (True, "commit:" + "d" * 40), 13: (False, None),
+        14: (True, "pr:15"), 15: (False, None), 16: (False, None)}
+    total = throughput(frames, by=None, grain=None).collect().row(0, named=True)
+    assert (total["prs_merged"], total["prs_opened"]) == (4, 7)

@@ -154,7 +154,10 @@ def test_phases_add_up_to_cycle_time(prs, deploys):
         assert (row["first_response_kind"] == "merge") == (row["merged_at"] is not None and row["never_reviewed"])
         if row["first_human_response_at"] is not None and row["merged_at"] is not None:
             assert row["first_human_response_at"] <= row["merged_at"]
-        if row["first_response_at"] is not None:
+        if row["first_response_kind"] == "merge":
+            # Merged unreviewed: counted apart, no wait for a first review.
+            assert row["merged_unreviewed"] and row["time_to_first_review_hours"] is None
+        elif row["first_response_at"] is not None:
             assert row["first_response_at"] >= row["ready_at"]
             assert row["time_to_first_review_hours"] >= 0
             assert 0 <= row["time_to_first_review_business_hours"] <= row["time_to_first_review_hours"] + 1e-9
