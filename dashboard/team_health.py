@@ -60,7 +60,7 @@ else:
          f"{band('change_failure_band')} · {keys['failed_deployments']} of {keys['deployments']} deployments",
          "Deployments followed by an incident, revert or hotfix, over all deployments."),
         ("Time to restore service", data.format_value(keys["time_to_restore_median_hours"], "hours"),
-         f"{band('time_to_restore_band')} · {keys['restored_incidents']} restored "
+         f"No band (incident duration) · {keys['restored_incidents']} restored "
          f"{data.plural('incidents', keys['restored_incidents'])} attributed to its deployments",
          "Median time from an incident opening to its resolution."),
     ]
@@ -68,7 +68,9 @@ else:
         with column, st.container(border=True, height=ui.CARD_HEIGHT):
             st.metric(label, value, help=help_text)
             st.caption(caption)
-    st.caption("Bands: DORA 2023 report (elite, high, medium, low), as Four Keys and DevLake compute them.")
+    st.caption("Bands: the 2023/2024 Accelerate State of DevOps reports' levels (elite, high, medium, low; "
+               "docs/metrics.md \"DORA four keys\"). Time to restore is an incident's duration: the reports' "
+               "recovery bands are for failed deployments.")
 
 trends = data.team_weekly(wh, filters)
 st.subheader("Trends")

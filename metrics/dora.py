@@ -1,4 +1,5 @@
-"""DORA's four keys per repository, team or organisation, with the 2023 report's performance bands.
+"""DORA's four keys per repository, team or organisation, with the 2023/2024 reports' performance levels,
+the failed deployment recovery time and the rework rate.
 
 Definitions: docs/metrics.md, section "DORA four keys".
 """
@@ -15,10 +16,19 @@ from impactlens.metrics import patterns
 from impactlens.metrics.incidents import incident_facts
 from impactlens.metrics.pr import pr_facts
 
-#: The 2023 State of DevOps bands, as DevLake computes them (docs/metrics.md "DORA four keys").
+#: The performance levels of the Accelerate State of DevOps reports (DORA / Google Cloud), as thresholds:
+#: docs/metrics.md "DORA four keys" has the reports' tables and how each range becomes a threshold.
+#: Lead time: 2023 and 2024 alike (less than one day; one day to one week; one week to one month; longer).
 LEAD_TIME_BANDS_HOURS = ((24.0, "elite"), (24.0 * 7, "high"), (24.0 * 30, "medium"))
-RESTORE_BANDS_HOURS = ((1.0, "elite"), (24.0, "high"), (24.0 * 7, "medium"))
+#: Failed deployment recovery time, 2023 report: less than one hour; less than one day; one day to one week.
+RECOVERY_BANDS_HOURS = ((1.0, "elite"), (24.0, "high"), (24.0 * 7, "medium"))
+#: Change failure rate, 2023 report: 5%, 10%, 15% (the 2024 clusters, 5% / 20% / 10% / 40%, do not order).
 CHANGE_FAILURE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.15, "medium"))
+#: Kept for callers of the old name: the bands are the 2023 failed deployment recovery time's.
+RESTORE_BANDS_HOURS = RECOVERY_BANDS_HOURS
+#: Working days in a week: "on demand (multiple deploys per day)" is more than one deployment per working day.
+WORKING_DAYS_PER_WEEK = 5
+
 
 def _band(value: pl.Expr, bands: tuple[tuple[float, str], ...], *, inclusive: bool) -> pl.Expr:
     expr = pl.when(value.is_null()).then(pl.lit(None, pl.String))
@@ -27,12 +37,22 @@ def _band(value: pl.Expr, bands: tuple[tuple[float, str], ...], *, inclusive: bo
     return expr.otherwise(pl.lit("low"))
 
 
-def deployment_frequency_band(median_days_per_week: pl.Expr, days_per_month: pl.Expr) -> pl.Expr:
-    """elite: median deployment days per week >= 5 (on demand); high: >= 1; medium: at least one
-    deployment day per month on average; low: less (DevLake's reading of the 2023 report)."""
+def deployment_frequency_band(
+    median_days_per_week: pl.Expr, days_per_month: pl.Expr, deployments_per_week: pl.Expr | None = None
+) -> pl.Expr:
+    """The 2023/2024 reports' deployment frequency levels (docs/metrics.md "DORA four keys").
+
+    elite, "on demand (multiple deploys per day)": more than one deployment per working day on average
+    (``deployments_per_week`` > 5) and a deployment day in the median week; high, "between once per day
+    and once per week": at least one deployment day in the median week (daily deployment is high); medium,
+    "between once per week and once per month": at least one deployment day per month on average; low,
+    "between once per month and once every six months" (and less often). Without
+    ``deployments_per_week`` nothing is elite.
+    """
+    elite = (deployments_per_week > WORKING_DAYS_PER_WEEK) if deployments_per_week is not None else pl.lit(False)
     return (
         pl.when(median_days_per_week.is_null()).then(pl.lit(None, pl.String))
-        .when(median_days_per_week >= 5).then(pl.lit("elite"))
+        .when(elite & (median_days_per_week >= 1)).then(pl.lit("elite"))
         .when(median_days_per_week >= 1).then(pl.lit("high"))
         .when(days_per_month >= 1).then(pl.lit("medium"))
         .otherwise(pl.lit("low"))
@@ -46,23 +66,31 @@ def changes(frames: Frames) -> pl.LazyFrame:
     Columns: repo_id, change_id ('pr:<n>' | 'commit:<sha>'), author_key, started_at (the PR's own first
     commit, so squash merges are measured from the work's start; else creation; a commit's authoring
     time), landed_at (merge / commit time), deployed_at, deployment_id, lead_time_hours (f64, null when
-    not deployed yet).
+    not deployed yet), is_rework (bool: a hotfix or a revert, unplanned work that fixes production).
     """
 
     def build() -> pl.LazyFrame:
         from impactlens.metrics.pr import _deployments_after
 
-        prs = pr_facts(frames).filter(pl.col("merged_at").is_not_null()).select(
+        revert_prs = pl.concat([
+            frames.prs.filter(pl.col("title").fill_null("").str.contains(patterns.REVERT_MESSAGE)).select("pr_id"),
+            frames.commits.filter(pl.col("is_revert") & pl.col("pr_id").is_not_null()).select("pr_id"),
+        ]).unique()
+        rework_prs = pl.concat([
+            frames.prs.filter(patterns.is_hotfix_pr()).select("pr_id"), revert_prs,
+        ]).unique().with_columns(pl.lit(True).alias("is_rework"))
+        prs = pr_facts(frames).filter(pl.col("merged_at").is_not_null()).join(rework_prs, on="pr_id", how="left").select(
             "repo_id", (pl.lit("pr:") + pl.col("number").cast(pl.String)).alias("change_id"), "author_key",
             pl.col("coding_start_at").alias("started_at"), pl.col("merged_at").alias("landed_at"),
-            "deployed_at", "deployment_id",
+            "deployed_at", "deployment_id", pl.col("is_rework").fill_null(False),
         )
         with_prs = frames.prs.select("repo_id").unique()
         commits = (
             frames.commits.filter(~pl.col("is_merge"))
             .join(with_prs, on="repo_id", how="anti")
             .select("repo_id", (pl.lit("commit:") + pl.col("sha")).alias("change_id"), "author_key",
-                    pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"))
+                    pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"),
+                    (pl.col("subject_says_hotfix") | pl.col("is_revert")).alias("is_rework"))
         )
         commits = _deployments_after(frames, commits, "landed_at", "deployed_at").rename(
             {"deployed_at_id": "deployment_id"}
@@ -73,26 +101,52 @@ def changes(frames: Frames) -> pl.LazyFrame:
     return frames.derived("changes", build)
 
 
+def _first_deployment_at(frames: Frames, frame: pl.LazyFrame, time: str) -> pl.LazyFrame:
+    """``frame`` with ``{time}_deployed`` (Datetime UTC): the first successful production deployment of the
+    repository at or after ``time`` (null when none yet, or ``time`` is null)."""
+    deploys = (
+        frames.deployments.filter(pl.col("is_production_success"))
+        .select("repo_id", pl.col("deployed_at").alias(f"{time}_deployed")).sort(f"{time}_deployed")
+    )
+    keyed = frame.with_row_index("_fd_row").collect().lazy()
+    found = (
+        keyed.select("_fd_row", "repo_id", time).filter(pl.col(time).is_not_null()).sort(time)
+        .join_asof(deploys, left_on=time, right_on=f"{time}_deployed", by="repo_id", strategy="forward",
+                   check_sortedness=False)
+        .select("_fd_row", f"{time}_deployed")
+    )
+    return keyed.join(found, on="_fd_row", how="left").drop("_fd_row")
+
+
 def _failures(frames: Frames) -> pl.LazyFrame:
-    """deployment_id, reason ('incident' | 'revert' | 'hotfix'): why a deployment counts as failed."""
+    """deployment_id, reason ('incident' | 'revert' | 'hotfix'), fixed_at (Datetime UTC, null while not
+    fixed): why a deployment counts as failed, and when that failure was fixed (the incident resolved; the
+    first deployment shipping the revert or the hotfix)."""
     deploys = (
         frames.deployments.filter(pl.col("is_production_success"))
         .select("repo_id", "deployment_id", "deployed_at").sort("deployed_at")
     )
+    utc_type = pl.Datetime("us", "UTC")
     incidents = incident_facts(frames).filter(pl.col("deployment_id").is_not_null()).select(
-        "deployment_id", pl.lit("incident").alias("reason")
+        "deployment_id", pl.lit("incident").alias("reason"),
+        # An incident with impossible times is not known to be restored.
+        pl.when(~pl.col("invalid_times")).then(pl.col("resolved_at")).alias("fixed_at"),
     )
     # Reverts: the deployment that first shipped the reverted change failed, unless that change is itself a
     # revert (reverting a revert re-applies a change: no failure). A commit lands with its PR's merge when it
     # belongs to one (a merge-commit workflow's branch commits are written days before), else when committed.
+    # The revert itself lands the same way; the first deployment at or after it fixed the failure.
     commits, prs = frames.commits, frames.prs
     revert_prs = pl.concat([
         prs.filter(pl.col("title").fill_null("").str.contains(patterns.REVERT_MESSAGE)).select("pr_id"),
         commits.filter(pl.col("is_revert") & pl.col("pr_id").is_not_null()).select("pr_id"),
     ]).unique().with_columns(pl.lit(True).alias("_pr_is_revert"))
+    merged_at = prs.select("pr_id", pl.col("merged_at").alias("_revert_merged"))
     reverted_sha = (
         commits.filter(pl.col("reverted_sha").is_not_null())
-        .select("repo_id", pl.col("reverted_sha").alias("_prefix"), pl.col("reverted_sha").str.slice(0, 7).alias("_sha7"))
+        .join(merged_at, on="pr_id", how="left")
+        .select("repo_id", pl.col("reverted_sha").alias("_prefix"), pl.col("reverted_sha").str.slice(0, 7).alias("_sha7"),
+                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"))
         .collect()  # a handful of rows: match them against the commits only when there are any
     )
     shipped = (
@@ -106,48 +160,61 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         .join(prs.select("pr_id", "merged_at"), on="pr_id", how="left")
         .join(revert_prs, on="pr_id", how="left")
         .filter(~pl.col("is_revert") & ~pl.col("_pr_is_revert").fill_null(False))
-        .select("repo_id", pl.coalesce("merged_at", "committed_at").alias("_landed"))
-    ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": frames.key_dtype, "_landed": pl.Datetime("us", "UTC")})
+        .select("repo_id", pl.coalesce("merged_at", "committed_at").alias("_landed"), "_fix_landed")
+    ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": frames.key_dtype, "_landed": utc_type,
+                                                       "_fix_landed": utc_type})
     # 'Reverts owner/repo#N' of this repository, read from commit messages (frames: reverted_pr).
     reverted_pr = (
         commits.filter(pl.col("reverted_pr").is_not_null())
-        .select("repo_id", pl.col("reverted_pr").alias("number"))
+        .join(merged_at, on="pr_id", how="left")
+        .select("repo_id", pl.col("reverted_pr").alias("number"),
+                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"))
         .join(prs.select("repo_id", "number", "pr_id", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
         .filter(pl.col("_landed").is_not_null())
         .join(revert_prs, on="pr_id", how="anti")
-        .select("repo_id", "_landed")
+        .select("repo_id", "_landed", "_fix_landed")
     )
     reverts = (
-        pl.concat([shipped, reverted_pr]).sort("_landed")
+        _first_deployment_at(frames, pl.concat([shipped, reverted_pr]), "_fix_landed").sort("_landed")
         .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="forward",
                    check_sortedness=False)
         .filter(pl.col("deployment_id").is_not_null())
-        .select("deployment_id", pl.lit("revert").alias("reason"))
+        .select("deployment_id", pl.lit("revert").alias("reason"), pl.col("_fix_landed_deployed").alias("fixed_at"))
     )
-    # Hotfixes: the deployment running when the hotfix landed failed.
+    # Hotfixes: the deployment running when the hotfix landed failed; the hotfix's deployment fixed it.
+    hotfixes = (
+        _first_deployment_at(frames, _hotfix_landings(frames), "_landed").sort("_landed")
+        .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="backward",
+                   check_sortedness=False, allow_exact_matches=False)
+        .filter(pl.col("deployment_id").is_not_null())
+        .select("deployment_id", pl.lit("hotfix").alias("reason"), pl.col("_landed_deployed").alias("fixed_at"))
+    )
+    return pl.concat([incidents, reverts, hotfixes]).unique()
+
+
+def _hotfix_landings(frames: Frames) -> pl.LazyFrame:
+    """repo_id, _landed: when each hotfix landed (a hotfix PR's merge; a hotfix commit of a repository
+    without PRs)."""
     hotfix_prs = frames.prs.filter(pl.col("merged_at").is_not_null() & patterns.is_hotfix_pr()).select(
         "repo_id", pl.col("merged_at").alias("_landed")
     )
     with_prs = frames.prs.select("repo_id").unique()
     hotfix_commits = (
-        commits.filter(pl.col("subject_says_hotfix") & ~pl.col("is_merge"))
+        frames.commits.filter(pl.col("subject_says_hotfix") & ~pl.col("is_merge"))
         .join(with_prs, on="repo_id", how="anti").select("repo_id", pl.col("committed_at").alias("_landed"))
     )
-    hotfixes = (
-        pl.concat([hotfix_prs, hotfix_commits]).sort("_landed")
-        .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="backward",
-                   check_sortedness=False, allow_exact_matches=False)
-        .filter(pl.col("deployment_id").is_not_null())
-        .select("deployment_id", pl.lit("hotfix").alias("reason"))
-    )
-    return pl.concat([incidents, reverts, hotfixes]).unique()
+    return pl.concat([hotfix_prs, hotfix_commits])
 
 
 def deployment_facts(frames: Frames) -> pl.LazyFrame:
     """One row per successful production deployment.
 
     Columns: deployment_id, repo_id, deployed_at (Datetime UTC), changes (u32: changes it first
-    shipped), failed (bool), failure_reasons (list[str] of 'incident', 'revert', 'hotfix').
+    shipped), rework (bool: it first shipped a hotfix or a revert, an unplanned deployment that fixes
+    production), failed (bool), failure_reasons (list[str] of 'incident', 'revert', 'hotfix'),
+    recovered_at (Datetime UTC: when every failure reason was fixed, null while one is not or the
+    deployment did not fail), recovery_hours (f64: deployed_at -> recovered_at, the *failed deployment
+    recovery time*). docs/metrics.md "DORA four keys".
     """
 
     def build() -> pl.LazyFrame:
@@ -155,17 +222,27 @@ def deployment_facts(frames: Frames) -> pl.LazyFrame:
             "deployment_id", "repo_id", "deployed_at"
         )
         shipped = changes(frames).filter(pl.col("deployment_id").is_not_null()).group_by("deployment_id").agg(
-            pl.len().alias("changes")
+            pl.len().alias("changes"), pl.col("is_rework").any().alias("rework"))
+        reasons = _failures(frames).group_by("deployment_id").agg(
+            pl.col("reason").unique().sort().alias("failure_reasons"),
+            # Recovered once every reason is fixed (a reason not fixed yet keeps it failed).
+            pl.when(pl.col("fixed_at").is_not_null().all()).then(pl.col("fixed_at").max()).alias("recovered_at"),
         )
-        reasons = _failures(frames).group_by("deployment_id").agg(pl.col("reason").unique().sort().alias("failure_reasons"))
         return (
             deploys.join(shipped, on="deployment_id", how="left")
             .join(reasons, on="deployment_id", how="left")
             .with_columns(
                 pl.col("changes").fill_null(0).cast(pl.UInt32),
+                pl.col("rework").fill_null(False),
                 pl.col("failure_reasons").is_not_null().alias("failed"),
                 pl.col("failure_reasons").fill_null(pl.lit([], pl.List(pl.String))),
+                # A fix before the deployment finished (an incident resolved before it) recovers it at once.
+                pl.when(pl.col("recovered_at").is_not_null())
+                .then(pl.max_horizontal("recovered_at", "deployed_at")).alias("recovered_at"),
             )
+            .with_columns(hours("deployed_at", "recovered_at").alias("recovery_hours"))
+            .select("deployment_id", "repo_id", "deployed_at", "changes", "rework", "failed", "failure_reasons",
+                    "recovered_at", "recovery_hours")
             .sort("deployed_at", "deployment_id")
         )
 
@@ -206,7 +283,8 @@ def _weeks(groups: pl.LazyFrame, keys: list[str], grain: Grain | None, lo, hi) -
 def dora(
     frames: Frames, scope: Scope = Scope(), *, by: str | None = "repo", grain: Grain | None = "month"
 ) -> pl.LazyFrame:
-    """DORA's four keys with their 2023 performance bands, per repository / team / organisation and period.
+    """DORA's four keys with the reports' performance levels, plus failed deployment recovery time and
+    rework rate, per repository / team / organisation and period.
 
     Args:
         by: 'repo', 'team' (deployments that shipped at least one change by a team member, that team's
@@ -217,13 +295,17 @@ def dora(
     Columns: group keys (period_start, repo_id / team_id); deployments (u32), deploy_days (u32: distinct
     UTC days), median_deploy_days_per_week (f64: the median number of deployment days over the period's
     weeks, those whose Monday falls in it, each counted whole, weeks without deployments as 0; a period
-    holding no Monday has the week holding its start), deployment_frequency_band; changes_deployed (u32),
-    lead_time_median_hours (f64), lead_time_band; failed_deployments (u32), change_failure_rate (f64,
-    0-1; null without deployments), change_failure_band; incidents (u32), restored_incidents (u32),
-    time_to_restore_median_hours, time_to_restore_mean_hours (f64 hours, incident opened -> resolved),
-    time_to_restore_band. Bands are 'elite', 'high', 'medium', 'low' or null without data; zero
-    deployments in a period is frequency 'low', but with no deployment data at all (of the repository, for
-    ``by='repo'``) the median and the frequency band are null. docs/metrics.md "DORA four keys".
+    holding no Monday has the week holding its start), deployments_per_week (f64), deployment_frequency_band;
+    changes_deployed (u32), lead_time_median_hours (f64), lead_time_band; failed_deployments (u32),
+    change_failure_rate (f64, 0-1; null without deployments), change_failure_band; recovered_deployments
+    (u32: failed ones whose every failure is fixed), failed_deployment_recovery_median_hours (f64: failed
+    deployment -> its fix, :func:`deployment_facts`), failed_deployment_recovery_band; rework_deployments
+    (u32), rework_rate (f64, 0-1: deployments that shipped a hotfix or a revert / deployments); incidents
+    (u32), restored_incidents (u32), time_to_restore_median_hours, time_to_restore_mean_hours (f64 hours,
+    incident opened -> resolved; no band: the reports' bands are for failed deployment recovery). Bands are
+    'elite', 'high', 'medium', 'low' or null without data; zero deployments in a period is frequency 'low',
+    but with no deployment data at all (of the repository, for ``by='repo'``) the median and the frequency
+    band are null. docs/metrics.md "DORA four keys".
 
     Raises:
         ValueError: ``by`` is not repo, team or None.
@@ -265,6 +347,9 @@ def dora(
         pl.len().cast(pl.UInt32).alias("deployments"),
         pl.col("deployed_at").dt.date().n_unique().cast(pl.UInt32).alias("deploy_days"),
         pl.col("failed").sum().cast(pl.UInt32).alias("failed_deployments"),
+        (pl.col("failed") & pl.col("recovered_at").is_not_null()).sum().cast(pl.UInt32).alias("recovered_deployments"),
+        pl.col("recovery_hours").median().alias("failed_deployment_recovery_median_hours"),
+        pl.col("rework").sum().cast(pl.UInt32).alias("rework_deployments"),
     ])
     per_changes = grouped(chg, [
         pl.len().cast(pl.UInt32).alias("changes_deployed"),
@@ -285,6 +370,7 @@ def dora(
     out = out.with_columns(
         pl.col("deployments").fill_null(0), pl.col("deploy_days").fill_null(0),
         pl.col("failed_deployments").fill_null(0), pl.col("changes_deployed").fill_null(0),
+        pl.col("recovered_deployments").fill_null(0), pl.col("rework_deployments").fill_null(0),
         pl.col("incidents").fill_null(0), pl.col("restored_incidents").fill_null(0),
     ).collect().lazy()  # a row per group and period: read twice below
     # Deployment days per week, over each row's weeks (docs/metrics.md "DORA four keys"). A week counts whole
@@ -326,18 +412,25 @@ def dora(
         grain or "", pl.col("_weeks").cast(pl.Float64) * 7 / 30.4375
     )
     out = out.with_columns(
-        deployment_frequency_band(pl.col("median_deploy_days_per_week"), pl.col("deploy_days") / months)
-        .alias("deployment_frequency_band"),
+        pl.when(pl.col("_known")).then(pl.col("deployments") / pl.col("_weeks")).alias("deployments_per_week"))
+    out = out.with_columns(
+        deployment_frequency_band(pl.col("median_deploy_days_per_week"), pl.col("deploy_days") / months,
+                                  pl.col("deployments_per_week")).alias("deployment_frequency_band"),
         _band(pl.col("lead_time_median_hours"), LEAD_TIME_BANDS_HOURS, inclusive=False).alias("lead_time_band"),
         pl.when(pl.col("deployments") > 0).then(pl.col("failed_deployments") / pl.col("deployments"))
         .alias("change_failure_rate"),
+        pl.when(pl.col("deployments") > 0).then(pl.col("rework_deployments") / pl.col("deployments"))
+        .alias("rework_rate"),
     ).with_columns(
         _band(pl.col("change_failure_rate"), CHANGE_FAILURE_BANDS, inclusive=True).alias("change_failure_band"),
-        _band(pl.col("time_to_restore_median_hours"), RESTORE_BANDS_HOURS, inclusive=False).alias("time_to_restore_band"),
+        _band(pl.col("failed_deployment_recovery_median_hours"), RECOVERY_BANDS_HOURS, inclusive=False)
+        .alias("failed_deployment_recovery_band"),
     )
-    columns = [*keys, "deployments", "deploy_days", "median_deploy_days_per_week", "deployment_frequency_band",
-               "changes_deployed", "lead_time_median_hours", "lead_time_band", "failed_deployments",
-               "change_failure_rate", "change_failure_band", "incidents", "restored_incidents",
-               "time_to_restore_median_hours", "time_to_restore_mean_hours", "time_to_restore_band"]
+    columns = [*keys, "deployments", "deploy_days", "median_deploy_days_per_week", "deployments_per_week",
+               "deployment_frequency_band", "changes_deployed", "lead_time_median_hours", "lead_time_band",
+               "failed_deployments", "change_failure_rate", "change_failure_band", "recovered_deployments",
+               "failed_deployment_recovery_median_hours", "failed_deployment_recovery_band", "rework_deployments",
+               "rework_rate", "incidents", "restored_incidents", "time_to_restore_median_hours",
+               "time_to_restore_mean_hours"]
     out = out.select(columns)
     return out.sort(keys) if keys else out

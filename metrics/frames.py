@@ -245,10 +245,16 @@ class Frames:
             self.__dict__.pop(name, None)
 
     def preload(self) -> "Frames":
-        """Read every table now, so the connection may be closed afterwards. Returns self."""
+        """Read every table now, so the connection may be closed afterwards. Returns self.
+
+        The frames that walk the commit graph (read from the connection, :meth:`graph`) are computed now
+        too: the PR's own commits (``pr_commits``)."""
         for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
                      "commit_files", "renames", "coauthors", "issues", "incidents", "deployments", "memberships"):
             getattr(self, name)
+        from impactlens.metrics.pr import pr_commits  # pr reads these frames: imported here, not at the top
+
+        pr_commits(self)
         return self
 
     @cached_property

@@ -120,10 +120,21 @@ def test_dora_per_repository(org):
     assert row["failed_deployments"] == 4
     assert row["change_failure_rate"] == pytest.approx(0.8)
     assert row["change_failure_band"] == "low"
-    # Repository incidents i1 (2 h) and i2 (open).
+    # Repository incidents i1 (2 h) and i2 (open): time to restore is the incident's duration, with no band.
     assert (row["incidents"], row["restored_incidents"]) == (2, 1)
     assert row["time_to_restore_median_hours"] == pytest.approx(2.0)
-    assert row["time_to_restore_band"] == "high"
+    assert "time_to_restore_band" not in row
+    # Failed deployment recovery time, from each failed deployment to its fix: d1 (Mon 1st 12:00) was
+    # fixed by the revert PR 3 shipped in d3 (Wed 3rd 12:00): 48 h; d2 (Tue 12:00) by i1's resolution (Tue
+    # 15:00): 3 h; d3 by the hotfix PR 4 shipped in d4 (Mon 8th 12:00): 120 h; d4 not yet (i2 is open).
+    # Median of 3, 48, 120 = 48 h: medium (one day to one week, 2023).
+    assert row["recovered_deployments"] == 3
+    assert row["failed_deployment_recovery_median_hours"] == pytest.approx(48.0)
+    assert row["failed_deployment_recovery_band"] == "medium"
+    # Rework: d3 shipped the revert PR 3, d4 the hotfix PR 4: 2 of 5 deployments.
+    assert (row["rework_deployments"], row["rework_rate"]) == (2, pytest.approx(0.4))
+    # 5 deployments over the weeks of Jan 1 and Jan 8: 2.5 a week, not more than one a working day.
+    assert row["deployments_per_week"] == pytest.approx(2.5)
 
 
 def test_dora_per_team_and_for_the_organisation(org):
@@ -132,7 +143,9 @@ def test_dora_per_team_and_for_the_organisation(org):
     # team-a shipped PR 1 (d1) and PR 4 (d4): lead times 26 and 4; both deployments failed; i2 is open.
     assert (a["deployments"], a["failed_deployments"], a["incidents"], a["restored_incidents"]) == (2, 2, 1, 0)
     assert a["lead_time_median_hours"] == pytest.approx(15.0)
-    assert a["time_to_restore_median_hours"] is None and a["time_to_restore_band"] is None
+    assert a["time_to_restore_median_hours"] is None
+    # d1 recovered after 48 h, d4 not yet.
+    assert (a["recovered_deployments"], a["failed_deployment_recovery_median_hours"]) == (1, pytest.approx(48.0))
     # team-b shipped PR 2 (d2) and PR 3 (d3); i1 (2 h) is attributed to d2.
     assert (b["deployments"], b["failed_deployments"], b["incidents"]) == (2, 2, 1)
     assert b["time_to_restore_median_hours"] == pytest.approx(2.0)
@@ -163,11 +176,17 @@ def test_2023_band_thresholds(value, bands, inclusive, expected):
     assert out == expected
 
 
-@pytest.mark.parametrize(("weekly", "monthly", "expected"), [
-    (5.0, 20.0, "elite"), (4.5, 18.0, "high"), (1.0, 4.0, "high"), (0.0, 2.0, "medium"), (0.0, 0.5, "low"),
+@pytest.mark.parametrize(("weekly", "monthly", "per_week", "expected"), [
+    # Once every working day is "between once per day and once per week": high, not elite.
+    (5.0, 20.0, 5.0, "high"),
+    # More than one deployment per working day (multiple deploys per day): elite ("on demand").
+    (5.0, 20.0, 12.0, "elite"), (3.0, 12.0, 6.0, "elite"),
+    # Many deployments in one burst, then none for weeks: the median week has no deployment day.
+    (0.0, 1.0, 30.0, "medium"),
+    (4.5, 18.0, 4.5, "high"), (1.0, 4.0, 1.0, "high"), (0.0, 2.0, 0.5, "medium"), (0.0, 0.5, 0.1, "low"),
 ])
-def test_deployment_frequency_bands(weekly, monthly, expected):
-    assert pl.select(deployment_frequency_band(pl.lit(weekly), pl.lit(monthly))).item() == expected
+def test_deployment_frequency_bands(weekly, monthly, per_week, expected):
+    assert pl.select(deployment_frequency_band(pl.lit(weekly), pl.lit(monthly), pl.lit(per_week))).item() == expected
 
 
 def test_dora_on_an_empty_warehouse(con):
