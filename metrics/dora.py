@@ -11,6 +11,7 @@ from datetime import timedelta
 import polars as pl
 
 from impactlens.metrics.calendar import hours
+from impactlens.metrics.containment import deployed, direct_pushes
 from impactlens.metrics.frames import GRAIN_INTERVAL, Frames, Grain, Scope, period_start, utc, with_team
 from impactlens.metrics import patterns
 from impactlens.metrics.incidents import incident_facts
@@ -59,9 +60,24 @@ def deployment_frequency_band(
     )
 
 
+def _pushed_commits(frames: Frames) -> pl.LazyFrame:
+    """The commits that are changes of their own (the commits frame's columns): in a repository without
+    pull-request data every non-merge commit; in one with, the direct pushes
+    (:func:`~impactlens.metrics.containment.direct_pushes`)."""
+    with_prs = frames.prs.select("repo_id").unique()
+    without = frames.commits.filter(~pl.col("is_merge")).join(with_prs, on="repo_id", how="anti")
+    pushes = direct_pushes(frames)
+    pushed = frames.commits.join(
+        pushes.select(pl.col("repo_id").cast(frames.key_dtype), "sha"), on=["repo_id", "sha"], how="semi")
+    return pl.concat([without, pushed])
+
+
 def changes(frames: Frames) -> pl.LazyFrame:
     """Each change delivered, with its lead time: merged PRs (all authors, bots included: DORA measures
-    the delivery system) and, for repositories without pull-request data, non-merge commits.
+    the delivery system) and commits of their own (:func:`_pushed_commits`: direct pushes in repositories
+    with PRs, every non-merge commit in those without). Each is shipped by the first deployment containing
+    it by the commit graph, time only for deployments with an unknown sha
+    (:func:`~impactlens.metrics.containment.deployed`).
 
     Columns: repo_id, change_id ('pr:<n>' | 'commit:<sha>'), author_key, started_at (the PR's own first
     commit, so squash merges are measured from the work's start; else creation; a commit's authoring
@@ -70,8 +86,6 @@ def changes(frames: Frames) -> pl.LazyFrame:
     """
 
     def build() -> pl.LazyFrame:
-        from impactlens.metrics.pr import _deployments_after
-
         revert_prs = pl.concat([
             frames.prs.filter(pl.col("title").fill_null("").str.contains(patterns.REVERT_MESSAGE)).select("pr_id"),
             frames.commits.filter(pl.col("is_revert") & pl.col("pr_id").is_not_null()).select("pr_id"),
@@ -84,17 +98,14 @@ def changes(frames: Frames) -> pl.LazyFrame:
             pl.col("coding_start_at").alias("started_at"), pl.col("merged_at").alias("landed_at"),
             "deployed_at", "deployment_id", pl.col("is_rework").fill_null(False),
         )
-        with_prs = frames.prs.select("repo_id").unique()
         commits = (
-            frames.commits.filter(~pl.col("is_merge"))
-            .join(with_prs, on="repo_id", how="anti")
+            _pushed_commits(frames)
             .select("repo_id", (pl.lit("commit:") + pl.col("sha")).alias("change_id"), "author_key",
                     pl.col("authored_at").alias("started_at"), pl.col("committed_at").alias("landed_at"),
-                    (pl.col("subject_says_hotfix") | pl.col("is_revert")).alias("is_rework"))
+                    (pl.col("subject_says_hotfix") | pl.col("is_revert")).alias("is_rework"),
+                    pl.concat_list("sha").alias("_shas"))
         )
-        commits = _deployments_after(frames, commits, "landed_at", "deployed_at").rename(
-            {"deployed_at_id": "deployment_id"}
-        )
+        commits = deployed(frames, commits, "landed_at", "_shas").rename({"deployed_at_id": "deployment_id"})
         both = pl.concat([prs, commits.select(prs.collect_schema().names())])
         return both.with_columns(hours("started_at", "deployed_at").clip(lower_bound=0).alias("lead_time_hours"))
 
@@ -193,16 +204,13 @@ def _failures(frames: Frames) -> pl.LazyFrame:
 
 
 def _hotfix_landings(frames: Frames) -> pl.LazyFrame:
-    """repo_id, _landed: when each hotfix landed (a hotfix PR's merge; a hotfix commit of a repository
-    without PRs)."""
+    """repo_id, _landed: when each hotfix landed (a hotfix PR's merge; a hotfix commit that is a change of
+    its own: :func:`_pushed_commits`)."""
     hotfix_prs = frames.prs.filter(pl.col("merged_at").is_not_null() & patterns.is_hotfix_pr()).select(
         "repo_id", pl.col("merged_at").alias("_landed")
     )
-    with_prs = frames.prs.select("repo_id").unique()
-    hotfix_commits = (
-        frames.commits.filter(pl.col("subject_says_hotfix") & ~pl.col("is_merge"))
-        .join(with_prs, on="repo_id", how="anti").select("repo_id", pl.col("committed_at").alias("_landed"))
-    )
+    hotfix_commits = _pushed_commits(frames).filter(pl.col("subject_says_hotfix")).select(
+        "repo_id", pl.col("committed_at").alias("_landed"))
     return pl.concat([hotfix_prs, hotfix_commits])
 
 

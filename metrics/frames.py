@@ -248,13 +248,16 @@ class Frames:
         """Read every table now, so the connection may be closed afterwards. Returns self.
 
         The frames that walk the commit graph (read from the connection, :meth:`graph`) are computed now
-        too: the PR's own commits (``pr_commits``)."""
+        too: the PR's own commits, each commit's first deployment, the direct pushes."""
         for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
                      "commit_files", "renames", "coauthors", "issues", "incidents", "deployments", "memberships"):
             getattr(self, name)
-        from impactlens.metrics.pr import pr_commits  # pr reads these frames: imported here, not at the top
+        from impactlens.metrics.containment import commit_deployments, direct_pushes  # they read these frames
+        from impactlens.metrics.pr import pr_commits
 
         pr_commits(self)
+        commit_deployments(self)
+        direct_pushes(self)
         return self
 
     @cached_property
@@ -459,11 +462,23 @@ class Frames:
         )
 
     def graph(self, repo_id: str) -> Graph:
-        """The commit graph of one repository (:class:`~impactlens.metrics.graph.Graph`), read now from
-        ``commits.parent_shas``; not cached (callers keep the graphs they need)."""
+        """The commit graph of one repository (:class:`~impactlens.metrics.graph.Graph`), read from
+        ``commits.parent_shas`` on first use and kept (``forget("graphs")`` drops them)."""
+        graphs = self.__dict__.setdefault("graphs", {})
+        if repo_id not in graphs:
+            rows = self.con.execute(
+                "SELECT sha, parent_shas, committed_at FROM commits WHERE repo_id = ?", [repo_id]).fetchall()
+            graphs[repo_id] = Graph.of(rows)
+        return graphs[repo_id]
+
+    @cached_property
+    def repos_with_parents(self) -> frozenset[str]:
+        """The repositories whose stored commits have parents recorded (a commit graph to walk)."""
+        where, params = self._repo_filter()
+        cond = f"{where} AND" if where else " WHERE"
         rows = self.con.execute(
-            "SELECT sha, parent_shas, committed_at FROM commits WHERE repo_id = ?", [repo_id]).fetchall()
-        return Graph.of(rows)
+            f"SELECT DISTINCT repo_id FROM commits{cond} len(parent_shas) > 0", params).fetchall()
+        return frozenset(r for (r,) in rows)
 
     @_materialised
     def commit_files(self) -> pl.LazyFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from impactlens.metrics.calendar import business_hours, hours
+from impactlens.metrics.containment import deployed
 from impactlens.metrics.frames import (
     EXCLUDED_CATEGORIES,
     Frames,
@@ -186,29 +187,38 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
     )
 
 
+def merge_commits(frames: Frames) -> pl.LazyFrame:
+    """pr_id (u64), repo_id (str), merge_sha: each merged PR's merge commit, when the warehouse holds it as a
+    merge commit: GitHub's ``merge_commit_sha``, else the merge commit whose message names the PR ("Merge
+    pull request #12 from ..."). Squash and rebase merges have none. Computed once per ``frames``."""
+
+    def build() -> pl.DataFrame:
+        merges = frames.commits.filter(pl.col("is_merge")).select("repo_id", "sha", "pr_id")
+        prs = frames.prs.filter(pl.col("merged_at").is_not_null()).select(
+            "pr_id", "repo_id", pl.col("merge_commit_sha").str.to_lowercase().alias("_sha"))
+        by_sha = prs.join(merges.select("repo_id", pl.col("sha").alias("_sha"), pl.col("sha").alias("_by_sha")),
+                          on=["repo_id", "_sha"], how="left")
+        by_message = merges.filter(pl.col("pr_id").is_not_null()).group_by("pr_id").agg(
+            pl.col("sha").sort().last().alias("_by_message"))
+        return (
+            by_sha.join(by_message, on="pr_id", how="left")
+            .select("pr_id", pl.col("repo_id").cast(pl.String), pl.coalesce("_by_sha", "_by_message").alias("merge_sha"))
+            .filter(pl.col("merge_sha").is_not_null())
+            .collect()
+        )
+
+    return frames.derived("merge_commits", build)
+
+
 def _merge_walk(frames: Frames, named: pl.LazyFrame) -> pl.DataFrame:
     """pr_id, repo_id, sha of merged PRs with no commit of their own in ``named``, walked from their merge
-    commit: the commits its second (and further) parents reach and its first parent does not.
-
-    The merge commit is GitHub's ``merge_commit_sha`` when the warehouse holds it as a merge commit, else
-    the merge commit whose message names the PR ("Merge pull request #12 from ..."). Merge commits found
-    by the walk (main merged into the branch) are left out: they have no files of their own.
+    commit (:func:`merge_commits`): the commits its second (and further) parents reach and its first parent
+    does not. Merge commits found by the walk (main merged into the branch) are left out: they have no
+    files of their own.
     """
-    merges = frames.commits.filter(pl.col("is_merge")).select("commit_id", "repo_id", "sha", "pr_id")
-    prs = (
-        frames.prs.filter(pl.col("merged_at").is_not_null())
-        .join(named.select("pr_id").unique(), on="pr_id", how="anti")
-        .select("pr_id", "repo_id", pl.col("merge_commit_sha").str.to_lowercase().alias("_sha"))
-    )
-    by_sha = prs.join(merges.select("repo_id", pl.col("sha").alias("_sha"), pl.col("sha").alias("_by_sha")),
-                      on=["repo_id", "_sha"], how="left")
-    by_message = merges.filter(pl.col("pr_id").is_not_null()).group_by("pr_id").agg(
-        pl.col("sha").sort().last().alias("_by_message"))
     found = (
-        by_sha.join(by_message, on="pr_id", how="left")
-        .select("pr_id", pl.col("repo_id").cast(pl.String), pl.coalesce("_by_sha", "_by_message").alias("merge_sha"))
-        .filter(pl.col("merge_sha").is_not_null())
-        .collect()
+        merge_commits(frames).join(named.select("pr_id").unique(), on="pr_id", how="anti")
+        .filter(pl.col("repo_id").is_in(list(frames.repos_with_parents))).collect()
     )
     rows: list[tuple[int, str, str]] = []
     for (repo_id,), group in found.group_by(["repo_id"], maintain_order=True):
@@ -347,6 +357,20 @@ def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: st
     return keyed.join(found, on="_row", how="left").drop("_row")
 
 
+def _landing_shas(frames: Frames) -> pl.LazyFrame:
+    """pr_id, _shas (list[str]): the commits that carry a merged PR to a deployment: its merge commit, else
+    its own commits (:func:`pr_commits`)."""
+    merge = merge_commits(frames).select("pr_id", pl.concat_list("merge_sha").alias("_merge"))
+    own = (
+        pr_commits(frames).join(frames.commits.select("commit_id", "sha"), on="commit_id", how="inner")
+        .group_by("pr_id").agg(pl.col("sha").alias("_own"))
+    )
+    return (
+        own.join(merge, on="pr_id", how="full", coalesce=True)
+        .select("pr_id", pl.coalesce("_merge", "_own").alias("_shas"))
+    )
+
+
 def pr_facts(frames: Frames) -> pl.LazyFrame:
     """One row per pull request with every timing and size fact the PR metrics use.
 
@@ -414,7 +438,7 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             .when(pl.col("additions").is_not_null()).then(pl.lit("github_totals")).alias("size_source"),
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
-        prs = _deployments_after(frames, prs, "merged_at", "deployed_at")
+        prs = deployed(frames, prs.join(_landing_shas(frames), on="pr_id", how="left"), "merged_at", "_shas")
         prs = prs.join(reverted_prs(frames), on="pr_id", how="left")
         merged = pl.col("merged_at").is_not_null()
         # A PR merged without a human response has no wait for a first review (it is counted apart); its

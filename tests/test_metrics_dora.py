@@ -393,3 +393,90 @@ def test_hotfixes_by_title_branch_or_label(con):
     add_pr(con, 4, "ann", "2024-01-05 09:00", merged_at="2024-01-05 10:00", title="Hotfix: null session")
     got = {r["deployment_id"]: r["failure_reasons"] for r in deployment_facts(frames_of(con)).collect().iter_rows(named=True)}
     assert got == {"d1": ["hotfix"], "d2": ["hotfix"], "d3": [], "d4": ["hotfix"], "d5": []}
+
+
+def _git_env(at: str) -> dict[str, str]:
+    return {"GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@x.com",
+            "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@x.com"}
+
+
+def test_deployments_contain_what_their_sha_reaches_and_direct_pushes_are_changes(con, make_repo):
+    """A merge-commit repository with a direct push, deployed out of time order (a real git history).
+
+    main: c0 (Mar 1 09:00) -> M1 "Merge pull request #1" (Mar 2 12:00; branch b1 Mar 2 09:00) -> p1
+    "hotfix: null check" pushed straight to main (Mar 3 10:00) -> M2 "Merge pull request #2" (Mar 4 12:00;
+    branch b2 Mar 3 11:00). Deployments: dA Mar 2 13:00 at M1; dB Mar 4 13:00 at p1 (built before M2 landed,
+    finished after); dC Mar 5 09:00 at M2.
+    By the graph: dA = {c0, b1, M1}; dB = {p1}; dC = {b2, M2}. By time, PR 2 (merged Mar 4 12:00) would be
+    dB's (13:00), which does not contain it. Direct pushes: c0 and p1 (on first-parent history, in no PR).
+    Lead times: c0 Mar 1 09:00 -> dA Mar 2 13:00 = 28 h; PR 1 first commit Mar 2 09:00 -> dA = 4 h; p1 Mar 3
+    10:00 -> dB Mar 4 13:00 = 27 h; PR 2 first commit Mar 3 11:00 -> dC Mar 5 09:00 = 46 h.
+    """
+    from impactlens.collectors.git import collect_git
+
+    repo = make_repo("svc")
+    repo.write("a.py", "a\n")
+    c0 = repo.commit("c0", date="2024-03-01T09:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "one")
+    repo.write("b.py", "b\n")
+    repo.commit("b1", date="2024-03-02T09:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #1 from ada/one", "one",
+             env=_git_env("2024-03-02T12:00:00+00:00"))
+    m1 = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "two")
+    repo.write("c.py", "c\n")
+    repo.commit("b2", date="2024-03-03T11:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    repo.write("a.py", "a2\n")
+    p1 = repo.commit("hotfix: null check", date="2024-03-03T10:00:00+00:00")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #2 from ada/two", "two",
+             env=_git_env("2024-03-04T12:00:00+00:00"))
+    m2 = repo.git("rev-parse", "HEAD")
+    collect_git(con, repo.path, repo_id="acme/svc")
+    add_pr(con, 1, "ada", "2024-03-02 10:00", repo="acme/svc", first_commit_at="2024-03-02 09:00",
+           merged_at="2024-03-02 12:00")
+    add_pr(con, 2, "ada", "2024-03-03 12:00", repo="acme/svc", first_commit_at="2024-03-03 11:00",
+           merged_at="2024-03-04 12:00")
+    add_deployment(con, "dA", "2024-03-02 13:00", repo="acme/svc", sha=m1)
+    add_deployment(con, "dB", "2024-03-04 13:00", repo="acme/svc", sha=p1)
+    add_deployment(con, "dC", "2024-03-05 09:00", repo="acme/svc", sha=m2)
+    frames = frames_of(con)
+    got = {r["change_id"]: (r["deployment_id"], r["lead_time_hours"], r["is_rework"])
+           for r in changes(frames).collect().iter_rows(named=True)}
+    assert got == {
+        f"commit:{c0}": ("dA", pytest.approx(28.0), False), "pr:1": ("dA", pytest.approx(4.0), False),
+        f"commit:{p1}": ("dB", pytest.approx(27.0), True), "pr:2": ("dC", pytest.approx(46.0), False),
+    }
+    rows = {r["deployment_id"]: r for r in deployment_facts(frames).collect().iter_rows(named=True)}
+    assert {d: (r["changes"], r["rework"]) for d, r in rows.items()} == {"dA": (2, False), "dB": (1, True),
+                                                                        "dC": (1, False)}
+    # The pushed hotfix (Mar 3 10:00) fails the deployment running then, dA, and ships in dB (Mar 4 13:00):
+    # recovered after 48 h.
+    assert rows["dA"]["failure_reasons"] == ["hotfix"]
+    assert rows["dA"]["recovery_hours"] == pytest.approx(48.0)
+    row = dora(frames, by="repo", grain=None).collect().row(0, named=True)
+    assert (row["rework_deployments"], row["rework_rate"]) == (1, pytest.approx(1 / 3))
+    # Lead times 28, 4, 27, 46: median (27 + 28) / 2.
+    assert row["lead_time_median_hours"] == pytest.approx(27.5)
+
+
+def test_a_rollback_contains_nothing_and_changes_keep_their_first_deployment(con, make_repo):
+    """c1 <- c2 on main (repository without PRs: every commit a change). d1 Mar 2 at c2 ships c1 and c2;
+    d2 Mar 3 rolls back to c1 (contains nothing); d3 Mar 4 at c2 again: c2 keeps d1."""
+    from impactlens.collectors.git import collect_git
+
+    repo = make_repo("svc")
+    repo.write("a.py", "1\n")
+    c1 = repo.commit("one", date="2024-03-01T09:00:00+00:00")
+    repo.write("a.py", "2\n")
+    c2 = repo.commit("two", date="2024-03-01T10:00:00+00:00")
+    collect_git(con, repo.path, repo_id="acme/svc")
+    add_deployment(con, "d1", "2024-03-02 09:00", repo="acme/svc", sha=c2)
+    add_deployment(con, "d2", "2024-03-03 09:00", repo="acme/svc", sha=c1)
+    add_deployment(con, "d3", "2024-03-04 09:00", repo="acme/svc", sha=c2)
+    frames = frames_of(con)
+    got = {r["change_id"]: r["deployment_id"] for r in changes(frames).collect().iter_rows(named=True)}
+    assert got == {f"commit:{c1}": "d1", f"commit:{c2}": "d1"}
+    rows = {r["deployment_id"]: r["changes"] for r in deployment_facts(frames).collect().iter_rows(named=True)}
+    assert rows == {"d1": 2, "d2": 0, "d3": 0}
