@@ -321,7 +321,7 @@ def measure(path: Path) -> None:
     from impactlens import warehouse
     from impactlens.metrics import load
     from impactlens.metrics.job import _tables
-    from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_periods, _sizes
+    from impactlens.metrics.pr import SMALL_PR_LINES, _first_responses, _ready_periods, sizes_of
 
     con = warehouse.read_only(path)
     start, start_cpu = time.perf_counter(), cpu_seconds()
@@ -340,7 +340,7 @@ def measure(path: Path) -> None:
 
     def polars_pr_size(con):
         # A standalone job reads only the columns and rows it needs (projection and filter pushed into
-        # the reading query), then joins and aggregates in Polars with the suite's own _sizes.
+        # the reading query), then joins and aggregates in Polars with the suite's own sizes_of.
         f = load(con)
         narrow = SimpleNamespace(
             commits=pl.from_arrow(con.sql(
@@ -352,7 +352,7 @@ def measure(path: Path) -> None:
         )
         prs = f._resolved("pull_requests", "hash(t.repo_id, t.number) AS pr_id, merged_at, additions, deletions",
                           [("author_login", "author", "github_login", "author_is_bot")], where="t.merged_at IS NOT NULL")
-        prs = prs.filter(~pl.col("author_is_bot")).join(_sizes(narrow), on="pr_id", how="left")
+        prs = prs.filter(~pl.col("author_is_bot")).join(sizes_of(narrow.commit_files, narrow.commits.select("pr_id", "commit_id", pl.lit("commits").alias("source"))), on="pr_id", how="left")
         lines = pl.coalesce("_changed", pl.col("additions").cast(pl.Int64) + pl.col("deletions").cast(pl.Int64))
         return prs.select(lines.alias("c")).filter(pl.col("c").is_not_null()).select(
             pl.len(), pl.col("c").median().alias("median"), pl.col("c").quantile(0.9, "linear").alias("p90"),

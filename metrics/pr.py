@@ -259,11 +259,16 @@ def pr_commits(frames: Frames) -> pl.LazyFrame:
 def _sizes(frames: Frames) -> pl.LazyFrame:
     """pr_id, _changed, _excluded, _files, _source: lines and files of the PR's own commits
     (:func:`pr_commits`)."""
-    commits = pr_commits(frames)
+    return sizes_of(frames.commit_files, pr_commits(frames))
+
+
+def sizes_of(commit_files: pl.LazyFrame, commits: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`_sizes` from ``commit_files`` (commit_id, path, additions, deletions, category) and the PRs'
+    own commits ``commits`` (pr_id, commit_id, source, as :func:`pr_commits`)."""
     excluded = pl.col("category").is_in(EXCLUDED_CATEGORIES)
     lines = pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0)
     return (
-        frames.commit_files.select("commit_id", "path", "additions", "deletions", "category")
+        commit_files.select("commit_id", "path", "additions", "deletions", "category")
         .join(commits, on="commit_id", how="inner")
         .group_by("pr_id")
         .agg(
