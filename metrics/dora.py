@@ -365,7 +365,7 @@ def dora(
     ])
     per_incidents = grouped(incidents, [
         pl.len().cast(pl.UInt32).alias("incidents"),
-        (~pl.col("is_open")).sum().cast(pl.UInt32).alias("restored_incidents"),
+        pl.col("is_restored").sum().cast(pl.UInt32).alias("restored_incidents"),
         pl.col("time_to_restore_hours").median().alias("time_to_restore_median_hours"),
         pl.col("time_to_restore_hours").mean().alias("time_to_restore_mean_hours"),
     ])

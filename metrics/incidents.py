@@ -11,6 +11,10 @@ from impactlens.collectors.incidents import REASON_LATEST_DEPLOYMENT, REASON_NAM
 from impactlens.metrics.calendar import hours
 from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns
 
+#: A latest earlier deployment of the incident's own repository finished at most this long before the
+#: incident opened is a 'medium' confidence attribution; older, or from any repository, 'low'.
+ATTRIBUTION_WINDOW_HOURS = 24.0
+
 
 def incident_facts(frames: Frames) -> pl.LazyFrame:
     """One row per incident, with its durations and the deployment it is attributed to.
@@ -25,7 +29,12 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
     deployment of that sha, else the first after it was committed), 'latest_deployment' (the repository's
     latest successful production deployment before the incident opened, DevLake's rule; also applied
     here to incidents stored without attribution), 'recorded' (a deployment_id stored without one of
-    those reasons, e.g. set by hand), null: none). docs/metrics.md "Incidents and MTTR".
+    those reasons, e.g. set by hand), null: none), attribution_confidence ('high': the incident names its
+    cause (a commit, a revert, a linked PR) or the source recorded the deployment; 'medium': the latest
+    deployment of the incident's own repository, finished within :data:`ATTRIBUTION_WINDOW_HOURS` before it
+    opened; 'low': an older latest deployment, or one of any repository for an incident with none; null:
+    no deployment), is_restored (bool: resolved, not before it opened; only these count as restored).
+    docs/metrics.md "Incidents and MTTR".
     """
 
     def build() -> pl.LazyFrame:
@@ -45,6 +54,10 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
         both = pl.concat([with_repo, without], how="vertical_relaxed")
         restore, acknowledge = hours("opened_at", "resolved_at"), hours("opened_at", "acknowledged_at")
         reason = pl.col("attribution_reason").fill_null("")
+        deployed_at = frames.deployments.select(pl.col("deployment_id").alias("_attributed"),
+                                                pl.col("deployed_at").alias("_attributed_at"))
+        both = both.with_columns(pl.coalesce("deployment_id", "_latest").alias("_attributed")).join(
+            deployed_at, on="_attributed", how="left")
         return both.select(
             "incident_id", "repo_id", "title", "severity", "service", "url", "opened_at", "acknowledged_at",
             "resolved_at",
@@ -62,7 +75,16 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
             .when(reason.str.starts_with(REASON_NAMED_COMMIT)).then(pl.lit("named_commit"))
             .when(reason.str.starts_with(REASON_LATEST_DEPLOYMENT)).then(pl.lit("latest_deployment"))
             .otherwise(pl.lit("recorded")).alias("attribution"),
-        ).sort("opened_at", "incident_id")
+            pl.col("repo_id").is_not_null().alias("_own_repo"),
+            hours("_attributed_at", "opened_at").alias("_before_hours"),
+            (pl.col("resolved_at").is_not_null() & (restore >= 0).fill_null(False)).alias("is_restored"),
+        ).with_columns(
+            pl.when(pl.col("attribution").is_null()).then(pl.lit(None, pl.String))
+            .when(pl.col("attribution").is_in(["named_commit", "recorded"])).then(pl.lit("high"))
+            .when(pl.col("_own_repo") & pl.col("_before_hours").is_between(0, ATTRIBUTION_WINDOW_HOURS))
+            .then(pl.lit("medium"))
+            .otherwise(pl.lit("low")).alias("attribution_confidence"),
+        ).drop("_own_repo", "_before_hours").sort("opened_at", "incident_id")
 
     return frames.derived("incident_facts", build)
 
@@ -95,7 +117,7 @@ def incident_summary(
     to it (their team at the time it opened for ``by='team'``).
 
     Columns: group keys; incidents (u32), open_incidents (u32: still unresolved), resolved_incidents
-    (u32), mttr_mean_hours, mttr_median_hours (f64 hours, over resolved incidents whose resolution is not
+    (u32: resolved with possible times; one resolved before it opened is not restored), mttr_mean_hours, mttr_median_hours (f64 hours, over resolved incidents whose resolution is not
     before their opening), median_time_to_acknowledge_hours (f64 hours, likewise), with_postmortem (u32),
     invalid_times (u32: incidents resolved or acknowledged before they opened, left out of those figures);
     with people: led (u32), responded (u32).
@@ -114,7 +136,7 @@ def incident_summary(
     exprs = [
         pl.col("incident_id").n_unique().cast(pl.UInt32).alias("incidents"),
         pl.col("is_open").filter(first).sum().cast(pl.UInt32).alias("open_incidents"),
-        (~pl.col("is_open")).filter(first).sum().cast(pl.UInt32).alias("resolved_incidents"),
+        pl.col("is_restored").filter(first).sum().cast(pl.UInt32).alias("resolved_incidents"),
         pl.col("time_to_restore_hours").filter(first).mean().alias("mttr_mean_hours"),
         pl.col("time_to_restore_hours").filter(first).median().alias("mttr_median_hours"),
         pl.col("time_to_acknowledge_hours").filter(first).median().alias("median_time_to_acknowledge_hours"),

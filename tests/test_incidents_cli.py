@@ -53,3 +53,24 @@ def test_collect_tags_and_releases(make_repo, db_path):
     assert count(db_path, "deployments") == 1
     releases = impactlens("collect", "releases", *db)
     assert releases.returncode == 0 and "0 deployments from 0 releases" in releases.stdout
+
+
+def test_incidents_list_shows_the_attribution_confidence(db_path):
+    """d1 (acme/api) finished 2024-01-02 12:00; i-near opened 3 h later in acme/api: the latest deployment
+    of its own repository within 24 h, medium confidence; i-far opened 3 days later: low."""
+    from impactlens import warehouse
+    from impactlens.collectors.incidents import attribute
+    from test_metrics_builders import add_deployment, add_incident
+
+    with warehouse.writing(db_path) as con:
+        add_deployment(con, "d1", "2024-01-02 12:00")
+        add_incident(con, "i-near", "2024-01-02 15:00", resolved="2024-01-02 16:00")
+        add_incident(con, "i-far", "2024-01-05 12:00", resolved="2024-01-05 13:00")
+        attribute(con)
+    listed = impactlens("incidents", "list", "--db", str(db_path))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    near = lines[lines.index(next(x for x in lines if "i-near" in x)) + 1]
+    far = lines[lines.index(next(x for x in lines if "i-far" in x)) + 1]
+    assert near.startswith("    deployment d1 (medium confidence): ")
+    assert far.startswith("    deployment d1 (low confidence): ")

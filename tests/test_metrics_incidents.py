@@ -86,8 +86,10 @@ def test_a_time_before_the_opening_is_no_duration(incidents):
     assert rows["i-at"]["invalid_times"] is False
 
     row = incident_summary(incidents).collect().row(0, named=True)
-    # 5 incidents, all resolved; 2 with an impossible time.
-    assert (row["incidents"], row["resolved_incidents"], row["invalid_times"]) == (5, 5, 2)
+    # 5 incidents, all with a resolution; 2 with an impossible time. i-bad, resolved before it opened, is not
+    # restored (i-ack's impossible time is its acknowledgement: its restore stands): 4 restored.
+    assert rows["i-bad"]["is_restored"] is False and rows["i-ack"]["is_restored"] is True
+    assert (row["incidents"], row["resolved_incidents"], row["invalid_times"]) == (5, 4, 2)
     # Times to restore with a duration: 2, 4, 1 (i-blank), 6 (i-ack) -> mean 13 / 4 = 3.25 h, median (2 + 4) / 2 = 3 h.
     assert row["mttr_mean_hours"] == pytest.approx(3.25)
     assert row["mttr_median_hours"] == pytest.approx(3.0)
@@ -135,4 +137,22 @@ def test_attribution_says_which_rule_chose_the_deployment(attributed):
         "a-none": (None, None),
         "a-hand": ("d1", "recorded"),
         "a-late": ("d2", "latest_deployment"),
+    }
+
+
+def test_attribution_confidence(attributed, con):
+    """High: the incident names its cause (a-named, a-after) or its deployment was recorded (a-hand).
+    a-latest and a-late opened Wed 3rd 10:00, 22 h after d2 (Tue 12:00) of their own repository: medium
+    (within 24 h). a-old opens Fri 5th 10:00, 70 h after d2: low. a-nowhere has no repository: the latest
+    deployment of any repository, low. a-none has no deployment: no confidence."""
+    add_incident(con, "a-old", "2024-01-05 10:00")
+    add_incident(con, "a-nowhere", "2024-01-03 10:00", repo=None)
+    attribute(con)
+    con.execute("UPDATE incidents SET deployment_id = 'd1', attribution_reason = NULL WHERE incident_id = 'a-hand'")
+    rows = facts_of(frames_of(con))
+    got = {i: (r["deployment_id"], r["attribution_confidence"]) for i, r in rows.items()}
+    assert got == {
+        "a-named": ("d1", "high"), "a-after": ("d2", "high"), "a-hand": ("d1", "high"),
+        "a-latest": ("d2", "medium"), "a-late": ("d2", "medium"), "a-old": ("d2", "low"),
+        "a-nowhere": ("d2", "low"), "a-none": (None, None),
     }

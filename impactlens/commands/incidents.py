@@ -84,12 +84,21 @@ def collect_releases_command(
         typer.echo(result.summary("releases"))
 
 
+def _confidence(con) -> dict[str, str]:
+    """incident_id -> attribution confidence ('high' | 'medium' | 'low'; docs/metrics.md "Incidents and MTTR")."""
+    from impactlens.metrics import load
+    from impactlens.metrics.incidents import incident_facts
+
+    facts = incident_facts(load(con, coded=False)).select("incident_id", "attribution_confidence").collect()
+    return {i: c for i, c in facts.iter_rows() if c}
+
+
 @incidents_app.command("list")
 def list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many, newest first.")] = 50,
     db: DbOption = None,
 ) -> None:
-    """Incidents, newest first, with the deployment each is attributed to and why."""
+    """Incidents, newest first, with the deployment each is attributed to, how confidently, and why."""
     with user_errors():
         with warehouse.read_only(db) as con:
             rows = con.execute(
@@ -98,13 +107,15 @@ def list_command(
                 "coalesce(deployment_id, '-'), attribution_reason FROM incidents ORDER BY opened_at DESC LIMIT ?",
                 [limit],
             ).fetchall()
+            confidence = _confidence(con) if rows else {}
     if not rows:
         typer.echo("No incidents yet: impactlens collect incidents FILE.")
         return
     for incident_id, status, opened, hours, title, deployment, reason in rows:
         duration = f"{hours} h" if hours is not None else "open"
         typer.echo(f"{opened} UTC  {incident_id}  [{status}, {duration}]  {title[:60]}")
-        typer.echo(f"    deployment {deployment}: {reason}")
+        level = confidence.get(incident_id)
+        typer.echo(f"    deployment {deployment}" + (f" ({level} confidence)" if level else "") + f": {reason}")
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
