@@ -231,3 +231,21 @@ def test_ai_reviewer_answers_first_but_is_not_the_first_human_review(db, frames)
     waits = metrics.time_to_first_review(
         frames, metrics.Scope(repo="acme/api", start=str(story["from"] + timedelta(days=7)))).collect()
     assert waits["median_hours"][0] > 1.0
+
+
+# --- merge-commit team (issue 22) ------------------------------------------------------------------
+
+def test_merge_commit_team_prs_are_sized_from_their_own_commits_without_lockfiles(db, frames):
+    """acme/web merges with merge commits (its branch commits carry no PR number) and bumps
+    package-lock.json: every merged PR is sized by walking its merge commit, and the PR size the metrics
+    report is the commits' non-lockfile lines, not GitHub's totals (which include the lockfile)."""
+    facts = metrics.pr_facts(frames).filter((pl.col("repo_id") == "acme/web") & pl.col("merged_at").is_not_null()).collect()
+    assert facts.height > 100
+    assert facts["size_source"].unique().to_list() == ["merge_walk"]
+    # Some PRs changed the lockfile: their excluded lines are what GitHub's totals would have added.
+    with_lockfile = facts.filter(pl.col("excluded_lines") > 0)
+    assert with_lockfile.height > 0
+    totals = dict(db.execute("SELECT number, additions + deletions FROM pull_requests WHERE repo_id = 'acme/web' "
+                             "AND merged_at IS NOT NULL").fetchall())
+    for row in with_lockfile.head(20).iter_rows(named=True):
+        assert row["changed_lines"] < totals[row["number"]]
