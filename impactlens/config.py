@@ -12,6 +12,7 @@ Sections (all shown by ``impactlens config show``):
 * ``[deployments]``: git tag patterns that mark a deployment; production environment names.
 * ``[business_hours]``: working week and timezone for business-hours figures.
 * ``[people]``: path of the roster file.
+* ``[review]``: what ends the wait for a first review (docs/metrics.md "Time to first review").
 """
 
 from __future__ import annotations
@@ -109,6 +110,11 @@ DEFAULTS: dict[str, Any] = {
     },
     "people": {
         "roster": "",
+    },
+    "review": {
+        # What ends the wait for a first review: "review_or_comment" (a submitted review or a PR comment,
+        # CHAOSS time to first response) or "review" (a submitted review only: a "+1" comment does not).
+        "first_response": "review_or_comment",
     },
 }
 

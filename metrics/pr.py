@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from impactlens.errors import ConfigError
 from impactlens.metrics.calendar import business_hours, hours
 from impactlens.metrics.containment import deployed
 from impactlens.metrics.frames import (
@@ -22,6 +23,9 @@ from impactlens.metrics.frames import (
     not_self,
     sort_by_repo,
 )
+
+#: What ends the wait for a first review (``[review] first_response``, docs/metrics.md "Time to first review").
+FIRST_RESPONSE_MODES = ("review_or_comment", "review")
 
 #: The kinds of rows in :func:`activity`.
 ACTIVITY_KIND = pl.Enum(["pr_merged", "pr_opened", "review", "commit", "commit_dir"])
@@ -149,7 +153,7 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
     (the start of the ready period it fell in).
 
     The earliest review (any submitted state) or PR comment inside one of the PR's ready periods by a
-    human other than the PR's author. Bots and AI reviewers never count; a deleted account (null key)
+    human other than the PR's author (reviews only with ``[review] first_response = "review"``). Bots and AI reviewers never count; a deleted account (null key)
     is never the author. A review and a comment at the same instant count as a review.
     """
     windows = periods.select("pr_id", "period_start", "period_end", "shared_end").join(
@@ -162,8 +166,11 @@ def _first_responses(frames: Frames, prs: pl.LazyFrame, periods: pl.LazyFrame) -
         "pr_id", pl.col("author_key").alias("_actor"), pl.col("created_at").alias("_at"),
         pl.lit(False).alias("_review"),
     )
+    mode = frames.config.get("review", {}).get("first_response", "review_or_comment")
+    if mode not in FIRST_RESPONSE_MODES:
+        raise ConfigError(f"review.first_response must be one of {', '.join(FIRST_RESPONSE_MODES)} (got {mode!r}).")
     responses = (
-        pl.concat([reviews, comments])
+        (pl.concat([reviews, comments]) if mode == "review_or_comment" else reviews)
         .join(windows, on="pr_id", how="inner")
         .filter(
             not_self("_actor", "author_key"),

@@ -526,3 +526,22 @@ def test_reverted_prs_are_flagged_and_left_out_of_delivered_work(con):
         14: (True, "pr:15"), 15: (False, None), 16: (False, None)}
     total = throughput(frames, by=None, grain=None).collect().row(0, named=True)
     assert (total["prs_merged"], total["prs_opened"]) == (4, 7)
+
+
+def test_first_review_can_require_a_submitted_review(org, con):
+    """[review] first_response = "review": PR 4's only response was alice's comment (13:00), so it was merged
+    without a review; PRs 1 and 3 had reviews (4 h and 66 h). Waits 4, 66: median 35; ended by merge: PRs 4, 5."""
+    frames = frames_of(con, review={"first_response": "review"})
+    f = {r["number"]: r for r in pr_facts(frames).collect().iter_rows(named=True)}
+    assert (f[4]["first_response_kind"], f[4]["merged_unreviewed"], f[4]["time_to_first_review_hours"]) == (
+        "merge", True, None)
+    assert (f[1]["first_response_kind"], f[3]["first_response_kind"]) == ("review", "review")
+    row = time_to_first_review(frames).collect().row(0, named=True)
+    assert (row["reviewed_prs"], row["ended_by_merge"], row["median_hours"]) == (2, 2, pytest.approx(35.0))
+
+
+def test_an_unknown_first_response_mode_is_a_clear_error(org, con):
+    from impactlens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="review.first_response must be one of review_or_comment, review"):
+        pr_facts(frames_of(con, review={"first_response": "comments"})).collect()
