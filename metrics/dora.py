@@ -15,7 +15,7 @@ from impactlens.metrics.containment import deployed, direct_pushes
 from impactlens.metrics.frames import GRAIN_INTERVAL, Frames, Grain, Scope, period_start, utc, with_team
 from impactlens.metrics import patterns
 from impactlens.metrics.incidents import incident_facts
-from impactlens.metrics.pr import pr_facts
+from impactlens.metrics.pr import _landing_shas, pr_facts
 
 #: The performance levels of the Accelerate State of DevOps reports (DORA / Google Cloud), as thresholds:
 #: docs/metrics.md "DORA four keys" has the reports' tables and how each range becomes a threshold.
@@ -157,7 +157,8 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         commits.filter(pl.col("reverted_sha").is_not_null())
         .join(merged_at, on="pr_id", how="left")
         .select("repo_id", pl.col("reverted_sha").alias("_prefix"), pl.col("reverted_sha").str.slice(0, 7).alias("_sha7"),
-                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"))
+                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"),
+                pl.concat_list("sha").alias("_fix_shas"))
         .collect()  # a handful of rows: match them against the commits only when there are any
     )
     shipped = (
@@ -171,26 +172,30 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         .join(prs.select("pr_id", "merged_at"), on="pr_id", how="left")
         .join(revert_prs, on="pr_id", how="left")
         .filter(~pl.col("is_revert") & ~pl.col("_pr_is_revert").fill_null(False))
-        .select("repo_id", pl.coalesce("merged_at", "committed_at").alias("_landed"), "_fix_landed")
+        .select("repo_id", pl.coalesce("merged_at", "committed_at").alias("_landed"), pl.concat_list("sha").alias("_shas"),
+                "_fix_landed", "_fix_shas")
     ) if reverted_sha.height else pl.LazyFrame(schema={"repo_id": frames.key_dtype, "_landed": utc_type,
-                                                       "_fix_landed": utc_type})
+                                                       "_shas": pl.List(pl.String), "_fix_landed": utc_type,
+                                                       "_fix_shas": pl.List(pl.String)})
     # 'Reverts owner/repo#N' of this repository, read from commit messages (frames: reverted_pr).
     reverted_pr = (
         commits.filter(pl.col("reverted_pr").is_not_null())
         .join(merged_at, on="pr_id", how="left")
         .select("repo_id", pl.col("reverted_pr").alias("number"),
-                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"))
+                pl.coalesce("_revert_merged", "committed_at").alias("_fix_landed"), pl.concat_list("sha").alias("_fix_shas"))
         .join(prs.select("repo_id", "number", "pr_id", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
         .filter(pl.col("_landed").is_not_null())
         .join(revert_prs, on="pr_id", how="anti")
-        .select("repo_id", "_landed", "_fix_landed")
+        .join(_landing_shas(frames), on="pr_id", how="left")
+        .select("repo_id", "_landed", "_shas", "_fix_landed", "_fix_shas")
     )
+    # The failed deployment shipped the reverted change, the fixing one the revert: both by containment.
+    both = deployed(frames, pl.concat([shipped, reverted_pr]), "_landed", "_shas", alias="_failed")
     reverts = (
-        _first_deployment_at(frames, pl.concat([shipped, reverted_pr]), "_fix_landed").sort("_landed")
-        .join_asof(deploys, left_on="_landed", right_on="deployed_at", by="repo_id", strategy="forward",
-                   check_sortedness=False)
-        .filter(pl.col("deployment_id").is_not_null())
-        .select("deployment_id", pl.lit("revert").alias("reason"), pl.col("_fix_landed_deployed").alias("fixed_at"))
+        deployed(frames, both, "_fix_landed", "_fix_shas", alias="_fixed")
+        .filter(pl.col("_failed_id").is_not_null())
+        .select(pl.col("_failed_id").alias("deployment_id"), pl.lit("revert").alias("reason"),
+                pl.col("_fixed").alias("fixed_at"))
     )
     # Hotfixes: the deployment running when the hotfix landed failed; the hotfix's deployment fixed it.
     hotfixes = (

@@ -480,3 +480,33 @@ def test_a_rollback_contains_nothing_and_changes_keep_their_first_deployment(con
     assert got == {f"commit:{c1}": "d1", f"commit:{c2}": "d1"}
     rows = {r["deployment_id"]: r["changes"] for r in deployment_facts(frames).collect().iter_rows(named=True)}
     assert rows == {"d1": 2, "d2": 0, "d3": 0}
+
+
+def test_a_revert_fails_the_deployment_that_contained_the_change(con, make_repo):
+    """c0 (Mar 1) -> M1 "Merge pull request #1" (Mar 2 12:00; branch commit b1) -> r, a pushed revert of b1
+    (Mar 4 10:00). dX Mar 2 13:00 deploys c0 (after the merge in time, but not containing it); dY Mar 3 09:00
+    deploys M1; dZ Mar 4 12:00 deploys r. The reverted change was shipped by dY (by time it would have been
+    dX), and fixed by dZ: recovery Mar 3 09:00 -> Mar 4 12:00 = 27 h."""
+    from impactlens.collectors.git import collect_git
+
+    repo = make_repo("svc")
+    repo.write("a.py", "a\n")
+    c0 = repo.commit("c0", date="2024-03-01T09:00:00+00:00")
+    repo.git("checkout", "-q", "-b", "one")
+    repo.write("b.py", "b\n")
+    b1 = repo.commit("b1", date="2024-03-02T09:00:00+00:00")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge pull request #1 from ada/one", "one",
+             env=_git_env("2024-03-02T12:00:00+00:00"))
+    m1 = repo.git("rev-parse", "HEAD")
+    repo.git("rm", "-q", "b.py")
+    r = repo.commit(f'Revert "b1"\n\nThis reverts commit {b1}.', date="2024-03-04T10:00:00+00:00")
+    collect_git(con, repo.path, repo_id="acme/svc")
+    add_pr(con, 1, "ada", "2024-03-02 10:00", repo="acme/svc", merged_at="2024-03-02 12:00")
+    add_deployment(con, "dX", "2024-03-02 13:00", repo="acme/svc", sha=c0)
+    add_deployment(con, "dY", "2024-03-03 09:00", repo="acme/svc", sha=m1)
+    add_deployment(con, "dZ", "2024-03-04 12:00", repo="acme/svc", sha=r)
+    rows = {x["deployment_id"]: x for x in deployment_facts(frames_of(con)).collect().iter_rows(named=True)}
+    assert {d: x["failure_reasons"] for d, x in rows.items()} == {"dX": [], "dY": ["revert"], "dZ": []}
+    assert rows["dY"]["recovery_hours"] == pytest.approx(27.0)
+    assert rows["dZ"]["rework"] is True
