@@ -349,26 +349,6 @@ def reverted_prs(frames: Frames) -> pl.LazyFrame:
     return frames.derived("reverted_prs", build)
 
 
-def _deployments_after(frames: Frames, frame: pl.LazyFrame, time: str, alias: str) -> pl.LazyFrame:
-    """``frame`` with ``alias`` (the first successful production deployment of the repo at or after ``time``)
-    and ``{alias}_id``. Rows with a null ``time`` get nulls."""
-    deploys = (
-        frames.deployments.filter(pl.col("is_production_success"))
-        .select("repo_id", pl.col("deployed_at").alias(alias), pl.col("deployment_id").alias(f"{alias}_id"))
-        .sort(alias)
-    )
-    # Materialised first: the row numbers must name the same rows in both branches below, and a lazy
-    # frame built from joins need not come out in the same order twice.
-    keyed = frame.with_row_index("_row").collect().lazy()
-    # The as-of join runs on three columns; only its result is joined back to the (wide) frame.
-    found = (
-        keyed.select("_row", "repo_id", time).filter(pl.col(time).is_not_null()).sort(time)
-        .join_asof(deploys, left_on=time, right_on=alias, by="repo_id", strategy="forward", check_sortedness=False)
-        .select("_row", alias, f"{alias}_id")
-    )
-    return keyed.join(found, on="_row", how="left").drop("_row")
-
-
 def _landing_shas(frames: Frames) -> pl.LazyFrame:
     """pr_id, _shas (list[str]): the commits that carry a merged PR to a deployment: its merge commit, else
     its own commits (:func:`pr_commits`)."""
