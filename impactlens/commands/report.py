@@ -73,6 +73,8 @@ def report(
                 if start is None:
                     fail("--since is required with --person (the first day of the period).")
                 end = _day(until, "--until") or dates_today()
+                if end < start:
+                    fail(f"--until {end} is before --since {start}: swap them.")
                 doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html")
             else:
                 if week is None:
