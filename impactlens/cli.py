@@ -26,6 +26,26 @@ collect_app = typer.Typer(help="Collect data from a source into the warehouse.",
 db_app = typer.Typer(help="Inspect and upgrade the warehouse file.", no_args_is_help=True)
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(collect_app, name="collect")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"impactlens {version('impactlens')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            typer.echo("impactlens (not installed; version unknown)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Turn Git and issue-tracker history into honest evidence of engineering impact."""
+
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 
@@ -33,7 +53,7 @@ app.add_typer(config_app, name="config")
 def collect_git_command(
     path: Annotated[Path, typer.Argument(help="A local clone (work tree, bare or shallow).")],
     branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch or revision (default HEAD).")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only commits committed after this date.")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="Only commits committed from this day on (YYYY-MM-DD, UTC).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -41,10 +61,13 @@ def collect_git_command(
 ) -> None:
     """Collect commits and their files from a local git clone."""
     from impactlens import config as config_mod
+    from impactlens import dates
     from impactlens.collectors.git import collect_git, open_repository
     from impactlens.derive import after_collection
 
     with user_errors():
+        since_day = dates.parse_day(since, "--since")
+        since = dates.git_since(since_day) if since_day else None
         cfg = config_mod.load(config)
         open_repository(path)  # validate before touching the warehouse
         with progress(quiet, "commits") as bar, warehouse.writing(db) as con:

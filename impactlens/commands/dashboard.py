@@ -25,6 +25,29 @@ from impactlens.commands import DbOption, fail
 from impactlens.errors import ImpactlensError
 
 DEFAULT_PORT = 8501
+DEFAULT_ADDRESS = "127.0.0.1"
+
+
+def is_local(address: str) -> bool:
+    """Whether ``address`` (an IP address or host name) only answers on this machine (loopback)."""
+    import ipaddress
+
+    if address.strip().lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: assume it is reachable from the network
+
+
+def network_warning(address: str) -> str | None:
+    """The warning printed before serving on ``address``, or None when it is loopback only."""
+    if is_local(address):
+        return None
+    where = "every network interface" if address in ("0.0.0.0", "::", "[::]") else address
+    return (f"serving the dashboard on {where}: anyone who can reach this machine sees every person's figures; "
+            "turn on sign-in ([dashboard.auth] in impactlens.toml, see docs/reliability.md) "
+            "or serve on 127.0.0.1 (the default).")
 
 
 def app_path() -> Path:
@@ -61,35 +84,78 @@ def check(db_path: str | os.PathLike[str] | None) -> Path:
     return path
 
 
-def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, browser: bool = True) -> int:
-    """Serve the dashboard on ``db_path`` until the user stops it (Ctrl-C); returns Streamlit's exit code.
+def choose_port(port: int | None, address: str = DEFAULT_ADDRESS) -> tuple[int, str | None]:
+    """The port to serve on and a one-line note when it is not the one the user expects.
 
-    Opens a browser tab unless ``browser`` is False. The warehouse is read read-only and reloaded when a
-    collection publishes a new file, so the dashboard can stay open while collections run.
+    With ``port`` given, that port or an error; without, :data:`DEFAULT_PORT` or the next free one with
+    a note that says so (Streamlit would otherwise move silently).
 
     Raises:
-        ImpactlensError: the warehouse cannot be opened (see :func:`check`).
+        ImpactlensError: the given port is in use, or no free port near the default.
+    """
+    if port is not None:
+        if not 1 <= port <= 65535:
+            raise ImpactlensError(f"--port {port} is not a port number (1-65535).")
+        if _in_use(port, address):
+            raise ImpactlensError(f"port {port} is already in use: give another with --port, or stop what serves on it.")
+        return port, None
+    chosen = free_port(DEFAULT_PORT, address)
+    if chosen != DEFAULT_PORT:
+        return chosen, f"port {DEFAULT_PORT} is in use; serving on port {chosen} instead (choose one with --port)."
+    return chosen, None
+
+
+def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, browser: bool = True,
+           address: str | None = None) -> int:
+    """Serve the dashboard on ``db_path`` until the user stops it (Ctrl-C); returns Streamlit's exit code.
+
+    Listens on ``address`` (default 127.0.0.1, this machine only); any other address prints
+    :func:`network_warning` on stderr first. Without ``port``, 8501 or the next free port, saying so when
+    it moved. Opens a browser tab unless ``browser`` is False. The warehouse is read read-only and reloaded
+    when a collection publishes a new file, so the dashboard can stay open while collections run.
+
+    Raises:
+        ImpactlensError: the warehouse cannot be opened (see :func:`check`); the port is taken.
     """
     path = check(db_path)
-    port = port or free_port(DEFAULT_PORT)
+    address = address or DEFAULT_ADDRESS
+    port, moved = choose_port(port, address)
+    warning = network_warning(address)
+    if warning:
+        typer.echo(f"impactlens: warning: {warning}", err=True)
+    if moved:
+        typer.echo(f"impactlens: {moved}", err=True)
     env = {**os.environ, warehouse.DB_ENV: str(path)}
-    process = subprocess.Popen(streamlit_command(path, port=port), env=env)
+    started: list[subprocess.Popen] = []
+    if threading.current_thread() is threading.main_thread():  # a `kill` of impactlens stops Streamlit too
+        signal.signal(signal.SIGTERM, lambda *_: started[0].terminate() if started else sys.exit(143))
+    process = subprocess.Popen(streamlit_command(path, port=port, address=address), env=env)
+    started.append(process)
     if browser:
         threading.Thread(target=_open_when_ready, args=(process, port), daemon=True).start()
-    if threading.current_thread() is threading.main_thread():  # a `kill` of impactlens stops Streamlit too
-        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         return process.wait()
     except KeyboardInterrupt:  # Streamlit got the same Ctrl-C; let it finish shutting down
         return process.wait()
 
 
-def free_port(start: int) -> int:
-    """The first port from ``start`` on that nothing listens on (as ``streamlit run`` would pick)."""
+def _in_use(port: int, address: str = DEFAULT_ADDRESS) -> bool:
+    """Whether ``port`` cannot be bound on ``address`` (something listens there already)."""
+    host = "127.0.0.1" if is_local(address) else ("" if address in ("0.0.0.0", "::", "[::]") else address)
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    with socket.socket() as probe:  # a server on another loopback address still answers here
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port(start: int, address: str = DEFAULT_ADDRESS) -> int:
+    """The first port from ``start`` on that is free on ``address`` (as ``streamlit run`` would pick)."""
     for port in range(start, start + 100):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
+        if not _in_use(port, address):
+            return port
     raise ImpactlensError(f"no free port between {start} and {start + 99}: give one with --port.")
 
 
@@ -105,6 +171,12 @@ def _open_when_ready(process: subprocess.Popen, port: int, timeout: float = 120)
             time.sleep(0.5)
 
 
+AddressOption = Annotated[Optional[str], typer.Option(
+    "--address", help="Address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 serves the "
+    "network, with a warning: turn on sign-in first).")]
+PortOption = Annotated[Optional[int], typer.Option("--port", help="Port to serve on (default 8501, or the next free one).")]
+
+
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
     """Add ``impactlens dashboard`` to ``app``."""
 
@@ -113,10 +185,13 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
         db: DbOption = None,
         port: Annotated[Optional[int], typer.Option("--port", help="Port to serve on (default 8501, or the next free one).")] = None,
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser tab.")] = False,
+        address: AddressOption = None,
     ) -> None:
-        """Serve the dashboard (My impact, Promotion case, Team health) on the warehouse, read-only."""
+        """Serve the dashboard (My impact, Promotion case, Team health) on the warehouse, read-only.
+
+        It listens on 127.0.0.1 (this machine only) unless --address says otherwise."""
         try:
-            code = launch(db, port=port, browser=not no_browser)
+            code = launch(db, port=port, browser=not no_browser, address=address)
         except ImpactlensError as exc:
             fail(str(exc))
         raise typer.Exit(code)

@@ -36,7 +36,7 @@ def summary(path: Path, counts: dict[str, int], *, built: bool, seconds: float) 
     return "\n".join(lines)
 
 
-def open_dashboard(path: Path) -> bool:
+def open_dashboard(path: Path, *, port: int | None = None, address: str | None = None) -> bool:
     """Open the dashboard on the demo warehouse at ``path`` and wait until the user stops it.
 
     Returns False when this installation has no dashboard to open (the caller then says how to explore
@@ -47,7 +47,7 @@ def open_dashboard(path: Path) -> bool:
     launch = getattr(dashboard, "launch", None)
     if launch is None:
         return False
-    launch(path)
+    launch(path, port=port, address=address)
     return True
 
 
@@ -61,6 +61,8 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
         db: Annotated[Optional[Path], typer.Option(
             "--db", help="Where the demo warehouse goes (default sample_data/cache/demo.duckdb; "
             "$IMPACTLENS_DEMO_DB). Never a warehouse of your own: an existing non-demo file is refused.")] = None,
+        port: Annotated[Optional[int], typer.Option("--port", help="Port of the dashboard (default 8501, or the next free one).")] = None,
+        address: Annotated[Optional[str], typer.Option("--address", help="Address the dashboard listens on (default 127.0.0.1).")] = None,
     ) -> None:
         """Build the demo organisation (about 30 engineers, 2 years, planted stories) and open the dashboard on it."""
         from impactlens import demo
@@ -70,5 +72,5 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
             path, built = demo.ensure(db, rebuild=rebuild)
             seconds = time.perf_counter() - started
             typer.echo(summary(path, demo.counts(path), built=built, seconds=seconds))
-            if not no_open and not open_dashboard(path):
+            if not no_open and not open_dashboard(path, port=port, address=address):
                 typer.echo("The dashboard is not available in this installation; explore with the commands above.")

@@ -40,10 +40,13 @@ def collect_github_command(
     $GITHUB_APP_ID, $GITHUB_APP_PRIVATE_KEY (PEM or path) and optionally $GITHUB_APP_INSTALLATION_ID.
     """
     from impactlens import config as config_mod
+    from impactlens import dates
     from impactlens.collectors.github import GitHubClient, collect_github, parse_target
     from impactlens.derive import after_collection
 
     with user_errors():
+        since_day = dates.parse_day(since, "--since")
+        since = since_day.isoformat() if since_day else None
         cfg = config_mod.load(config)
         owner, repo = parse_target(target)
         # Credentials are checked before the warehouse is touched.

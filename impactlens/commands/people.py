@@ -10,6 +10,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, user_errors
+from impactlens.errors import ImpactlensError
 
 T = TypeVar("T")
 
@@ -242,12 +243,12 @@ def collect_codeowners_command(
 
 
 def _date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
+    from impactlens import dates
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        fail(f"--at {text!r} is not a date (YYYY-MM-DD).")
+        return dates.parse_day(text, "--at", warn=None)
+    except ImpactlensError as exc:
+        fail(str(exc))
         raise  # unreachable: fail exits
 
 

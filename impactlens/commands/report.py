@@ -16,13 +16,19 @@ from impactlens.errors import ImpactlensError
 DEFAULT_BRAG = Path("brag.md")
 
 
+def dates_today() -> date:
+    from impactlens import dates
+
+    return dates.today()
+
+
 def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
+    from impactlens import dates
+
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{option} '{text}' is not a date (YYYY-MM-DD).")
+        return dates.parse_day(text, option)
+    except ImpactlensError as exc:
+        fail(str(exc))
     return None  # pragma: no cover
 
 
@@ -66,12 +72,16 @@ def report(
                 start = _day(since, "--since")
                 if start is None:
                     fail("--since is required with --person (the first day of the period).")
-                end = _day(until, "--until") or date.today()
+                end = _day(until, "--until") or dates_today()
+                if end < start:
+                    fail(f"--until {end} is before --since {start}: swap them.")
                 doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html")
             else:
                 if week is None:
                     fail("--week is required with --team (2026-W14 or a date in the week).")
-                doc = build_team_review(con, team, week, names=show_names)
+                from impactlens import dates
+
+                doc = build_team_review(con, team, dates.parse_week(week, "--week"), names=show_names)
             if out is None:
                 text = doc.to_markdown() if fmt == "md" else doc.to_html() if fmt == "html" else doc.to_json()
                 typer.echo(text, nl=False)
@@ -93,7 +103,7 @@ def note_add(
     """Append a self-reported entry to the brag document."""
     from impactlens.evidence.brag import append_entry
 
-    when = _day(day, "--date") or date.today()
+    when = _day(day, "--date") or dates_today()
     try:
         entry = append_entry(file, when, section, text, list(link or []))
     except ImpactlensError as exc:

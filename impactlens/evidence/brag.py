@@ -52,8 +52,8 @@ def section_key(name: str) -> str | None:
     return ALIASES.get(norm)
 
 
-def _entry(source: str, line: int, day, section, text, links) -> SelfReported:
-    where = f"{source} line {line}"
+def _entry(source: str, line: int | None, day, section, text, links) -> SelfReported:
+    where = f"{source} line {line}" if line else source  # lines count from 1; None: a new entry
     if isinstance(day, str):
         try:
             day = date.fromisoformat(day)
@@ -189,7 +189,7 @@ def append_entry(path: str | os.PathLike[str], day: date, section: str, text: st
         BragError: unknown section, empty text, or an existing file that is malformed (nothing is written).
     """
     file = Path(path)
-    entry = _entry(str(file), 0, day, section, text, links or [])
+    entry = _entry(str(file), None, day, section, text, links or [])
     before = load_brag(file) if file.exists() else []
     old = file.read_text(encoding="utf-8") if file.exists() else ""
     if old and not old.endswith("\n"):
