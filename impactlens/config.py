@@ -110,6 +110,10 @@ DEFAULTS: dict[str, Any] = {
     "people": {
         "roster": "",
     },
+    # impactlens mcp: a person id, login or email; when set, person tools answer only about them.
+    "assistant": {
+        "me": "",
+    },
 }
 
 
