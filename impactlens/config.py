@@ -12,6 +12,8 @@ Sections (all shown by ``impactlens config show``):
 * ``[deployments]``: git tag patterns that mark a deployment; production environment names.
 * ``[business_hours]``: working week and timezone for business-hours figures.
 * ``[people]``: path of the roster file.
+* ``[assistant]``: ``me``, the one person ``impactlens mcp`` answers about (empty: anyone).
+* ``[digest]``: alert thresholds of ``impactlens digest`` and its webhook (docs/assistant.md).
 """
 
 from __future__ import annotations
@@ -114,6 +116,17 @@ DEFAULTS: dict[str, Any] = {
     "assistant": {
         "me": "",
     },
+    # impactlens digest: alert thresholds (docs/assistant.md) and where --post sends the message.
+    "digest": {
+        "stale_days": 3,
+        "review_share_max": 0.4,
+        "review_window_weeks": 4,
+        "min_reviews": 10,
+        "postmortem_severities": ["sev1", "sev2"],
+        "max_pr_lines": 400,
+        "webhook_url": "",
+        "webhook_format": "slack",
+    },
 }
 
 
@@ -134,7 +147,9 @@ def _check(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
         elif isinstance(expected, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"'{name}' must be true or false.")
-        elif not isinstance(value, type(expected)):
+        elif isinstance(expected, float) and isinstance(value, int) and not isinstance(value, bool):
+            pass  # 1 is a fine float
+        elif not isinstance(value, type(expected)) or (isinstance(value, bool) and not isinstance(expected, bool)):
             raise ConfigError(f"'{name}' must be a {type(expected).__name__}.")
 
 
