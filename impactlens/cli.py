@@ -14,6 +14,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import dashboard, demo, github, incidents, metrics, people, report
+from impactlens.commands import digest as digest_cmd, mcp as mcp_cmd
 from impactlens.commands import ConfigOption, DbOption, QuietOption, progress, user_errors
 
 app = typer.Typer(
@@ -130,7 +131,7 @@ def config_show(config: ConfigOption = None) -> None:
 
 
 # Each area keeps its commands in its own module under impactlens/commands/.
-for _area in (github, people, incidents, metrics, demo, dashboard, report):
+for _area in (github, people, incidents, metrics, demo, dashboard, report, mcp_cmd, digest_cmd):
     _area.register(app, collect_app)
 
 

@@ -13,6 +13,8 @@ Sections (all shown by ``impactlens config show``):
 * ``[business_hours]``: working week and timezone for business-hours figures.
 * ``[people]``: path of the roster file.
 * ``[review]``: what ends the wait for a first review (docs/metrics.md "Time to first review").
+* ``[assistant]``: ``me``, the one person ``impactlens mcp`` answers about (empty: anyone).
+* ``[digest]``: alert thresholds of ``impactlens digest`` and its webhook (docs/assistant.md).
 """
 
 from __future__ import annotations
@@ -116,6 +118,21 @@ DEFAULTS: dict[str, Any] = {
         # CHAOSS time to first response) or "review" (a submitted review only: a "+1" comment does not).
         "first_response": "review_or_comment",
     },
+    # impactlens mcp: a person id, login or email; when set, person tools answer only about them.
+    "assistant": {
+        "me": "",
+    },
+    # impactlens digest: alert thresholds (docs/assistant.md) and where --post sends the message.
+    "digest": {
+        "stale_days": 3,
+        "review_share_max": 0.4,
+        "review_window_weeks": 4,
+        "min_reviews": 10,
+        "postmortem_severities": ["sev1", "sev2"],
+        "max_pr_lines": 400,
+        "webhook_url": "",
+        "webhook_format": "slack",
+    },
 }
 
 
@@ -136,7 +153,9 @@ def _check(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
         elif isinstance(expected, bool):
             if not isinstance(value, bool):
                 raise ConfigError(f"'{name}' must be true or false.")
-        elif not isinstance(value, type(expected)):
+        elif isinstance(expected, float) and isinstance(value, int) and not isinstance(value, bool):
+            pass  # 1 is a fine float
+        elif not isinstance(value, type(expected)) or (isinstance(value, bool) and not isinstance(expected, bool)):
             raise ConfigError(f"'{name}' must be a {type(expected).__name__}.")
 
 
