@@ -253,6 +253,7 @@ def post(url: str, payload: dict[str, Any], timeout: float = 10.0) -> int:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
     except urllib.error.HTTPError as exc:
+        exc.close()
         raise DigestError(f"the webhook refused the digest (HTTP {exc.code}).") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -55,7 +55,11 @@ def test_a_stdio_session_lists_the_tools_and_gets_cited_answers(demo_path):
     web_prs = dict(sql(demo_path, "SELECT repo_id, count(*) FROM pull_requests GROUP BY 1"))
     merged_march = sql(demo_path, "SELECT count(*) FROM pull_requests WHERE repo_id = 'acme/web' AND NOT author_is_bot "
                                   "AND merged_at >= TIMESTAMPTZ '2026-03-01 00:00:00+00' "
-                                  "AND merged_at < TIMESTAMPTZ '2026-04-01 00:00:00+00'")[0][0]
+                                  "AND merged_at < TIMESTAMPTZ '2026-04-01 00:00:00+00' "
+                                  # reverted PRs are not delivered work (docs/metrics.md, Throughput): the demo's
+                                  # revert is a later merged PR titled 'Revert "<original title>"' in the same repository (titles repeat)
+                                  "AND NOT EXISTS (SELECT 1 FROM pull_requests r WHERE r.repo_id = pull_requests.repo_id "
+                                  "AND r.merged_at IS NOT NULL AND r.created_at > pull_requests.merged_at AND r.title = 'Revert \"' || pull_requests.title || '\"')")[0][0]
     maya_merged = sql(demo_path, "SELECT repo_id, number FROM pull_requests WHERE author_login = 'mayaokafor' AND "
                                  "merged_at IS NOT NULL AND created_at >= TIMESTAMPTZ '2025-09-01 00:00:00+00' "
                                  "AND created_at < TIMESTAMPTZ '2025-10-01 00:00:00+00'")
