@@ -103,7 +103,7 @@ def collect_tags(
     Raises:
         CollectionError: not a git repository, or no tag pattern given or configured.
     """
-    from impactlens.collectors.git import repository_id
+    from impactlens.collectors.git import stored_repo_id
 
     patterns = patterns if patterns else config["deployments"]["tag_patterns"]
     if not patterns:
@@ -112,7 +112,7 @@ def collect_tags(
             "or pass --pattern."
         )
     tags = read_tags(path)
-    repo_id = repo_id or repository_id(Path(path))[0]
+    repo_id = repo_id or stored_repo_id(con, Path(path))
     result = DeploymentLoad(repo_id, seen=len(tags))
     with _run(con, "git_tags", repo_id) as counts:
         for name, sha, when in tags:

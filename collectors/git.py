@@ -163,29 +163,75 @@ def open_repository(path: str | Path) -> Path:
     return repo
 
 
-def repository_id(repo: Path) -> tuple[str, str | None, str | None]:
-    """``(repo_id, owner, url)``: ``owner/name`` from the ``origin`` remote, else the folder's name."""
-    result = _git(repo, "config", "--get", "remote.origin.url")
-    url = result.stdout.decode().strip() or None
+def repository_id(repo: Path, web_url: str | None = None) -> tuple[str, str | None, str | None]:
+    """``(repo_id, owner, url)`` of the clone at ``repo``.
+
+    ``url`` is the repository's web address (``https://host/owner/name``), used for record links:
+    ``web_url`` when given, else read from the ``origin`` remote in its https, ssh (``git@host:o/n``,
+    ``ssh://git@host:port/o/n``) or git form, for any host (github.com, GitHub Enterprise, GitLab,
+    Bitbucket). A remote that is a local path is followed to that clone's own ``origin`` (a clone of a
+    local mirror), at most three hops; when no web address is found ``url`` is None and records show
+    their sha without a link (a filesystem path is never a link). ``repo_id`` is ``owner/name`` from the
+    web address (or remote), else the folder's name.
+
+    Raises:
+        CollectionError: ``web_url`` is not an http(s) address with an owner and a name.
+    """
+    if web_url is not None:
+        match = re.match(r"^https?://[^/\s]+/(.+?)(?:\.git)?/?$", web_url.strip())
+        parts = match[1].split("/") if match else []
+        if len(parts) < 2:
+            raise CollectionError(
+                f"--web-url {web_url!r} is not a web address like https://github.com/OWNER/NAME.")
+        return f"{parts[-2]}/{parts[-1]}", parts[-2], web_url.strip().removesuffix("/").removesuffix(".git")
+    url = _origin(repo)
+    for _ in range(3):
+        if not url or not _is_local(url):
+            break
+        local = Path(url.removeprefix("file://")).expanduser()
+        if not local.is_absolute():
+            local = (repo / local).resolve()
+        url = _origin(local) if local.exists() else None
     if url and not _is_local(url):
         match = _REMOTE.search(url)
         if match:
-            return f"{match[1]}/{match[2]}", match[1], _web_url(url)
+            return f"{match[1]}/{match[2]}", match[1], remote_web_url(url)
     top = repo.resolve()
     name = top.name
     if name == ".git":
         name = top.parent.name
     if name.endswith(".git"):
         name = name[: -len(".git")]
-    return name, None, url
+    return name, None, None
+
+
+def stored_repo_id(con: duckdb.DuckDBPyConnection, repo: Path) -> str:
+    """The repo_id already used for the clone at ``repo`` (``repositories.source_path``), else
+    :func:`repository_id`'s; so a clone collected before keeps its id and no row is stored twice."""
+    rows = con.execute("SELECT repo_id FROM repositories WHERE source_path = ? ORDER BY last_collected_at DESC",
+                       [str(repo.resolve())]).fetchall()
+    return rows[0][0] if rows else repository_id(repo)[0]
+
+
+def _origin(repo: Path) -> str | None:
+    result = _git(repo, "config", "--get", "remote.origin.url")
+    return result.stdout.decode().strip() or None if result.returncode == 0 else None
 
 
 def _is_local(url: str) -> bool:
     return url.startswith(("/", ".", "~", "file:")) or (len(url) > 1 and url[1] == ":" and "@" not in url)
 
 
-def _web_url(url: str) -> str | None:
-    match = re.match(r"^(?:https?://|ssh://)?(?:[^@/]+@)?([^/:]+)[:/](.+?)(?:\.git)?/?$", url)
+def remote_web_url(url: str) -> str | None:
+    """The https web address of a git remote (credentials and ssh ports dropped), or None for a local path.
+
+    ``git@github.com:o/n.git``, ``ssh://git@ghe.corp:7999/o/n.git``, ``https://user:tok@gitlab.com/g/s/n.git``
+    and ``git://host/o/n`` give ``https://github.com/o/n``, ``https://ghe.corp/o/n``, ``https://gitlab.com/g/s/n``
+    and ``https://host/o/n``.
+    """
+    if _is_local(url):
+        return None
+    match = re.match(r"^(?:[a-z+]+://)?(?:[^@/]+@)?([^/:]+)(?::\d+)?[:/](.+?)(?:\.git)?/?$", url.strip())
     if not match:
         return None
     return f"https://{match[1]}/{match[2]}"
@@ -381,6 +427,7 @@ def collect_git(
     since: str | None = None,
     repo_id: str | None = None,
     config: dict[str, Any] | None = None,
+    web_url: str | None = None,
     batch_size: int = BATCH_SIZE,
     on_start: Callable[[int], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
@@ -390,7 +437,8 @@ def collect_git(
     Writes ``repositories``, ``commits``, ``commit_files``, ``commit_coauthors``, ``sync_state``
     (cursor: the head collected per ref) and one ``collection_runs`` row. Loads are upserts on the
     tables' primary keys, so running twice changes no row. ``since`` (any date git understands)
-    limits the run to commits committed after it. ``on_start(n)`` is told how many commits will be
+    limits the run to commits committed after it. ``web_url`` is the repository's web address when the
+    remote does not give it (see :func:`repository_id`). ``on_start(n)`` is told how many commits will be
     read and ``on_progress(k)`` each time ``k`` more are stored.
 
     Raises:
@@ -401,7 +449,9 @@ def collect_git(
     started = time.perf_counter()
     repo = open_repository(path)
     cfg = config or config_mod.load()
-    found_id, owner, url = repository_id(repo)
+    found_id, owner, url = repository_id(repo, web_url)
+    if repo_id is None and web_url is None:
+        found_id = stored_repo_id(con, repo)
     repo_id = repo_id or found_id
     ref = branch or "HEAD"
     resolved = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
@@ -426,7 +476,10 @@ def collect_git(
     con.execute(
         "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
         "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
-        "owner = coalesce(excluded.owner, repositories.owner), url = coalesce(repositories.url, excluded.url), "
+        "owner = coalesce(excluded.owner, repositories.owner), "
+        # a web address found now (or given) replaces one stored before; an old local path is dropped
+        "url = CASE WHEN excluded.url IS NOT NULL THEN excluded.url "
+        "WHEN repositories.url LIKE 'http%' THEN repositories.url END, "
         "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
         [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
     )

@@ -56,6 +56,9 @@ def collect_git_command(
     branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch or revision (default HEAD).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only commits committed from this day on (YYYY-MM-DD, UTC).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
+    web_url: Annotated[Optional[str], typer.Option(
+        "--web-url", help="Web address of the repository (https://github.com/OWNER/NAME) when the remote is a "
+                          "local path: record links and the repository id come from it.")] = None,
     db: DbOption = None,
     config: ConfigOption = None,
     quiet: QuietOption = False,
@@ -74,7 +77,7 @@ def collect_git_command(
         with progress(quiet, "commits") as bar, warehouse.writing(db) as con:
             task = bar.add_task(f"git {path}", total=None)
             result = collect_git(
-                con, path, branch=branch, since=since, repo_id=name, config=cfg,
+                con, path, branch=branch, since=since, repo_id=name, config=cfg, web_url=web_url,
                 on_start=lambda n: bar.update(task, total=n),
                 on_progress=lambda k: bar.advance(task, k),
             )

@@ -65,21 +65,47 @@ def _row(repo, source, collected, first, last, ran):
 
 
 def missing(con: duckdb.DuckDBPyConnection, repo_ids: list[str] | None, sources_: list[str]) -> list[str]:
-    """One plain sentence per (repository, source) not collected, naming the command that adds it, e.g.
-    "No pull requests for pallets/flask: `impactlens collect github pallets/flask` adds PRs and reviews."."""
+    """One plain sentence per (repository, source) of ``sources_`` not collected, naming the command that
+    adds it, e.g. "No pull requests or reviews for pallets/flask: `impactlens collect github pallets/flask`
+    adds them." (``repo_ids`` None: every repository). PRs and reviews, which one command adds, share a
+    sentence."""
     cov = sources(con)
     out = []
     for row in cov.filter(~pl.col("collected") & pl.col("source").is_in(sources_)).iter_rows(named=True):
         repo = row["repo_id"]
         if repo is not None and repo_ids is not None and repo not in repo_ids:
             continue
-        cmd = SOURCES[row["source"]][3].format(repo=repo or "OWNER/REPO")
-        what = "PRs and reviews" if row["source"] in ("pull_requests", "reviews") else NOUNS[row["source"]]
+        source = row["source"]
+        if source == "issues" and {"pull_requests", "reviews"} & set(sources_) and not cov.filter(
+                (pl.col("repo_id") == repo) & pl.col("source").is_in(["pull_requests", "reviews"]))["collected"].any():
+            continue  # the same command adds them: one sentence
+        cmd = SOURCES[source][3].format(repo=github_target(con, repo) if repo else "OWNER/NAME")
+        if source == "git":
+            cmd = cmd.replace("PATH", "CLONE")
+        elif source == "deployments":
+            path = con.execute("SELECT source_path FROM repositories WHERE repo_id = ?", [repo]).fetchall()
+            cmd = cmd.replace("PATH", path[0][0] if path and path[0][0] else "CLONE")
+        noun = "pull requests or reviews" if source in ("pull_requests", "reviews") else NOUNS[source]
+        if source in ("pull_requests", "reviews") and "issues" in sources_:
+            noun = "pull requests, reviews or issues"
         where = f" for {repo}" if repo else ""
-        sentence = f"No {NOUNS[row['source']]}{where}: `{cmd}` adds {what}."
+        sentence = f"No {noun}{where}: `{cmd}` adds them."
+        if source in ("pull_requests", "reviews") and "/" not in cmd.split("github ", 1)[-1]:
+            sentence += " (Name the repository as OWNER/NAME on its GitHub host.)"
         if sentence not in out:
             out.append(sentence)
     return out
+
+
+def github_target(con: duckdb.DuckDBPyConnection, repo_id: str) -> str:
+    """What to pass to ``impactlens collect github`` for ``repo_id``: the id itself when it is ``owner/name``,
+    else ``owner/name`` from the repository's recorded web address, else ``OWNER/NAME``."""
+    if "/" in repo_id:
+        return repo_id
+    rows = con.execute("SELECT url FROM repositories WHERE repo_id = ?", [repo_id]).fetchall()
+    url = rows[0][0] if rows and rows[0][0] else ""
+    parts = url.rstrip("/").split("/")
+    return f"{parts[-2]}/{parts[-1]}" if url.startswith("http") and len(parts) >= 5 else "OWNER/NAME"
 
 
 def covered(con: duckdb.DuckDBPyConnection, source: str, since: date, until: date,
@@ -97,3 +123,29 @@ def covered(con: duckdb.DuckDBPyConnection, source: str, since: date, until: dat
         a, b = max(lo, row["first_at"]), min(hi, row["last_at"])
         best = max(best, max(0.0, (b - a).total_seconds()) / span)
     return min(best, 1.0)
+
+
+def incomplete_before(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], datetime]:
+    """``(repo_id, source) -> first_at`` for the dense sources whose stored history is known to start part-way:
+    git, when a stored commit has a parent that is not stored (a ``--since`` or shallow collection), and pull
+    requests, when the lowest stored PR or issue number is above 1 (GitHub numbers them from 1, so earlier
+    ones exist but were not collected). Before ``first_at`` such a source's figures are unknown, not zero;
+    a history that begins with the repository's first commit or PR #1 is complete and not listed."""
+    out: dict[tuple[str, str], datetime] = {}
+    for repo, first in con.sql(
+        """
+        WITH parents AS (SELECT repo_id, unnest(parent_shas) AS parent FROM commits)
+        SELECT c.repo_id, min(c.authored_at) FROM commits c
+        WHERE c.repo_id IN (SELECT p.repo_id FROM parents p ANTI JOIN commits k ON k.repo_id = p.repo_id AND k.sha = p.parent)
+        GROUP BY 1
+        """
+    ).fetchall():
+        out[(repo, "git")] = first.astimezone(timezone.utc)
+    for repo, first in con.sql(
+        """
+        SELECT repo_id, min(created_at) FROM pull_requests GROUP BY 1
+        HAVING least(min(number), coalesce((SELECT min(i.number) FROM issues i WHERE i.repo_id = pull_requests.repo_id), 2147483647)) > 1
+        """
+    ).fetchall():
+        out[(repo, "pull_requests")] = first.astimezone(timezone.utc)
+    return out

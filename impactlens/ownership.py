@@ -257,10 +257,10 @@ def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo
     Raises:
         CollectionError: not a git repository, or an unknown branch.
     """
-    from impactlens.collectors.git import open_repository, repository_id
+    from impactlens.collectors.git import open_repository, stored_repo_id
 
     repo = open_repository(path)
-    repo_id = repo_id or repository_id(repo)[0]
+    repo_id = repo_id or stored_repo_id(con, repo)
     ref = branch or "HEAD"
     listed = _git(repo, "log", "--format=%H %ct", "--name-status", "--no-renames", ref, "--", *LOCATIONS)
     if listed.returncode != 0:

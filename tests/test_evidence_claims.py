@@ -280,7 +280,7 @@ def test_person_resolved_from_login_and_unknown_person_rejected(world):
 
     assert resolve_person(world, "ADA")[0] == "ada"
     assert resolve_person(world, "bob@x.com")[0] == "bob"
-    with pytest.raises(EvidenceError, match="no person, login or email 'zed'"):
+    with pytest.raises(EvidenceError, match="no person, login, email or name 'zed'"):
         resolve_person(world, "zed")
     with pytest.raises(EvidenceError, match="'dependabot\\[bot\\]' is a bot"):
         resolve_person(world, "dependabot[bot]")

@@ -61,7 +61,7 @@ def test_report_team_html(db, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--person", "zed", "--since", "2024-03-01"], "no person, login or email 'zed'"),
+    (["--person", "zed", "--since", "2024-03-01"], "no person, login, email or name 'zed'"),
     (["--person", "ada"], "--since is required"),
     (["--person", "ada", "--team", "core"], "either --person"),
     (["--person", "ada", "--since", "March"], "--since 'March' is not a date"),

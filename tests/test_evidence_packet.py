@@ -79,7 +79,7 @@ def test_person_without_incidents_gets_no_evidence_not_a_claim(world):
 
 def test_summary_and_star_stubs_come_from_the_data(world):
     packet = build_packet(world, "ada", *MARCH, charts=False)
-    assert packet.summary.startswith("Between 2024-03-01 and 2024-03-31 the data from Git, GitHub and the incident tool")
+    assert packet.summary.startswith("Between 2024-03-01 and 2024-03-31 the data from Git commits, GitHub pull requests, reviews, incidents and deployments of acme/api and acme/web shows")
     assert "merged 1 PRs" in packet.summary and "gave 6 reviews" in packet.summary  # PRs 1, 2, 3, 4, 6, 8
     strongest = sorted(packet.claims, key=lambda c: -c.strength)
     assert len(packet.star) == 3
@@ -96,7 +96,7 @@ def test_markdown_html_json_outputs(world, tmp_path):
     for png in md_files[1:]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = md_files[0].read_text()
-    assert "![Weekly merged PRs and reviews given, 2024-03-01 to 2024-03-31](ada-activity.png)" in text
+    assert "![Weekly commits landed, PRs merged and reviews given, 2024-03-01 to 2024-03-31](ada-activity.png)" in text
     assert "## Mentoring" in text and "[acme/api#1 (PR 1)](https://github.com/acme/api/pull/1)" in text
     assert "## Rubric audit: Senior engineer (impactlens default)" in text
 

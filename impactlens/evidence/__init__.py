@@ -12,12 +12,12 @@ Public API (docs/evidence.md)::
 from impactlens.evidence.brag import append_entry, load_brag
 from impactlens.evidence.model import SECTIONS, Claim, Figure, Record, Section, SelfReported
 from impactlens.evidence.packet import Packet, build_packet
-from impactlens.evidence.rubric import EVIDENCED, NO_EVIDENCE, PARTLY, Rubric, RubricError, audit, load_rubric, parse_rubric
+from impactlens.evidence.rubric import EVIDENCED, NO_EVIDENCE, NOT_JUDGED, PARTLY, Rubric, RubricError, audit, load_rubric, parse_rubric
 from impactlens.evidence.tables import EvidenceError
 from impactlens.evidence.team_review import TeamReview, build_team_review
 
 __all__ = [
     "SECTIONS", "Claim", "Figure", "Record", "Section", "SelfReported", "Packet", "build_packet",
     "TeamReview", "build_team_review", "Rubric", "RubricError", "load_rubric", "parse_rubric", "audit",
-    "EVIDENCED", "PARTLY", "NO_EVIDENCE", "load_brag", "append_entry", "EvidenceError",
+    "EVIDENCED", "PARTLY", "NO_EVIDENCE", "NOT_JUDGED", "load_brag", "append_entry", "EvidenceError",
 ]

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from impactlens.text import counted
+from impactlens import coverage as coverage_mod
 from impactlens.evidence import tables
 from impactlens.evidence.model import Claim, Figure, Record
 from impactlens.ownership import owner_key
@@ -156,6 +157,40 @@ class Subject:
     @cached_property
     def repo_urls(self) -> dict[str, str]:
         return tables.repo_urls(self.con)
+
+    @cached_property
+    def repos(self) -> list[str]:
+        """The repositories the person has commits, PRs or reviews in (any time); every repository when none."""
+        mine = (set(self.commits.filter(pl.col("author_key") == self.person_id)["repo_id"])
+                | set(self.prs.filter(pl.col("author_key") == self.person_id)["repo_id"])
+                | set(self.reviews.filter(pl.col("reviewer_key") == self.person_id)["repo_id"]))
+        if not mine:
+            mine = set(self.con.sql("SELECT repo_id FROM repositories UNION SELECT DISTINCT repo_id FROM commits "
+                                    "UNION SELECT DISTINCT repo_id FROM pull_requests").pl()["repo_id"])
+        return sorted(str(r) for r in mine)
+
+    @cached_property
+    def coverage(self) -> pl.DataFrame:
+        """:func:`impactlens.coverage.sources` for the person's repositories (and the org-wide incidents row)."""
+        cov = coverage_mod.sources(self.con)
+        return cov.filter(pl.col("repo_id").is_null() | pl.col("repo_id").is_in(self.repos))
+
+    @cached_property
+    def sources(self) -> set[str]:
+        """The sources collected for at least one of the person's repositories."""
+        return set(self.coverage.filter(pl.col("collected"))["source"])
+
+    @cached_property
+    def missing_sources(self) -> list[str]:
+        """One sentence per source not collected for the person's repositories, naming the command that adds it."""
+        return coverage_mod.missing(self.con, self.repos, [src for src in coverage_mod.SOURCES if src not in self.sources])
+
+    def unmeasured(self, name: str) -> str | None:
+        """``"no pull requests"`` when ``name`` (a claim or figure) needs sources none of which is collected."""
+        need = needs(name)
+        if not need or any(src in self.sources for src in need):
+            return None
+        return "no " + " or ".join(coverage_mod.NOUNS[src] for src in need)
 
     # -- shared frames ----------------------------------------------------------------------------
     @cached_property
@@ -308,6 +343,14 @@ def areas_owned(s: Subject) -> list[Claim]:
     mine = (owned.filter((pl.col("person_key") == s.person_id) & (pl.col("rank") == 1)
                          & (pl.col("lines") >= AREA_MIN_LINES))
             .join(totals, on=["repo_id", "directory"]).sort("lines", descending=True).head(5))
+    # A directory whose changed lines in the period are all tests is not an area of the codebase (lockfile,
+    # generated and vendored files are already out of ownership's lines).
+    period = s.frames.commits.filter(~pl.col("is_merge") & ~pl.col("author_is_bot") & s.in_period("authored_at"))
+    kinds = (s.frames.commit_files.filter(~pl.col("category").is_in(list(EXCLUDED_CATEGORIES)))
+             .join(period.select("commit_id"), on="commit_id", how="semi")
+             .group_by(pl.col("repo_id").cast(pl.String), directory_of("path").alias("directory"))
+             .agg((pl.col("category") != "test").any().alias("beyond_tests")).collect())
+    mine = mine.join(kinds, on=["repo_id", "directory"], how="left").filter(pl.col("beyond_tests").fill_null(True))
     if mine.is_empty():
         return []
     commits = s.commits.filter(s.in_period("authored_at") & (pl.col("author_key") == s.person_id) & ~pl.col("is_merge"))
@@ -315,12 +358,15 @@ def areas_owned(s: Subject) -> list[Claim]:
     lines = files.join(commits.select("repo_id", "sha", "subject"), on=["repo_id", "sha"]).with_columns(
         directory_of("path").alias("directory"),
     )
-    figures, records, parts = [], [], []
+    figures, records, parts, wheres = [], [], [], []
     for row in mine.iter_rows(named=True):
         where = f"{row['repo_id']}:{row['directory']}/"
-        parts.append(f"{where} ({row['share']:.0%} of {row['total']:,} changed lines)")
+        wheres.append(where)
+        shown = (f"the top-level files of {row['repo_id']}" if row["directory"] == "."
+                 else f"{row['directory']}/ of {row['repo_id']}")
+        parts.append(f"{shown} ({row['share']:.0%} of {row['total']:,} changed lines)")
         figures.append(Figure(f"share_of_lines:{where}", round(row["share"], 2), "share",
-                              f"of the {row['total']:,} lines changed in {where} by all authors, {s.period_text}"))
+                              f"of the {row['total']:,} lines changed in {shown} by all authors, {s.period_text}"))
         top = (lines.filter((pl.col("repo_id") == row["repo_id"]) & (pl.col("directory") == row["directory"]))
                .group_by("repo_id", "sha", "subject").agg(pl.col("lines").sum()).sort("lines", descending=True).head(3))
         records += [s.commit_record(r["repo_id"], r["sha"], r["subject"]) for r in top.iter_rows(named=True)]
@@ -328,7 +374,7 @@ def areas_owned(s: Subject) -> list[Claim]:
         "areas_owned", "scope_and_ownership",
         f"The data shows {s.name} wrote the largest share of changed lines in {len(parts)} "
         f"director{'y' if len(parts) == 1 else 'ies'}: {'; '.join(parts)}.",
-        figures, records, strength=2 + len(parts) / 5, subjects=[p.split(" (")[0] for p in parts],
+        figures, records, strength=2 + len(parts) / 5, subjects=wheres,
     )]
 
 
@@ -703,6 +749,63 @@ def owned_repo_delivery(s: Subject) -> list[Claim]:
     return claims
 
 
+def commits_landed(s: Subject) -> list[Claim]:
+    """Git delivery evidence, for every warehouse (first-class when no PR data was collected): the person's
+    non-merge commits on the collected branch authored in the period (author date, UTC), commits per week
+    (over the period's weeks), weeks with a commit, changed lines by file category (generated, lockfile and
+    vendored files left out), and commits co-authored with other people (``Co-authored-by`` trailers either
+    way). Bots' commits are never the person's. Definition: docs/metrics.md, "Commits landed"."""
+    commits = s.frames.commits.filter(~pl.col("is_merge") & ~pl.col("author_is_bot")).collect()
+    mine = commits.filter((pl.col("author_key") == s.person_id) & s.in_period("authored_at"))
+    if mine.is_empty():
+        return []
+    before = commits.filter((pl.col("author_key") == s.person_id) & s.in_period("authored_at", previous=True))
+    files = s.frames.commit_files.filter(~pl.col("category").is_in(list(EXCLUDED_CATEGORIES))).join(
+        mine.lazy().select("commit_id"), on="commit_id", how="semi").collect()
+    lines = files.group_by("category").agg((pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0))
+                                            .sum().alias("lines")).sort(["lines", "category"], descending=[True, False])
+    per_commit = files.group_by("commit_id").agg((pl.col("additions").fill_null(0) + pl.col("deletions").fill_null(0))
+                                                 .sum().alias("lines"))
+    weeks = s.days / 7
+    active = mine.select(pl.col("authored_at").dt.truncate("1w")).n_unique()
+    coauthors = s.frames.coauthors.filter(~pl.col("coauthor_is_bot")).collect()
+    period_commits = commits.filter(s.in_period("authored_at")).select("commit_id", "author_key")
+    with_me = coauthors.join(period_commits, on="commit_id")
+    partners = set(with_me.filter(pl.col("author_key") == s.person_id)["coauthor_key"].drop_nulls()) | set(
+        with_me.filter(pl.col("coauthor_key") == s.person_id)["author_key"].drop_nulls())
+    partners.discard(s.person_id)
+    shared = with_me.filter(((pl.col("author_key") == s.person_id) & (pl.col("coauthor_key") != s.person_id))
+                            | (pl.col("coauthor_key") == s.person_id) & (pl.col("author_key") != s.person_id))
+    total_lines = int(lines["lines"].sum()) if len(lines) else 0
+    by_category = ", ".join(f"{r['category']} {r['lines']:,}" for r in lines.iter_rows(named=True))
+    repos = sorted(set(mine["repo_id"]))
+    context = f"{s.context}; non-merge commits on the collected branch of {', '.join(repos)}"
+    figures = [
+        Figure("commits_landed", len(mine), "commits", context, previous=s.prev(len(before))),
+        Figure("commits_landed_per_week", round(len(mine) / weeks, 1), "commits per week", context,
+               previous=s.prev(round(len(before) / weeks, 1))),
+        Figure("active_weeks", active, "weeks", f"weeks with at least one commit, of {weeks:.0f} in the period"),
+        Figure("lines_changed", total_lines, "lines", "additions + deletions of those commits, generated, "
+               "lockfile and vendored files excluded"),
+    ]
+    if partners:
+        figures.append(Figure("coauthored_commits", shared["commit_id"].n_unique(), "commits",
+                              f"commits with a Co-authored-by trailer shared with {len(partners)} other "
+                              f"{'person' if len(partners) == 1 else 'people'}"))
+    subjects = s.commits.select("repo_id", "sha", "subject")
+    ranked = mine.join(per_commit, on="commit_id", how="left").join(subjects, on=["repo_id", "sha"], how="left").sort(
+        [pl.col("lines").fill_null(0), "authored_at"], descending=[True, False])
+    records = [s.commit_record(r["repo_id"], r["sha"], r["subject"]) for r in ranked.iter_rows(named=True)]
+    sentence = (f"The data shows {s.name} landed {counted(len(mine), 'commits')} in {', '.join(repos)} in the period"
+                + (f" ({len(before):,} in the previous period of equal length)" if s.previous_covered else "")
+                + f", {figures[1].value:g} per week, in {active} of {weeks:.0f} weeks"
+                + (f"; changed lines by kind: {by_category}" if by_category else "")
+                + (f"; {figures[-1].value} of them co-authored with {len(partners)} other "
+                   f"{'person' if len(partners) == 1 else 'people'}" if partners else "") + ".")
+    return [Claim("commits_landed", "delivery_outcomes", sentence, figures, records,
+                  strength=1.2 + min(len(mine), 100) / 100, subjects=repos)]
+
+
 # ================================================================ collaboration breadth
 
 
@@ -776,6 +879,11 @@ FIGURES: dict[str, str] = {
     "runbooks": "runbook files the person added or changed",
     "repo_mttr_after_runbook": "median time to restore in the runbook's repository after it (hours)",
     "prs_merged": "the person's merged PRs",
+    "commits_landed": "the person's non-merge commits on the collected branch (git)",
+    "commits_landed_per_week": "those commits per week of the period",
+    "active_weeks": "weeks with at least one of those commits",
+    "lines_changed": "changed lines of those commits (generated, lockfile, vendored excluded)",
+    "coauthored_commits": "commits co-authored with other people (Co-authored-by trailers)",
     "prs_merged_per_week": "the person's merged PRs per week",
     "median_cycle_time_to_merge_hours": "median cycle time to merge of the person's PRs (hours)",
     "median_time_to_first_review_hours": "median wait for a first review of the person's PRs (hours)",
@@ -791,6 +899,41 @@ FIGURES: dict[str, str] = {
 def known_figure(name: str) -> bool:
     """Whether ``name`` is a figure of :data:`FIGURES` (or a prefixed one such as ``touchpoints:leo``)."""
     return name in FIGURES or any(p.endswith(":") and name.startswith(p) for p in FIGURES)
+
+
+#: The sources (impactlens.coverage.SOURCES) a claim or figure is measured from: it can be judged when
+#: the warehouse holds any of them for the person's repositories. Names not listed need nothing special.
+NEEDS: dict[str, tuple[str, ...]] = {
+    **{name: ("pull_requests",) for name in (
+        "projects_led", "prs_authored", "project_prs", "share_of_project", "prs_merged", "prs_merged_per_week",
+        "median_cycle_time_to_merge_hours", "median_pr_size_lines", "delivery_figures", "mentee_prs_per_week:",
+        "mentee_growth", "repositories")},
+    **{name: ("reviews",) for name in (
+        "design_reviews", "design_changes_requested", "mentees", "mentees_onboarded_or_paired", "touchpoints",
+        "touchpoints:", "median_time_to_first_review_hours", "authors_reviewed", "teams_reviewed",
+        "collaboration_breadth")},
+    **{name: ("incidents",) for name in (
+        "incidents_led", "incidents_led_with_postmortem", "incidents_led_mttr_median", "incidents_responded",
+        "repo_mttr_after_runbook")},
+    **{name: ("deployments",) for name in ("deployments_per_week", "change_failure_rate", "owned_repo_delivery")},
+    **{name: ("git",) for name in (
+        "areas_owned", "share_of_lines:", "adrs_authored", "design_docs_authored", "postmortems_written", "runbooks",
+        "runbooks_written", "commits_landed", "commits_landed_per_week", "active_weeks", "lines_changed",
+        "coauthored_commits")},
+}
+#: Sources each packet section draws on (a section with no claim says which of them are missing).
+SECTION_NEEDS: dict[str, tuple[str, ...]] = {
+    "scope_and_ownership": ("git", "pull_requests"), "technical_leadership": ("git", "reviews"),
+    "mentoring": ("reviews",), "operational_excellence": ("incidents", "git"),
+    "delivery_outcomes": ("git", "pull_requests", "deployments"), "collaboration_breadth": ("pull_requests", "reviews"),
+}
+
+
+def needs(name: str) -> tuple[str, ...]:
+    """The sources :data:`NEEDS` gives ``name`` (prefixed names such as ``touchpoints:leo`` by their prefix)."""
+    if name in NEEDS:
+        return NEEDS[name]
+    return next((v for k, v in NEEDS.items() if k.endswith(":") and name.startswith(k)), ())
 
 
 #: Every claim function, in packet order. A rubric names claims by these keys.
@@ -809,6 +952,7 @@ CLAIM_FUNCTIONS: dict[str, Callable[[Subject], list[Claim]]] = {
     "runbooks_written": runbooks_written,
     "delivery_figures": delivery_figures,
     "owned_repo_delivery": owned_repo_delivery,
+    "commits_landed": commits_landed,
     "collaboration_breadth": collaboration_breadth,
 }
 

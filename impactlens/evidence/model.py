@@ -141,6 +141,8 @@ class Claim:
             raise ValueError(f"unknown section {self.section!r}")
         if not self.records:
             raise ValueError(f"claim {self.kind!r} has no records: a claim must cite the data behind it")
+        # one record cites one row once, whichever figure of the claim found it
+        self.records = list({(r.kind, r.repo_id, r.key): r for r in self.records}.values())
 
     def figure(self, name: str) -> Figure | None:
         return next((f for f in self.figures if f.name == name), None)
@@ -169,6 +171,9 @@ class Section:
     title: str
     claims: list[Claim] = field(default_factory=list)
     self_reported: list[SelfReported] = field(default_factory=list)
+    #: Why the section may be empty: the sources it draws on that the warehouse does not hold
+    #: ("no incidents (`impactlens collect incidents FILE` adds them)"); empty when all are collected.
+    gap: str = ""
 
 
 def to_jsonable(value: Any) -> Any:

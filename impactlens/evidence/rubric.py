@@ -20,6 +20,8 @@ from impactlens.evidence.model import SECTION_TITLES, Claim
 from impactlens.evidence.tables import EvidenceError
 
 EVIDENCED, PARTLY, NO_EVIDENCE = "evidenced", "partly", "no evidence in the data"
+#: An expectation whose evidence needs a source the warehouse does not hold (no PR data, no incidents).
+NOT_JUDGED = "not judged"
 
 
 class RubricError(EvidenceError):
@@ -95,7 +97,7 @@ class Rubric:
 
 @dataclass
 class AuditItem:
-    """The audit of one expectation: ``status`` is EVIDENCED, PARTLY or NO_EVIDENCE; ``claims`` the
+    """The audit of one expectation: ``status`` is EVIDENCED, PARTLY, NO_EVIDENCE or NOT_JUDGED; ``claims`` the
     claims that evidence it; ``measured`` each condition with its value; ``close_with`` the advice."""
 
     id: str
@@ -238,13 +240,19 @@ def load_rubric(path: str | os.PathLike[str] | None = None) -> Rubric:
 # ------------------------------------------------------------------------------------------ audit
 
 
-def audit(rubric: Rubric, claims: list[Claim]) -> list[AuditItem]:
+def audit(rubric: Rubric, claims: list[Claim], missing: dict[str, str] | None = None) -> list[AuditItem]:
     """Audit ``claims`` against each expectation of ``rubric``, in the rubric's order.
 
     evidenced: every ``evidence`` condition holds (any one with ``match: any``); partly: not evidenced,
     but some evidence condition has a value above zero or a ``partly`` condition holds; otherwise
     "no evidence in the data". Self-reported entries never count (they are not measured).
+
+    ``missing`` maps a claim or figure name to the reason it cannot be measured ("no pull requests"):
+    a source the warehouse does not hold. Such a condition is shown as "not judged (reason)"; an
+    expectation not evidenced while one of its evidence conditions cannot be measured is NOT_JUDGED
+    (absence of a source is not absence of the work), or PARTLY when some evidence exists.
     """
+    missing = missing or {}
     items = []
     for exp in rubric.expectations:
         results = [c.holds(claims) for c in exp.evidence]
@@ -252,13 +260,20 @@ def audit(rubric: Rubric, claims: list[Claim]) -> list[AuditItem]:
         measured = []
         for cond in (*exp.evidence, *exp.partly):
             value = cond.value(claims)
-            measured.append(f"{cond.describe()}: {'not in the data' if value is None else f'{value:g}'}")
+            reason = missing.get(cond.claim or cond.figure or "")
+            if reason and not value:
+                measured.append(f"{cond.describe()}: not judged ({reason})")
+            else:
+                measured.append(f"{cond.describe()}: {'not in the data' if value is None else f'{value:g}'}")
+        unjudged = any(missing.get(c.claim or c.figure or "") for c in exp.evidence)
         if met:
             status = EVIDENCED
             used = [c for cond, ok in zip(exp.evidence, results) if ok for c in cond.claims_for(claims)]
         elif any(c.some(claims) for c in exp.evidence) or any(c.holds(claims) for c in exp.partly):
             status = PARTLY
             used = [c for cond in (*exp.evidence, *exp.partly) if cond.some(claims) for c in cond.claims_for(claims)]
+        elif unjudged:
+            status, used = NOT_JUDGED, []
         else:
             status, used = NO_EVIDENCE, []
         unique = list({id(c): c for c in used}.values())

@@ -6,6 +6,8 @@ Each function runs one read-only SQL query and returns a Polars DataFrame (times
 
 from __future__ import annotations
 
+import difflib
+
 import duckdb
 import polars as pl
 
@@ -23,33 +25,73 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = Non
 
 
 def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
-    """The ``(person_id, display_name)`` of ``who``: a person id, a GitHub login or an email (an identity not
-    linked to a person yet is its own actor: its identity id is returned).
+    """The ``(person_id, display_name)`` of ``who``: a person id, an identity id (``email:x``), a GitHub
+    login, an email or a display name (case-insensitive). An identity not linked to a person yet is its
+    own actor: its identity id and display name are returned.
 
     Raises:
-        EvidenceError: nobody in ``people`` or ``identities`` matches, or ``who`` is a bot.
+        EvidenceError: nobody matches (the message names up to five close matches and ``people list``),
+            a display name matches several actors (the message lists their ids), or ``who`` is a bot.
     """
-    rows = con.execute("SELECT person_id, display_name FROM people WHERE person_id = ?", [who]).fetchall()
-    if not rows:
-        rows = con.execute(
-            "SELECT p.person_id, p.display_name FROM identities i JOIN people p ON p.person_id = i.person_id "
-            "WHERE i.identity_id IN (?, ?)",
-            [f"github_login:{who.lower()}", f"email:{who.lower()}"],
+    key = who.strip().lower()
+    if not key:
+        raise EvidenceError("no person given: pass an id, a login, an email or a display name (`impactlens people list`).")
+    actors = con.execute(
+        """
+        SELECT DISTINCT coalesce(i.person_id, i.identity_id) AS actor FROM identities i
+        WHERE i.identity_id IN (?, ?, ?)
+        UNION SELECT person_id FROM people WHERE lower(person_id) = ?
+        """,
+        [key, f"github_login:{key}", f"email:{key}", key],
+    ).fetchall()
+    if not actors:
+        actors = con.execute(
+            """
+            SELECT person_id FROM people WHERE lower(trim(display_name)) = ?
+            UNION SELECT coalesce(person_id, identity_id) FROM identities WHERE lower(trim(display_name)) = ?
+            ORDER BY 1
+            """,
+            [key, key],
         ).fetchall()
-    if rows:
-        bot = con.execute("SELECT is_bot FROM people WHERE person_id = ?", [rows[0][0]]).fetchall()
-        if bot and bot[0][0]:
-            raise EvidenceError(f"'{who}' is a bot ({rows[0][0]}): evidence packets are for people.")
-    if not rows:
-        # An unresolved identity still counts as its own actor (the data contract).
-        ident = con.execute(
-            "SELECT identity_id, coalesce(display_name, value) FROM identities WHERE identity_id IN (?, ?, ?)",
-            [who.lower(), f"github_login:{who.lower()}", f"email:{who.lower()}"],
-        ).fetchall()
-        if ident:
-            return ident[0][0], ident[0][1]
-        raise EvidenceError(f"no person, login or email '{who}' in the warehouse (person ids are in the people table).")
-    return rows[0][0], rows[0][1]
+    if not actors:
+        raise EvidenceError(f"no person, login, email or name '{who}' in the warehouse{_close_matches(con, key)}")
+    if len(actors) > 1:
+        ids = ", ".join(a for (a,) in actors[:8])
+        raise EvidenceError(f"'{who}' names {len(actors)} people or identities: {ids}; pass one of these ids "
+                            "(`impactlens people merge A B` records that two are one person).")
+    actor = actors[0][0]
+    bot = con.execute(
+        "SELECT bool_or(is_bot) FROM (SELECT is_bot FROM people WHERE person_id = ? "
+        "UNION ALL SELECT is_bot FROM identities WHERE identity_id = ?)", [actor, actor]).fetchall()[0][0]
+    if bot:
+        raise EvidenceError(f"'{who}' is a bot ({actor}): evidence packets are for people.")
+    return actor, person_profile(con, actor)["display_name"]
+
+
+def _close_matches(con: duckdb.DuckDBPyConnection, key: str) -> str:
+    """``"; close matches: David Lord (email:davidism@gmail.com), ..."`` (up to five, humans only), or a
+    pointer to ``people list`` when nothing is close."""
+    rows = con.sql(
+        """
+        SELECT person_id AS actor, display_name FROM people WHERE NOT is_bot
+        UNION SELECT coalesce(person_id, identity_id), coalesce(display_name, value) FROM identities WHERE NOT is_bot
+        UNION SELECT coalesce(person_id, identity_id), value FROM identities WHERE NOT is_bot
+        """
+    ).fetchall()
+    by_text: dict[str, set[str]] = {}
+    shown: dict[str, str] = {}
+    for actor, text in rows:
+        if text:
+            by_text.setdefault(text.lower(), set()).add(actor)
+            shown.setdefault(text.lower(), text)
+    found: list[str] = []
+    seen: set[str] = set()
+    for text in difflib.get_close_matches(key, list(by_text), n=10, cutoff=0.6):
+        for actor in sorted(by_text[text] - seen):
+            seen.add(actor)
+            found.append(actor if text == actor.lower() else f"{shown[text]} ({actor})")
+    hint = "`impactlens people list --search TEXT` lists people and their ids"
+    return f"; close matches: {', '.join(found[:5])} ({hint})." if found else f" ({hint})."
 
 
 def person_profile(con: duckdb.DuckDBPyConnection, person_id: str) -> dict:
@@ -57,8 +99,11 @@ def person_profile(con: duckdb.DuckDBPyConnection, person_id: str) -> dict:
     rows = con.execute(
         "SELECT display_name, level, title, start_date FROM people WHERE person_id = ?", [person_id]
     ).fetchall()
-    if not rows:
-        return {"display_name": person_id, "level": None, "title": None, "start_date": None}
+    if not rows:  # an identity not linked to a person: its own display name (else its value)
+        ident = con.execute("SELECT coalesce(display_name, value) FROM identities WHERE identity_id = ?",
+                            [person_id]).fetchall()
+        name = ident[0][0] if ident and ident[0][0] else person_id
+        return {"display_name": name, "level": None, "title": None, "start_date": None}
     name, level, title, start = rows[0]
     return {"display_name": name, "level": level, "title": title, "start_date": start}
 
@@ -78,12 +123,18 @@ def team_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def repo_urls(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """repo_id -> web address of the repository (``https://github.com/owner/name`` when not recorded)."""
-    urls = {r: u for r, u in con.sql("SELECT repo_id, url FROM repositories").fetchall() if u}
+    """repo_id -> web address of the repository (http or https only: a local path is never a link).
+
+    A repository with no recorded address and an ``owner/name`` id (PRs collected from GitHub) gets
+    ``https://github.com/owner/name``; one collected from a local-path remote without ``--web-url`` has none.
+    """
+    rows = con.sql("SELECT repo_id, url, source_path FROM repositories").fetchall()
+    urls = {r: u.rstrip("/") for r, u, _ in rows if u and u.lower().startswith(("https://", "http://"))}
+    local = {r for r, u, path in rows if r not in urls and (path or u)}
     for (repo_id,) in con.sql(
         "SELECT DISTINCT repo_id FROM pull_requests UNION SELECT DISTINCT repo_id FROM commits"
     ).fetchall():
-        if repo_id not in urls and "/" in repo_id:
+        if repo_id not in urls and repo_id not in local and "/" in repo_id:
             urls[repo_id] = f"https://github.com/{repo_id}"
     return urls
 
