@@ -13,8 +13,26 @@ from impactlens.metrics.review import human_reviews
 
 #: A PR among its author's first ONBOARDING_PRS is an onboarding PR.
 ONBOARDING_PRS = 5
-#: A mentee has at least MENTEE_TOUCHPOINTS touchpoints from the mentor in the period.
+#: A mentee has at least MENTEE_TOUCHPOINTS touchpoints from the mentor in the period, spread over at least
+#: MENTEE_WEEKS distinct ISO weeks (three comments on one PR in one afternoon are not a relationship).
 MENTEE_TOUCHPOINTS = 3
+MENTEE_WEEKS = 2
+#: Without levels, tenure decides only for a newcomer: the mentee's experience starts at least
+#: NEWCOMER_GAP_DAYS after the mentor's, and the touchpoint falls within the mentee's first NEWCOMER_DAYS.
+#: Two long-standing maintainers are peers: their reviews and co-authored commits are collaboration.
+NEWCOMER_GAP_DAYS = 180
+NEWCOMER_DAYS = 365
+
+
+def is_mentee(touchpoints: pl.Expr = pl.col("touchpoints"), weeks: pl.Expr = pl.col("weeks")) -> pl.Expr:
+    """The one mentee rule, over a per-(mentor, mentee) aggregate of :func:`touchpoints` with the count of
+    touchpoints and of distinct ISO weeks they fall in: at least MENTEE_TOUCHPOINTS over MENTEE_WEEKS weeks."""
+    return (touchpoints >= MENTEE_TOUCHPOINTS) & (weeks >= MENTEE_WEEKS)
+
+
+def touch_weeks(at: str = "at") -> pl.Expr:
+    """The number of distinct ISO weeks (Monday, UTC) of the touchpoint times in ``at``: for :func:`is_mentee`."""
+    return pl.col(at).dt.truncate("1w").n_unique().cast(pl.UInt32)
 
 
 def experience(frames: Frames) -> pl.LazyFrame:
@@ -116,9 +134,11 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
                               "level_rank": "_mentee_level"}), on="mentee_key", how="left")
         )
         levels_known = pl.col("_mentor_level").is_not_null() & pl.col("_mentee_level").is_not_null()
+        newcomer = ((pl.col("_mentee_first") - pl.col("_mentor_first") >= pl.duration(days=NEWCOMER_GAP_DAYS))
+                    & (pl.col("at") - pl.col("_mentee_first") < pl.duration(days=NEWCOMER_DAYS)))
         junior = (
             pl.when(levels_known).then(pl.col("_mentee_level") < pl.col("_mentor_level"))
-            .otherwise(pl.col("_mentee_first") > pl.col("_mentor_first"))
+            .otherwise(newcomer)
         ).fill_null(False)
         senior = (
             pl.when(levels_known).then(pl.col("_mentee_level") > pl.col("_mentor_level"))
@@ -152,7 +172,9 @@ def mentoring_summary(
     """
     frame = scope.apply(frames, touchpoints(frames), person="mentor_key", time="at")
     frame, keys = group_columns(frames, frame, by=by, person="mentor_key", time="at", grain=grain)
-    per_pair = frame.with_columns(pl.len().over([*keys, "mentor_key", "mentee_key"]).alias("_pair_n"))
+    pair = [*keys, "mentor_key", "mentee_key"]
+    per_pair = frame.with_columns(pl.len().over(pair).alias("_pair_n"),
+                                  pl.col("at").dt.truncate("1w").n_unique().over(pair).alias("_pair_weeks"))
     kind = pl.col("kind")
     return aggregate(per_pair, keys, [
         pl.len().alias("touchpoints"),
@@ -161,7 +183,7 @@ def mentoring_summary(
         kind.str.starts_with("onboarding").sum().alias("onboarding"),
         (kind == "pairing").sum().alias("pairing_commits"),
         pl.col("mentee_key").n_unique().cast(pl.UInt32).alias("people_helped"),
-        pl.struct("mentor_key", "mentee_key").filter(pl.col("_pair_n") >= MENTEE_TOUCHPOINTS)
+        pl.struct("mentor_key", "mentee_key").filter(is_mentee(pl.col("_pair_n"), pl.col("_pair_weeks")))
         .n_unique().cast(pl.UInt32).alias("mentees"),
     ])
 
@@ -188,8 +210,9 @@ def mentees(frames: Frames, mentor: str, start, end) -> pl.LazyFrame:
     tp = Scope(person=mentor, start=s, end=e).apply(frames, touchpoints(frames), person="mentor_key", time="at")
     found = (
         tp.group_by("mentee_key")
-        .agg(pl.len().alias("touchpoints"), pl.col("at").min().alias("first_at"), pl.col("at").max().alias("last_at"))
-        .filter(pl.col("touchpoints") >= MENTEE_TOUCHPOINTS)
+        .agg(pl.len().alias("touchpoints"), touch_weeks().alias("weeks"),
+             pl.col("at").min().alias("first_at"), pl.col("at").max().alias("last_at"))
+        .filter(is_mentee()).drop("weeks")
     )
     acts = activity(frames)
     facts = pr_facts(frames).filter(pl.col("merged_at").is_not_null())

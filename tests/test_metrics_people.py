@@ -13,6 +13,7 @@ January 2024 touchpoints:
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from impactlens.metrics import (
@@ -42,7 +43,7 @@ def org(con):
     add_comment(con, 6, "sen", "2024-01-03 12:30", kind="issue_comment")
     add_pr(con, 7, "jun", "2024-01-04 10:00")
     add_review(con, 7, "sen", "2024-01-04 12:00")
-    add_commit(con, "pair1", "jun@x.com", "2024-01-05 10:00", coauthors=("SEN@x.com",), files={
+    add_commit(con, "pair1", "jun@x.com", "2024-01-09 10:00", coauthors=("SEN@x.com",), files={
         "src/api/a.py": (15, 5, "code"), "src/web/x.ts": (10, 0, "code"), "package-lock.json": (1000, 0, "lockfile"),
         "src/core/d.py": (30, 0, "code"), "docs/adr/0001-duckdb.md": (3, 1, "adr"),
     })
@@ -141,14 +142,14 @@ def test_pairing_counts_once_per_commit_and_person_even_for_a_co_author_with_not
     """sen (first commit 2020) authors two commits in January 2024:
     p1 co-authored by new, whose only activity in the data is that co-authorship (2024-01-05): the
         co-authored commit is new's first contribution, so new is the less experienced   -> 1 pairing
-    p2 co-authored by jun (first commit 2023) under both of jun's emails (GitHub's squash trailers name the
+    p2 co-authored by jun (first commit 2023-03-01, a newcomer within a year) under both of jun's emails (GitHub's squash trailers name the
         noreply address too): one person, one commit                                      -> 1 pairing
     """
     add_person(con, "p-sen", emails=("sen@x.com",))
     add_person(con, "p-new", emails=("new@x.com",))
     add_person(con, "p-jun", emails=("jun@x.com", "jun@users.noreply.github.com"))
     add_commit(con, "s0", "sen@x.com", "2020-01-01 10:00", files={"a.py": (1, 0, "code")})
-    add_commit(con, "j0", "jun@x.com", "2023-01-01 10:00", files={"a.py": (1, 0, "code")})
+    add_commit(con, "j0", "jun@x.com", "2023-03-01 10:00", files={"a.py": (1, 0, "code")})
     add_commit(con, "p1", "sen@x.com", "2024-01-05 10:00", coauthors=("new@x.com",), files={"a.py": (1, 0, "code")})
     add_commit(con, "p2", "sen@x.com", "2024-01-06 10:00", coauthors=("jun@x.com", "jun@users.noreply.github.com"),
                files={"a.py": (1, 0, "code")})
@@ -298,3 +299,31 @@ def test_artifacts_renamed_and_deleted(con):
                for r in artifact_summary(frames).collect().iter_rows(named=True)}
     assert summary == {("p-a", "adr"): (1, 0), ("p-a", "runbook"): (1, 0), ("p-b", "adr"): (0, 1),
                        ("p-b", "runbook"): (1, 1)}
+
+
+def test_a_mentee_needs_two_weeks_and_a_newcomer(con):
+    """Worked by hand: old (first commit 2019) and vet (first commit 2020) are long-standing peers with no
+    levels; vet is 'newer' by tenure, but not a newcomer (2024 is years after vet's start), so their
+    co-authored commits and reviews are collaboration. kid starts 2024-01-02: three reviews from old in the
+    week of Jan 8 make no mentee (one week); a fourth on Jan 16 (the next week) does."""
+    for name in ("old", "vet", "kid"):
+        add_person(con, f"p-{name}", logins=(name,), emails=(f"{name}@x.com",))
+    add_commit(con, "o0", "old@x.com", "2019-01-01 10:00")
+    add_commit(con, "v0", "vet@x.com", "2020-06-01 10:00")
+    add_commit(con, "k0", "kid@x.com", "2024-01-02 10:00")
+    for n, day in enumerate(("2024-01-08", "2024-01-09", "2024-01-10"), 1):
+        add_commit(con, f"co{n}", "vet@x.com", f"{day} 09:00", coauthors=("old@x.com",))
+        add_pr(con, n, "vet", f"{day} 10:00")
+        add_review(con, n, "old", f"{day} 11:00")
+        add_pr(con, 10 + n, "kid", f"{day} 10:00")
+        add_review(con, 10 + n, "old", f"{day} 12:00")
+    frames = frames_of(con)
+    got = touchpoints(frames).filter(pl.col("mentee_key") == "p-vet").collect()
+    # vet's first five PRs get onboarding reviews (onboarding needs no tenure), nothing else
+    assert set(got["kind"]) <= {"onboarding_review"}
+    one_week = mentees(frames, "p-old", "2024-01-01", "2024-02-01").collect()
+    assert "p-kid" not in one_week["mentee_key"].to_list()
+    add_pr(con, 14, "kid", "2024-01-16 10:00")
+    add_review(con, 14, "old", "2024-01-16 12:00")
+    two_weeks = mentees(frames_of(con), "p-old", "2024-01-01", "2024-02-01").collect()
+    assert "p-kid" in two_weeks["mentee_key"].to_list()

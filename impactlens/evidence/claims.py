@@ -27,7 +27,7 @@ from impactlens.evidence.model import Claim, Figure, Record
 from impactlens.ownership import owner_key
 from impactlens.ownership import parse as parse_codeowners
 from impactlens.metrics.frames import EXCLUDED_CATEGORIES
-from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
+from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS, MENTEE_WEEKS, is_mentee, touch_weeks
 from impactlens.metrics.pr import directory_of
 from impactlens.metrics import (
     Frames, Scope, artifacts, deployment_facts, human_reviews, incident_facts, incident_roles, load, ownership, pr_facts, touchpoints,
@@ -38,8 +38,10 @@ PROJECT_LEAD_SHARE = 0.5
 PROJECT_MIN_PRS = 3
 #: Areas owned: directories where the person wrote the largest share of changed lines, at least this many.
 AREA_MIN_LINES = 200
-#: Weeks compared for a mentee's growth (first weeks in the data vs the weeks up to the period's end).
+#: Weeks compared for a mentee's growth (first weeks in the data vs the weeks up to the period's end), and the
+#: merged PRs each window needs before a rate is shown.
 GROWTH_WEEKS = 8
+GROWTH_MIN_PRS = 3
 #: Days compared before and after a runbook for the repository's MTTR.
 RUNBOOK_WINDOW_DAYS = 90
 
@@ -450,7 +452,7 @@ def mentoring_touchpoints(s: Subject, start: datetime, end: datetime) -> pl.Data
     """The subject's mentoring touchpoints in [start, end) per mentee (metrics.touchpoints, docs/metrics.md
     "Mentoring touchpoints"), with the records behind them.
 
-    Columns: mentee_key (str), touchpoints, reviews, comments, onboarding, pairing_commits (u32),
+    Columns: mentee_key (str), touchpoints, weeks (distinct ISO weeks), reviews, comments, onboarding, pairing_commits (u32),
     prs (list[struct repo_id, number]), commits (list[struct repo_id, sha]); sorted by touchpoints, descending.
     """
     tp = touchpoints(s.frames).filter(
@@ -461,6 +463,7 @@ def mentoring_touchpoints(s: Subject, start: datetime, end: datetime) -> pl.Data
     return (
         tp.group_by("mentee_key").agg(
             pl.len().cast(pl.UInt32).alias("touchpoints"),
+            touch_weeks().alias("weeks"),
             kind.is_in(["review", "onboarding_review"]).sum().cast(pl.UInt32).alias("reviews"),
             kind.is_in(["comment", "onboarding_comment"]).sum().cast(pl.UInt32).alias("comments"),
             kind.str.starts_with("onboarding").sum().cast(pl.UInt32).alias("onboarding"),
@@ -474,9 +477,9 @@ def mentoring_touchpoints(s: Subject, start: datetime, end: datetime) -> pl.Data
 
 
 def _mentees(s: Subject, start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
-    """Mentees as metrics defines them: at least MENTEE_TOUCHPOINTS touchpoints from the person."""
+    """Mentees as metrics defines them (metrics.mentoring.is_mentee: three touchpoints over two weeks)."""
     found = mentoring_touchpoints(s, start or s.start, end or s.end)
-    return found.filter(pl.col("touchpoints") >= MENTEE_TOUCHPOINTS)
+    return found.filter(is_mentee())
 
 
 def mentees(s: Subject) -> list[Claim]:
@@ -516,7 +519,7 @@ def mentees(s: Subject) -> list[Claim]:
                     for c in r["commits"]]
     rest = found.filter(~pl.col("mentee_key").is_in(close["mentee_key"].implode()))
     sentence = (f"The data shows {found.height} less-experienced engineer{'s' if found.height != 1 else ''} had at least "
-                f"{MENTEE_TOUCHPOINTS} mentoring touchpoints from {s.name} in the period.")
+                f"{MENTEE_TOUCHPOINTS} mentoring touchpoints from {s.name} over at least {MENTEE_WEEKS} weeks in the period.")
     if not close.is_empty():
         sentence += " Onboarded or paired with: " + "; ".join(describe(r) for r in close.iter_rows(named=True)) + "."
     if not rest.is_empty():
@@ -527,7 +530,8 @@ def mentees(s: Subject) -> list[Claim]:
 
 def mentee_growth(s: Subject) -> list[Claim]:
     """For each mentee the person onboarded or paired with: merged PRs per week in their first GROWTH_WEEKS weeks in the data and in the
-    GROWTH_WEEKS weeks up to the period's end. One claim per mentee with merged PRs in the later window.
+    GROWTH_WEEKS weeks up to the period's end. One claim per mentee with at least GROWTH_MIN_PRS merged PRs in each
+    window (the counts are in the sentence).
     The data shows the two rates side by side; it does not show that the mentoring caused the change."""
     found = _mentees(s).filter((pl.col("onboarding") > 0) | (pl.col("pairing_commits") > 0))
     claims = []
@@ -543,15 +547,15 @@ def mentee_growth(s: Subject) -> list[Claim]:
         late_start = max(s.end - span, first + span)
         late = theirs.filter(pl.col("merged_at").is_not_null() & (pl.col("merged_at") >= late_start)
                              & (pl.col("merged_at") < s.end))
-        if late.is_empty() or late_start >= s.end:
-            continue
+        if late_start >= s.end or min(len(early), len(late)) < GROWTH_MIN_PRS:
+            continue  # a rate over one or two PRs is noise, not growth
         late_weeks = (s.end - late_start).days / 7
         early_rate, late_rate = round(len(early) / GROWTH_WEEKS, 1), round(len(late) / late_weeks, 1)
         claims.append(Claim(
             "mentee_growth", "mentoring",
             f"The data shows {names[key]}, mentored by {s.name}, merged {early_rate} PRs per week in their first "
-            f"{GROWTH_WEEKS} weeks in the data (from {first:%Y-%m-%d}) and {late_rate} per week in the "
-            f"{late_weeks:.0f} weeks to {s.until}.",
+            f"{GROWTH_WEEKS} weeks in the data (from {first:%Y-%m-%d}; {counted(len(early), 'PRs')}) and {late_rate} "
+            f"per week in the {late_weeks:.0f} weeks to {s.until} ({counted(len(late), 'PRs')}).",
             [Figure(f"mentee_prs_per_week:{key}", late_rate, "PRs per week",
                     f"{names[key]}'s merged PRs, {late_start:%Y-%m-%d} to {s.until}", previous=early_rate,
                     previous_label=f"first {GROWTH_WEEKS} weeks in the data")],
