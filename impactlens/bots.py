@@ -60,16 +60,8 @@ class BotRules:
 
     def login_kind(self, login: str | None) -> str | None:
         """``'ai_reviewer'``, ``'bot'`` or ``None`` (a person) for a GitHub login."""
-        if not login:
-            return None
-        value = login.lower()
-        if value in self.not_bots:
-            return None
-        if _matches(value, self.ai_reviewer_patterns):
-            return AI_REVIEWER
-        if _matches(value, self.login_patterns):
-            return BOT
-        return None
+        found = self.explain("github_login", login)
+        return found[0] if found else None
 
     def email_kind(self, email: str | None) -> str | None:
         """``'ai_reviewer'``, ``'bot'`` or ``None`` for an email.
@@ -77,27 +69,40 @@ class BotRules:
         A GitHub no-reply address (``id+login@users.noreply.github.com``) is judged by its login too,
         so ``...+coderabbitai[bot]@users.noreply.github.com`` is an AI reviewer.
         """
-        if not email:
-            return None
-        value = email.lower()
-        if value in self.not_bots:
-            return None
-        if value.endswith(_NOREPLY):
-            login = value[: -len(_NOREPLY)].split("+", 1)[-1]
-            kind = self.login_kind(login)
-            if kind:
-                return kind
-        if _matches(value, self.email_patterns):
-            return BOT
-        return None
+        found = self.explain("email", email)
+        return found[0] if found else None
 
     def kind(self, identity_kind: str, value: str | None) -> str | None:
         """Bot kind of an identity (``identity_kind`` is 'email', 'github_login' or 'name')."""
+        found = self.explain(identity_kind, value)
+        return found[0] if found else None
+
+    def explain(self, identity_kind: str, value: str | None) -> tuple[str, str] | None:
+        """``(kind, why)`` when the patterns make this identity a bot, else None; ``why`` names the rule
+        ("login pattern '*[bot]'", "email pattern 'ci@*'"). ``not_bots`` wins over every pattern. An AI
+        reviewer pattern matches a login with or without GitHub's ``[bot]`` suffix."""
+        if not value or identity_kind not in ("email", "github_login"):
+            return None
+        text = value.lower()
+        if text in self.not_bots:
+            return None
         if identity_kind == "email":
-            return self.email_kind(value)
-        if identity_kind == "github_login":
-            return self.login_kind(value)
-        return None
+            if text.endswith(_NOREPLY):
+                found = self.explain("github_login", text[: -len(_NOREPLY)].split("+", 1)[-1])
+                if found:
+                    return found[0], f"no-reply address of a bot login: {found[1]}"
+            pattern = _first_match(text, self.email_patterns)
+            return (BOT, f"email pattern '{pattern}'") if pattern else None
+        base = text.removesuffix("[bot]")
+        pattern = _first_match(text, self.ai_reviewer_patterns) or _first_match(base, self.ai_reviewer_patterns)
+        if pattern:
+            return AI_REVIEWER, f"AI reviewer pattern '{pattern}'"
+        pattern = _first_match(text, self.login_patterns)
+        return (BOT, f"login pattern '{pattern}'") if pattern else None
+
+
+def _first_match(value: str, patterns: tuple[str, ...]) -> str | None:
+    return next((p for p in patterns if _glob(p).fullmatch(value)), None)
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
@@ -125,12 +130,13 @@ FLAGGED_COLUMNS = (
 )
 
 
-def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> int:
-    """Set ``identities.is_bot`` / ``bot_kind`` from the patterns; returns how many identities are bots.
+def classify(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """``(identity_id, bot_kind or None, why)`` for every identity, by this precedence (first that applies):
 
-    Every identity is re-judged, so a pattern added to the config (or moved to ``not_bots``) takes
-    effect on the next run. A login a collector flagged as a bot (GitHub's account type ``Bot``) is a
-    ``'bot'`` even when no pattern names it. The caller owns the transaction.
+    1. a recorded decision (``bot_overrides``, ``impactlens people unbot``): "marked a person by ...";
+    2. ``[bots] not_bots`` of the config: a person;
+    3. the AI reviewer patterns, then the bot patterns (:meth:`BotRules.explain`);
+    4. GitHub's account type: a login a collector flagged as a ``Bot`` account.
     """
     bot_rules = rules(config)
     flagged = {
@@ -140,13 +146,31 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> i
             f"SELECT DISTINCT 'github_login:' || lower({login}) FROM {table} WHERE {flag} AND {login} IS NOT NULL"
         ).fetchall()
     }
-    rows = con.execute("SELECT identity_id, kind, value FROM identities").fetchall()
-    kinds = []
-    for identity_id, kind, value in rows:
-        found = bot_rules.kind(kind, value)
-        if found is None and identity_id in flagged and value.lower() not in bot_rules.not_bots:
-            found = BOT  # GitHub says the account is a Bot, though no pattern names it
-        kinds.append((identity_id, found))
+    overrides = {i: (b, r) for i, b, r in con.sql("SELECT identity_id, is_bot, reason FROM bot_overrides").fetchall()}
+    out = []
+    for identity_id, kind, value in con.execute("SELECT identity_id, kind, value FROM identities ORDER BY 1").fetchall():
+        if identity_id in overrides:
+            is_bot, reason = overrides[identity_id]
+            out.append((identity_id, BOT if is_bot else None, f"decided: {reason}"))
+            continue
+        if value.lower() in bot_rules.not_bots:
+            out.append((identity_id, None, "[bots] not_bots"))
+            continue
+        found = bot_rules.explain(kind, value)
+        if found is None and identity_id in flagged:
+            found = (BOT, "GitHub account type Bot")
+        out.append((identity_id, found[0] if found else None, found[1] if found else None))
+    return out
+
+
+def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> int:
+    """Set ``identities.is_bot`` / ``bot_kind`` from the patterns; returns how many identities are bots.
+
+    Every identity is re-judged, so a pattern added to the config (or moved to ``not_bots``) takes
+    effect on the next run. A login a collector flagged as a bot (GitHub's account type ``Bot``) is a
+    ``'bot'`` even when no pattern names it. The caller owns the transaction.
+    """
+    kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
     table = pa.table({
         "identity_id": pa.array([k[0] for k in kinds], type=pa.string()),
         "bot_kind": pa.array([k[1] for k in kinds], type=pa.string()),
@@ -167,10 +191,76 @@ def flag_activity(con: duckdb.DuckDBPyConnection) -> None:
     """Align the ``*_is_bot`` flags of pull_requests, reviews, comments and issues with ``actors``.
 
     A row is a bot's when its login's actor (person, else identity) is a bot, or when the collector
-    already flagged it (GitHub's account type ``Bot``), so a flag is only ever added here.
+    already flagged it (GitHub's account type ``Bot``), so a flag is only ever added here, except for a
+    login recorded as a person (``bot_overrides``, ``people unbot``), whose rows lose the flag.
     """
     for table, login, flag in FLAGGED_COLUMNS:
+        con.execute(
+            f"UPDATE {table} SET {flag} = false FROM bot_overrides o "
+            f"WHERE o.identity_id = 'github_login:' || lower({table}.{login}) AND NOT o.is_bot AND {table}.{flag}"
+        )
         con.execute(
             f"UPDATE {table} SET {flag} = true FROM actors a "
             f"WHERE a.identity_id = 'github_login:' || lower({table}.{login}) AND a.is_bot AND NOT {table}.{flag}"
         )
+
+
+def _identity_ids(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
+    """The identity ids ``text`` names: an identity id, ``@login``, an email, a login, or a person id (all its
+    identities). Empty when none exists."""
+    text = text.strip()
+    if ":" in text and text.split(":", 1)[0] in ("email", "github_login", "name"):
+        kind, value = text.split(":", 1)
+        ids = [f"{kind}:{value.lower()}"]
+    elif text.startswith("@"):
+        ids = [f"github_login:{text[1:].lower()}"]
+    elif "@" in text:
+        ids = [f"email:{text.lower()}"]
+    else:
+        ids = [f"github_login:{text.lower()}"]
+    found = [r[0] for r in con.execute("SELECT identity_id FROM identities WHERE identity_id = ?", ids[:1]).fetchall()]
+    if not found:
+        found = [r[0] for r in con.execute(
+            "SELECT identity_id FROM identities WHERE person_id = ? ORDER BY 1", [text]).fetchall()]
+    return found
+
+
+def set_override(con: duckdb.DuckDBPyConnection, text: str, *, is_bot: bool, reason: str) -> list[str]:
+    """Record that the identity (or every identity of the person) ``text`` names is (not) a bot; returns the
+    identity ids. The caller re-runs identity resolution (``people.refresh``) in the same job.
+
+    Raises:
+        ImpactlensError: no identity or person ``text``, or an empty reason.
+    """
+    from impactlens.errors import ImpactlensError
+
+    ids = _identity_ids(con, text)
+    if not ids:
+        raise ImpactlensError(f"no identity or person '{text}' (see `impactlens people bots` for bot identities).")
+    if not reason.strip():
+        raise ImpactlensError("--reason must say why (kept with the decision).")
+    for identity_id in ids:
+        con.execute(
+            "INSERT INTO bot_overrides VALUES (?, ?, ?, now()) ON CONFLICT (identity_id) DO UPDATE SET "
+            "is_bot = excluded.is_bot, reason = excluded.reason, decided_at = excluded.decided_at",
+            [identity_id, is_bot, reason.strip()],
+        )
+    return ids
+
+
+def clear_override(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
+    """Forget the decisions recorded for what ``text`` names (patterns and GitHub decide again); the ids cleared.
+
+    Raises:
+        ImpactlensError: no decision is recorded for it.
+    """
+    from impactlens.errors import ImpactlensError
+
+    ids = [i for i in _identity_ids(con, text)
+           if con.execute("SELECT 1 FROM bot_overrides WHERE identity_id = ?", [i]).fetchall()]
+    if not ids:
+        raise ImpactlensError(f"no bot decision recorded for '{text}'.")
+    for identity_id in ids:
+        con.execute("DELETE FROM bot_overrides WHERE identity_id = ?", [identity_id])
+        # the rows' flags were cleared by the decision: GitHub's own type is unknown now, patterns decide
+    return ids

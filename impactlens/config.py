@@ -77,18 +77,23 @@ DEFAULTS: dict[str, Any] = {
         ],
     },
     "bots": {
+        # Anchored patterns: each names a bot account, never a prefix a person's login or surname can share
+        # (`renovate*` would flag renovate-jane, `*bot@*` sam.talbot@). GitHub's own account type (Bot) is
+        # read first by the collectors; docs/identities.md "Bots" gives the precedence.
         "login_patterns": [
-            "*[bot]", "dependabot*", "renovate*", "github-actions*", "greenkeeper*", "snyk-bot",
-            "pre-commit-ci*", "codecov*", "mergify*", "allcontributors*", "imgbot*",
+            "*[bot]", "*-bot", "*_bot", "dependabot", "dependabot-preview", "renovate", "renovate-bot",
+            "github-actions", "greenkeeper", "greenkeeperio-bot", "snyk-bot", "pre-commit-ci", "codecov",
+            "codecov-io", "codecov-commenter", "mergify", "allcontributors", "imgbot", "imgbotapp",
         ],
         "email_patterns": [
-            "*[bot]@users.noreply.github.com", "*bot@*", "noreply@github.com",
+            "*[bot]@users.noreply.github.com", "bot@*", "*-bot@*", "*_bot@*", "*.bot@*", "noreply@github.com",
             "action@github.com", "actions@github.com", "*@dependabot.com", "bot@renovateapp.com",
-            "jenkins@*", "ci@*", "*-ci@*", "build@*",
+            "*@renovateapp.com", "imgbothelp@gmail.com", "jenkins@*", "ci@*", "*-ci@*", "build@*",
         ],
         "ai_reviewer_patterns": [
-            "copilot*", "Copilot", "coderabbit*", "codeant*", "sourcery-ai*", "cursor*",
-            "graphite-app*", "ellipsis-dev*", "greptile*", "qodo*", "codium*",
+            "copilot", "copilot-pull-request-reviewer", "copilot-swe-agent", "coderabbitai", "codeant-ai",
+            "sourcery-ai", "cursor", "cursor-agent", "graphite-app", "ellipsis-dev", "greptile-apps",
+            "qodo-merge", "qodo-merge-pro", "codiumai-pr-agent-pro",
         ],
         "extra_login_patterns": [],
         "extra_email_patterns": [],

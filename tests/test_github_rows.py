@@ -23,7 +23,8 @@ def cfg(**bots):
         ({"__typename": "User", "login": "ada"}, "ada", False),
         ({"__typename": "Bot", "login": "dependabot"}, "dependabot[bot]", True),  # GraphQL drops "[bot]"
         ({"__typename": "Bot", "login": "acme-deployer"}, "acme-deployer[bot]", True),  # no pattern needed
-        ({"__typename": "User", "login": "renovate-helper"}, "renovate-helper", True),  # pattern renovate*
+        ({"__typename": "User", "login": "renovate-helper"}, "renovate-helper", False),  # a person: anchored patterns
+        ({"__typename": "User", "login": "release-bot"}, "release-bot", True),  # pattern *-bot
         ({"__typename": "User", "login": "copilot-pull-request-reviewer[bot]"}, "copilot-pull-request-reviewer[bot]", True),
         ({"__typename": "User", "login": "bob"}, "bob", False),  # "*[bot]" is literal: no b/o/t class
         ({"__typename": "Mannequin", "login": "imported-user"}, "imported-user", False),
@@ -36,8 +37,8 @@ def test_logins_and_bot_flags(actor, login, is_bot):
 
 
 def test_not_bots_wins_over_patterns_and_account_type():
-    actors = Actors(cfg(not_bots=["Renovate-Helper", "acme-deployer[bot]"]))
-    assert actors.is_bot({"__typename": "User", "login": "renovate-helper"}) is False
+    actors = Actors(cfg(not_bots=["Release-Bot", "acme-deployer[bot]"]))
+    assert actors.is_bot({"__typename": "User", "login": "release-bot"}) is False
     assert actors.is_bot({"__typename": "Bot", "login": "acme-deployer"}) is False
 
 

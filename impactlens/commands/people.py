@@ -256,3 +256,42 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
     """Add ``impactlens people ...`` and ``impactlens collect codeowners``."""
     app.add_typer(people_app, name="people")
     collect_app.command("codeowners")(collect_codeowners_command)
+
+
+@people_app.command("bots")
+def bots_command(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Every identity classified as a bot or AI reviewer, and why (the pattern, GitHub's account type or a
+    recorded decision); correct a person wrongly flagged with `impactlens people unbot ID`."""
+    from impactlens import bots
+    from impactlens import config as config_mod
+
+    with user_errors():
+        cfg = config_mod.load(config)
+        with warehouse.read_only(db) as con:
+            rows = [(i, k, why) for i, k, why in bots.classify(con, cfg) if k]
+    if not rows:
+        typer.echo("No identity is classified as a bot.")
+        return
+    _echo_rows(("identity_id", "kind", "why"), rows)
+
+
+@people_app.command("unbot")
+def unbot_command(
+    identity: Annotated[str, typer.Argument(help="Identity id, email, @login or person id wrongly flagged as a bot.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is a person (kept with the decision).")] = "a person",
+    undo: Annotated[bool, typer.Option("--undo", help="Forget the decision: patterns and GitHub decide again.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Record that an identity is a person, not a bot (it wins over every pattern and GitHub's account type);
+    its PRs, reviews and comments count as human work again."""
+    from impactlens import bots, people
+
+    def action(con, cfg):
+        ids = bots.clear_override(con, identity) if undo else bots.set_override(con, identity, is_bot=False, reason=reason)
+        return ids, people.refresh(con, cfg)
+
+    ids, result = _write(db, config, action)
+    verb = "Forgot the bot decision for" if undo else "Recorded as a person:"
+    typer.echo(f"{verb} {', '.join(ids)}.")
+    typer.echo(result.summary())
