@@ -177,6 +177,11 @@ def test_the_cli_packet_for_a_display_name(clone, db_path, tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text())
     assert data["name"] == "Bob Byron" and data["person_id"] == "email:bob@example.com"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[people]\nladdr = ['IC1']\n")
+    refused = impactlens("report", "--person", "Bob Byron", "--since", "2025-01-01", "--db", str(db_path),
+                         "--config", str(bad))
+    assert refused.returncode == 2 and "unknown key 'people.laddr'" in refused.stderr
     missing = impactlens("report", "--person", "Bob Biron", "--since", "2025-01-01", "--db", str(db_path))
     assert missing.returncode == 2 and "close matches: Bob Byron" in missing.stderr and "Traceback" not in missing.stderr
 
