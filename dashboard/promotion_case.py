@@ -10,6 +10,7 @@ import streamlit as st
 
 from impactlens.dashboard import case as case_mod
 from impactlens.dashboard import data, ui
+from impactlens.evidence.packet import figure_label
 
 
 def downloads(stem: str, markdown: str, html) -> None:
@@ -20,46 +21,29 @@ def downloads(stem: str, markdown: str, html) -> None:
                           icon=":material/download:", key="case_html")
 
 
-def label(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
 def show_packet(packet, stem: str) -> None:
-    """The evidence module's packet: summary, charts, sections with claims and records, audit, STAR stubs."""
+    """The evidence packet, part by part in the packet's own rendering (impactlens.evidence.packet: the same
+    labels, records and rubric text as the downloads): summary, data coverage, charts, sections, audit, STAR."""
     # The HTML embeds the charts rendered by vl-convert (seconds): build it only when the button is clicked.
     downloads(stem, packet.to_markdown(), lambda: data.memo(wh, "packet_html", person, filters.period)(packet.to_html))
     st.subheader("Summary")
     st.markdown(packet.summary)
+    if packet.coverage:
+        st.info("**Data coverage.** " + "\n".join(packet.coverage_markdown()), icon=":material/info:")
+    else:
+        st.caption(packet.coverage_markdown()[0])
     for chart in packet.charts:
         st.vega_lite_chart(chart.spec, width="stretch")
     for section in packet.sections:
         st.subheader(section.title)
-        if not section.claims:
-            st.caption("No claim: the data shows nothing of this kind in the period.")
-        for claim in section.claims:
-            st.markdown(f"**{claim.sentence}**")
-            lines = [f"- {label(fig.name)}: {fig.text()} — {fig.context}" for fig in claim.figures]
-            shown = claim.records[:12]
-            if shown:
-                more = len(claim.records) - len(shown)
-                lines.append("- Records: " + ", ".join(r.markdown() for r in shown)
-                             + (f", and {more} more (in the downloads)" if more > 0 else ""))
-            st.markdown("\n".join(lines))
-        if section.self_reported:
-            st.markdown("**Self-reported** (written by the person, not measured):\n" + "\n".join(
-                f"- {entry.day}: {entry.text}" for entry in section.self_reported))
+        st.markdown("\n".join(packet.section_markdown(section, more_in="in the downloads")))
     st.subheader(f"Rubric audit: {packet.rubric_name}")
-    rows = [{"Expectation": item.title, "Status": item.status, "Evidence": "; ".join(item.measured),
-             "To close the gap": "" if item.status == "evidenced" else item.close_with} for item in packet.audit]
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown("\n".join(packet.audit_markdown()))
     st.subheader("STAR stubs for the strongest claims")
     st.caption("Situation, task and action are for the person to write; the result comes from the data.")
     for i, stub in enumerate(packet.star, 1):
-        with st.expander(f"{i}. {label(stub.claim_kind)}", expanded=i == 1):
-            st.markdown(f"- **Situation:** {stub.situation}\n- **Task:** {stub.task}\n- **Action:** {stub.action}\n"
-                        f"- **Result (from the data):** {stub.result}\n- **Records:** "
-                        + ", ".join(r.markdown() for r in stub.records[:5]))
+        with st.expander(f"{i}. {figure_label(stub.claim_kind)}", expanded=i == 1):
+            st.markdown("\n".join(packet.star_markdown(stub)))
 
 
 def show_case(case: case_mod.Case, stem: str) -> None:

@@ -106,6 +106,47 @@ class Packet:
         return list(out.values())
 
     # -- Markdown ---------------------------------------------------------------------------------
+    # One rendering: to_markdown joins these parts, and the dashboard's Promotion case page shows the same
+    # parts one by one (labels, never figure keys; the rubric's full text).
+    def coverage_markdown(self) -> list[str]:
+        """Lines of the Data coverage part: what the packet is built from, then each missing source."""
+        return [f"Built from {self.sources_text}."] + ([""] + [f"- {line}" for line in self.coverage] if self.coverage else [])
+
+    def section_markdown(self, section: Section, more_in: str = "all in the JSON packet") -> list[str]:
+        """Lines of one section (without its heading): claims with labelled figures and records, the note when it
+        has no claim, and self-reported entries apart."""
+        out: list[str] = []
+        if not section.claims:
+            out += [_no_claim(section)]
+        for claim in section.claims:
+            out += [f"- {claim.sentence}"]
+            for fig in claim.figures:
+                out += [f"  - {figure_label(fig.name)}: {fig.text()} ({fig.context})"]
+            shown = claim.records[:RECORDS_SHOWN]
+            more = len(claim.records) - len(shown)
+            out += ["  - Records: " + ", ".join(r.markdown() for r in shown)
+                    + (f", and {more} more ({more_in})" if more > 0 else "")]
+        if section.self_reported:
+            out += ["", "**Self-reported** (written by the person, not measured):", ""]
+            for entry in section.self_reported:
+                out += [f"- *Self-reported, {entry.day}:* {entry.text}" + _links_md(entry)]
+        return out
+
+    def audit_markdown(self) -> list[str]:
+        """The rubric audit as a Markdown table (every expectation, status, measured conditions, the gap)."""
+        out = ["| Expectation | Status | Evidence | To close the gap |", "|---|---|---|---|"]
+        for item in self.audit:
+            evidence = "; ".join(item.measured)
+            gap = "" if item.status == EVIDENCED else item.close_with
+            out += [f"| {_cell(item.title)} | {item.status} | {_cell(evidence)} | {_cell(gap)} |"]
+        return out
+
+    def star_markdown(self, stub: StarStub) -> list[str]:
+        """One STAR stub's lines (without its heading)."""
+        return [f"- **Situation:** {stub.situation}", f"- **Task:** {stub.task}", f"- **Action:** {stub.action}",
+                f"- **Result (from the data):** {stub.result}",
+                "- **Records:** " + ", ".join(r.markdown() for r in stub.records[:5])]
+
     def to_markdown(self, chart_files: dict[str, str] | None = None) -> str:
         """The packet as Markdown. ``chart_files`` maps chart names to image paths to reference (as
         :meth:`write` saves them); without it, charts are left out of the Markdown."""
@@ -113,40 +154,17 @@ class Packet:
         out = [f"# Evidence packet: {self.name}" + (f" ({who})" if who else ""), "",
                f"*{self.context}.*", "", "## Summary", "",
                self.summary, ""]
-        out += ["## Data coverage", "", f"Built from {self.sources_text}."]
-        out += [""] + [f"- {line}" for line in self.coverage] + [""] if self.coverage else [""]
+        out += ["## Data coverage", ""] + self.coverage_markdown() + [""]
         for chart in self.charts:
             if chart_files and chart.name in chart_files:
                 out += [f"![{chart.title}]({chart_files[chart.name]})", ""]
         for section in self.sections:
-            out += [f"## {section.title}", ""]
-            if not section.claims:
-                out += [_no_claim(section), ""]
-            for claim in section.claims:
-                out += [f"- {claim.sentence}"]
-                for fig in claim.figures:
-                    out += [f"  - {_figure_label(fig.name)}: {fig.text()} ({fig.context})"]
-                shown = claim.records[:RECORDS_SHOWN]
-                more = len(claim.records) - len(shown)
-                out += ["  - Records: " + ", ".join(r.markdown() for r in shown)
-                        + (f", and {more} more (all in the JSON packet)" if more > 0 else "")]
-            if section.self_reported:
-                out += ["", "**Self-reported** (written by the person, not measured):", ""]
-                for entry in section.self_reported:
-                    out += [f"- *Self-reported, {entry.day}:* {entry.text}" + _links_md(entry)]
-            out += [""]
-        out += [f"## Rubric audit: {self.rubric_name}", "", "| Expectation | Status | Evidence | To close the gap |",
-                "|---|---|---|---|"]
-        for item in self.audit:
-            evidence = "; ".join(item.measured)
-            gap = "" if item.status == EVIDENCED else item.close_with
-            out += [f"| {_cell(item.title)} | {item.status} | {_cell(evidence)} | {_cell(gap)} |"]
+            out += [f"## {section.title}", ""] + self.section_markdown(section) + [""]
+        out += [f"## Rubric audit: {self.rubric_name}", ""] + self.audit_markdown()
         out += ["", "## STAR stubs for the strongest claims", "",
                 "*Situation, task and action are for the person to write; the result comes from the data.*", ""]
         for i, stub in enumerate(self.star, 1):
-            out += [f"### {i}. {_figure_label(stub.claim_kind)}", "", f"- **Situation:** {stub.situation}",
-                    f"- **Task:** {stub.task}", f"- **Action:** {stub.action}", f"- **Result (from the data):** {stub.result}",
-                    "- **Records:** " + ", ".join(r.markdown() for r in stub.records[:5]), ""]
+            out += [f"### {i}. {figure_label(stub.claim_kind)}", ""] + self.star_markdown(stub) + [""]
         out += ["---", f"*Generated by impactlens from {self.sources_text}. The figures describe recorded "
                 "activity in the period, not a person's worth; work that leaves no trace in these systems is "
                 "missing unless self-reported.*", ""]
@@ -172,7 +190,7 @@ class Packet:
                 parts.append(f"<p class='none'>{e(_no_claim(section))}</p>")
             items = []
             for claim in section.claims:
-                figs = "".join(f"<li>{e(_figure_label(f.name))}: {e(f.text())} <span class='ctx'>({e(f.context)})</span></li>"
+                figs = "".join(f"<li>{e(figure_label(f.name))}: {e(f.text())} <span class='ctx'>({e(f.context)})</span></li>"
                                for f in claim.figures)
                 shown = claim.records[:RECORDS_SHOWN]
                 more = len(claim.records) - len(shown)
@@ -198,7 +216,7 @@ class Packet:
                      "the person to write; the result comes from the data.</p>")
         for i, stub in enumerate(self.star, 1):
             recs = ", ".join(_record_html(r) for r in stub.records[:5])
-            parts.append(f"<h3>{i}. {e(_figure_label(stub.claim_kind))}</h3><ul><li><b>Situation:</b> {e(stub.situation)}</li>"
+            parts.append(f"<h3>{i}. {e(figure_label(stub.claim_kind))}</h3><ul><li><b>Situation:</b> {e(stub.situation)}</li>"
                          f"<li><b>Task:</b> {e(stub.task)}</li><li><b>Action:</b> {e(stub.action)}</li>"
                          f"<li><b>Result (from the data):</b> {e(stub.result)}</li><li><b>Records:</b> {recs}</li></ul>")
         parts.append(f"<p class='meta'>Generated by impactlens from {e(self.sources_text)}. The figures describe "
@@ -254,8 +272,10 @@ def write_document(doc: Any, path: Path, fmt: str) -> list[Path]:
 _WORDS = {"prs": "PRs", "pr": "PR", "adrs": "ADRs", "mttr": "MTTR", "dora": "DORA"}
 
 
-def _figure_label(name: str) -> str:
-    """``"prs_merged"`` -> ``"PRs merged"``, ``"touchpoints:leo-park"`` -> ``"Touchpoints (leo-park)"``."""
+def figure_label(name: str) -> str:
+    """The reader's label of a figure or claim kind: ``"prs_merged"`` -> ``"PRs merged"``,
+    ``"touchpoints:leo-park"`` -> ``"Touchpoints (leo-park)"``, ``"share_of_lines:acme/api:src/"`` ->
+    ``"Share of lines (src/ of acme/api)"``."""
     if name in claims_mod.DELIVERY_LABELS:
         return claims_mod.DELIVERY_LABELS[name]
     base, _, key = name.partition(":")
@@ -431,7 +451,8 @@ def _summary(s: Subject, claims: list[Claim], audit: list[AuditItem], rubric: Ru
         facts.append(f"led {fmt_number(fig('incidents_led', 'incidents_led'))} incident responses")
     if "reviews" in s.sources:
         facts.append(f"had mentoring touchpoints with {fmt_number(fig('mentees', 'mentees'))} mentees")
-    who = ", ".join(x for x in (s.profile.get("title"), s.context.split("; ", 1)[-1]) if x)
+    teams = "; ".join(f"team {name}, {size} engineers" for _, name, size in s.teams) or "no team recorded"
+    who = "; ".join(x for x in (s.profile.get("title"), teams) if x)
     counts = {status: sum(1 for i in audit if i.status == status)
               for status in (EVIDENCED, PARTLY, NO_EVIDENCE, NOT_JUDGED)}
     listed = (", ".join(facts[:-1]) + f" and {facts[-1]}") if len(facts) > 1 else (facts[0] if facts else "has no recorded activity")
