@@ -75,8 +75,9 @@ def test_first_run_stores_every_row_exactly_as_github_gave_it(server, con):
          utc("2024-02-20T08:01:00Z"), utc("2024-02-20T08:01:00Z"), len("triaged"), None, s["issue_talk"]["url"]),
         ("acme/api", s["ghost_note"]["id"], "review", 1, "pull_request", s["bot_review"]["id"], None, None, False,
          utc("2024-03-01T10:00:00Z"), utc("2024-03-01T10:00:00Z"), 4, "api/app.py", s["ghost_note"]["url"]),
-        # "renovate-helper" matches the default bot pattern "renovate*": flagged though GitHub says User.
-        ("acme/api", s["talk"]["id"], "issue", 1, "pull_request", None, None, "renovate-helper", True,
+        # "renovate-helper" is a person: the default patterns are anchored ("renovate", "renovate[bot]"),
+        # and GitHub says User.
+        ("acme/api", s["talk"]["id"], "issue", 1, "pull_request", None, None, "renovate-helper", False,
          utc("2024-03-01T12:00:00Z"), utc("2024-03-01T12:00:00Z"), 4, None, s["talk"]["url"]),
         ("acme/api", s["reply"]["id"], "review", 1, "pull_request", s["bob_review"]["id"], s["ghost_note"]["id"],
          "bob", False, utc("2024-03-02T13:59:00Z"), utc("2024-03-02T13:59:00Z"), 7, "api/app.py", s["reply"]["url"]),
