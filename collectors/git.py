@@ -102,6 +102,7 @@ class GitCollection:
     shallow_boundaries: int = 0
     total_in_warehouse: int = 0
     seconds: float = 0.0
+    pending_derivation: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def summary(self) -> str:
@@ -114,7 +115,9 @@ class GitCollection:
         ]
         if self.already_stored:
             lines.append(f"Resumed: {self.already_stored} commits of this range were already stored.")
-        if self.in_range == 0:
+        if self.in_range == 0 and self.pending_derivation:
+            lines.append("No new commits; the derivation an interrupted run left pending follows.")
+        elif self.in_range == 0:
             lines.append("Already up to date.")
         lines.append(f"The warehouse holds {self.total_in_warehouse} commits of {self.repo_id}.")
         if self.shallow:
@@ -315,6 +318,7 @@ class _Batch:
                 ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
             ):
                 warehouse.upsert(con, name, table, columns)
+            warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
         return files.num_rows
 
 
