@@ -37,6 +37,7 @@ import duckdb
 from impactlens import config as config_mod
 from impactlens import warehouse
 from impactlens.categories import categorizer
+from impactlens.derive import die_here_in_tests
 from impactlens.errors import CollectionError
 
 SOURCE = "git"
@@ -565,6 +566,7 @@ def _store(
     con: duckdb.DuckDBPyConnection, batch: _Batch, result: GitCollection, on_progress: Callable[[int], None] | None
 ) -> int:
     result.files_stored += batch.store(con)
+    die_here_in_tests("collect")
     result.commits_stored += batch.size
     result.merges += batch.merges
     if on_progress:

@@ -50,7 +50,7 @@ def after_collection(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> 
 
     releases = deployments.deployments_from_releases(con)
     derived = incidents.derive(con, config)
-    _die_here_in_tests("derive")
+    die_here_in_tests("derive")
     resolution = people.refresh(con, config)
     warehouse.clear_derive_pending(con)
     return Derived(releases.stored, derived.summary(), resolution.summary())
@@ -61,7 +61,7 @@ def if_pending(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derive
     return after_collection(con, config) if warehouse.derive_pending(con) else None
 
 
-def _die_here_in_tests(point: str) -> None:
+def die_here_in_tests(point: str) -> None:
     """Test hook: with ``IMPACTLENS_TEST_DIE_IN=<point>`` the process kills itself here (SIGKILL), the
     way a kill or power cut would stop it (tests/test_kill_safe.py)."""
     if os.environ.get(TEST_DIE_ENV) == point:
