@@ -256,3 +256,28 @@ def test_an_unwritable_folder_is_not_reported_as_a_busy_warehouse(world, tmp_pat
     assert f"cannot write in {folder}" in err
     folder.chmod(0o755)
     shutil.rmtree(top)
+
+
+def test_a_second_run_after_the_budget_is_spent_says_so_and_sends_no_query(tmp_path):
+    from github_server import TOKEN, Data, GitHubServer, example_repository
+
+    data = Data()
+    example_repository(data)
+    with GitHubServer(data, token=TOKEN) as server:
+        db = tmp_path / "w.duckdb"
+        args = ["collect", "github", "acme/api", "--api-url", server.api_url, "--db", str(db), "--quiet"]
+        server.remaining["graphql"] = 3  # the first run: the repository query fits, the pull requests do not
+        first = impactlens(*args, env=env(GITHUB_TOKEN=TOKEN))
+        assert first.returncode == 2 and "rate limit" in first.stderr, first.stderr
+        published = digest(db)
+        server.remaining["graphql"] = 0  # the second run, before the reset
+        server.reset_log()
+        second = impactlens(*args[:-1], env=env(GITHUB_TOKEN=TOKEN))
+        err = second.stderr.strip()
+        assert second.returncode == 2, err
+        assert "GitHub's rate limit for $GITHUB_TOKEN is spent" in err and len(err.splitlines()) == 1
+        assert "up to date" not in second.stdout
+        assert [r.operation for r in server.requests if r.operation] == []  # no GraphQL query was sent
+        assert digest(db) == published
+        _no_copy(db)
+    assert not server.crashes, server.crashes

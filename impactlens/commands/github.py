@@ -52,6 +52,7 @@ def collect_github_command(
         # Credentials are checked before the warehouse is touched.
         client = GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
         client.verify()
+        client.check_budget()  # a spent budget: say so now, not "up to date" after no request
         # A run killed part-way is continued by the next run of the same target and options.
         key = f"github {target.strip().strip('/').lower()} since={since} include={sorted(include or ())} exclude={sorted(exclude or ())}"
         this = job(resumes=key, config=cfg)
