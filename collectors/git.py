@@ -37,6 +37,7 @@ import duckdb
 from impactlens import config as config_mod
 from impactlens import warehouse
 from impactlens.categories import categorizer
+from impactlens.derive import die_here_in_tests
 from impactlens.errors import CollectionError
 
 SOURCE = "git"
@@ -102,6 +103,7 @@ class GitCollection:
     shallow_boundaries: int = 0
     total_in_warehouse: int = 0
     seconds: float = 0.0
+    pending_derivation: bool = False
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def summary(self) -> str:
@@ -114,7 +116,9 @@ class GitCollection:
         ]
         if self.already_stored:
             lines.append(f"Resumed: {self.already_stored} commits of this range were already stored.")
-        if self.in_range == 0:
+        if self.in_range == 0 and self.pending_derivation:
+            lines.append("No new commits; the derivation an interrupted run left pending follows.")
+        elif self.in_range == 0:
             lines.append("Already up to date.")
         lines.append(f"The warehouse holds {self.total_in_warehouse} commits of {self.repo_id}.")
         if self.shallow:
@@ -361,6 +365,7 @@ class _Batch:
                 ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
             ):
                 warehouse.upsert(con, name, table, columns)
+            warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
         return files.num_rows
 
 
@@ -614,6 +619,7 @@ def _store(
     con: duckdb.DuckDBPyConnection, batch: _Batch, result: GitCollection, on_progress: Callable[[int], None] | None
 ) -> int:
     result.files_stored += batch.store(con)
+    die_here_in_tests("collect")
     result.commits_stored += batch.size
     result.merges += batch.merges
     if on_progress:

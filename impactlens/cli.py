@@ -15,7 +15,7 @@ import typer
 from impactlens import warehouse
 from impactlens.commands import dashboard, demo, github, incidents, metrics, people, report
 from impactlens.commands import digest as digest_cmd, mcp as mcp_cmd
-from impactlens.commands import ConfigOption, DbOption, QuietOption, progress, user_errors
+from impactlens.commands import ConfigOption, DbOption, QuietOption, job, progress, user_errors
 
 app = typer.Typer(
     help="Turn Git and issue-tracker history into honest evidence of engineering impact.",
@@ -66,25 +66,30 @@ def collect_git_command(
     """Collect commits and their files from a local git clone."""
     from impactlens import config as config_mod
     from impactlens import dates
-    from impactlens.collectors.git import collect_git, open_repository
+    from impactlens.collectors.git import collect_git, open_repository, repository_id
     from impactlens.derive import after_collection
 
     with user_errors():
         since_day = dates.parse_day(since, "--since")
         since = dates.git_since(since_day) if since_day else None
         cfg = config_mod.load(config)
-        open_repository(path)  # validate before touching the warehouse
-        with progress(quiet, "commits") as bar, warehouse.writing(db) as con:
+        repo = open_repository(path)  # validate before touching the warehouse
+        # A run killed part-way is continued by the next run of the same repository, branch and --since.
+        this = job(resumes=f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}", config=cfg)
+        with progress(quiet, "commits") as bar, warehouse.writing(db, job=this) as con:
             task = bar.add_task(f"git {path}", total=None)
             result = collect_git(
                 con, path, branch=branch, since=since, repo_id=name, config=cfg, web_url=web_url,
                 on_start=lambda n: bar.update(task, total=n),
                 on_progress=lambda k: bar.advance(task, k),
             )
-            # Identities, bot flags and derived rows are refreshed only when new commits arrived,
-            # so an up-to-date run stays fast (`impactlens people refresh` re-applies config changes).
+            this.reached("derive")
+            # Identities, bot flags and derived rows are refreshed when rows arrived that they do not
+            # reflect yet (this run's, or a killed run's), so an up-to-date run stays fast
+            # (`impactlens people refresh` re-applies config changes).
+            result.pending_derivation = warehouse.derive_pending(con)
             new_data = result.commits_stored or result.already_stored
-            derived = after_collection(con, cfg) if new_data else None
+            derived = after_collection(con, cfg) if new_data or result.pending_derivation else None
     if not quiet:
         typer.echo(result.summary())
         if derived:
@@ -121,6 +126,18 @@ def db_upgrade(db: DbOption = None) -> None:
     with user_errors():
         version = warehouse.upgrade(db)
     typer.echo(f"{warehouse.resolve_path(db)}: schema version {version}")
+
+
+@db_app.command("discard")
+def db_discard(db: DbOption = None) -> None:
+    """Remove the unfinished working copy (<db>.writing) a killed or failed run left; <db> is untouched."""
+    with user_errors():
+        left = warehouse.discard(db)
+    path = warehouse.resolve_path(db)
+    if left is None:
+        typer.echo(f"{path}: no unfinished working copy to discard.")
+    else:
+        typer.echo(f"{path}: discarded the unfinished copy of {left}; {path.name} itself is unchanged.")
 
 
 @config_app.command("show")

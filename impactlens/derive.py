@@ -3,14 +3,25 @@
 Deployments from GitHub releases, incidents from labelled issues (and reverts, when configured), and
 identity resolution with bot flags. Each step is idempotent, so running it after every collection is safe
 and the warehouse a reader sees is always resolved.
+
+Collectors set a "derivation pending" flag (:func:`impactlens.warehouse.mark_derive_pending`) in the
+transaction that stores their rows; :func:`after_collection` clears it when every step is done. A run
+killed in between leaves the flag set, and the next writing command derives first
+(:func:`if_pending`), so no later run can skip derivation for good.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
+import signal
 from typing import Any
 
 import duckdb
+
+from impactlens import warehouse
+
+TEST_DIE_ENV = "IMPACTLENS_TEST_DIE_IN"
 
 
 @dataclass
@@ -39,5 +50,19 @@ def after_collection(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> 
 
     releases = deployments.deployments_from_releases(con)
     derived = incidents.derive(con, config)
+    die_here_in_tests("derive")
     resolution = people.refresh(con, config)
+    warehouse.clear_derive_pending(con)
     return Derived(releases.stored, derived.summary(), resolution.summary())
+
+
+def if_pending(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived | None:
+    """Run :func:`after_collection` when collected rows wait for it; returns its counts, or None."""
+    return after_collection(con, config) if warehouse.derive_pending(con) else None
+
+
+def die_here_in_tests(point: str) -> None:
+    """Test hook: with ``IMPACTLENS_TEST_DIE_IN=<point>`` the process kills itself here (SIGKILL), the
+    way a kill or power cut would stop it (tests/test_kill_safe.py)."""
+    if os.environ.get(TEST_DIE_ENV) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -6,23 +6,27 @@ Concurrency model (docs/schema.md, "Readers and writers"): DuckDB allows one wri
 no other process beside it, not even a read-only one. So writers never open the published file:
 
 * :func:`writing` takes ``<db>.lock``, works on ``<db>.writing`` (a copy of the published file, or the
-  copy an interrupted run left behind, which is how an interrupted collection resumes), commits in
-  short transactions, and on success checkpoints, closes and atomically renames the copy over the
-  published file (``os.replace``).
+  copy an interrupted run of the same collection left behind, which is how it resumes; the copy's
+  owner is recorded in ``<db>.writing.owner``), commits in short transactions, and on success
+  checkpoints, closes and atomically renames the copy over the published file (``os.replace``).
+  Another run's unfinished copy is never published (see :func:`writing`).
 * :func:`read_only` opens the published file read-only. Readers (the dashboard) keep seeing the
   last complete data while a collection runs, and see the new data when they reopen.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 from filelock import FileLock, Timeout
@@ -211,42 +215,271 @@ def working_copy_path(path: Path) -> Path:
     return path.with_name(path.name + ".writing")
 
 
-@contextmanager
-def writing(path: str | os.PathLike[str] | None = None, *, lock_timeout: float = 0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse for one writing job and publish it atomically when the job succeeds.
+def owner_path(path: Path) -> Path:
+    """The file naming the run a working copy of ``path`` belongs to (``<db>.writing.owner``, JSON)."""
+    return path.with_name(path.name + ".writing.owner")
 
-    Yields a connection to ``<db>.writing`` with the schema migrated. If the block raises (or the
-    process dies), the working copy stays; the next writer continues from it, so committed batches
-    are not collected again, and readers go on seeing the last published file.
 
-    Raises:
-        WarehouseError: another process is writing (``<db>.lock`` is held) or the file is unusable.
+# -- derivation pending -------------------------------------------------------------------------
+# One sync_state row says whether rows were stored that the derived tables (identities, people,
+# incidents from reverts and labels, deployments from releases) do not reflect yet. Collectors set
+# it in the same transaction as the rows; impactlens.derive.after_collection clears it at its end.
+
+_DERIVE_KEY = ("impactlens", "derive", "state")
+
+
+def mark_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that derivation is due (call inside the transaction that stores collected rows)."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": true}']
+    )
+
+
+def clear_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Record that every derived table reflects the collected rows (end of derivation)."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": false}']
+    )
+
+
+def _pending_flag(con: duckdb.DuckDBPyConnection) -> bool | None:
+    row = con.execute(
+        "SELECT cursor FROM sync_state WHERE source = ? AND target = ? AND resource = ?", list(_DERIVE_KEY)
+    ).fetchall()
+    return bool(json.loads(row[0][0]).get("pending")) if row else None
+
+
+def derive_pending(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when collected rows wait for derivation.
+
+    A warehouse written before this flag existed counts as pending when it holds commits or pull
+    requests but no identity at all (a run killed during derivation left it so)."""
+    flag = _pending_flag(con)
+    if flag is not None:
+        return flag
+    return bool(con.sql(
+        "SELECT NOT EXISTS (SELECT 1 FROM identities) AND "
+        "(EXISTS (SELECT 1 FROM commits) OR EXISTS (SELECT 1 FROM pull_requests))"
+    ).fetchall()[0][0])
+
+
+# -- who owns a working copy ----------------------------------------------------------------------
+
+def _say_stderr(text: str) -> None:
+    print(f"impactlens: {text}", file=sys.stderr)
+
+
+@dataclass
+class Job:
+    """The writing job :func:`writing` runs, and what it may do with a copy another run left.
+
+    ``command`` names the job in messages (``impactlens collect git ../flask``). ``resumes`` is a key
+    such as ``git flask HEAD``: a job with the same key continues a copy a killed or failed run of
+    that key left (its stored batches are kept); ``None`` for jobs that start over when they fail
+    (people, metrics, imports). ``finish(con)`` runs the derivation a killed collection left undone
+    (its collection complete, see :meth:`reached`), so the job can publish that collection before its
+    own work; without it such a copy is refused like an unfinished one. ``say`` prints notes
+    (default: one line on stderr).
     """
+
+    command: str = "a Python script (impactlens.warehouse.writing)"
+    resumes: str | None = "script"
+    finish: Callable[[duckdb.DuckDBPyConnection], Any] | None = None
+    say: Callable[[str], None] = _say_stderr
+    _owner: Path | None = field(default=None, repr=False)
+    _record: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def reached(self, phase: str) -> None:
+        """Record how far the job got in its owner file: ``"derive"`` means every collected row is
+        committed and only derivation is left, so any later writer may finish and publish the copy."""
+        if self._owner is not None:
+            self._record["phase"] = phase
+            _write_json(self._owner, self._record)
+
+
+def _write_json(target: Path, record: dict[str, Any]) -> None:
+    staging = target.with_name(target.name + ".tmp")
+    staging.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    os.replace(staging, target)
+
+
+def _read_owner(target: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("command") else None
+
+
+def _discard(work: Path) -> None:
+    """Remove a working copy, its DuckDB journal and its owner file."""
+    for leftover in (work, work.with_name(work.name + ".wal"), work.with_name(work.name + ".owner")):
+        leftover.unlink(missing_ok=True)
+
+
+def _describe(record: dict[str, Any]) -> str:
+    return f"`{record['command']}` (pid {record.get('pid', '?')}, started {record.get('started_at', '?')} UTC)"
+
+
+def discard(path: str | os.PathLike[str] | None = None) -> str | None:
+    """Remove the working copy of ``path`` another run left; returns what it was (None: there was none).
+
+    The published file is not touched. Raises :class:`WarehouseError` when a writer holds the lock."""
     path = resolve_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    work = working_copy_path(path)
+    with _locked(path):
+        if not work.exists():
+            owner_path(path).unlink(missing_ok=True)
+            return None
+        record = _read_owner(owner_path(path))
+        _discard(work)
+    return _describe(record) if record else "a run that recorded no owner"
+
+
+@contextmanager
+def _locked(path: Path, timeout: float = 0) -> Iterator[None]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create the folder of {path}: {exc.strerror}.") from None
     lock = FileLock(str(path.with_name(path.name + ".lock")))
     try:
-        lock.acquire(timeout=lock_timeout)
+        lock.acquire(timeout=timeout)
     except Timeout:
+        if not os.access(path.parent, os.W_OK):
+            raise WarehouseError(_unwritable(path, "Permission denied")) from None
         raise WarehouseError(
             f"another impactlens process is writing {path}; wait for it to finish and run again."
         ) from None
+    except OSError as exc:
+        raise WarehouseError(_unwritable(path, exc.strerror or str(exc))) from None
     try:
-        work = working_copy_path(path)
-        if not work.exists() and path.exists():
-            staging = work.with_name(work.name + ".tmp")
-            shutil.copyfile(path, staging)
-            os.replace(staging, work)
+        yield
+    finally:
+        lock.release()
+
+
+def _unwritable(path: Path, reason: str) -> str:
+    return (
+        f"cannot write in {path.parent} ({reason}): a writer needs to create {path.name}.lock and "
+        f"{path.name}.writing beside the warehouse; give a --db in a folder you can write to."
+    )
+
+
+def _leftover(path: Path, work: Path, job: Job) -> dict[str, Any] | None:
+    """Decide about a working copy another run left: returns its owner record when ``job`` resumes
+    it; discards it, or finishes and publishes it, and returns None; or raises (refuses)."""
+    owner = owner_path(path)
+    record = _read_owner(owner)
+    if record is None:
+        raise WarehouseError(
+            f"{work} was left by an earlier run that recorded no owner (an older impactlens?); "
+            f"`impactlens db discard --db {path}` removes it ({path.name} itself is untouched)."
+        )
+    if job.resumes is not None and record.get("resumes") == job.resumes:
+        job.say(f"resuming the unfinished run of {_describe(record)} from {work.name}.")
+        return record
+    if record.get("resumes") is None:
+        _discard(work)
+        job.say(f"discarded {work.name}: {_describe(record)} did not finish and nothing of it was published.")
+        return None
+    if record.get("phase") == "derive" and job.finish is not None:
         con = _connect(work, read_only=False)
         try:
             migrate(con, path=path)
-            yield con
+            job.finish(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
         _publish(work, path)
-    finally:
-        lock.release()
+        owner.unlink(missing_ok=True)
+        job.say(
+            f"finished the derivation {_describe(record)} left undone when it stopped, and published its data."
+        )
+        return None
+    state = "its collection is not complete" if record.get("phase") != "derive" else "its derivation is not done"
+    raise WarehouseError(
+        f"{work} holds the unfinished run of {_describe(record)}: {state}. Run that command again to finish "
+        f"it, or `impactlens db discard --db {path}` to drop it ({path.name} itself is untouched)."
+    )
+
+
+def _has_progress(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a failed run stored collected rows worth resuming (it set the derive-pending flag)."""
+    try:
+        return bool(_pending_flag(con))
+    except duckdb.Error:
+        return True  # cannot tell: keep the copy (the next run's message says how to drop it)
+
+
+@contextmanager
+def writing(
+    path: str | os.PathLike[str] | None = None, *, lock_timeout: float = 0, job: Job | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for one writing job and publish it atomically when the job succeeds.
+
+    Yields a connection to ``<db>.writing`` with the schema migrated; ``<db>.writing.owner`` names the
+    run (``job``: command, resume key, pid, start time, phase) that the copy belongs to.
+
+    A copy another run left is never published as it is. A job with the same resume key continues
+    it (committed batches are not collected again); a copy whose collection completed (phase
+    ``derive``) is finished with ``job.finish`` and published first; a copy of a job that does not
+    resume is discarded; any other copy is refused with a message naming the command that finishes
+    it and ``impactlens db discard``.
+
+    If the block raises, the copy is discarded unless the job resumes and the copy holds collected
+    rows (a resumed copy, or rows this run stored): then it stays for the next run of the same
+    command. If the process dies, the copy stays with its owner file. Readers go on seeing the last
+    published file either way.
+
+    Raises:
+        WarehouseError: another process is writing (``<db>.lock`` is held), the folder is not
+            writable, a copy of another unfinished run is in the way, or the file is unusable.
+    """
+    path = resolve_path(path)
+    job = job or Job()
+    with _locked(path, lock_timeout):
+        work = working_copy_path(path)
+        owner = owner_path(path)
+        record = _leftover(path, work, job) if work.exists() else None
+        resumed = record is not None
+        job._owner = owner
+        job._record = {
+            "command": job.command, "resumes": job.resumes, "pid": os.getpid(), "phase": "working",
+            "started_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        if resumed:
+            job._record["resumed_from"] = record
+        try:
+            _write_json(owner, job._record)
+            if not resumed and path.exists():
+                staging = work.with_name(work.name + ".tmp")
+                shutil.copyfile(path, staging)
+                os.replace(staging, work)
+        except OSError as exc:
+            if not resumed:
+                _discard(work)
+            raise WarehouseError(_unwritable(path, exc.strerror or str(exc))) from None
+        try:
+            con = _connect(work, read_only=False)
+        except BaseException:
+            if not resumed:
+                _discard(work)
+            raise
+        try:
+            migrate(con, path=path)
+            yield con
+            con.execute("CHECKPOINT")
+        except BaseException:
+            keep = job.resumes is not None and (resumed or _has_progress(con))
+            con.close()
+            if not keep:
+                _discard(work)
+            raise
+        finally:
+            con.close()
+        _publish(work, path)
+        owner.unlink(missing_ok=True)
 
 
 def _publish(work: Path, path: Path) -> None:
@@ -263,5 +496,5 @@ def upgrade(path: str | os.PathLike[str] | None = None) -> int:
     path = resolve_path(path)
     if not path.exists():
         raise WarehouseError(f"no warehouse at {path}.")
-    with writing(path) as con:
+    with writing(path, job=Job(command=f"impactlens db upgrade --db {path}", resumes=None)) as con:
         return schema_version(con)

@@ -89,12 +89,28 @@ def test_a_failed_writer_publishes_nothing_and_the_next_one_continues(db_path):
         con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/one', 'one')")
     with pytest.raises(RuntimeError):
         with warehouse.writing(db_path) as con:
-            con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/two', 'two')")
+            with warehouse.transaction(con):  # collected rows, stored the way collectors store them
+                con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/two', 'two')")
+                warehouse.mark_derive_pending(con)
             raise RuntimeError("interrupted")
     with warehouse.read_only(db_path) as reader:
         assert reader.execute("SELECT count(*) FROM repositories").fetchall() == [(1,)]
+    assert warehouse.working_copy_path(db_path).exists()  # kept for the next run of the same job
     with warehouse.writing(db_path) as con:
         assert con.execute("SELECT count(*) FROM repositories").fetchall() == [(2,)]
+
+
+def test_a_failed_writer_that_stored_no_collected_rows_leaves_no_copy(db_path):
+    with warehouse.writing(db_path) as con:
+        con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/one', 'one')")
+    with pytest.raises(RuntimeError):
+        with warehouse.writing(db_path) as con:
+            con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/two', 'two')")
+            raise RuntimeError("bad input")
+    assert not warehouse.working_copy_path(db_path).exists()
+    assert not warehouse.owner_path(db_path).exists()
+    with warehouse.writing(db_path) as con:
+        assert con.execute("SELECT count(*) FROM repositories").fetchall() == [(1,)]
 
 
 def test_a_second_writer_is_told_the_warehouse_is_busy(db_path):

@@ -77,10 +77,12 @@ class GitHubCollection:
                 f"{repo.counts[table]:,} {label}{'' if repo.counts[table] == 1 else 's'}"
                 for table, label in _LABELS if repo.counts.get(table)
             ]
+            if repo.status == "stopped":
+                done = f"new or changed before it: {', '.join(stored)}." if stored else "nothing collected."
+                lines.append(f"{repo.repo_id}: stopped early (the rate limit is spent); {done}")
+                continue
             lines.append(
-                f"{repo.repo_id}: "
-                + (f"new or changed: {', '.join(stored)}." if stored else "up to date.")
-                + (" Stopped early." if repo.status == "stopped" else "")
+                f"{repo.repo_id}: " + (f"new or changed: {', '.join(stored)}." if stored else "up to date.")
             )
         left = f", {self.remaining:,} left" if self.remaining is not None else ""
         lines.append(

@@ -285,6 +285,11 @@ class GitHubClient:
         if requester.rate_limiting_resettime:
             self.budget.reset_at = datetime.fromtimestamp(requester.rate_limiting_resettime, timezone.utc)
 
+    def check_budget(self) -> None:
+        """Raise :class:`RateLimited` when the last figures GitHub gave say the budget is spent until a
+        later reset (no request is sent)."""
+        self._check_budget()
+
     def _check_budget(self) -> None:
         now = datetime.now(timezone.utc)
         if self.budget.remaining == 0 and self.budget.reset_at and self.budget.reset_at > now:

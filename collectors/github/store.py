@@ -83,6 +83,8 @@ def save_page(
                 "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
                 [SOURCE, repo_id, resource, json.dumps(cursor, sort_keys=True)],
             )
+        if any(changed.values()):
+            warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
     return changed
 
 

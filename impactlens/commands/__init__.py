@@ -6,10 +6,11 @@ Typer app (``impactlens X``) or to the ``impactlens collect`` group.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Any, Iterator, Optional
 
 import typer
 
@@ -39,6 +40,25 @@ def user_errors() -> Iterator[None]:
         yield
     except ImpactlensError as exc:
         fail(str(exc), exc.exit_code)
+
+
+def job(resumes: str | None = None, config: dict[str, Any] | None = None) -> warehouse.Job:
+    """The :class:`~impactlens.warehouse.Job` of this command line, for :func:`impactlens.warehouse.writing`.
+
+    ``resumes`` is the key of a collection this command continues when a run of it was killed (None:
+    the command starts over). A copy left by a collection killed during its derivation is finished
+    (identities, people, incidents, deployments derived with ``config``, default ./impactlens.toml)
+    and published before the command's own work.
+    """
+    command = "impactlens " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+
+    def finish(con: Any) -> None:
+        from impactlens import config as config_mod
+        from impactlens.derive import after_collection
+
+        after_collection(con, config if config is not None else config_mod.load(None))
+
+    return warehouse.Job(command=command, resumes=resumes, finish=finish)
 
 
 def progress(quiet: bool, unit: str = "items"):

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, progress, user_errors
+from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, progress, user_errors
 
 
 def collect_github_command(
@@ -52,7 +52,11 @@ def collect_github_command(
         # Credentials are checked before the warehouse is touched.
         client = GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
         client.verify()
-        with progress(quiet, "pages") as bar, warehouse.writing(db) as con:
+        client.check_budget()  # a spent budget: say so now, not "up to date" after no request
+        # A run killed part-way is continued by the next run of the same target and options.
+        key = f"github {target.strip().strip('/').lower()} since={since} include={sorted(include or ())} exclude={sorted(exclude or ())}"
+        this = job(resumes=key, config=cfg)
+        with progress(quiet, "pages") as bar, warehouse.writing(db, job=this) as con:
             task = bar.add_task(f"github {target}", total=None)
 
             def on_progress(text: str) -> None:
@@ -62,8 +66,9 @@ def collect_github_command(
                 con, target, client=client, since=since, include=include or (), exclude=exclude or (),
                 config=cfg, on_progress=on_progress,
             )
+            this.reached("derive")
             changed = any(sum(repo.counts.values()) for repo in result.repositories)
-            derived = after_collection(con, cfg) if changed else None
+            derived = after_collection(con, cfg) if changed or warehouse.derive_pending(con) else None
     if not quiet:
         typer.echo(result.summary())
         if derived:

@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import ConfigOption, DbOption, QuietOption, user_errors
+from impactlens.commands import ConfigOption, DbOption, QuietOption, job, user_errors
 
 incidents_app = typer.Typer(help="Incidents and the deployments they are attributed to (docs/incidents.md).",
                             no_args_is_help=True)
@@ -34,7 +34,7 @@ def collect_incidents_command(
         cfg = config_mod.load(config)
         if file is not None:
             incidents.read_file(file, fmt)  # check before touching the warehouse
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job(config=cfg)) as con:
             loaded = incidents.load_file(con, file, fmt=fmt, repo_id=repo) if file is not None else None
             derived = incidents.derive(con, cfg)
             totals = con.sql(
@@ -63,7 +63,7 @@ def collect_tags_command(
     with user_errors():
         cfg = config_mod.load(config)
         open_repository(path)
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job(config=cfg)) as con:
             result = deployments.collect_tags(con, path, cfg, repo_id=name, patterns=pattern or None)
     if not quiet:
         typer.echo(result.summary("tags"))
@@ -78,7 +78,7 @@ def collect_releases_command(
     from impactlens.collectors import deployments
 
     with user_errors():
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job()) as con:
             result = deployments.deployments_from_releases(con, repo_id=repo)
     if not quiet:
         typer.echo(result.summary("releases"))

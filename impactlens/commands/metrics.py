@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import ConfigOption, DbOption, QuietOption, progress, user_errors
+from impactlens.commands import ConfigOption, DbOption, QuietOption, job, progress, user_errors
 from impactlens.errors import WarehouseError
 
 
@@ -24,6 +24,7 @@ def metrics_command(
     Every table is replaced whole; definitions are in docs/metrics.md.
     """
     from impactlens import config as config_mod
+    from impactlens import derive
     from impactlens.metrics.job import materialise
 
     with user_errors():
@@ -34,8 +35,9 @@ def metrics_command(
                 f"no warehouse at {path}: collect something first (impactlens collect git PATH) "
                 "or try the demo (impactlens demo)."
             )
-        with progress(quiet, "tables") as bar, warehouse.writing(path) as con:
+        with progress(quiet, "tables") as bar, warehouse.writing(path, job=job(config=cfg)) as con:
             task = bar.add_task("metrics", total=None)
+            derive.if_pending(con, cfg)  # metrics read identities and incidents
             result = materialise(con, cfg, run_szz=szz,
                                  on_table=lambda name: bar.update(task, description=name, advance=1))
     if not quiet:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, user_errors
+from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, user_errors
 from impactlens.errors import ImpactlensError
 
 T = TypeVar("T")
@@ -29,10 +29,12 @@ def _echo_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
 def _write(db: Path | None, config: Path | None, action: Callable[[Any, dict[str, Any]], T]) -> T:
     """Load the configuration, run ``action(con, config)`` in one writing job, turn user errors into exit 2."""
     from impactlens import config as config_mod
+    from impactlens import derive
 
     with user_errors():
         cfg = config_mod.load(config)
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job(config=cfg)) as con:
+            derive.if_pending(con, cfg)  # identities need every collected row derived
             return action(con, cfg)
     raise AssertionError("unreachable")  # user_errors exits on an error
 
@@ -53,7 +55,10 @@ def import_command(
         if path is None:
             fail("give a roster file (impactlens people import ROSTER) or set [people] roster in impactlens.toml.")
         people.load_roster(path)  # check the file before touching the warehouse
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job(config=cfg)) as con:
+            from impactlens import derive
+
+            derive.if_pending(con, cfg)
             count, warnings, result = people.import_roster(con, path, cfg)
     typer.echo(f"{path}: {count} people imported.")
     for warning in warnings:
@@ -236,7 +241,7 @@ def collect_codeowners_command(
 
     with user_errors():
         open_repository(path)
-        with warehouse.writing(db) as con:
+        with warehouse.writing(db, job=job()) as con:
             count = ownership.collect_codeowners(con, path, repo_id=name, branch=branch)
     if not quiet:
         typer.echo(f"{count} CODEOWNERS versions from {path}.")

@@ -62,10 +62,7 @@ CASES = [
     ("dashboard on a non-DuckDB file", ["dashboard", "--no-browser", "--db", "{tmp}/junk.duckdb"], "junk_db", "junk.duckdb"),
     ("dashboard port out of range", ["dashboard", "--no-browser", "--port", "70000"], None, "--port 70000 is not a port number"),
     ("demo refuses a user's warehouse", ["demo", "--no-open", "--db", "{db}"], None, "w.duckdb"),
-]
-
-# Still failing before issue 23 lands (they leave <db>.writing behind): kept out of the catalogue.
-OPEN = [
+    # Failed runs that used to leave <db>.writing behind (issue 23): they now remove their copy.
     ("unmerge unknown id", ["people", "unmerge", "m-does-not-exist"], None, "m-does-not-exist"),
     ("merge unknown ids", ["people", "merge", "ghost1", "ghost2", "--reason", "same"], None, "ghost1"),
     ("unknown branch", ["collect", "git", "{repo}", "--branch", "nope"], None, "has no branch or revision 'nope'"),
