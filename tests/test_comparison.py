@@ -59,4 +59,4 @@ def test_coverage_of_the_earlier_period():
     assert not cmp.comparable(first, date(2024, 1, 1))
     assert cmp.comparable(first, date(2024, 2, 9)) and cmp.comparable(first, date(2024, 3, 1))
     assert cmp.covered_share(None, date(2024, 1, 1), date(2024, 3, 31)) == 0.0
-    assert cmp.period_before(date(2024, 4, 1), date(2024, 6, 30)) == (date(2024, 1, 2), date(2024, 3, 31))
+    assert cmp.period_before(date(2024, 4, 1), date(2024, 6, 30)) == (date(2024, 1, 1), date(2024, 3, 31))  # 91 days each (2024 is a leap year)
