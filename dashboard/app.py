@@ -27,6 +27,10 @@ except ImpactlensError as exc:
     st.stop()
 
 ui.sidebar(warehouse)
+problem = ui.url_problem()
+if problem:  # an unknown ?team=: never the whole organisation in its place
+    st.error(problem, icon=":material/group_off:")
+    st.stop()
 
 
 @st.fragment(run_every=30)
