@@ -342,6 +342,10 @@ def find_person(wh: Warehouse, who: str) -> tuple[str, str]:
     """
     from impactlens.evidence.tables import resolve_person
 
+    exact = wh.people.filter(pl.col("person_key") == who.strip())
+    if exact.height:  # an actor key as the dashboard shows it (person id or identity id)
+        return exact["person_key"][0], exact["display_name"][0]
+
     def build():
         con = warehouse.read_only(wh.path)
         try:
