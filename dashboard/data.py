@@ -604,6 +604,8 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                 help="Given: median hours from a review request (or the PR's ready time) to your review."),
             fig("reviews_given", "Reviews given", "throughput", "reviews_given", "count", "", None,
                 help="Reviews submitted on other people's PRs."),
+            fig("commits", "Commits", "throughput", "commits", "count", "", None,
+                help="Non-merge commits you authored (git)."),
             Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
                    now["touchpoints"], before["touchpoints"], "touchpoints",
                    help="Less experienced colleagues with at least 3 touchpoints from you (reviews, review "

@@ -53,7 +53,7 @@ else:
         st.info(f"Nothing to compare: the data begins inside the week before ({uncovered[0].uncovered()}).")
     elif busy:
         st.info("No figure changed in a way that can be compared: this week has "
-                + ", ".join(f"{f.shown()} {f.label.lower()}" for f in busy[:3])
+                + ", ".join(f"{f.label} {f.shown()}" for f in busy[:3])
                 + ", the week before the same or no value.")
     else:
         st.info("Nothing to compare: no activity in this week or the week before.")
