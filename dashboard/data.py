@@ -328,8 +328,9 @@ def find_team(wh: Warehouse, text: str) -> str:
         if wanted in (team_id.lower(), (name or "").lower()):
             return team_id
     close = close_matches(text, [*wh.teams["team_id"].to_list(), *wh.teams["name"].drop_nulls().to_list()])
-    known = "no teams in the warehouse (impactlens people import ROSTER adds them)" if wh.teams.height == 0 else (
-        f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(wh.teams['team_id'].to_list()[:10])}")
+    if wh.teams.height == 0:
+        raise NotFound(f"No team '{text}': the warehouse has no teams (`impactlens people import ROSTER` adds them).")
+    known = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(wh.teams['team_id'].to_list()[:10])}"
     raise NotFound(f"No team '{text}' in the warehouse ({known}).")
 
 
@@ -461,7 +462,7 @@ class Figure:
             return ""
         noun = SOURCE_NOUNS.get(self.source, "the data")
         if self.covered is None:
-            return f"no {noun} collected: no comparison"
+            return f"no {noun} collected"
         return (f"vs {self.shown(self.previous)} (previous period only {self.covered:.0%} covered by {noun}: "
                 "no comparison)")
 
@@ -472,6 +473,8 @@ class Figure:
     def context(self) -> str:
         """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
         when there is no change to show."""
+        if not self.comparable and self.covered is None and self.source:  # the source was never collected
+            return f"no {SOURCE_NOUNS.get(self.source, 'data')} collected"
         parts = []
         if self.count is not None:
             text = f"{self.count} {plural(self.basis, self.count)}".strip()

@@ -114,7 +114,7 @@ with left:
     else:
         ui.empty("reviews", "reviews")
 with right:
-    if trends["deployments"].height:
+    if wh.has("deployments") and trends["deployments"].height:
         ui.chart(charts.deployments_trend(trends["deployments"]))
     else:
         ui.empty("deployments", "deployments")

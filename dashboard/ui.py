@@ -44,7 +44,7 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
                 index = teams.index(data.find_team(wh, wanted))
             except data.NotFound as exc:
                 # Never the whole organisation in place of an unknown team: say so, once, and stop the page.
-                st.session_state[_PROBLEM] = f"{exc} The link's ?team={wanted} was dropped; pick a team here."
+                st.session_state[_PROBLEM] = f"{exc} The link's ?team={wanted} was dropped: pick a team in the sidebar."
                 del st.query_params["team"]
         team = st.selectbox("Team", teams, index=index,
                             format_func=lambda t: "All teams" if t is None else wh.team_name(t),
