@@ -119,6 +119,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "people": {
         "roster": "",
+        # The career ladder, lowest first (e.g. ["IC1", "IC2", "IC3", "IC4", "IC5", "M1", "M2"]): how levels
+        # compare for mentoring. Empty: the number in the level decides (L3 < L5); a level not listed is unknown.
+        "ladder": [],
     },
     "review": {
         # What ends the wait for a first review: "review_or_comment" (a submitted review or a PR comment,

@@ -113,6 +113,8 @@ class Resolution:
     auto_people: int = 0
     bots: int = 0
     conflicts: list[str] = field(default_factory=list)
+    #: Display names shared by several people or unlinked identities (:func:`suggestions`): maybe one person.
+    shared_names: int = 0
 
     def summary(self) -> str:
         """Human lines for the command line."""
@@ -120,6 +122,9 @@ class Resolution:
             f"{self.identities} identities, {self.resolved} linked to {self.people} people "
             f"({self.auto_people} found automatically), {self.bots} bots."
         ]
+        if self.shared_names:
+            lines.append(f"{self.shared_names} full names are shared by several identities, which may be one person "
+                         "each: `impactlens people suggest` lists them to check and merge.")
         lines += [f"conflict: {c}" for c in self.conflicts]
         return "\n".join(lines)
 
@@ -367,6 +372,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     ).fetchall()[0]
     result.identities, result.resolved, result.people = counts
     result.auto_people = len(auto_people)
+    result.shared_names = suggestions(con).height
     return result
 
 
@@ -927,6 +933,46 @@ def unresolved(con: duckdb.DuckDBPyConnection, *, limit: int | None = None, incl
         ORDER BY activity DESC, i.identity_id {limit_sql}
         """
     ).pl()
+
+
+def suggestions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Groups of actors (people, or identities with no person) that share a full display name: without a
+    roster one person is often several actors (a work and a personal email, a login), so a directory's
+    "2 contributors" can be one person. A suggestion to check, never applied: two people can share a name.
+
+    Only names of at least two words with letters count (a lone "max" names many people). ``evidence`` is
+    'name and email user' when two of the actors' emails have the same part before the @ (``me@kr.com``,
+    ``me@kr.org``), else 'name'.
+
+    Columns: name (str), actors (list[str], busiest first), activity (list[i64], rows naming each),
+    evidence (str); strongest evidence first, then busiest.
+    """
+    frame = con.sql(
+        f"""
+        WITH act AS (SELECT identity_id, count(*) AS activity FROM ({_ACTIVITY_SQL}) GROUP BY 1),
+        ids AS (
+            SELECT coalesce(i.person_id, i.identity_id) AS actor, lower(trim(i.display_name)) AS name,
+                   trim(i.display_name) AS shown, coalesce(a.activity, 0) AS activity,
+                   CASE WHEN i.kind = 'email' THEN split_part(i.value, '@', 1) END AS local
+            FROM identities i LEFT JOIN act a USING (identity_id)
+            WHERE NOT i.is_bot AND i.display_name IS NOT NULL
+              AND regexp_matches(trim(i.display_name), '^\\S*[[:alpha:]]\\S*\\s+\\S*[[:alpha:]]')
+        ),
+        per_actor AS (SELECT name, actor, min(shown) AS shown, sum(activity) AS activity, list(local) AS locals
+                      FROM ids GROUP BY 1, 2),
+        grouped AS (
+            SELECT name, min(shown) AS shown, list(actor ORDER BY activity DESC, actor) AS actors,
+                   list(activity::BIGINT ORDER BY activity DESC, actor) AS activity, flatten(list(locals)) AS locals,
+                   sum(activity) AS total
+            FROM per_actor GROUP BY 1 HAVING count(*) > 1
+        )
+        SELECT shown AS name, actors, activity,
+               CASE WHEN len(list_filter(locals, lambda x: x IS NOT NULL)) > len(list_distinct(list_filter(locals, lambda x: x IS NOT NULL)))
+                    THEN 'name and email user' ELSE 'name' END AS evidence
+        FROM grouped ORDER BY evidence = 'name', total DESC, name
+        """
+    ).pl()
+    return frame
 
 
 def actor_of(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> str:

@@ -22,6 +22,10 @@ MENTEE_WEEKS = 2
 #: Two long-standing maintainers are peers: their reviews and co-authored commits are collaboration.
 NEWCOMER_GAP_DAYS = 180
 NEWCOMER_DAYS = 365
+#: A PR among its author's first ONBOARDING_PRS is onboarding only while the author is new: it opened within
+#: ONBOARDING_DAYS of the author's experience start (roster start date, else first activity in the history).
+#: Someone employed for years whose first PRs happen to open the collection is not being onboarded.
+ONBOARDING_DAYS = 120
 
 
 def is_mentee(touchpoints: pl.Expr = pl.col("touchpoints"), weeks: pl.Expr = pl.col("weeks")) -> pl.Expr:
@@ -35,13 +39,23 @@ def touch_weeks(at: str = "at") -> pl.Expr:
     return pl.col(at).dt.truncate("1w").n_unique().cast(pl.UInt32)
 
 
+def level_rank(level: pl.Expr, ladder: list[str]) -> pl.Expr:
+    """The rank (i64) of a roster level: its position in ``ladder`` (``[people] ladder``, lowest first,
+    case-insensitive) when one is configured, a level not on it being null (unknown); else the number in
+    the level (``L5`` -> 5, ``IC3`` -> 3)."""
+    if ladder:
+        mapping = {name.strip().lower(): i for i, name in enumerate(ladder)}
+        return level.str.strip_chars().str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.Int64)
+    return level.str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False)
+
+
 def experience(frames: Frames) -> pl.LazyFrame:
     """How long each person has been around, for :func:`touchpoints`.
 
     Columns: person_key (key), first_contribution_at (Datetime UTC: the earlier of the roster's start
     date, ``people.start_date`` at midnight UTC, and the first contribution in the data: a non-merge
-    commit authored or co-authored, a PR opened or a review given, bots left out), level_rank (i64: the
-    number in people.level, e.g. 'L5' -> 5; null when unknown). One row per person with a contribution or
+    commit authored or co-authored, a PR opened or a review given, bots left out), level_rank (i64:
+    :func:`level_rank` of people.level under ``[people] ladder``; null when unknown). One row per person with a contribution or
     a start date. docs/metrics.md "Mentoring touchpoints".
     """
 
@@ -60,7 +74,7 @@ def experience(frames: Frames) -> pl.LazyFrame:
         roster = frames.people.select(
             "person_key",
             pl.col("start_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("_roster"),
-            pl.col("level").str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False).alias("level_rank"),
+            level_rank(pl.col("level"), frames.config["people"].get("ladder", [])).alias("level_rank"),
         )
         return (
             first.join(roster, on="person_key", how="full", coalesce=True)
@@ -87,13 +101,18 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
     """
 
     def build() -> pl.LazyFrame:
+        starts = experience(frames).select("person_key", "first_contribution_at")
         order = (
             pr_facts(frames).filter(~pl.col("author_is_bot"))
             .select("pr_id", "author_key", "created_at")
             .with_columns(pl.col("created_at").rank("ordinal").over("author_key").alias("_nth"))
-            .select("pr_id", (pl.col("_nth") <= ONBOARDING_PRS).alias("_onboarding"))
+            .join(starts, left_on="author_key", right_on="person_key", how="left")
+            .select("pr_id", ((pl.col("_nth") <= ONBOARDING_PRS)
+                              & (pl.col("created_at") - pl.col("first_contribution_at")
+                                 < pl.duration(days=ONBOARDING_DAYS))).fill_null(False).alias("_onboarding"))
         )
-        reviews = human_reviews(frames).select(
+        # A routine approval (approved, no comment) is not mentoring: routine_approvals() counts them apart.
+        reviews = human_reviews(frames).filter(~_routine()).select(
             pl.col("reviewer_key").alias("mentor_key"), pl.col("author_key").alias("mentee_key"),
             pl.col("submitted_at").alias("at"), pl.lit("review").alias("kind"), "repo_id", "pr_number", "pr_id",
         )
@@ -158,6 +177,24 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
         )
 
     return frames.derived("touchpoints", build)
+
+
+def _routine() -> pl.Expr:
+    return (pl.col("state") == "approved") & (pl.col("comments").fill_null(0) == 0)
+
+
+def routine_approvals(frames: Frames, scope: Scope = Scope(), *, by: GroupBy | None = "person",
+                      grain: Grain | None = None) -> pl.LazyFrame:
+    """Approvals with no comment (routine reviews), which are never touchpoints: counted
+    apart so a mentor's routine reviews are visible without inflating mentoring.
+
+    Columns: group keys (the reviewer as person); routine_approvals (u32). docs/metrics.md "Mentoring touchpoints".
+    """
+    frame = human_reviews(frames).filter(_routine()).select(
+        pl.col("reviewer_key").alias("mentor_key"), pl.col("submitted_at").alias("at"), "repo_id")
+    frame = scope.apply(frames, frame, person="mentor_key", time="at")
+    frame, keys = group_columns(frames, frame, by=by, person="mentor_key", time="at", grain=grain)
+    return aggregate(frame, keys, [pl.len().cast(pl.UInt32).alias("routine_approvals")])
 
 
 def mentoring_summary(

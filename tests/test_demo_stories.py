@@ -249,3 +249,17 @@ def test_merge_commit_team_prs_are_sized_from_their_own_commits_without_lockfile
                              "AND merged_at IS NOT NULL").fetchall())
     for row in with_lockfile.head(20).iter_rows(named=True):
         assert row["changed_lines"] < totals[row["number"]]
+
+
+# --- a person named like a bot (issue 22) --------------------------------------------------------------
+
+def test_a_person_whose_address_ends_in_bot_is_a_person(db, frames):
+    story = STORIES["named_like_a_bot"]
+    commits = one(db, "SELECT count(*) FROM commits WHERE author_email = ? AND NOT is_merge", [story["email"]])
+    assert commits > 10, "Ben Talbot commits in the demo"
+    assert one(db, "SELECT bool_or(is_bot) FROM identities WHERE identity_id = ?", [f"email:{story['email']}"]) is False
+    assert one(db, "SELECT is_bot FROM people WHERE person_id = ?", [story["person"]]) is False
+    assert one(db, "SELECT bool_or(author_is_bot) FROM pull_requests WHERE author_login = ?", [login(story["person"])]) is False
+    # his commits (under every address he uses) count as human work in the metrics
+    theirs = frames.commits.filter(pl.col("author_key") == story["person"]).collect()
+    assert theirs.height >= commits and not theirs["author_is_bot"].any()

@@ -113,15 +113,16 @@ def one(claims):
 
 def test_mentees_are_the_less_experienced_people_with_three_touchpoints(world):
     claim = one(C.mentees(subject(world, "ada")))
-    # ada -> bob: 3 reviews + 2 comments = 5 touchpoints, all on bob's first five PRs (onboarding).
+    # ada -> bob: the review requesting changes on PR 2 + 2 comments (PRs 1, 3) = 3 touchpoints, all on bob's
+    # first five PRs (onboarding), in the weeks of Mar 4 and Mar 11; her two plain approvals are routine, not mentoring.
     # ada -> cy and ada -> dan: 1 review each (below 3): not mentees. dependabot is a bot.
     assert claim.subjects == ["bob"]
     assert claim.figure("mentees").value == 1
-    assert claim.figure("touchpoints:bob").value == 5
+    assert claim.figure("touchpoints:bob").value == 3
     assert claim.figure("mentees_onboarded_or_paired").value == 1
     assert sorted(r.label for r in claim.records) == ["acme/api#1", "acme/api#2", "acme/api#3"]
     assert {r.url for r in claim.records} == {f"https://github.com/acme/api/pull/{n}" for n in (1, 2, 3)}
-    assert "bob (5 touchpoints: 3 reviews, 2 PR comments, 0 co-authored commits, 5 on their first five PRs)" in claim.sentence
+    assert "bob (3 touchpoints: 1 review, 2 PR comments, 0 co-authored commits, 3 on their first five PRs)" in claim.sentence
     assert claim.sentence.startswith("The data shows")
     assert C.mentees(subject(world, "bob")) == []
 

@@ -177,5 +177,33 @@ def test_the_cli_packet_for_a_display_name(clone, db_path, tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text())
     assert data["name"] == "Bob Byron" and data["person_id"] == "email:bob@example.com"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[people]\nladdr = ['IC1']\n")
+    refused = impactlens("report", "--person", "Bob Byron", "--since", "2025-01-01", "--db", str(db_path),
+                         "--config", str(bad))
+    assert refused.returncode == 2 and "unknown key 'people.laddr'" in refused.stderr
     missing = impactlens("report", "--person", "Bob Biron", "--since", "2025-01-01", "--db", str(db_path))
     assert missing.returncode == 2 and "close matches: Bob Byron" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_shared_names_are_suggested_and_one_merge_settles_the_person(clone, db_path):
+    """The two "Ada Lovelace" identities (ada@example.com: 6 commits incl. the merge, ada@elsewhere.org: 1)
+    share a name and the part before the @: suggested, strongest evidence; after the printed merge the display
+    name finds one person and the packet counts both emails' commits (4 + 1 in Q1)."""
+    path, _ = clone
+    collect(db_path, path)
+    listed = impactlens("people", "suggest", "--db", str(db_path))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].startswith("Ada Lovelace [name and email user]: email:ada@example.com (")
+    command = lines[1].strip()
+    assert command.startswith("impactlens people merge email:ada@elsewhere.org email:ada@example.com --reason")
+    merged = impactlens("people", "merge", "email:ada@elsewhere.org", "email:ada@example.com", "--reason", "same person",
+                        "--db", str(db_path))
+    assert merged.returncode == 0, merged.stderr
+    assert "full names are shared" not in merged.stdout
+    with warehouse.read_only(db_path) as con:
+        person, name = resolve_person(con, "Ada Lovelace")
+        packet = build_packet(con, person, *Q1, charts=False)
+    assert name == "Ada Lovelace"
+    assert next(c for c in packet.claims if c.kind == "commits_landed").figure("commits_landed").value == 5

@@ -20,6 +20,7 @@ from impactlens.metrics import (
     Scope, artifact_summary, artifacts, bus_factor, mentees, mentoring_summary, ownership, touchpoints,
 )
 from impactlens.metrics.mentoring import experience
+from impactlens.metrics import routine_approvals
 from test_metrics_builders import add_comment, add_commit, add_member, add_person, add_pr, add_review, frames_of, ts
 
 
@@ -42,7 +43,7 @@ def org(con):
     add_review(con, 6, "sen", "2024-01-03 12:00", state="CHANGES_REQUESTED")
     add_comment(con, 6, "sen", "2024-01-03 12:30", kind="issue_comment")
     add_pr(con, 7, "jun", "2024-01-04 10:00")
-    add_review(con, 7, "sen", "2024-01-04 12:00")
+    add_review(con, 7, "sen", "2024-01-04 12:00", comment_count=2)
     add_commit(con, "pair1", "jun@x.com", "2024-01-09 10:00", coauthors=("SEN@x.com",), files={
         "src/api/a.py": (15, 5, "code"), "src/web/x.ts": (10, 0, "code"), "package-lock.json": (1000, 0, "lockfile"),
         "src/core/d.py": (30, 0, "code"), "docs/adr/0001-duckdb.md": (3, 1, "adr"),
@@ -51,9 +52,9 @@ def org(con):
     add_review(con, 8, "peer", "2024-01-06 11:00")
     add_review(con, 8, "jun", "2024-01-06 12:00")
     add_pr(con, 9, "new", "2024-01-20 10:00")
-    add_review(con, 9, "sen", "2024-01-20 11:00")
+    add_review(con, 9, "sen", "2024-01-20 11:00", comment_count=1)
     add_pr(con, 16, "lvl_a", "2024-01-10 10:00")
-    add_review(con, 16, "lvl_b", "2024-01-10 11:00")
+    add_review(con, 16, "lvl_b", "2024-01-10 11:00", comment_count=1)
     add_pr(con, 17, "lvl_b", "2024-01-11 10:00")
     add_review(con, 17, "lvl_a", "2024-01-11 11:00")
     add_commit(con, "peer1", "peer@x.com", "2024-01-07 10:00", files={
@@ -80,7 +81,8 @@ def test_touchpoints(org):
         ("p-sen", "p-jun", "comment", "tenure"),
         ("p-sen", "p-jun", "pairing", "tenure"),
         ("p-sen", "p-new", "onboarding_review", "onboarding"),
-        ("p-peer", "p-sen", "onboarding_review", "onboarding"),
+        # peer's approval of PR 8 (sen's first PR in the data) is neither onboarding (sen has been around since
+        # 2023-01-02, over ONBOARDING_DAYS before) nor substance (an approval with no comment): nothing.
         ("p-lvl_b", "p-lvl_a", "review", "level"),
     ])
 
@@ -91,8 +93,13 @@ def test_mentoring_summary(org):
     assert (sen["touchpoints"], sen["reviews"], sen["comments"], sen["onboarding"], sen["pairing_commits"]) == (
         5, 2, 1, 1, 1)
     assert (sen["people_helped"], sen["mentees"]) == (2, 1)
-    assert (rows["p-peer"]["touchpoints"], rows["p-peer"]["mentees"]) == (1, 0)
-    assert "p-jun" not in rows
+    assert "p-peer" not in rows and "p-jun" not in rows
+
+
+def test_routine_approvals_are_counted_apart(org):
+    """January's approvals with no comment: peer's and jun's on PR 8, lvl_a's on PR 17 -> one each."""
+    got = {r["person_key"]: r["routine_approvals"] for r in routine_approvals(org, JANUARY).collect().iter_rows(named=True)}
+    assert got == {"p-peer": 1, "p-jun": 1, "p-lvl_a": 1}
 
 
 def test_mentees_and_their_figures_afterwards(org):
@@ -207,9 +214,9 @@ def test_equal_levels_are_peers_and_tenure_decides_only_without_a_level(con):
     add_commit(con, "x0", "none@x.com", "2010-01-01 09:00", files={"a.py": (1, 0, "code")})
     for n in range(11, 18):
         add_pr(con, n, "new", f"2024-02-{n - 10:02d} 10:00")
-        add_review(con, n, "old", f"2024-02-{n - 10:02d} 11:00")
+        add_review(con, n, "old", f"2024-02-{n - 10:02d} 11:00", comment_count=1)
     add_pr(con, 18, "new", "2024-02-08 10:00")
-    add_review(con, 18, "none", "2024-02-08 11:00")
+    add_review(con, 18, "none", "2024-02-08 11:00", comment_count=1)
     for n in range(21, 26):
         add_pr(con, n, "old", f"2018-03-{n - 20:02d} 10:00")
     add_pr(con, 26, "old", "2024-02-10 10:00")
@@ -316,7 +323,7 @@ def test_a_mentee_needs_two_weeks_and_a_newcomer(con):
         add_pr(con, n, "vet", f"{day} 10:00")
         add_review(con, n, "old", f"{day} 11:00")
         add_pr(con, 10 + n, "kid", f"{day} 10:00")
-        add_review(con, 10 + n, "old", f"{day} 12:00")
+        add_review(con, 10 + n, "old", f"{day} 12:00", comment_count=1)
     frames = frames_of(con)
     got = touchpoints(frames).filter(pl.col("mentee_key") == "p-vet").collect()
     # vet's first five PRs get onboarding reviews (onboarding needs no tenure), nothing else
@@ -324,6 +331,25 @@ def test_a_mentee_needs_two_weeks_and_a_newcomer(con):
     one_week = mentees(frames, "p-old", "2024-01-01", "2024-02-01").collect()
     assert "p-kid" not in one_week["mentee_key"].to_list()
     add_pr(con, 14, "kid", "2024-01-16 10:00")
-    add_review(con, 14, "old", "2024-01-16 12:00")
+    add_review(con, 14, "old", "2024-01-16 12:00", comment_count=1)
     two_weeks = mentees(frames_of(con), "p-old", "2024-01-01", "2024-02-01").collect()
     assert "p-kid" in two_weeks["mentee_key"].to_list()
+
+
+def test_a_configured_ladder_orders_levels(con):
+    """Without a ladder, "M2" (2) ranks below "IC5" (5); with [people] ladder = IC4 < IC5 < M1 < M2 the manager
+    is the more experienced, so the M2's commented review of the IC5's PR is a touchpoint by level."""
+    add_person(con, "p-ic", logins=("ic",), emails=("ic@x.com",), level="IC5")
+    add_person(con, "p-mgr", logins=("mgr",), emails=("mgr@x.com",), level="M2")
+    add_commit(con, "i0", "ic@x.com", "2019-01-01 10:00")
+    add_commit(con, "m0", "mgr@x.com", "2019-01-01 10:00")
+    add_pr(con, 1, "ic", "2024-01-02 10:00")
+    add_review(con, 1, "mgr", "2024-01-02 11:00", comment_count=1)
+    add_pr(con, 2, "mgr", "2024-01-03 10:00")
+    add_review(con, 2, "ic", "2024-01-03 11:00", comment_count=1)
+
+    def pairs(frames):
+        return sorted((r["mentor_key"], r["mentee_key"], r["basis"]) for r in touchpoints(frames).collect().iter_rows(named=True))
+
+    assert pairs(frames_of(con)) == [("p-ic", "p-mgr", "level")]
+    assert pairs(frames_of(con, people={"ladder": ["IC4", "IC5", "M1", "M2"]})) == [("p-mgr", "p-ic", "level")]

@@ -348,3 +348,28 @@ def unbot_command(
     verb = "Forgot the bot decision for" if undo else "Recorded as a person:"
     typer.echo(f"{verb} {', '.join(ids)}.")
     typer.echo(result.summary())
+
+
+@people_app.command("suggest")
+def suggest_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many names.")] = 30,
+    db: DbOption = None,
+) -> None:
+    """Full names shared by several people or identities, which may be one person (a work and a personal
+    email, a login): check each, then merge it. Nothing is merged by itself: two people can share a name."""
+    from impactlens import people
+
+    with user_errors():
+        with warehouse.read_only(db) as con:
+            frame = people.suggestions(con)
+    if frame.is_empty():
+        typer.echo("No full name is shared by several identities.")
+        return
+    for row in frame.head(limit).iter_rows(named=True):
+        into, *others = row["actors"]
+        seen = ", ".join(f"{a} ({n:,} rows)" for a, n in zip(row["actors"], row["activity"]))
+        typer.echo(f"{row['name']} [{row['evidence']}]: {seen}")
+        for other in others:
+            typer.echo(f"  impactlens people merge {other} {into} --reason \"same person: {row['name']}\"")
+    if frame.height > limit:
+        typer.echo(f"... and {frame.height - limit} more (--limit).")

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import DbOption, fail
+from impactlens.commands import ConfigOption, DbOption, fail
 from impactlens.errors import ImpactlensError
 
 DEFAULT_BRAG = Path("brag.md")
@@ -45,6 +45,7 @@ def report(
     show_names: Annotated[bool, typer.Option("--show-names", help="Team review: list each member's review share.")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Use the demo organisation's warehouse (built if missing).")] = False,
     db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Write a promotion evidence packet (--person) or the weekly team health review (--team)."""
     from impactlens.evidence.packet import FORMATS, build_packet
@@ -63,6 +64,9 @@ def report(
             db, built = demo_mod.ensure()
             if built:
                 typer.echo(f"built the demo warehouse {db}", err=True)
+        from impactlens import config as config_mod
+
+        cfg = config_mod.load(config)
         con = warehouse.read_only(db)
     except ImpactlensError as exc:
         fail(str(exc))
@@ -75,7 +79,8 @@ def report(
                 end = _day(until, "--until") or dates_today()
                 if end < start:
                     fail(f"--until {end} is before --since {start}: swap them.")
-                doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html")
+                doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html",
+                                   config=cfg)
             else:
                 if week is None:
                     fail("--week is required with --team (2026-W14 or a date in the week).")

@@ -182,7 +182,7 @@ PEOPLE: tuple[Person, ...] = (
            manager="grace-liu"),
     Person("fatima-zahra", "Fatima Zahra", "fzahra", "de", "E4", "Software Engineer II", _team("mobile"),
            manager="grace-liu"),
-    Person("ben-carter", "Ben Carter", "bcarter", "us", "E3", "Software Engineer",
+    Person("ben-talbot", "Ben Talbot", "btalbot", "us", "E3", "Software Engineer",
            _team("mobile", date(2025, 5, 12)), start=date(2025, 5, 12), manager="grace-liu"),
     # Platform (acme/platform)
     Person("ines-duarte", "Ines Duarte", "inesduarte", "de", "E6", "Staff Engineer", _team("platform")),
@@ -313,10 +313,15 @@ DEMO_STORIES: dict[str, dict] = {
         "person": "tom-becker", "raw_email": "tom@becker-mbp.local",
     },
     "joiners_leavers": {
-        "summary": "Emma Larsen, Ben Carter, Leo Park, Sofia Marin and Pedro Silva join; Rahul Verma, Omar "
+        "summary": "Emma Larsen, Ben Talbot, Leo Park, Sofia Marin and Pedro Silva join; Rahul Verma, Omar "
                    "Haddad and Olivia Grant leave.",
         "joined": {p.person_id: p.start for p in PEOPLE if p.start},
         "left": {p.person_id: p.end for p in PEOPLE if p.end},
+    },
+    "named_like_a_bot": {
+        "summary": "Ben Talbot (Mobile, joins 2025-05-12) commits as ben.talbot@acme.io, an address that ends in "
+                   "'bot@': he is a person, and every human figure counts his work.",
+        "person": "ben-talbot", "email": "ben.talbot@acme.io",
     },
     "ai_reviewer": {
         "summary": "coderabbitai[bot] reviews PRs in acme/api, acme/web and acme/platform within minutes; it "

@@ -67,7 +67,7 @@ class Subject:
     """Whose evidence, over which period, from which data.
 
     ``since``/``until`` are included dates (UTC). ``frames`` is :func:`impactlens.metrics.load` of the
-    connection, shared by every claim function (each table is read once).
+    connection with ``config``, shared by every claim function (each table is read once).
     """
 
     con: duckdb.DuckDBPyConnection
@@ -75,12 +75,14 @@ class Subject:
     since: date
     until: date
     frames: Frames = field(default=None)  # type: ignore[assignment]
+    #: The effective configuration (impactlens.config.load); None: ./impactlens.toml or the defaults.
+    config: dict | None = None
 
     def __post_init__(self) -> None:
         if self.until < self.since:
             raise tables.EvidenceError(f"--until {self.until} is before --since {self.since}.")
         if self.frames is None:
-            self.frames = load(self.con, coded=False)
+            self.frames = load(self.con, coded=False, config=self.config)
 
     # -- period -----------------------------------------------------------------------------------
     @property

@@ -480,6 +480,7 @@ def build_packet(
     brag: list[SelfReported] | str | os.PathLike[str] | None = None,
     *,
     charts: bool = True,
+    config: dict[str, Any] | None = None,
 ) -> Packet:
     """Build the evidence packet of ``person`` (a person id, login or email) for [since, until] (dates,
     both included, UTC).
@@ -489,6 +490,8 @@ def build_packet(
         rubric: a :class:`Rubric`, a rubric file, or None for the default rubric.
         brag: self-reported entries, a brag file (YAML or Markdown), or None.
         charts: build the charts (the dashboard may draw its own).
+        config: the effective configuration (``impactlens.config.load``): categories, bots, review and
+            ladder settings; None reads ./impactlens.toml (or the defaults).
 
     Raises:
         EvidenceError: unknown person, ``until`` before ``since``; RubricError / BragError for bad files.
@@ -497,7 +500,7 @@ def build_packet(
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     entries = brag if isinstance(brag, list) else (load_brag(brag) if brag is not None else [])
     entries = [resolve_links(con, e) for e in entries]
-    s = Subject(con, person_id, since, until)
+    s = Subject(con, person_id, since, until, config=config)
     found = claims_mod.all_claims(s)
     unmeasured = {name: reason for name in claims_mod.NEEDS if (reason := s.unmeasured(name))}
     items = audit(rub, found, unmeasured)
