@@ -113,7 +113,7 @@ def list_command(
         if team_id is None:
             import difflib
 
-            close = difflib.get_close_matches(team, [*teams, *teams.values()], n=3, cutoff=0.5)
+            close = list(dict.fromkeys(difflib.get_close_matches(team, [*teams, *teams.values()], n=3, cutoff=0.5)))
             fail(f"no team '{team}' in the warehouse" + (f" (did you mean {', '.join(close)}?)" if close else
                  f" (known: {', '.join(sorted(teams)) or 'none'})") + ".")
         frame = frame.filter(pl.col("teams").fill_null("").str.split(", ").list.contains(team_id))
