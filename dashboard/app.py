@@ -46,4 +46,8 @@ page = st.navigation([
     st.Page(HERE / "promotion_case.py", title="Promotion case", icon=":material/workspace_premium:"),
     st.Page(HERE / "team_health.py", title="Team health", icon=":material/groups:"),
 ])
+problem = ui.url_problem()
+if problem:  # an unknown ?team=: never the whole organisation in its place
+    st.error(problem, icon=":material/group_off:")
+    st.stop()
 page.run()

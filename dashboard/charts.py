@@ -96,6 +96,19 @@ def person_activity(weekly: pl.DataFrame) -> Panel:
     return Panel(chart, reading)
 
 
+def person_commits(weekly: pl.DataFrame) -> Panel:
+    """Non-merge commits authored per week (git data, shown when no PRs were collected). ``weekly``: week,
+    commits (see data.person_weekly)."""
+    weeks = weekly.height
+    chart = _weekly_lines(weekly, {"commits": "Commits"}, title="Commits per week", y_title="Commits per week",
+                          value="count", subtitle="Non-merge commits authored (git)")
+    commits = int(weekly["commits"].sum())
+    active = int((weekly["commits"] > 0).sum())
+    reading = (f"{counted(commits, 'commits')} over {counted(weeks, 'weeks')}, in {counted(active, 'weeks')} "
+               f"with at least one (about {commits / max(weeks, 1):.1f} a week).")
+    return Panel(chart, reading)
+
+
 def person_pr_size(weekly: pl.DataFrame) -> Panel:
     """Median size of the person's merged PRs per week. ``weekly``: week, median_changed_lines, size_prs."""
     data = weekly.filter(pl.col("size_prs") > 0)

@@ -13,6 +13,7 @@ All timestamps are UTC; durations are hours; sizes are changed lines.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ import polars as pl
 import streamlit as st
 
 from impactlens import metrics, warehouse
-from impactlens.errors import WarehouseError
+from impactlens.errors import ImpactlensError, WarehouseError
 from impactlens.text import plural
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
     review_turnaround,
 )
+from impactlens.metrics import comparison
 from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
+from impactlens.people import is_junk_key
 
 #: Which command collects each kind of data (for empty states).
 COLLECT = {
@@ -85,8 +88,10 @@ class Warehouse:
     """The warehouse read into memory.
 
     ``frames`` is a preloaded :class:`impactlens.metrics.Frames`; ``people`` has person_key, display_name,
-    title, level (str); ``teams`` has team_id, name; ``repos`` has repo_id, url; ``counts`` maps a table
-    name to its row count; ``first_day``/``last_day`` bound the activity in the data (UTC dates).
+    title, level (str), is_junk (bool, :func:`impactlens.people.is_junk_key`); ``teams`` has team_id, name;
+    ``repos`` has repo_id, url; ``counts`` maps a table name to its row count; ``first_day``/``last_day``
+    bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`SOURCE_TABLES`),
+    first_at (Datetime UTC): when each source's data begins, per repository (the comparison rule).
     """
 
     path: str
@@ -98,6 +103,7 @@ class Warehouse:
     counts: dict[str, int]
     first_day: date
     last_day: date
+    firsts: pl.DataFrame = field(default_factory=pl.DataFrame)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -131,6 +137,16 @@ class Warehouse:
         return hit["name"][0] if hit.height else team_id
 
 
+#: source -> (table, timestamp): where each source's data begins (docs/metrics.md "Comparisons").
+SOURCE_TABLES = {
+    "git": ("commits", "authored_at"), "pull_requests": ("pull_requests", "created_at"),
+    "reviews": ("reviews", "submitted_at"), "incidents": ("incidents", "opened_at"),
+    "deployments": ("deployments", "created_at"),
+}
+#: What each source holds, for the notices.
+SOURCE_NOUNS = {"git": "commits", "pull_requests": "pull requests", "reviews": "reviews", "incidents": "incidents",
+                "deployments": "deployments"}
+
 _TABLES = ("commits", "pull_requests", "reviews", "comments", "incidents", "deployments", "teams",
            "team_memberships", "people", "identities", "commit_files")
 
@@ -159,13 +175,17 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
             "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "
             "UNION ALL SELECT opened_at FROM incidents UNION ALL SELECT created_at FROM deployments)"
         ).fetchall()[0]
+        firsts = con.sql(" UNION ALL ".join(
+            f"SELECT {'NULL::VARCHAR' if table == 'incidents' else 'repo_id'} AS repo_id, '{source}' AS source, "
+            f"min({column}) AS first_at FROM {table} GROUP BY 1 HAVING count(*) > 0"
+            for source, (table, column) in SOURCE_TABLES.items())).pl()
     finally:
         con.close()
     people = _people(frames, titles)
     today = datetime.now(timezone.utc).date()
     first = span[0].date() if span[0] else today - timedelta(days=90)
     last = min(span[1].date(), today) if span[1] else today
-    return Warehouse(str(path), identity, frames, people, teams, repos, counts, first, last)
+    return Warehouse(str(path), identity, frames, people, teams, repos, counts, first, last, firsts)
 
 
 def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
@@ -184,7 +204,9 @@ def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.coalesce("display_name", pl.col("person_key").str.split(":").list.last()).alias("display_name"))
         .collect()
         .join(titles, on="person_key", how="left")
-        .sort("display_name")
+        .with_columns(pl.struct("person_key", "display_name").map_elements(
+            lambda r: is_junk_key(r["person_key"], r["display_name"]), return_dtype=pl.Boolean).alias("is_junk"))
+        .sort("is_junk", "display_name")
     )
 
 
@@ -270,18 +292,128 @@ def person_teams(wh: Warehouse, person: str, period: Period) -> list[str]:
 
 
 def people_choices(wh: Warehouse, filters: Filters) -> pl.DataFrame:
-    """The people a person picker offers: person_key, display_name, label (name, title).
+    """The people a person picker offers: person_key, display_name, is_junk, label (name, title; junk
+    identities marked and listed last).
 
     With a team, its members during the period; else everyone with activity in the data.
     """
     people = wh.people
     if filters.team is not None:
         people = people.join(team_members(wh, filters.team, filters.period), on="person_key", how="semi")
-    return people.with_columns(
-        pl.when(pl.col("title").is_not_null())
-        .then(pl.col("display_name") + " · " + pl.col("title"))
-        .otherwise(pl.col("display_name")).alias("label")
-    )
+    label = (pl.when(pl.col("title").is_not_null())
+             .then(pl.col("display_name") + " · " + pl.col("title"))
+             .otherwise(pl.col("display_name")))
+    label = pl.when(pl.col("is_junk")).then(label + " (junk identity: " + pl.col("person_key") + ")").otherwise(label)
+    return people.with_columns(label.alias("label")).sort("is_junk", "display_name")
+
+
+class NotFound(WarehouseError):
+    """A person or team named in the URL, the config or a widget is not in the warehouse."""
+
+
+def close_matches(text: str, candidates: list[str], n: int = 3) -> list[str]:
+    """Up to ``n`` of ``candidates`` closest to ``text`` (difflib, any case)."""
+    lowered = {c.lower(): c for c in candidates}
+    return [lowered[m] for m in difflib.get_close_matches(text.lower(), list(lowered), n=n, cutoff=0.5)]
+
+
+def find_team(wh: Warehouse, text: str) -> str:
+    """The team id of ``text`` (a team id or name, any case).
+
+    Raises:
+        NotFound: no such team; the message names up to three close matches (ids and names).
+    """
+    wanted = text.strip().lower()
+    for team_id, name in wh.teams.select("team_id", "name").iter_rows():
+        if wanted in (team_id.lower(), (name or "").lower()):
+            return team_id
+    close = close_matches(text, [*wh.teams["team_id"].to_list(), *wh.teams["name"].drop_nulls().to_list()])
+    if wh.teams.height == 0:
+        raise NotFound(f"No team '{text}': the warehouse has no teams (`impactlens people import ROSTER` adds them).")
+    known = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(wh.teams['team_id'].to_list()[:10])}"
+    raise NotFound(f"No team '{text}' in the warehouse ({known}).")
+
+
+def find_person(wh: Warehouse, who: str) -> tuple[str, str]:
+    """``(person_key, display_name)`` of ``who`` (an id, email, login or display name), by
+    :func:`impactlens.evidence.tables.resolve_person` on the warehouse file (opened read-only for the look-up).
+
+    Raises:
+        EvidenceError: nobody matches, or several do (the message names close matches or the candidates).
+    """
+    from impactlens.evidence.tables import resolve_person
+
+    exact = wh.people.filter(pl.col("person_key") == who.strip())
+    if exact.height:  # an actor key as the dashboard shows it (person id or identity id)
+        return exact["person_key"][0], exact["display_name"][0]
+
+    def build():
+        con = warehouse.read_only(wh.path)
+        try:
+            return resolve_person(con, who.strip())
+        except ImpactlensError as exc:
+            return exc
+        finally:
+            con.close()
+    found = memo(wh, "find_person", who)(build)
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
+def active_people(wh: Warehouse, filters: Filters, period: Period | None = None) -> int:
+    """How many humans (bots left out, junk identities in) have some activity (a commit, PR opened or merged,
+    review) in ``period`` (default the filters' period), in the team and repository of ``filters``."""
+    period = period or filters.period
+
+    def build() -> int:
+        found = period.scope(team=filters.team, repo=filters.repo).apply(
+            wh.frames, metrics.activity(wh.frames), person="actor_key", time="at")
+        return int(found.select(pl.col("actor_key").drop_nulls().n_unique()).collect().item())
+    return memo(wh, "active_people", filters.team, filters.repo, period)(build)
+
+
+def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None:
+    """When ``source``'s data begins (its first record, UTC) in ``repo`` (None: the earliest over every
+    repository); None when the warehouse holds none of it."""
+    rows = wh.firsts.filter(pl.col("source") == source) if wh.firsts.width else wh.firsts
+    if rows.height and repo is not None and source != "incidents":
+        rows = rows.filter(pl.col("repo_id") == repo)
+    return rows["first_at"].min() if rows.height else None
+
+
+#: The source each figure's records come from (the comparison rule checks that one's coverage).
+FIGURE_SOURCES = {
+    "commits": "git", "directories_touched": "git", "artifacts": "git", "repos_touched": "git",
+    "prs_merged": "pull_requests", "median_pr_size": "pull_requests", "ttfr_received": "pull_requests",
+    "cycle_time": "pull_requests", "cycle": "pull_requests", "ttfr_p50": "pull_requests", "ttfr_p90": "pull_requests",
+    "ttfr_given": "reviews", "reviews_given": "reviews", "reviews": "reviews", "changes_requested": "reviews",
+    "authors_reviewed": "reviews", "gini": "reviews", "mentees": "reviews", "touchpoints": "reviews",
+    "incidents_led": "incidents", "mttr_led": "incidents", "incidents_responded": "incidents",
+    "postmortems": "incidents", "incidents": "incidents", "mttr": "incidents",
+    "deployments": "deployments", "cfr": "deployments",
+}
+
+
+def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo: str | None) -> list["Figure"]:
+    """``figures`` with ``comparable``/``covered`` set by :func:`impactlens.metrics.comparison.comparable`: a
+    change is shown only when the figure's source has data from ``previous.start`` on (docs/metrics.md
+    "Comparisons"). Mentoring figures rest on reviews, or on co-authored commits when no reviews were collected."""
+    from dataclasses import replace
+
+    out = []
+    for fig in figures:
+        source = FIGURE_SOURCES.get(fig.key)
+        if source == "reviews" and fig.key in ("mentees", "touchpoints") and not wh.has("reviews"):
+            source = "git"
+        if source is None:
+            out.append(fig)
+            continue
+        first = data_begins(wh, source, repo)
+        ok = comparison.comparable(first, previous.start)
+        share = 1.0 if ok else (comparison.covered_share(first, previous.start, previous.end) if first else None)
+        out.append(replace(fig, source=source, comparable=ok, covered=share))
+    return out
 
 
 # ---------------------------------------------------------------------------- figures
@@ -305,13 +437,34 @@ class Figure:
     basis: str = ""
     lower_is_better: bool = False
     help: str = ""
+    #: The source of the figure's records (:data:`FIGURE_SOURCES`), and whether the previous period is covered
+    #: by it as fully as this one (:func:`with_coverage`); ``covered``: share of the previous period covered.
+    source: str = ""
+    comparable: bool = True
+    covered: float | None = None
+    #: For a rate (unit "share"): the numerator's events behind each value (failed deployments); ``count``
+    #: and ``previous_count`` are then the denominators (deployments).
+    events: int | None = None
+    previous_events: int | None = None
 
     @property
     def change(self) -> float | None:
-        """Relative change against the previous period (0.25 = +25%); None without both values."""
-        if self.value is None or self.previous is None or self.previous == 0:
+        """Relative change against the previous period (0.25 = +25%); None without both values or when the
+        previous period is not covered as fully as this one (docs/metrics.md "Comparisons")."""
+        if not self.comparable or self.value is None or self.previous is None or self.previous == 0:
             return None
         return (self.value - self.previous) / abs(self.previous)
+
+    def uncovered(self) -> str:
+        """ "vs 4 (previous period only 30% covered by pull requests: no comparison)" when the change is hidden
+        for coverage, else ""."""
+        if self.comparable or self.previous is None:
+            return ""
+        noun = SOURCE_NOUNS.get(self.source, "the data")
+        if self.covered is None:
+            return f"no {noun} collected"
+        return (f"vs {self.shown(self.previous)} (previous period only {self.covered:.0%} covered by {noun}: "
+                "no comparison)")
 
     def shown(self, value: float | None = None) -> str:
         value = self.value if value is None else value
@@ -320,14 +473,18 @@ class Figure:
     def context(self) -> str:
         """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
         when there is no change to show."""
+        if not self.comparable and self.covered is None and self.source:  # the source was never collected
+            return f"no {SOURCE_NOUNS.get(self.source, 'data')} collected"
         parts = []
         if self.count is not None:
             text = f"{self.count} {plural(self.basis, self.count)}".strip()
-            if self.previous_count is not None and self.previous is not None:
+            if self.previous_count is not None and self.previous is not None and self.comparable:
                 text += f" (previous: {self.previous_count})"
             parts.append(text)
         if self.previous is None:
             parts.append("no value in the previous period")
+        elif not self.comparable:
+            parts.append(self.uncovered())
         elif self.change is None:
             parts.append(f"previous period: {self.shown(self.previous)}")
         return " · ".join(parts)
@@ -437,7 +594,7 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                           _int(a, count_col) if count_col else None, _int(b, count_col) if count_col else None,
                           basis, lower, help)
 
-        return [
+        return with_coverage(wh, [
             fig("prs_merged", "PRs merged", "throughput", "prs_merged", "count", "", None,
                 help="Pull requests authored and merged in the period (bots excluded)."),
             fig("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "merged PRs", "prs",
@@ -450,6 +607,8 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                 help="Given: median hours from a review request (or the PR's ready time) to your review."),
             fig("reviews_given", "Reviews given", "throughput", "reviews_given", "count", "", None,
                 help="Reviews submitted on other people's PRs."),
+            fig("commits", "Commits", "throughput", "commits", "count", "", None,
+                help="Non-merge commits you authored (git)."),
             Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
                    now["touchpoints"], before["touchpoints"], "touchpoints",
                    help="Less experienced colleagues with at least 3 touchpoints from you (reviews, review "
@@ -461,7 +620,7 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                    help="Median hours from opened to resolved, over the incidents you led."),
             Figure("artifacts", "Artifacts authored", float(now["artifacts"]), float(before["artifacts"]), "count",
                    help="ADRs, design docs, runbooks and postmortems you added."),
-        ]
+        ], period.previous(), repo)
     return memo(wh, "person_figures", person, period, repo)(build)
 
 
@@ -679,6 +838,7 @@ def committee_figures(wh: Warehouse, person: str, period: Period, repo: str | No
                                   "count", a["mentoring"].height, b["mentoring"].height, "people",
                                   help="Reviews, review comments and co-authored commits on less experienced colleagues' work."),
         }
+        extra = {f.key: f for f in with_coverage(wh, list(extra.values()), period.previous(), repo)}
         return {**base, **extra}
     return memo(wh, "committee_figures", person, period, repo)(build)
 
@@ -791,6 +951,8 @@ def week_choices(period: Period) -> list[date]:
 
 
 def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
+    from dataclasses import replace
+
     """The team's figures for ``week`` (Monday, UTC) against the week before, for "moved most"."""
     def numbers(start: date) -> dict[str, dict[str, Any]]:
         p = Period(start, start + timedelta(days=6))
@@ -817,7 +979,9 @@ def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
                           _int(a[section], count) if count else None, _int(b[section], count) if count else None,
                           basis, lower)
 
+        cfr = f("cfr", "Change failure rate", "dora", "change_failure_rate", "share", "deployments", "deployments", True)
         figures = [
+            f("commits", "Commits", "throughput", "commits"),
             f("prs_merged", "PRs merged", "throughput", "prs_merged"),
             f("reviews", "Reviews given", "throughput", "reviews_given"),
             f("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "PRs", "prs", True),
@@ -827,25 +991,37 @@ def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
             f("incidents", "Incidents", "incidents", "incidents", lower=True),
             f("mttr", "MTTR", "incidents", "mttr_median_hours", "hours", "restored", "resolved_incidents", True),
             f("deployments", "Deployments", "dora", "deployments"),
-            f("cfr", "Change failure rate", "dora", "change_failure_rate", "share", "deployments", "deployments", True),
+            replace(cfr, events=_int(a["dora"], "failed_deployments"), previous_events=_int(b["dora"], "failed_deployments")),
         ]
         if filters.team is not None:
             figures.append(f("gini", "Review load Gini", "load", "gini", "gini", "reviews", "reviews", True))
-        return figures
+        return with_coverage(wh, figures, Period(week - timedelta(days=7), week - timedelta(days=1)), filters.repo)
     return memo(wh, "week_figures", filters, week)(build)
 
 
-def moved_most(figures: list[Figure], *, threshold: float = 0.25, minimum: int = 3, limit: int = 5) -> list[tuple[Figure, bool]]:
-    """The figures that changed most (relative), largest first, each with a flag: True when the change is
-    at least ``threshold`` and both weeks rest on at least ``minimum`` records (else it may be noise)."""
+def judge(fig: Figure) -> comparison.Change:
+    """The comparison rule's verdict on ``fig``'s change (:func:`impactlens.metrics.comparison.judge`): counts
+    by the exact Poisson test, shares (change failure rate) by the two-proportion z-test on ``events`` of
+    ``count``, medians and the Gini by their record counts and a 25% change."""
+    kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
+    noun = {"count": fig.label.lower(), "rate": "failures", "median": fig.basis or "records"}[kind]
+    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,
+                            events=fig.events, previous_events=fig.previous_events, noun=noun)
+
+
+def moved_most(figures: list[Figure], *, limit: int = 5) -> list[tuple[Figure, comparison.Change]]:
+    """The figures that changed most, each with the comparison rule's verdict (``verdict.significant`` is the
+    ⚑ flag): significant changes first, then the largest relative change (a count from 0 counts as largest).
+    Figures whose previous period is not covered by their source (``comparable`` False), or without both
+    values, or unchanged, are left out."""
     ranked = []
     for fig in figures:
-        change = fig.change
-        if change is None:
+        if not fig.comparable or fig.value is None or fig.previous is None or fig.value == fig.previous:
             continue
-        solid = fig.count is None or (fig.count >= minimum and (fig.previous_count or 0) >= minimum)
-        if fig.count is None:
-            solid = (fig.value or 0) + (fig.previous or 0) >= minimum
-        ranked.append((abs(change), fig, solid and abs(change) >= threshold))
-    ranked.sort(key=lambda item: item[0], reverse=True)
-    return [(fig, flag) for _, fig, flag in ranked[:limit]]
+        if fig.change is None and not (fig.unit == "count" and fig.previous == 0):
+            continue
+        verdict = judge(fig)
+        size = abs(fig.change) if fig.change is not None else float("inf")
+        ranked.append((verdict.significant, size, fig, verdict))
+    ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [(fig, verdict) for _, _, fig, verdict in ranked[:limit]]

@@ -20,10 +20,16 @@ if person is not None:
 
     weekly = data.person_weekly(wh, person, period, repo)
     left, right = st.columns(2)
-    with left:
-        ui.chart(charts.person_activity(weekly))
-    with right:
-        ui.chart(charts.person_pr_size(weekly))
+    if wh.has("pull_requests"):
+        with left:
+            ui.chart(charts.person_activity(weekly))
+        with right:
+            ui.chart(charts.person_pr_size(weekly))
+    else:  # git only: commits per week, and no empty PR charts
+        with left:
+            ui.chart(charts.person_commits(weekly))
+        with right:
+            ui.no_pull_requests(wh, repo)
 
     prs = data.person_prs(wh, person, period, repo)
     reviews = data.person_reviews(wh, person, period, repo)

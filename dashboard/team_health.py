@@ -22,22 +22,41 @@ if not wh.has("pull_requests") and not wh.has("commits"):
 weeks = data.week_choices(filters.period)
 week = st.selectbox("Week", weeks, format_func=ui.week_label, key="team_week",
                     help="The week to review; figures compare it with the week before.")
-members = data.team_members(wh, filters.team, filters.period).height if filters.team else wh.people.height
-st.markdown(f"{team_name.capitalize() if not filters.team else team_name} · {members} people in "
+active = data.active_people(wh, filters)  # humans with activity in the period (docs/metrics.md "Comparisons")
+if filters.team:
+    members = data.team_members(wh, filters.team, filters.period).height
+    people_text = f"{active} of {members} team members active"
+else:
+    people_text = f"{active} {data.plural('people', active)} active"
+st.markdown(f"{team_name.capitalize() if not filters.team else team_name} · {people_text} in "
             f"{filters.period.label()} · {filters.repo or 'all repositories'}"
             + ("" if filters.team else " · pick a team in the sidebar for one team's review"))
+st.caption("Active: a human (bots left out) with a commit, PR or review in the period.")
 
 st.subheader("Moved most since last week")
-moved = data.moved_most(data.week_figures(wh, filters, week))
+week_figs = data.week_figures(wh, filters, week)
+moved = data.moved_most(week_figs)
 if moved:
     columns = st.columns(len(moved))
-    for column, (fig, flag) in zip(columns, moved):
+    for column, (fig, verdict) in zip(columns, moved):
         with column:
-            ui.figure(fig, flag=flag)
-    st.caption(f"{ui.week_label(week)} against the week before. ⚑ marks a change of 25% or more resting on at "
-               "least 3 records each week; smaller bases may be noise.")
+            ui.figure(fig, flag=verdict.significant, note=("Moved: " if verdict.significant else "Maybe noise: ")
+                      + verdict.reason)
+    st.caption(f"{ui.week_label(week)} against the week before. ⚑ marks a change the comparison rule holds to be "
+               "more than noise: counts by an exact Poisson test, change failure rate by a two-proportion test "
+               "(each at p < 0.05, on at least 5 events), medians on at least 5 records each week and a change of "
+               "25% or more (docs/metrics.md \"Comparisons\").")
 else:
-    st.info("Nothing to compare: no activity in this week or the week before.")
+    busy = [f for f in week_figs if f.value]
+    uncovered = [f for f in week_figs if not f.comparable and f.covered is not None]
+    if uncovered:
+        st.info(f"Nothing to compare: the data begins inside the week before ({uncovered[0].uncovered()}).")
+    elif busy:
+        st.info("No figure changed in a way that can be compared: this week has "
+                + ", ".join(f"{f.label} {f.shown()}" for f in busy[:3])
+                + ", the week before the same or no value.")
+    else:
+        st.info("Nothing to compare: no activity in this week or the week before.")
 
 st.subheader("DORA four keys")
 keys = data.dora_summary(wh, filters)
@@ -74,22 +93,28 @@ else:
 
 trends = data.team_weekly(wh, filters)
 st.subheader("Trends")
+if wh.has("pull_requests"):
+    left, right = st.columns(2)
+    with left:
+        ui.chart(charts.pr_size_trend(trends["size"]))
+    with right:
+        ui.chart(charts.first_review_trend(trends["ttfr"]))
+    left, right = st.columns(2)
+    with left:
+        ui.chart(charts.cycle_phases(trends["cycle"]))
+    with right:
+        at = datetime.combine(week + timedelta(days=7), time(), timezone.utc)
+        ui.chart(charts.open_prs(data.open_prs_by_age(wh, filters, at), f"the end of the week of {week:%d %b %Y}"))
+else:  # no empty charts on a git-only warehouse
+    ui.no_pull_requests(wh, filters.repo)
 left, right = st.columns(2)
 with left:
-    ui.chart(charts.pr_size_trend(trends["size"]))
+    if wh.has("reviews"):
+        ui.chart(charts.review_balance(trends["load"]))
+    else:
+        ui.empty("reviews", "reviews")
 with right:
-    ui.chart(charts.first_review_trend(trends["ttfr"]))
-left, right = st.columns(2)
-with left:
-    ui.chart(charts.cycle_phases(trends["cycle"]))
-with right:
-    at = datetime.combine(week + timedelta(days=7), time(), timezone.utc)
-    ui.chart(charts.open_prs(data.open_prs_by_age(wh, filters, at), f"the end of the week of {week:%d %b %Y}"))
-left, right = st.columns(2)
-with left:
-    ui.chart(charts.review_balance(trends["load"]))
-with right:
-    if trends["deployments"].height:
+    if wh.has("deployments") and trends["deployments"].height:
         ui.chart(charts.deployments_trend(trends["deployments"]))
     else:
         ui.empty("deployments", "deployments")

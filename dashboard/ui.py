@@ -10,8 +10,10 @@ import streamlit as st
 
 from impactlens.dashboard import data
 from impactlens.dashboard.charts import Panel
+from impactlens.errors import ImpactlensError
 
 _STATE = "_impactlens"
+_PROBLEM = "_impactlens_problem"
 CARD_HEIGHT = 180
 
 
@@ -35,8 +37,16 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
         else:  # the second date is not picked yet
             period = default
         teams = [None, *wh.teams["team_id"].to_list()]
-        wanted = st.query_params.get("team")  # a shared link may name the team: ?team=web
-        team = st.selectbox("Team", teams, index=teams.index(wanted) if wanted in teams else 0,
+        wanted = st.query_params.get("team")  # a shared link may name the team: ?team=web (id or name)
+        index = 0
+        if wanted:
+            try:
+                index = teams.index(data.find_team(wh, wanted))
+            except data.NotFound as exc:
+                # Never the whole organisation in place of an unknown team: say so, once, and stop the page.
+                st.session_state[_PROBLEM] = f"{exc} The link's ?team={wanted} was dropped: pick a team in the sidebar."
+                del st.query_params["team"]
+        team = st.selectbox("Team", teams, index=index,
                             format_func=lambda t: "All teams" if t is None else wh.team_name(t),
                             key="team", help="Work counts for the team the person was in when it happened.")
         repos = [None, *wh.repos["repo_id"].to_list()]
@@ -47,6 +57,11 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
     filters = data.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters
+
+
+def url_problem() -> str | None:
+    """The problem the sidebar found in the URL (an unknown ``?team=``), once: the app shows it and stops."""
+    return st.session_state.pop(_PROBLEM, None)
 
 
 def _dates(value) -> tuple[date, ...]:
@@ -65,9 +80,23 @@ def empty(what: str, table: str) -> None:
     st.info(f"No {what}: run `{data.COLLECT[table]}`.", icon=":material/info:")
 
 
+def configured_me() -> str | None:
+    """``[dashboard] me`` of impactlens.toml in the working directory, or None when unset.
+
+    Raises:
+        ConfigError: the file is not valid (shown by the caller).
+    """
+    from impactlens import config
+
+    me = (config.load().get("dashboard", {}).get("me") or "").strip()
+    return me or None
+
+
 def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | None:
-    """A person selectbox (members of the sidebar's team, if any); remembers the choice across pages and
-    starts from ``?person=`` in the URL. Returns the person key, or None when nobody is in the data."""
+    """A person selectbox (members of the sidebar's team, if any) with no default: it starts from the person
+    chosen on another page, else ``?person=`` in the URL, else ``[dashboard] me`` of impactlens.toml, and
+    never silently from anyone else. An unknown or out-of-scope person is a visible error naming close
+    matches. Returns the person key, or None while nobody is chosen."""
     people = data.people_choices(wh, filters)
     if people.height == 0:
         if filters.team is not None:
@@ -77,9 +106,30 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
         return None
     keys = people["person_key"].to_list()
     labels = dict(zip(keys, people["label"].to_list()))
-    wanted = st.session_state.get("_person") or st.query_params.get("person")
-    index = keys.index(wanted) if wanted in keys else 0
-    person = st.selectbox("Person", keys, index=index, format_func=labels.get, key=key)
+    wanted = st.session_state.get("_person")
+    if wanted is None:
+        asked, where = st.query_params.get("person"), "?person="
+        if not asked:
+            try:
+                asked, where = configured_me(), "[dashboard] me in impactlens.toml: "
+            except ImpactlensError as exc:
+                st.error(str(exc))
+        if asked:
+            try:
+                wanted = data.find_person(wh, asked)[0]
+            except ImpactlensError as exc:
+                st.error(f"{where}{asked}: {exc}", icon=":material/person_off:")
+    if wanted is not None and wanted not in keys:
+        where = f"was not in {wh.team_name(filters.team)} in this period" if filters.team else "has no activity in the data"
+        st.warning(f"{wh.name(wanted)} ({wanted}) {where}: choose someone below.", icon=":material/person_off:")
+        wanted = None
+    person = st.selectbox("Person", keys, index=keys.index(wanted) if wanted in keys else None,
+                          format_func=labels.get, key=key, placeholder="Choose a person…",
+                          help="Type to search. Set [dashboard] me in impactlens.toml to open on yourself.")
+    if person is None:
+        st.info("Choose a person to see their figures (or set `me` under `[dashboard]` in impactlens.toml).",
+                icon=":material/person_search:")
+        return None
     st.session_state["_person"] = person
     return person
 
@@ -112,9 +162,16 @@ def figures(items: list[data.Figure], per_row: int = 3) -> None:
                 figure(fig)
 
 
-def figure(fig: data.Figure, flag: bool = False) -> None:
+def no_pull_requests(wh: data.Warehouse, repo: str | None) -> None:
+    """The notice that replaces PR charts when no pull requests were collected, naming the command."""
+    target = repo if repo and "/" in repo else "OWNER/REPO"
+    st.info(f"No pull requests collected: `impactlens collect github {target}` adds them "
+            "(PR size, review and cycle-time charts need them).", icon=":material/info:")
+
+
+def figure(fig: data.Figure, flag: bool = False, note: str = "") -> None:
     """One headline figure in a bordered card: value, change against the previous period, and the counts behind."""
-    change = fig.change
+    change = fig.change  # None when the previous period is not covered as fully (the caption says so)
     delta = f"{change:+.0%} vs {fig.shown(fig.previous)}" if change is not None else None
     unchanged = change is not None and round(change, 2) == 0  # shown as ±0%: no arrow, no colour
     if unchanged:
@@ -124,7 +181,7 @@ def figure(fig: data.Figure, flag: bool = False) -> None:
     with st.container(border=True, height=CARD_HEIGHT):
         st.metric(label, fig.shown(), delta, delta_color=colour, delta_arrow="off" if unchanged else "auto",
                   help=fig.help or None)
-        st.caption(fig.context() or "&nbsp;")
+        st.caption(" · ".join(t for t in (fig.context(), note) if t) or "&nbsp;")
 
 
 def chart(panel: Panel) -> None:

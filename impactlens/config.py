@@ -14,6 +14,8 @@ Sections (all shown by ``impactlens config show``):
 * ``[people]``: path of the roster file.
 * ``[review]``: what ends the wait for a first review (docs/metrics.md "Time to first review").
 * ``[assistant]``: ``me``, the one person ``impactlens mcp`` answers about (empty: anyone).
+* ``[dashboard]``: ``me``, the person the dashboard opens on (an id, email, login or display name; empty:
+  the dashboard asks who).
 * ``[digest]``: alert thresholds of ``impactlens digest`` and its webhook (docs/assistant.md).
 """
 
@@ -128,6 +130,10 @@ DEFAULTS: dict[str, Any] = {
     },
     # impactlens mcp: a person id, login or email; when set, person tools answer only about them.
     "assistant": {
+        "me": "",
+    },
+    # impactlens dashboard: the person My impact and Promotion case open on (empty: a chooser, no default).
+    "dashboard": {
         "me": "",
     },
     # impactlens digest: alert thresholds (docs/assistant.md) and where --post sends the message.

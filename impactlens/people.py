@@ -1045,3 +1045,74 @@ def attach_teams(
         con.unregister("_frame")
     return out.drop("_row")
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Junk identities: kept and counted, but flagged and never a default
+
+
+#: Names, logins and email parts that name nobody ("unknown <none@none>", "=").
+JUNK_WORDS = frozenset({"", "unknown", "none", "(none)", "null", "nil", "n/a", "na", "anonymous", "nobody"})
+
+
+def _junk_text(text: str) -> bool:
+    value = text.strip().lower()
+    return value in JUNK_WORDS or not any(ch.isalpha() for ch in value)
+
+
+def _junk_email(email: str) -> bool:
+    value = email.strip().lower()
+    if "@" not in value or _junk_text(value):
+        return True
+    local, domain = value.rsplit("@", 1)
+    return local.strip("<>") in JUNK_WORDS or domain.strip("<>") in JUNK_WORDS
+
+
+def is_junk_identity(name: str | None = None, email: str | None = None, login: str | None = None) -> bool:
+    """True when any given part names nobody: a display name or login with no letter or one of
+    :data:`JUNK_WORDS` ("=", "unknown", "none"), or an email that is empty, has no ``@`` or no letter, or
+    whose local part or domain is such a word ("none@none"). Parts passed as None are not judged.
+
+    Junk identities stay in the warehouse and in every count of activity; the dashboard never picks one
+    as its default person and ``people list`` marks them (docs/identities.md).
+    """
+    return ((name is not None and _junk_text(name)) or (login is not None and _junk_text(login))
+            or (email is not None and _junk_email(email)))
+
+
+def is_junk_key(person_key: str, display_name: str | None = None) -> bool:
+    """:func:`is_junk_identity` of an actor key (a person id, or an unresolved ``email:``/``github_login:``/
+    ``name:`` identity id) with its display name."""
+    kind, _, value = person_key.partition(":")
+    return is_junk_identity(
+        name=display_name if display_name is not None else (value if kind == "name" else None),
+        email=value if kind == "email" else None,
+        login=value if kind == "github_login" else None,
+    )
+
+
+def person_activity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Authored work per actor, for finding the id one needs (``people list``).
+
+    An actor is a person id, or the identity id of an identity linked to nobody (the data contract).
+    Returns columns: person_id (str: the actor key), commits (i64: non-merge commits whose author email is
+    the actor's), prs (i64: pull requests whose author login is the actor's), last_active (DATE UTC of the
+    latest of those). Actors with no authored work have no row.
+    """
+    return con.sql(
+        """
+        WITH work AS (
+            SELECT coalesce(i.person_id, 'email:' || lower(trim(c.author_email))) AS actor, 'commit' AS kind,
+                   c.authored_at AS ts
+            FROM commits c LEFT JOIN identities i ON i.identity_id = 'email:' || lower(trim(c.author_email))
+            WHERE NOT c.is_merge AND c.author_email IS NOT NULL
+            UNION ALL
+            SELECT coalesce(i.person_id, 'github_login:' || lower(p.author_login)), 'pr', p.created_at
+            FROM pull_requests p LEFT JOIN identities i ON i.identity_id = 'github_login:' || lower(p.author_login)
+            WHERE p.author_login IS NOT NULL
+        )
+        SELECT actor AS person_id, count(*) FILTER (WHERE kind = 'commit') AS commits,
+               count(*) FILTER (WHERE kind = 'pr') AS prs, timezone('UTC', max(ts))::DATE AS last_active
+        FROM work GROUP BY 1
+        """
+    ).pl()

@@ -32,6 +32,8 @@ PAGES = ("my_impact.py", "promotion_case.py", "team_health.py")
 #                    time to first review 4 h, 10 h, 2 h -> median 4.0 h (previous 8 h: -50%);
 #                    incidents led 1, restored in 3 h; artifacts 1 (docs/adr/0001-use-duckdb.md).
 #   Bob, period:     reviews given 2 (PRs 1 and 2), PRs merged 0; previous period 1 review.
+# Carol's PR 8 and Alice's review of it (1-2 May 2026, before both periods) make PR and review data begin before
+# the previous period, so its changes may be shown (docs/metrics.md "Comparisons").
 
 SETUP = """
 INSERT INTO repositories (repo_id, name, owner, url) VALUES ('acme/api', 'api', 'acme', 'https://github.com/acme/api');
@@ -56,13 +58,15 @@ INSERT INTO pull_requests (repo_id, number, title, author_login, author_is_bot, 
   ('acme/api', 3, 'Cache search results', 'alice', false, 'closed', '2026-11-02 09:00+00', '2026-11-03 09:00+00', '2026-11-03 09:00+00', 400, 100, 'https://github.com/acme/api/pull/3'),
   ('acme/api', 4, 'Old change', 'alice', false, 'closed', '2026-07-01 09:00+00', '2026-07-02 09:00+00', '2026-07-02 09:00+00', 30, 20, 'https://github.com/acme/api/pull/4'),
   ('acme/api', 5, 'Bob waits', 'bob', false, 'open', '2026-10-20 09:00+00', NULL, NULL, 5, 5, 'https://github.com/acme/api/pull/5'),
-  ('acme/api', 6, 'Bump duckdb', 'dependabot[bot]', true, 'closed', '2026-10-21 09:00+00', '2026-10-21 10:00+00', '2026-10-21 10:00+00', 1, 1, 'https://github.com/acme/api/pull/6');
+  ('acme/api', 6, 'Bump duckdb', 'dependabot[bot]', true, 'closed', '2026-10-21 09:00+00', '2026-10-21 10:00+00', '2026-10-21 10:00+00', 1, 1, 'https://github.com/acme/api/pull/6'),
+  ('acme/api', 8, 'Early work', 'carol', false, 'closed', '2026-05-01 09:00+00', '2026-05-02 09:00+00', '2026-05-02 09:00+00', 3, 3, 'https://github.com/acme/api/pull/8');
 INSERT INTO reviews (repo_id, review_id, pr_number, reviewer_login, reviewer_is_bot, state, submitted_at, url) VALUES
   ('acme/api', 'r1', 1, 'bob', false, 'APPROVED', '2026-10-05 13:00+00', 'https://github.com/acme/api/pull/1#pullrequestreview-1'),
   ('acme/api', 'r2ai', 2, 'coderabbitai[bot]', true, 'COMMENTED', '2026-10-12 09:05+00', NULL),
   ('acme/api', 'r2', 2, 'bob', false, 'CHANGES_REQUESTED', '2026-10-12 19:00+00', 'https://github.com/acme/api/pull/2#pullrequestreview-2'),
   ('acme/api', 'r3', 3, 'carol', false, 'APPROVED', '2026-11-02 11:00+00', 'https://github.com/acme/api/pull/3#pullrequestreview-3'),
-  ('acme/api', 'r4', 4, 'bob', false, 'APPROVED', '2026-07-01 17:00+00', 'https://github.com/acme/api/pull/4#pullrequestreview-4');
+  ('acme/api', 'r4', 4, 'bob', false, 'APPROVED', '2026-07-01 17:00+00', 'https://github.com/acme/api/pull/4#pullrequestreview-4'),
+  ('acme/api', 'r8', 8, 'alice', false, 'APPROVED', '2026-05-01 17:00+00', 'https://github.com/acme/api/pull/8#pullrequestreview-8');
 INSERT INTO incidents (incident_id, source, external_id, repo_id, title, severity, status, opened_at, resolved_at,
                        commander, responders, url) VALUES
   ('pd:1', 'pagerduty', '1', 'acme/api', 'Checkout errors', 'SEV2', 'resolved', '2026-10-10 10:00+00',
@@ -354,6 +358,10 @@ def test_team_health_ranks_no_one(app, small_db):
 
 def test_git_only_warehouse_shows_commits_and_says_how_to_collect_pull_requests(app, tmp_path):
     at = app(build(tmp_path / "git.duckdb", GIT_ONLY))
+    # No default person: a chooser.
+    assert at.selectbox(key="my_impact_person").value is None
+    assert "Choose a person to see their figures" in texts(at)
+    at.selectbox(key="my_impact_person").set_value("email:dee@example.com").run()
     shown = texts(at)
     assert "No pull requests (showing commits from git): run `impactlens collect github OWNER/REPO`." in shown
     commits = at.dataframe[0].value

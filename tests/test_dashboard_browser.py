@@ -149,7 +149,7 @@ def test_an_open_page_shows_a_new_collection_by_itself(browser, tmp_path: Path):
             except OSError:
                 assert time.monotonic() < deadline, "streamlit did not start"
                 time.sleep(0.5)
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        page.goto(f"http://127.0.0.1:{port}/?person=github_login:dee", wait_until="domcontentloaded")  # no default person
         merged = page.locator('[data-testid="stMetric"]', has_text="PRs merged")
         merged.locator('[data-testid="stMetricValue"]', has_text="1").wait_for(timeout=120_000)
         os.replace(_warehouse_with_prs(tmp_path / "staged.duckdb", 3), db)

@@ -272,13 +272,17 @@ def test_team_review_moved_figures_waiting_prs_and_review_load(world):
     review = build_team_review(world, "core", "2024-W11")
     assert (review.team_name, review.members) == ("Core", 3)
     merged = next(m.figure for m in review.moved if m.figure.name == "PRs merged")
-    # Week Mar 11-17: PRs 3 (bob) and 4 (cy) merged -> 2. Baseline Feb 12 - Mar 10: PRs 1 and 2 -> 2 / 4 weeks = 0.5.
-    assert (merged.value, merged.previous) == (2, 0.5)
-    # Incidents the team took part in: none this week; INC-1 (Mar 8, 4 h) in the baseline -> 1 / 4 = 0.25 -> 0.2.
+    # Week Mar 11-17: PRs 3 (bob) and 4 (cy) merged -> 2. The baseline weeks Feb 12 - Mar 10 are not covered:
+    # the PR data begins with PR 1 on Mar 4 (7 of 28 days, 25%), so no baseline and no change
+    # (docs/metrics.md "Comparisons"), where "2 / 4 weeks = 0.5" would have claimed +300%.
+    assert (merged.value, merged.previous) == (2, None)
+    assert "only 25% covered by the data (it begins 2024-03-04): no comparison" in merged.context
+    # Incidents the team took part in: none this week; the incident data begins with INC-1 on Mar 8: no baseline.
     incidents = next(m.figure for m in review.moved if m.figure.name == "Incidents")
-    assert (incidents.value, incidents.previous) == (0, 0.2)
-    restore = next(m.figure for m in review.moved if m.figure.name == "Median time to restore")
-    assert (restore.value, restore.previous) == (None, 4.0)
+    assert (incidents.value, incidents.previous) == (0, None)
+    # No restore time this week and no covered baseline: nothing to show.
+    assert "Median time to restore" not in [m.figure.name for m in review.moved]
+    assert all(m.verdict is None for m in review.moved)
     assert review.moved[-1].figure.change is None  # figures with no change to measure come last
     # PR 9 (cy) ready Mar 15 10:00 with no review: waiting 62 hours at the week's end (Mar 18 00:00).
     assert [(w["record"].label, round(w["waiting_hours"])) for w in review.waiting] == [("acme/api#9", 62)]

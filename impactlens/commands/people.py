@@ -78,19 +78,72 @@ def refresh_command(db: DbOption = None, config: ConfigOption = None) -> None:
 def list_command(
     at: Annotated[Optional[str], typer.Option("--at", help="Teams on this date (YYYY-MM-DD; default today).")] = None,
     bots: Annotated[bool, typer.Option("--bots", help="Include bots.")] = False,
+    team: Annotated[Optional[str], typer.Option("--team", help="Only members of this team (id or name) on --at.")] = None,
+    active_since: Annotated[Optional[str], typer.Option(
+        "--active-since", help="Only people with a commit or PR on or after this date (YYYY-MM-DD).")] = None,
+    search: Annotated[Optional[str], typer.Option(
+        "--search", help="Only people whose id, name, email or login contains this text (any case).")] = None,
+    linked_only: Annotated[bool, typer.Option(
+        "--linked-only", help="Only the people table (leave out identities linked to nobody).")] = False,
     db: DbOption = None,
 ) -> None:
-    """People with their team(s), title, level and number of identities."""
+    """People (and identities linked to nobody, source "unlinked") with their team(s), title, level, identities, commits and PRs authored, last activity; junk
+    identities ("=", "unknown", no letters, none@none) are marked "junk" (docs/identities.md)."""
+    import polars as pl
+
     from impactlens import people
 
     with user_errors():
         day = _date(at)
+        since = _date(active_since)
         with warehouse.read_only(db) as con:
             frame = people.list_people(con, at=day, include_bots=bots)
+            if not linked_only:  # identities linked to nobody are actors of their own (docs/identities.md)
+                loose = people.unresolved(con, include_bots=bots).filter(pl.col("kind") != "name")
+                frame = pl.concat([frame, loose.select(
+                    pl.col("identity_id").alias("person_id"),
+                    pl.coalesce("display_name", "value").alias("display_name"), pl.lit("unlinked").alias("source"),
+                    pl.lit(None, pl.String).alias("title"), pl.lit(None, pl.String).alias("level"),
+                    pl.lit(None, pl.String).alias("teams"), pl.lit(1, pl.Int64).alias("identities"), "is_bot",
+                    pl.lit(None, pl.String).alias("bot_kind"))], how="vertical_relaxed")
+            counts = people.person_activity(con)
+            teams = dict(con.sql("SELECT team_id, name FROM teams").fetchall())
+            matched = None
+            if search:
+                matched = {r[0] for r in con.execute(
+                    "SELECT coalesce(person_id, identity_id) FROM identities WHERE contains(lower(value), ?)",
+                    [search.strip().lower()]).fetchall()}
+    if team is not None:
+        team_id = team if team in teams else next((t for t, n in teams.items() if n.lower() == team.lower()), None)
+        if team_id is None:
+            import difflib
+
+            close = list(dict.fromkeys(difflib.get_close_matches(team, [*teams, *teams.values()], n=3, cutoff=0.5)))
+            fail(f"no team '{team}' in the warehouse" + (f" (did you mean {', '.join(close)}?)" if close else
+                 f" (known: {', '.join(sorted(teams)) or 'none'})") + ".")
+        frame = frame.filter(pl.col("teams").fill_null("").str.split(", ").list.contains(team_id))
+    frame = frame.join(counts, on="person_id", how="left").with_columns(
+        pl.col("commits").fill_null(0), pl.col("prs").fill_null(0),
+        pl.struct("person_id", "display_name").map_elements(
+            lambda r: "junk" if people.is_junk_key(r["person_id"], r["display_name"]) else "",
+            return_dtype=pl.String).alias("flag"),
+    )
+    frame = frame.sort(pl.col("display_name").str.to_lowercase(), "person_id")
+    if since is not None:
+        frame = frame.filter(pl.col("last_active") >= since)
+    if search:
+        text = search.strip().lower()
+        frame = frame.filter(pl.col("person_id").str.to_lowercase().str.contains(text, literal=True)
+                             | pl.col("display_name").str.to_lowercase().str.contains(text, literal=True)
+                             | pl.col("person_id").is_in(sorted(matched or ())))
     if frame.is_empty():
-        typer.echo("No people yet: import a roster (impactlens people import ROSTER) or run impactlens people refresh.")
+        if team or since or search:
+            typer.echo("Nobody matches these filters.")
+        else:
+            typer.echo("No people yet: import a roster (impactlens people import ROSTER) or run impactlens people refresh.")
         return
-    cols = ("person_id", "display_name", "teams", "title", "level", "identities", "source")
+    cols = ("person_id", "display_name", "teams", "title", "level", "identities", "source", "commits", "prs",
+            "last_active", "flag")
     if bots:
         cols += ("bot_kind",)
     _echo_rows(cols, frame.select(cols).rows())

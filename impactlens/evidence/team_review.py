@@ -23,6 +23,7 @@ import polars as pl
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
 from impactlens.evidence.packet import Chart, _page, _record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
+from impactlens.metrics import comparison
 from impactlens.metrics import (
     Scope, cycle_time, incident_facts, incident_roles, incident_summary, load, pr_facts, pr_size, review_load, throughput,
     time_to_first_review, with_team,
@@ -54,10 +55,22 @@ def parse_week(text: str | date) -> date:
 
 @dataclass
 class Moved:
-    """One team figure this week beside its baseline (mean of the previous BASELINE_WEEKS weeks)."""
+    """One team figure this week beside its baseline (mean of the previous BASELINE_WEEKS weeks).
+
+    ``verdict`` is the comparison rule's (:func:`impactlens.metrics.comparison.judge`; None when the baseline
+    weeks are not covered by the figure's data, whose baseline is then not shown): ``verdict.significant``
+    marks a figure that moved beyond noise."""
 
     figure: Figure
     weeks_with_data: int
+    verdict: comparison.Change | None = None
+
+    def line(self) -> str:
+        """ "PRs merged: 12 PRs (mean of the previous 4 weeks: 3 PRs, +300%) — moved: p = 0.00 (...)"."""
+        text = f"{self.figure.name}: {self.figure.text()}"
+        if self.verdict is not None and self.figure.previous is not None:
+            text += (" — moved: " if self.verdict.significant else " — within noise: ") + self.verdict.reason
+        return text
 
 
 @dataclass
@@ -93,7 +106,7 @@ class TeamReview:
         if not self.moved:
             out += ["The data has no team figures for this week.", ""]
         for m in self.moved:
-            out += [f"- {m.figure.name}: {m.figure.text()} ({m.figure.context})"]
+            out += [f"- {m.line()} ({m.figure.context})"]
         out += ["", "## Open PRs waiting longest for a first review", ""]
         if not self.waiting:
             out += ["No open PR by the team was waiting for a first review at the end of the week.", ""]
@@ -125,7 +138,7 @@ class TeamReview:
             parts.append(f"<figure class='chart' id='chart-{e(chart.name)}'>{chart.svg()}<figcaption>{e(chart.title)}"
                          "</figcaption></figure>")
         parts.append("<h2>Figures that moved most</h2><ul>" + "".join(
-            f"<li>{e(m.figure.name)}: {e(m.figure.text())} <span class='ctx'>({e(m.figure.context)})</span></li>"
+            f"<li>{e(m.line())} <span class='ctx'>({e(m.figure.context)})</span></li>"
             for m in self.moved) + "</ul>")
         parts.append("<h2>Open PRs waiting longest for a first review</h2><ul>" + "".join(
             f"<li>{_record_html(w['record'])}: waiting {w['waiting_hours']:.0f} hours</li>" for w in self.waiting) + "</ul>")
@@ -144,15 +157,18 @@ class TeamReview:
 
 
 _FIGURES = (
-    # (label, metric function, column, unit)
-    ("PRs merged", throughput, "prs_merged", "PRs"),
-    ("Reviews given", throughput, "reviews_given", "reviews"),
-    ("Median PR size", pr_size, "median_changed_lines", "lines"),
-    ("Median time to first review", time_to_first_review, "median_hours", "hours"),
-    ("Median cycle time to merge", cycle_time, "median_cycle_time_to_merge_hours", "hours"),
-    ("Incidents", incident_summary, "incidents", "incidents"),
-    ("Median time to restore", incident_summary, "mttr_median_hours", "hours"),
+    # (label, metric function, column, unit, column of the records behind a median, source of the data)
+    ("PRs merged", throughput, "prs_merged", "PRs", None, "pull_requests"),
+    ("Reviews given", throughput, "reviews_given", "reviews", None, "reviews"),
+    ("Median PR size", pr_size, "median_changed_lines", "lines", "prs", "pull_requests"),
+    ("Median time to first review", time_to_first_review, "median_hours", "hours", "prs", "pull_requests"),
+    ("Median cycle time to merge", cycle_time, "median_cycle_time_to_merge_hours", "hours", "prs", "pull_requests"),
+    ("Incidents", incident_summary, "incidents", "incidents", None, "incidents"),
+    ("Median time to restore", incident_summary, "mttr_median_hours", "hours", "resolved_incidents", "incidents"),
 )
+#: source -> SQL of the first record's time (the comparison rule: is the baseline covered?).
+_FIRST = {"pull_requests": "SELECT min(created_at) FROM pull_requests", "reviews": "SELECT min(submitted_at) FROM reviews",
+          "incidents": "SELECT min(opened_at) FROM incidents"}
 #: Units of counts: a week without a row had none of them.
 _COUNTS = ("PRs", "reviews", "incidents")
 
@@ -181,30 +197,51 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     scope = Scope(team=team_id, start=base_start, end=end)
     moved: list[Moved] = []
     series: list[dict] = []
-    for label, func, column, unit in _FIGURES:
+    firsts = {source: con.sql(sql).fetchall()[0][0] for source, sql in _FIRST.items()}
+    for label, func, column, unit, count_column, source in _FIGURES:
         kwargs = {"by": None, "grain": "week"}
         frame = func(frames, scope, **kwargs).collect()
         if frame.is_empty():
             continue
-        this = frame.filter(pl.col("period_start") == start)[column]
-        base = frame.filter(pl.col("period_start") < start)[column].drop_nulls()
+        this_rows = frame.filter(pl.col("period_start") == start)
+        base_rows = frame.filter(pl.col("period_start") < start)
+        this, base = this_rows[column], base_rows[column].drop_nulls()
         value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
         if unit in _COUNTS:  # weeks with no row had none
             baseline = float(base.sum()) / BASELINE_WEEKS
         else:
             baseline = float(base.mean()) if len(base) else None
+        context = (f"team {teams[team_id]} ({members} engineers), week {monday}; baseline: mean of the "
+                   f"previous {BASELINE_WEEKS} weeks")
+        first = firsts.get(source)
+        verdict = None
+        if not comparison.comparable(first, base_start.date()):
+            # The baseline weeks are not all covered by this figure's data: no baseline, no change.
+            share = comparison.covered_share(first, base_start.date(), (start - timedelta(days=1)).date())
+            context += (f", only {share:.0%} covered by the data (it begins {first:%Y-%m-%d}): no comparison"
+                        if first is not None else ", not covered by the data: no comparison")
+            baseline = None
+        elif value is not None and baseline is not None:
+            if unit in _COUNTS:
+                verdict = comparison.judge("count", value, baseline, exposure=1 / BASELINE_WEEKS, noun=unit)
+            else:
+                n_this = int(this_rows[count_column].sum() or 0) if count_column in this_rows.columns else 0
+                n_base = int(base_rows[count_column].sum() or 0) if count_column in base_rows.columns else 0
+                verdict = comparison.judge("median", value, baseline, count=n_this, previous_count=n_base,
+                                           noun="records")
         if value is None and baseline is None:
             continue
-        fig = Figure(label, round(value, 1) if value is not None else None, unit,
-                     f"team {teams[team_id]} ({members} engineers), week {monday}; baseline: mean of the "
-                     f"previous {BASELINE_WEEKS} weeks", previous=round(baseline, 1) if baseline is not None else None,
+        fig = Figure(label, round(value, 1) if value is not None else None, unit, context,
+                     previous=round(baseline, 1) if baseline is not None else None,
                      previous_label=f"mean of the previous {BASELINE_WEEKS} weeks")
-        moved.append(Moved(fig, len(base)))
+        moved.append(Moved(fig, len(base), verdict))
         for row in frame.iter_rows(named=True):
             if row[column] is not None and label in ("PRs merged", "Median time to first review"):
                 series.append({"week": row["period_start"].date().isoformat(), "figure": f"{label} ({unit})",
                                "value": float(row[column])})
-    moved.sort(key=lambda m: -abs(m.figure.change) if m.figure.change is not None else 0.0)
+    # Figures that moved beyond noise first, then by the size of the change; no change to measure last.
+    moved.sort(key=lambda m: (not (m.verdict and m.verdict.significant),
+                              -abs(m.figure.change) if m.figure.change is not None else 0.0))
 
     # Open PRs by team members, ready before the week's end and with no human response by then.
     facts = with_team(frames, pr_facts(frames).filter(~pl.col("author_is_bot") & ~pl.col("is_draft")),
