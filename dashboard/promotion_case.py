@@ -10,6 +10,7 @@ import streamlit as st
 
 from impactlens.dashboard import case as case_mod
 from impactlens.dashboard import data, ui
+from impactlens.text import md_link, md_text
 
 
 def downloads(stem: str, markdown: str, html) -> None:
@@ -29,7 +30,7 @@ def show_packet(packet, stem: str) -> None:
     # The HTML embeds the charts rendered by vl-convert (seconds): build it only when the button is clicked.
     downloads(stem, packet.to_markdown(), lambda: data.memo(wh, "packet_html", person, filters.period)(packet.to_html))
     st.subheader("Summary")
-    st.markdown(packet.summary)
+    st.markdown(md_text(packet.summary))
     for chart in packet.charts:
         st.vega_lite_chart(chart.spec, width="stretch")
     for section in packet.sections:
@@ -37,8 +38,8 @@ def show_packet(packet, stem: str) -> None:
         if not section.claims:
             st.caption("No claim: the data shows nothing of this kind in the period.")
         for claim in section.claims:
-            st.markdown(f"**{claim.sentence}**")
-            lines = [f"- {label(fig.name)}: {fig.text()} — {fig.context}" for fig in claim.figures]
+            st.markdown(f"**{md_text(claim.sentence)}**")
+            lines = [f"- {md_text(label(fig.name))}: {md_text(fig.text())} — {md_text(fig.context)}" for fig in claim.figures]
             shown = claim.records[:12]
             if shown:
                 more = len(claim.records) - len(shown)
@@ -47,7 +48,7 @@ def show_packet(packet, stem: str) -> None:
             st.markdown("\n".join(lines))
         if section.self_reported:
             st.markdown("**Self-reported** (written by the person, not measured):\n" + "\n".join(
-                f"- {entry.day}: {entry.text}" for entry in section.self_reported))
+                f"- {entry.day}: {md_text(entry.text)}" for entry in section.self_reported))
     st.subheader(f"Rubric audit: {packet.rubric_name}")
     rows = [{"Expectation": item.title, "Status": item.status, "Evidence": "; ".join(item.measured),
              "To close the gap": "" if item.status == "evidenced" else item.close_with} for item in packet.audit]
@@ -57,8 +58,9 @@ def show_packet(packet, stem: str) -> None:
     st.caption("Situation, task and action are for the person to write; the result comes from the data.")
     for i, stub in enumerate(packet.star, 1):
         with st.expander(f"{i}. {label(stub.claim_kind)}", expanded=i == 1):
-            st.markdown(f"- **Situation:** {stub.situation}\n- **Task:** {stub.task}\n- **Action:** {stub.action}\n"
-                        f"- **Result (from the data):** {stub.result}\n- **Records:** "
+            st.markdown(f"- **Situation:** {md_text(stub.situation)}\n- **Task:** {md_text(stub.task)}\n"
+                        f"- **Action:** {md_text(stub.action)}\n"
+                        f"- **Result (from the data):** {md_text(stub.result)}\n- **Records:** "
                         + ", ".join(r.markdown() for r in stub.records[:5]))
 
 
@@ -71,7 +73,7 @@ def show_case(case: case_mod.Case, stem: str) -> None:
         ui.figures(section.figures, per_row=4)
         with st.expander(f"Records ({section.total_records})", expanded=bool(section.records)):
             if section.records:
-                lines = [f"- {f'[{r.text}]({r.url})' if r.url else r.text}" + (f" — {r.detail}" if r.detail else "")
+                lines = [f"- {md_link(r.text, r.url)}" + (f" — {md_text(r.detail)}" if r.detail else "")
                          for r in section.records]
                 if section.total_records > len(section.records):
                     lines.append(f"- … and {section.total_records - len(section.records)} more")
