@@ -14,7 +14,7 @@ import polars as pl
 
 from impactlens.dashboard import data
 from impactlens import metrics
-from impactlens.text import counted
+from impactlens.text import counted, md_link, md_text, safe_url
 
 MAX_RECORDS = 12
 
@@ -26,6 +26,9 @@ class Record:
     text: str
     url: str | None = None
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", safe_url(self.url))  # only http(s) addresses become links
 
 
 @dataclass
@@ -134,16 +137,15 @@ def _figure_line(fig: data.Figure) -> str:
 
 def markdown(case: Case) -> str:
     """The case as Markdown: a heading, the context line, then each section's figures and records."""
-    lines = [f"# Promotion case: {case.name}", "", case.context, "",
+    lines = [f"# Promotion case: {md_text(case.name)}", "", md_text(case.context), "",
              "Figures come from Git, GitHub and the incident tool; they show what happened, not a person's worth.", ""]
     for section in case.sections:
-        lines += [f"## {section.title}", "", f"_{section.about}_", ""]
-        lines += [f"- {_figure_line(fig)}" for fig in section.figures]
+        lines += [f"## {md_text(section.title)}", "", f"_{md_text(section.about)}_", ""]
+        lines += [f"- {md_text(_figure_line(fig))}" for fig in section.figures]
         lines.append("")
         if section.records:
             for record in section.records:
-                text = f"[{record.text}]({record.url})" if record.url else record.text
-                lines.append(f"- {text}" + (f" — {record.detail}" if record.detail else ""))
+                lines.append(f"- {md_link(record.text, record.url)}" + (f" — {md_text(record.detail)}" if record.detail else ""))
             if section.total_records > len(section.records):
                 lines.append(f"- … and {section.total_records - len(section.records)} more")
         else:
@@ -172,8 +174,8 @@ def html_page(case: Case) -> str:
             parts.append("<ul>")
             for record in section.records:
                 text = esc(record.text)
-                if record.url:
-                    text = f"<a href='{esc(record.url, quote=True)}'>{text}</a>"
+                if safe_url(record.url):
+                    text = f"<a href='{esc(safe_url(record.url), quote=True)}'>{text}</a>"
                 detail = f" <span class='detail'>— {esc(record.detail)}</span>" if record.detail else ""
                 parts.append(f"<li>{text}{detail}</li>")
             if section.total_records > len(section.records):

@@ -11,6 +11,7 @@ import streamlit as st
 from impactlens.dashboard import case as case_mod
 from impactlens.dashboard import data, ui
 from impactlens.evidence.packet import figure_label
+from impactlens.text import md_text
 
 
 def downloads(stem: str, markdown: str, html) -> None:
@@ -27,7 +28,7 @@ def show_packet(packet, stem: str) -> None:
     # The HTML embeds the charts rendered by vl-convert (seconds): build it only when the button is clicked.
     downloads(stem, packet.to_markdown(), lambda: data.memo(wh, "packet_html", person, filters.period)(packet.to_html))
     st.subheader("Summary")
-    st.markdown(packet.summary)
+    st.markdown(md_text(packet.summary))
     if packet.coverage:
         st.info("**Data coverage.** " + "\n".join(packet.coverage_markdown()), icon=":material/info:")
     else:
@@ -55,7 +56,7 @@ def show_case(case: case_mod.Case, stem: str) -> None:
         ui.figures(section.figures, per_row=4)
         with st.expander(f"Records ({section.total_records})", expanded=bool(section.records)):
             if section.records:
-                lines = [f"- {f'[{r.text}]({r.url})' if r.url else r.text}" + (f" — {r.detail}" if r.detail else "")
+                lines = [f"- {md_link(r.text, r.url)}" + (f" — {md_text(r.detail)}" if r.detail else "")
                          for r in section.records]
                 if section.total_records > len(section.records):
                     lines.append(f"- … and {section.total_records - len(section.records)} more")

@@ -11,6 +11,7 @@ import streamlit as st
 from impactlens.dashboard import data
 from impactlens.dashboard.charts import Panel
 from impactlens.errors import ImpactlensError
+from impactlens.text import safe_url
 
 _STATE = "_impactlens"
 _PROBLEM = "_impactlens_problem"
@@ -195,7 +196,8 @@ def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] 
     """A table whose ``url`` column is a link (shown as owner/repo/pull/N) and whose dates read in UTC."""
     labels = labels or {}
     config = {c: st.column_config.TextColumn(labels.get(c, c.replace("_", " ").capitalize())) for c in frame.columns}
-    if url in frame.columns:
+    if url in frame.columns:  # only http(s) addresses become links (a javascript: one shows no link)
+        frame = frame.with_columns(pl.col(url).map_elements(safe_url, return_dtype=pl.String, skip_nulls=True))
         config[url] = st.column_config.LinkColumn(labels.get(url, "Link"), display_text=r"https?://[^/]+/(.*)")
     for column in dates:
         config[column] = st.column_config.DatetimeColumn(labels.get(column, column.replace("_", " ").capitalize()),

@@ -46,6 +46,9 @@ def _main(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Turn Git and issue-tracker history into honest evidence of engineering impact."""
+    from impactlens.redact import install_logging
+
+    install_logging()  # warnings (a GitHub retry) on stderr, with tokens redacted
 
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")

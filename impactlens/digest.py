@@ -25,6 +25,7 @@ from impactlens.errors import ConfigError, ImpactlensError
 from impactlens.evidence.model import Record, to_jsonable
 from impactlens.evidence.tables import repo_urls
 from impactlens.evidence.team_review import TeamReview, build_team_review
+from impactlens.text import md_link, md_text, slack_link, slack_text
 from impactlens.metrics import Scope, human_reviews, incident_facts, incident_roles, load, pr_facts, review_load, with_team
 
 #: Exit code of ``impactlens digest`` when at least one alert fired (0: none).
@@ -69,11 +70,11 @@ class Digest:
 
     def to_markdown(self) -> str:
         """The digest as Markdown: up to three figures that moved, then each alert with its records."""
-        out = [f"# {self.title}", ""]
-        out += [f"- {line}" for line in self._figures()] or ["- No team figures this week."]
+        out = [f"# {md_text(self.title)}", ""]
+        out += [f"- {md_text(line)}" for line in self._figures()] or ["- No team figures this week."]
         out += ["", f"## Alerts ({len(self.alerts)})" if self.alerts else "## No alerts", ""]
         for a in self.alerts:
-            out.append(f"- **{a.title}**")
+            out.append(f"- **{md_text(a.title)}**")
             out += [f"  - {r.markdown()}" for r in a.records[:SHOWN]]
             if len(a.records) > SHOWN:
                 out.append(f"  - and {len(a.records) - SHOWN} more")
@@ -87,27 +88,27 @@ class Digest:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str)
 
-    def _lines(self, link) -> list[str]:
-        lines = list(self._figures())
+    def _lines(self, link, text) -> list[str]:
+        """One line per figure and alert; ``text`` escapes what comes from the data, ``link`` makes a
+        record's link in the target's syntax (only http(s) URLs become links)."""
+        lines = [text(line) for line in self._figures()]
         for a in self.alerts:
-            refs = ", ".join(link(r) for r in a.records[:SHOWN]) + (f" and {len(a.records) - SHOWN} more"
-                                                                     if len(a.records) > SHOWN else "")
-            lines.append(f"⚠ {a.title}" + (f": {refs}" if refs else ""))
+            refs = ", ".join(link(r.label, r.url) for r in a.records[:SHOWN]) + (
+                f" and {len(a.records) - SHOWN} more" if len(a.records) > SHOWN else "")
+            lines.append(f"⚠ {text(a.title)}" + (f": {refs}" if refs else ""))
         return lines or ["No alerts."]
 
     def to_slack(self) -> dict[str, Any]:
         """A Slack incoming-webhook payload (``text`` fallback plus mrkdwn blocks; links as ``<url|label>``)."""
-        link = lambda r: f"<{r.url}|{r.label}>" if r.url else r.label  # noqa: E731
-        body = "\n".join(f"• {line}" for line in self._lines(link))
+        body = "\n".join(f"• {line}" for line in self._lines(slack_link, slack_text))
         return {"text": self.title, "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": self.title[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}}]}
 
     def to_teams(self) -> dict[str, Any]:
         """A Microsoft Teams Workflows webhook payload: a message with one Adaptive Card (links in Markdown)."""
-        link = lambda r: f"[{r.label}]({r.url})" if r.url else r.label  # noqa: E731
-        blocks = [{"type": "TextBlock", "text": self.title, "weight": "Bolder", "size": "Medium", "wrap": True}]
-        blocks += [{"type": "TextBlock", "text": f"- {line}", "wrap": True} for line in self._lines(link)]
+        blocks = [{"type": "TextBlock", "text": md_text(self.title), "weight": "Bolder", "size": "Medium", "wrap": True}]
+        blocks += [{"type": "TextBlock", "text": f"- {line}", "wrap": True} for line in self._lines(md_link, md_text)]
         return {"type": "message", "attachments": [{
             "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
             "content": {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",

@@ -12,6 +12,11 @@ class ImpactlensError(Exception):
 
     exit_code = 2
 
+    def __init__(self, *args: object) -> None:
+        from impactlens.redact import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
 
 class WarehouseError(ImpactlensError):
     """The warehouse file cannot be used as asked (busy, too new, damaged)."""

@@ -28,6 +28,7 @@ import polars as pl
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from impactlens.text import safe_url
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
 
@@ -61,9 +62,16 @@ def _record(rec: Any) -> dict[str, Any]:
     return {k: v for k, v in asdict(rec).items()}
 
 
+def _link_key(key: str) -> bool:
+    return key == "url" or key.endswith("_url")
+
+
 def _jsonable(value: Any) -> Any:
+    """An answer as JSON values; every ``url``/``*_url`` field holds an http(s) address or None
+    (:func:`impactlens.text.safe_url`: a ``javascript:`` URL from the data is never handed on as a link)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): safe_url(v) if _link_key(str(k)) and isinstance(v, str) else _jsonable(v)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, (datetime, date)):
@@ -190,7 +198,7 @@ class Assistant:
                    "teams": r[5].split(",") if r[5] else []} for r in rows]
         records = [{"kind": "person", "label": p["person_id"], "url":
                     f"https://github.com/{p['github_login']}" if p["github_login"] else None} for p in people]
-        return {"query": query, "people": people, "records": records}
+        return _jsonable({"query": query, "people": people, "records": records})
 
     def person_summary(self, person: str, since: str, until: str) -> dict[str, Any]:
         from impactlens.evidence.packet import build_packet

@@ -503,7 +503,18 @@ def _split_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else str(value).split(",")
 
 
+class _BadDate(str):
+    """A YAML date that does not exist (``2024-13-01``), with the line it is on."""
+
+    def __new__(cls, text: str, line: int) -> "_BadDate":
+        made = super().__new__(cls, text)
+        made.line = line
+        return made
+
+
 def _date(value: Any, what: str, problems: list[str], where: str) -> dt.date | None:
+    if isinstance(value, _BadDate):
+        where = f"line {value.line}"
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -513,7 +524,7 @@ def _date(value: Any, what: str, problems: list[str], where: str) -> dt.date | N
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        problems.append(f"{where}: {what} {value!r} is not a date (YYYY-MM-DD)")
+        problems.append(f"{where}: {what} {str(value)!r} is not a date (YYYY-MM-DD)")
         return None
 
 
@@ -562,7 +573,16 @@ def _parse_yaml(
         data["__line__"] = node.start_mark.line + 1
         return data
 
+    def timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        # YAML reads 2024-13-01 as a date and fails with a bare ValueError: keep it as text with its line,
+        # so the roster check reports it as a bad date on that line.
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except ValueError:
+            return _BadDate(node.value, node.start_mark.line + 1)
+
     LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    LineLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
     try:
         data = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

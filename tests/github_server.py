@@ -369,6 +369,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     when: Callable[[dict[str, Any]], bool] | None = None
+    raw: bytes | None = None  # sent as is instead of ``body`` as JSON (an HTML page, cut-off JSON)
+    content_type: str = "application/json; charset=utf-8"
 
 
 @dataclass
@@ -435,6 +437,28 @@ class GitHubServer:
         ``when(request)`` narrows a GraphQL fault to some queries (``request["variables"]["first"] > 25``)."""
         self.faults.append(Fault(match, status, body or {"message": "Server Error"}, headers or {}, times, when))
 
+    def fail_raw(self, match: str, status: int, raw: bytes, *, content_type: str = "application/json; charset=utf-8",
+                 times: int = 1) -> None:
+        """Answer the next ``times`` requests matching ``match`` with the bytes ``raw`` as they are: a
+        proxy's HTML page (``content_type="text/html"``) or JSON cut off part-way."""
+        self.faults.append(Fault(match, status, {}, {}, times, None, raw, content_type))
+
+    # Canned bad answers (as proxies, maintenance pages and broken gateways give them).
+    HTML_PAGE = (b"<!DOCTYPE html><html><head><title>Scheduled maintenance</title></head>"
+                 b"<body><h1>We'll be back soon</h1></body></html>")
+
+    def answer_html(self, match: str = "POST /api/graphql", times: int = 1) -> None:
+        """A maintenance page with status 200 and ``Content-Type: text/html``."""
+        self.fail_raw(match, 200, self.HTML_PAGE, content_type="text/html; charset=utf-8", times=times)
+
+    def answer_truncated(self, match: str = "POST /api/graphql", times: int = 1) -> None:
+        """Status 200 and JSON that stops part-way (a connection cut by a proxy)."""
+        self.fail_raw(match, 200, b'{"data": {"repository": {"id": "R_1", "pullRequests": {"nodes": [{"num', times=times)
+
+    def answer_errors(self, message: str, match: str = "POST /api/graphql", times: int = 1) -> None:
+        """GraphQL's ``{"data": null, "errors": [...]}`` with status 200 (no ``type``: an internal error)."""
+        self.fail(match, 200, {"data": None, "errors": [{"message": message}]}, times=times)
+
     def reset_log(self) -> None:
         self.requests.clear()
         self.points = 0
@@ -470,11 +494,13 @@ class GitHubServer:
                         server.crashes.append(exc)
                         status, headers, payload, operation = 500, {}, {"message": f"test server crashed: {exc!r}"}, None
                     server.requests.append(Logged(method, urlparse(self.path).path, status, operation))
-                data = json.dumps(payload).encode()
+                raw = isinstance(payload, Fault)
+                data = payload.raw if raw else json.dumps(payload).encode()
+                content_type = payload.content_type if raw else "application/json; charset=utf-8"
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -503,7 +529,8 @@ class GitHubServer:
             if (fault.times > 0 and f"{method} {path}".startswith(fault.match)
                     and (fault.when is None or fault.when(request))):
                 fault.times -= 1
-                return fault.status, {**self._rate_headers(resource), **fault.headers}, fault.body, operation
+                answer = fault if fault.raw is not None else fault.body
+                return fault.status, {**self._rate_headers(resource), **fault.headers}, answer, operation
         auth = headers.get("Authorization", "")
         scheme, _, credential = auth.partition(" ")
         if path.startswith("/api/v3/app/") or path.endswith("/installation"):

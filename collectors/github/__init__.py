@@ -21,7 +21,7 @@ import duckdb
 from impactlens import config as config_mod
 from impactlens.collectors.github import store
 from impactlens.collectors.github.client import (
-    CredentialsError, GitHubClient, RateLimited, Settings, UnreachableError,
+    BadAnswerError, CredentialsError, GitHubClient, RateLimited, Settings, UnreachableError,
 )
 from impactlens.collectors.github.sync import RepositorySync
 from impactlens.errors import CollectionError
@@ -229,7 +229,7 @@ def collect_github(
 
 def _fatal(exc: CollectionError) -> bool:
     """Errors no other repository would escape (credentials, network)."""
-    return isinstance(exc, (CredentialsError, UnreachableError))
+    return isinstance(exc, (CredentialsError, UnreachableError, BadAnswerError))
 
 
 def _close(

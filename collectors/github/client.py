@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import BadCredentialsException, RateLimitExceededException, UnknownObjectException
 
 from impactlens.errors import CollectionError
+from impactlens.redact import remember
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -61,6 +64,31 @@ class ServerError(CollectionError):
 
 class UnreachableError(CollectionError):
     """The API address could not be reached (DNS, connection refused, TLS, timeout)."""
+
+
+class BadAnswerError(CollectionError):
+    """The API answered something that is not the expected JSON: an HTML page with status 200 (a proxy,
+    a login or maintenance page), JSON cut off part-way, or a GraphQL answer without data."""
+
+
+log = logging.getLogger("impactlens.github")
+
+
+class _Retry(GithubRetry):
+    """PyGithub's retry policy that says each 5xx retry on stderr (through logging) before waiting."""
+
+    def new(self, **kw: Any) -> "_Retry":
+        return super().new(**kw)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[override]
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        status = getattr(response, "status", None)
+        if status is not None and status >= 500:
+            attempt = len(retry.history)
+            total = attempt + (retry.total if isinstance(retry.total, int) else 0)
+            log.warning("GitHub answered %s for %s %s; retrying in %.0f s (attempt %d of %d)",
+                        status, method, urlparse(url or "").path, retry.get_backoff_time(), attempt, total)
+        return retry
 
 
 @dataclass
@@ -106,9 +134,12 @@ class Settings:
     timeout: int = TIMEOUT_SECONDS
 
     def retry(self) -> GithubRetry:
-        """The urllib3 retry policy PyGithub applies to every request (GET and POST)."""
-        return GithubRetry(
+        """The urllib3 retry policy PyGithub applies to every request (GET and POST): 5xx and 429 with
+        exponential backoff (each retry logged as a warning), but a refused or failed connection is
+        retried once only, so an unreachable address fails in seconds rather than a minute."""
+        return _Retry(
             total=self.retries,
+            connect=1,
             backoff_factor=self.backoff_factor,
             backoff_max=60,
             status_forcelist=[429, 500, 502, 503, 504],
@@ -169,6 +200,32 @@ class GitHubClient:
             return send(*args, **kwargs)
 
         requester.requestJsonAndCheck = counted  # type: ignore[method-assign]
+        # Every answer must be JSON: a proxy's HTML page with status 200, or JSON cut off part-way,
+        # is a one-line error naming the host and the path, not a traceback deep in PyGithub.
+        raw = requester.requestJson
+
+        def checked(verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            status, headers, output = raw(verb, url, *args, **kwargs)
+            where = f"{urlparse(self.api_url).netloc} ({verb} {urlparse(url).path or url})"
+            lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+            kind = lowered.get("content-type", "")
+            if output and status < 400:
+                if "json" not in kind.lower():
+                    raise BadAnswerError(
+                        f"GitHub at {where} answered {status} with {kind.split(';')[0] or 'no content type'}, "
+                        "not JSON (a proxy, login or maintenance page?); check --api-url and run again later "
+                        "(what was collected is kept)."
+                    )
+                try:
+                    json.loads(output)
+                except ValueError as exc:
+                    raise BadAnswerError(
+                        f"GitHub at {where} answered {status} with JSON that is cut off or malformed ({exc}); "
+                        "run again later (what was collected is kept)."
+                    ) from None
+            return status, headers, output
+
+        requester.requestJson = checked  # type: ignore[method-assign]
 
     @classmethod
     def from_environment(
@@ -199,6 +256,7 @@ class GitHubClient:
             seconds_between_writes=settings.seconds_between_writes,
         )
         token = env.get(token_env, "").strip()
+        remember(token)  # never shown in a message or log line
         if token:
             return cls(
                 Github(auth=Auth.Token(token), **common), api_url=url, credential=f"${token_env}", settings=settings
@@ -304,15 +362,40 @@ class GitHubClient:
         """
         self._check_budget()
         self.budget.graphql_requests += 1
+        requester = self.github.requester
         with self._translate(what):
-            _, payload = self.github.requester.graphql_query(query, variables)
-        data = payload.get("data") or {}
+            headers, payload = requester.requestJsonAndCheck(
+                "POST", requester.graphql_url, input={"query": query, "variables": variables})
+        data = self._graphql_data(payload, headers, what)
         rate = data.get("rateLimit") or {}
         self.budget.points += int(rate.get("cost") or 0)
         if rate.get("remaining") is not None:
             self.budget.remaining, self.budget.limit = rate["remaining"], rate.get("limit")
             if rate.get("resetAt"):
                 self.budget.reset_at = datetime.fromisoformat(rate["resetAt"])
+        return data
+
+    def _graphql_data(self, payload: Any, headers: Mapping[str, Any], what: str) -> dict[str, Any]:
+        """The ``data`` of a GraphQL answer, or the one-line error its ``errors`` describe."""
+        host = urlparse(self.api_url).netloc
+        if not isinstance(payload, dict):
+            raise BadAnswerError(f"GitHub's GraphQL API at {host} answered {what} with something that is not "
+                                 "a JSON object; run again later (what was collected is kept).")
+        errors = payload.get("errors")
+        if errors:
+            listed = errors if isinstance(errors, list) else [errors]
+            types = {e.get("type") for e in listed if isinstance(e, dict)}
+            if "RATE_LIMITED" in types:
+                raise self._rate_limited(headers)
+            if types == {"NOT_FOUND"} and len(listed) == 1:
+                raise CollectionError(f"GitHub has no {what} at {self.api_url}, or {self.credential} cannot see it (404).")
+            messages = "; ".join(str(e.get("message") if isinstance(e, dict) else e) for e in listed)
+            raise CollectionError(f"GitHub's GraphQL API at {host} answered errors for {what}: "
+                                  f"{' '.join(messages.split())[:300].rstrip('.')}.")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise BadAnswerError(f"GitHub's GraphQL API at {host} answered {what} without data and without "
+                                 "errors; run again later (what was collected is kept).")
         return data
 
     def verify(self) -> Budget:

@@ -32,7 +32,7 @@ import duckdb
 
 from impactlens.collectors.github import queries, rows, store
 from impactlens.collectors.github.client import (
-    CredentialsError, GitHubClient, RateLimited, ServerError, UnreachableError,
+    BadAnswerError, CredentialsError, GitHubClient, RateLimited, ServerError, UnreachableError,
 )
 from impactlens.collectors.github.rows import Actors, later, ts
 from impactlens.errors import CollectionError
@@ -188,7 +188,7 @@ class RepositorySync:
                     raise
                 size //= 2
                 continue
-            except (RateLimited, CredentialsError, UnreachableError):
+            except (RateLimited, CredentialsError, UnreachableError, BadAnswerError):
                 raise
             except CollectionError:
                 if not resuming:

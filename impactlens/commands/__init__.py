@@ -29,17 +29,32 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress ba
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``message`` on one line to stderr and exit with ``code``."""
-    typer.echo(f"impactlens: error: {message}", err=True)
+    from impactlens.redact import redact
+
+    typer.echo(redact(f"impactlens: error: {' '.join(str(message).split())}"), err=True)
     raise typer.Exit(code)
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for a file-system error (a ``--db`` whose parent is a file, a read-only directory...)."""
+    name = exc.filename if exc.filename is not None else "a file"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return f"cannot use {name}: a file is in the way where a directory is needed; choose another path."
+    if isinstance(exc, PermissionError):
+        return f"cannot write {name}: permission denied; choose a path you can write."
+    return f"cannot use {name}: {exc.strerror or exc}."
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn an :class:`ImpactlensError` raised in the block into one line on stderr and its exit code."""
+    """Turn an :class:`ImpactlensError` (or a file-system ``OSError``) raised in the block into one
+    line on stderr and its exit code (2)."""
     try:
         yield
     except ImpactlensError as exc:
         fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        fail(os_error_message(exc))
 
 
 def job(resumes: str | None = None, config: dict[str, Any] | None = None) -> warehouse.Job:

@@ -111,6 +111,8 @@ def _parse_markdown(text: str, source: str) -> list[SelfReported]:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
             raise BragError(f"{source} line {mark.line + 2 if mark else 1}: front matter is not valid YAML") from None
+        except ValueError as exc:  # a date that does not exist (2024-13-01)
+            raise BragError(f"{source} front matter (lines 2-{end}): not a valid date ({exc})") from None
         start = end + 1
     out = []
     current: dict | None = None

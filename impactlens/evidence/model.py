@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from impactlens.text import md_link, safe_url
+
 #: The six sections of a promotion packet, in the order they are shown (key, title).
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("scope_and_ownership", "Scope and ownership"),
@@ -44,7 +46,7 @@ class Record:
     milestone number, the commit sha, the review id, the incident or deployment id, or for a document
     ``"<sha>:<path>"`` (the commit that added or changed it). ``label`` is what a reader sees
     ("acme/api#42", "docs/adr/0002-....md"); ``url`` the page it links to (None when the warehouse has
-    no address for it).
+    no address for it, or the address is not an http(s) link: see :func:`impactlens.text.safe_url`).
     """
 
     kind: str
@@ -57,12 +59,17 @@ class Record:
     def __post_init__(self) -> None:
         if self.kind not in RECORD_KINDS:
             raise ValueError(f"unknown record kind {self.kind!r} (known: {', '.join(RECORD_KINDS)})")
+        # A javascript: or other non-http address (an incident export, a PR url) never becomes a link.
+        object.__setattr__(self, "url", safe_url(self.url))
+
+    @property
+    def text(self) -> str:
+        """``label (title)``, or the label alone when there is no title (plain text, not escaped)."""
+        return self.label + (f" ({self.title})" if self.title and self.title != self.label else "")
 
     def markdown(self) -> str:
-        """``[label (title)](url)``, brackets in the text escaped; the plain text when there is no URL."""
-        text = self.label + (f" ({self.title})" if self.title and self.title != self.label else "")
-        text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        return f"[{text}]({self.url.replace(' ', '%20').replace(')', '%29')})" if self.url else text
+        """``[label (title)](url)``, the text escaped for Markdown; the escaped text when there is no URL."""
+        return md_link(self.text, self.url)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from impactlens.evidence.model import SECTIONS, Claim, Record, Section, SelfRepo
 from impactlens.evidence.rubric import EVIDENCED, NO_EVIDENCE, NOT_JUDGED, PARTLY, AuditItem, Rubric, audit, load_rubric
 from impactlens.evidence.tables import EvidenceError, resolve_person
 from impactlens.metrics import Scope, throughput
+from impactlens.text import md_link, md_text, safe_url
 
 #: Records listed under a claim in Markdown and HTML (all of them are in the JSON packet).
 RECORDS_SHOWN = 12
@@ -110,18 +111,20 @@ class Packet:
     # parts one by one (labels, never figure keys; the rubric's full text).
     def coverage_markdown(self) -> list[str]:
         """Lines of the Data coverage part: what the packet is built from, then each missing source."""
-        return [f"Built from {self.sources_text}."] + ([""] + [f"- {line}" for line in self.coverage] if self.coverage else [])
+        return [f"Built from {md_text(self.sources_text)}."] + ([""] + [f"- {md_text(line)}" for line in self.coverage]
+                                                               if self.coverage else [])
 
     def section_markdown(self, section: Section, more_in: str = "all in the JSON packet") -> list[str]:
         """Lines of one section (without its heading): claims with labelled figures and records, the note when it
         has no claim, and self-reported entries apart."""
+        m = md_text  # every text from the data is escaped: no raw HTML, no links but the records'
         out: list[str] = []
         if not section.claims:
             out += [_no_claim(section)]
         for claim in section.claims:
-            out += [f"- {claim.sentence}"]
+            out += [f"- {m(claim.sentence)}"]
             for fig in claim.figures:
-                out += [f"  - {figure_label(fig.name)}: {fig.text()} ({fig.context})"]
+                out += [f"  - {m(figure_label(fig.name))}: {m(fig.text())} ({m(fig.context)})"]
             shown = claim.records[:RECORDS_SHOWN]
             more = len(claim.records) - len(shown)
             out += ["  - Records: " + ", ".join(r.markdown() for r in shown)
@@ -129,7 +132,7 @@ class Packet:
         if section.self_reported:
             out += ["", "**Self-reported** (written by the person, not measured):", ""]
             for entry in section.self_reported:
-                out += [f"- *Self-reported, {entry.day}:* {entry.text}" + _links_md(entry)]
+                out += [f"- *Self-reported, {entry.day}:* {m(entry.text)}" + _links_md(entry)]
         return out
 
     def audit_markdown(self) -> list[str]:
@@ -143,28 +146,30 @@ class Packet:
 
     def star_markdown(self, stub: StarStub) -> list[str]:
         """One STAR stub's lines (without its heading)."""
-        return [f"- **Situation:** {stub.situation}", f"- **Task:** {stub.task}", f"- **Action:** {stub.action}",
-                f"- **Result (from the data):** {stub.result}",
+        m = md_text
+        return [f"- **Situation:** {m(stub.situation)}", f"- **Task:** {m(stub.task)}", f"- **Action:** {m(stub.action)}",
+                f"- **Result (from the data):** {m(stub.result)}",
                 "- **Records:** " + ", ".join(r.markdown() for r in stub.records[:5])]
 
     def to_markdown(self, chart_files: dict[str, str] | None = None) -> str:
         """The packet as Markdown. ``chart_files`` maps chart names to image paths to reference (as
         :meth:`write` saves them); without it, charts are left out of the Markdown."""
         who = ", ".join(x for x in (self.title, self.level) if x)
-        out = [f"# Evidence packet: {self.name}" + (f" ({who})" if who else ""), "",
-               f"*{self.context}.*", "", "## Summary", "",
-               self.summary, ""]
+        m = md_text  # every text from the data is escaped: no raw HTML, no links but the records'
+        out = [f"# Evidence packet: {m(self.name)}" + (f" ({m(who)})" if who else ""), "",
+               f"*{m(self.context)}.*", "", "## Summary", "",
+               m(self.summary), ""]
         out += ["## Data coverage", ""] + self.coverage_markdown() + [""]
         for chart in self.charts:
             if chart_files and chart.name in chart_files:
-                out += [f"![{chart.title}]({chart_files[chart.name]})", ""]
+                out += [f"![{m(chart.title)}]({_file_link(chart_files[chart.name])})", ""]
         for section in self.sections:
-            out += [f"## {section.title}", ""] + self.section_markdown(section) + [""]
-        out += [f"## Rubric audit: {self.rubric_name}", ""] + self.audit_markdown()
+            out += [f"## {m(section.title)}", ""] + self.section_markdown(section) + [""]
+        out += [f"## Rubric audit: {m(self.rubric_name)}", ""] + self.audit_markdown()
         out += ["", "## STAR stubs for the strongest claims", "",
                 "*Situation, task and action are for the person to write; the result comes from the data.*", ""]
         for i, stub in enumerate(self.star, 1):
-            out += [f"### {i}. {figure_label(stub.claim_kind)}", ""] + self.star_markdown(stub) + [""]
+            out += [f"### {i}. {m(figure_label(stub.claim_kind))}", ""] + self.star_markdown(stub) + [""]
         out += ["---", f"*Generated by impactlens from {self.sources_text}. The figures describe recorded "
                 "activity in the period, not a person's worth; work that leaves no trace in these systems is "
                 "missing unless self-reported.*", ""]
@@ -289,13 +294,21 @@ def figure_label(name: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: escaped (:func:`md_text` also escapes ``|`` and joins lines)."""
+    return md_text(text)
+
+
+def _file_link(name: str) -> str:
+    """A chart file name beside the Markdown, as a relative link target."""
+    return name.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
 
 
 def _record_html(rec: Record) -> str:
+    """A record as an HTML link (only http(s) URLs: :class:`Record` drops others) or a span."""
     label = html.escape(rec.label)
-    title = f" title='{html.escape(rec.title)}'" if rec.title else ""
-    return f"<a href='{html.escape(rec.url)}'{title}>{label}</a>" if rec.url else f"<span{title}>{label}</span>"
+    title = f" title='{html.escape(rec.title, quote=True)}'" if rec.title else ""
+    url = safe_url(rec.url)
+    return f"<a href='{html.escape(url, quote=True)}'{title}>{label}</a>" if url else f"<span{title}>{label}</span>"
 
 
 def _links_md(entry: SelfReported) -> str:
@@ -304,7 +317,7 @@ def _links_md(entry: SelfReported) -> str:
     resolved = ", ".join(r.markdown() for r in entry.resolved)
     named = {r.label for r in entry.resolved} | {r.key for r in entry.resolved}
     rest = [x for x in entry.links if x not in named and not any(r.url == x for r in entry.resolved)]
-    return " Links: " + ", ".join(filter(None, [resolved, ", ".join(rest)]))
+    return " Links: " + ", ".join(filter(None, [resolved, ", ".join(md_link(x, x) for x in rest)]))
 
 
 def _links_html(entry: SelfReported) -> str:

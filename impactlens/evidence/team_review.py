@@ -21,9 +21,10 @@ import duckdb
 import polars as pl
 
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
-from impactlens.evidence.packet import Chart, _page, _record_html, write_document
+from impactlens.evidence.packet import Chart, _file_link, _page, _record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
 from impactlens.metrics import comparison
+from impactlens.text import md_text
 from impactlens.metrics import (
     Scope, cycle_time, incident_facts, incident_roles, incident_summary, load, pr_facts, pr_size, review_load, throughput,
     time_to_first_review, with_team,
@@ -96,17 +97,18 @@ class TeamReview:
         return [w["record"] for w in self.waiting] + [i["record"] for i in self.incidents]
 
     def to_markdown(self, chart_files: dict[str, str] | None = None) -> str:
-        out = [f"# Team health review: {self.team_name}, {self.week_label}", "",
+        md = md_text  # every text from the data is escaped: no raw HTML, no links but the records'
+        out = [f"# Team health review: {md(self.team_name)}, {self.week_label}", "",
                f"*Team of {self.members} engineers during the week. Figures aggregate the team; baseline: mean of the "
                f"previous {BASELINE_WEEKS} weeks.*", ""]
         for chart in self.charts:
             if chart_files and chart.name in chart_files:
-                out += [f"![{chart.title}]({chart_files[chart.name]})", ""]
+                out += [f"![{md(chart.title)}]({_file_link(chart_files[chart.name])})", ""]
         out += ["## Figures that moved most", ""]
         if not self.moved:
             out += ["The data has no team figures for this week.", ""]
         for m in self.moved:
-            out += [f"- {m.line()} ({m.figure.context})"]
+            out += [f"- {md(m.line())} ({md(m.figure.context)})"]
         out += ["", "## Open PRs waiting longest for a first review", ""]
         if not self.waiting:
             out += ["No open PR by the team was waiting for a first review at the end of the week.", ""]
@@ -114,12 +116,12 @@ class TeamReview:
             out += [f"- {w['record'].markdown()}: waiting {w['waiting_hours']:.0f} hours since ready on {w['ready_at']:%Y-%m-%d}"]
         out += ["", "## Review load balance", "", self._load_text(), ""]
         for share in self.load.get("shares", []):
-            out += [f"- {share['name']}: {share['reviews']} reviews ({share['share']:.0%})"]
+            out += [f"- {md(share['name'])}: {share['reviews']} reviews ({share['share']:.0%})"]
         out += ["", "## Incidents", ""]
         if not self.incidents:
             out += ["No incident with the team taking part opened this week.", ""]
         for inc in self.incidents:
-            out += [f"- {inc['record'].markdown()}: {inc['status']}"]
+            out += [f"- {inc['record'].markdown()}: {md(inc['status'])}"]
         return "\n".join(out) + "\n"
 
     def _load_text(self) -> str:

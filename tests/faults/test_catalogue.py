@@ -62,6 +62,12 @@ CASES = [
     ("dashboard on a non-DuckDB file", ["dashboard", "--no-browser", "--db", "{tmp}/junk.duckdb"], "junk_db", "junk.duckdb"),
     ("dashboard port out of range", ["dashboard", "--no-browser", "--port", "70000"], None, "--port 70000 is not a port number"),
     ("demo refuses a user's warehouse", ["demo", "--no-open", "--db", "{db}"], None, "w.duckdb"),
+    ("roster date that does not exist", ["people", "import", "{tmp}/dates.yaml"], "bad_date_roster",
+     "line 7: from '2024-13-01' is not a date"),
+    ("incident date that does not exist", ["collect", "incidents", "{tmp}/dates.csv"], "bad_date_csv",
+     "line 2, column 3 (opened): '2024-02-30T10:00:00Z' is not a date and time"),
+    ("--db whose parent is a file", ["collect", "git", "{repo}", "--db", "{tmp}/afile/w.duckdb"], "afile",
+     "a file is in the way where a directory is needed"),
     # Failed runs that used to leave <db>.writing behind (issue 23): they now remove their copy.
     ("unmerge unknown id", ["people", "unmerge", "m-does-not-exist"], None, "m-does-not-exist"),
     ("merge unknown ids", ["people", "merge", "ghost1", "ghost2", "--reason", "same"], None, "ghost1"),
@@ -91,6 +97,13 @@ def _setup(name: str | None, tmp: Path) -> None:
         (tmp / "empty.csv").write_text("")
     elif name == "wrong_csv":
         (tmp / "wrong.csv").write_text("colour,size\nred,3\n")
+    elif name == "bad_date_roster":
+        (tmp / "dates.yaml").write_text("people:\n  - id: ada\n    name: Ada\n    emails: [ada@example.com]\n"
+                                        "    teams:\n      - team: core\n        from: 2024-13-01\n")
+    elif name == "bad_date_csv":
+        (tmp / "dates.csv").write_text("id,title,opened\nINC-1,DB down,2024-02-30T10:00:00Z\n")
+    elif name == "afile":
+        (tmp / "afile").write_text("a file, not a directory")
     elif name == "cut_json":
         (tmp / "cut.json").write_text('[{"id": "INC-1", "created_at": "2024-01-0')
 

@@ -1,0 +1,57 @@
+"""Issue 23 item 4: only http(s) URLs become links, and text from the data is escaped in Markdown."""
+
+from __future__ import annotations
+
+import pytest
+
+from impactlens.dashboard import case as case_mod
+from impactlens.evidence.model import Record
+from impactlens.text import md_link, md_text, safe_url, slack_link
+
+HOSTILE_TITLE = "<img src=x onerror=alert(1)> <!-- the rest is hidden"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JavaScript:alert(1)", " java\tscript:alert(1)",
+                                 "data:text/html,<b>x</b>", "vbscript:x", "//evil.example/x", "https:///nohost",
+                                 "file:///etc/passwd", "", None, 42])
+def test_only_http_and_https_are_links(url):
+    assert safe_url(url) is None
+
+
+def test_http_urls_are_kept_with_link_breaking_characters_encoded():
+    assert safe_url("https://github.com/acme/api/pull/7") == "https://github.com/acme/api/pull/7"
+    assert safe_url("http://wiki.example/post mortem (db)") == "http://wiki.example/post%20mortem%20%28db%29"
+    assert safe_url("mailto:ada@example.com") is None
+    assert safe_url("mailto:ada@example.com", mailto=True) == "mailto:ada@example.com"
+
+
+def test_markdown_text_escapes_html_and_markdown():
+    assert md_text(HOSTILE_TITLE) == "&lt;img src=x onerror=alert(1)&gt; &lt;!-- the rest is hidden"
+    assert md_text("[click](javascript:alert(1)) *bold* a_b") == "\\[click\\](javascript:alert(1)) \\*bold\\* a\\_b"
+    assert md_text("# not a heading\n- not a list") == "\\# not a heading - not a list"
+    assert md_text("1. first") == "1\\. first"
+    assert md_text("R&D &lt;") == "R&D &amp;lt;"
+
+
+def test_a_record_with_a_javascript_url_is_plain_text_everywhere():
+    rec = Record("incident", "INC-1", "INC-1", None, "javascript:alert(document.cookie)", HOSTILE_TITLE)
+    assert rec.url is None
+    assert rec.markdown() == "INC-1 (&lt;img src=x onerror=alert(1)&gt; &lt;!-- the rest is hidden)"
+    assert md_link("INC-1", "javascript:alert(1)") == "INC-1"
+    assert slack_link("a <b> | c", "javascript:x") == "a &lt;b&gt; | c"
+    assert slack_link("acme/api#1", "https://github.com/acme/api/pull/1") == "<https://github.com/acme/api/pull/1|acme/api#1>"
+    good = Record("pr", "7", "acme/api#7", "acme/api", "https://github.com/acme/api/pull/7", "Fix [x]")
+    assert good.markdown() == "[acme/api#7 (Fix \\[x\\])](https://github.com/acme/api/pull/7)"
+
+
+def test_the_dashboard_case_downloads_link_only_http():
+    records = [case_mod.Record(HOSTILE_TITLE, "javascript:alert(1)", "sev1"),
+               case_mod.Record("acme/api#7 Fix", "https://github.com/acme/api/pull/7")]
+    case = case_mod.Case("ada", "Ada <script>", "core team", [case_mod.Section("Delivery", "what shipped", [], records, 2)])
+    md = case_mod.markdown(case)
+    assert "<img" not in md and "<!--" not in md and "<script>" not in md and "javascript:" not in md
+    assert "- &lt;img src=x onerror=alert(1)&gt; &lt;!-- the rest is hidden — sev1" in md
+    assert "- [acme/api#7 Fix](https://github.com/acme/api/pull/7)" in md
+    page = case_mod.html_page(case)
+    assert "javascript:" not in page and "<img" not in page and "&lt;img" in page
+    assert "<a href='https://github.com/acme/api/pull/7'>" in page
