@@ -1,8 +1,9 @@
 """Git collector: commits and their files from a local clone into the warehouse.
 
-PyDriller opens and validates the repository; the history itself comes from one streamed
-``git log`` pass (``--raw --numstat -z``), because PyDriller's per-commit traversal starts a git
-process per commit and is 17x slower on a real history (docs/performance.md).
+git itself validates the repository (read only: nothing is written to the clone) and the history comes
+from one streamed ``git log`` pass (``--raw --numstat -z``), because PyDriller's per-commit traversal
+starts a git process per commit and is 17x slower on a real history (docs/performance.md); PyDriller
+is used where it does what git log cannot (SZZ blame in metrics/defects.py).
 
 How a run works:
 
@@ -144,25 +145,34 @@ def _first_line(data: bytes) -> str:
 
 
 def open_repository(path: str | Path) -> Path:
-    """Validate ``path`` as a git repository (work tree, bare or shallow) through PyDriller.
+    """Validate ``path`` as the top folder of a git repository (work tree, bare or shallow) with git itself.
 
-    Returns the path to run git in. Raises :class:`CollectionError` for a missing path, a folder
-    that is not a repository, or a repository with no commits.
+    Only reads: nothing is written to the clone (PyDriller's ``Git`` writes ``blame.markUnblamableLines`` into
+    ``.git/config``, which fails on a read-only clone and changes a user's repository). Returns the path to run
+    git in. Raises :class:`CollectionError` for a missing path, a folder that is not a repository (or is a
+    folder inside one), a repository git refuses to read (its message, such as "dubious ownership", is given),
+    or a repository with no commits.
     """
-    from git.exc import InvalidGitRepositoryError, NoSuchPathError
-    from pydriller import Git
-
     repo = Path(path).expanduser()
     if not repo.exists():
         raise CollectionError(f"{repo} does not exist: give the path of a local git clone.")
-    try:
-        handle = Git(str(repo))
-    except (InvalidGitRepositoryError, NoSuchPathError):
-        raise CollectionError(f"{repo} is not a git repository: give the path of a local clone.") from None
-    handle.clear()
-    if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
-        if _git(repo, "rev-parse", "--git-dir").returncode != 0:
+    if not repo.is_dir():
+        raise CollectionError(f"{repo} is a file, not a git repository: give the path of a local clone.")
+    found = _git(repo, "rev-parse", "--is-bare-repository", "--show-cdup")
+    if found.returncode != 0:
+        lines = [x.strip() for x in found.stderr.decode("utf-8", "replace").splitlines() if x.strip()]
+        message = next((x for x in lines if x.startswith("fatal:")), lines[0] if lines else "no message")
+        if "not a git repository" in message:
             raise CollectionError(f"{repo} is not a git repository: give the path of a local clone.")
+        if "dubious ownership" in message:
+            raise CollectionError(f"git refuses to read {repo}: it belongs to another user (git's 'dubious "
+                                  f"ownership'); `git config --global --add safe.directory {repo}` allows it.")
+        raise CollectionError(f"git cannot read {repo}: {message.removeprefix('fatal: ')}")
+    bare, _, cdup = found.stdout.decode("utf-8", "replace").partition("\n")
+    if bare.strip() != "true" and cdup.strip():
+        top = (repo / cdup.strip()).resolve()
+        raise CollectionError(f"{repo} is a folder inside the git repository {top}: give the clone's top folder.")
+    if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
         raise CollectionError(f"{repo} is an empty repository: it has no commits to collect.")
     return repo
 

@@ -32,7 +32,8 @@ from impactlens.metrics import (
     review_turnaround,
 )
 from impactlens.metrics import comparison
-from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS
+from impactlens.evidence.tables import repo_urls
+from impactlens.metrics.mentoring import is_mentee, touch_weeks
 from impactlens.people import is_junk_key
 
 #: Which command collects each kind of data (for empty states).
@@ -163,11 +164,11 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
     try:
         counts = {t: con.sql(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in _TABLES}
         teams = con.sql("SELECT team_id, name FROM teams ORDER BY name").pl()
-        repos = con.sql(
-            "SELECT repo_id, coalesce(url, 'https://github.com/' || repo_id) AS url FROM repositories "
-            "UNION SELECT DISTINCT repo_id, NULL FROM commits WHERE repo_id NOT IN (SELECT repo_id FROM repositories) "
-            "ORDER BY repo_id"
-        ).pl()
+        urls = repo_urls(con)  # http(s) only: a local-path remote is never a link
+        ids = [r for (r,) in con.sql("SELECT repo_id FROM repositories UNION SELECT DISTINCT repo_id FROM commits "
+                                     "UNION SELECT DISTINCT repo_id FROM pull_requests ORDER BY repo_id").fetchall()]
+        repos = pl.DataFrame({"repo_id": ids, "url": [urls.get(r) for r in ids]},
+                             schema={"repo_id": pl.String, "url": pl.String})
         titles = con.sql("SELECT person_id AS person_key, title, level FROM people").pl()
         frames = metrics.load(con, coded=False).preload()
         span = con.sql(
@@ -525,8 +526,9 @@ def _int(row: dict[str, Any], key: str) -> int:
 def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
     """Mentoring touchpoints ``person`` gave in ``period``, per colleague (:func:`impactlens.metrics.touchpoints`).
 
-    Columns: mentee_key (str), touchpoints, reviews, review_comments, pairing (u32), is_mentee (bool: at least
-    three touchpoints, docs/metrics.md "Mentoring touchpoints"); most touchpoints first.
+    Columns: mentee_key (str), touchpoints, reviews, review_comments, pairing, weeks (u32: distinct ISO weeks of
+    the touchpoints), is_mentee (bool: metrics.mentoring.is_mentee, at least three touchpoints over two weeks,
+    docs/metrics.md "Mentoring touchpoints"); most touchpoints first.
     """
     def build() -> pl.DataFrame:
         found = period.scope(person=person, repo=repo).apply(
@@ -538,8 +540,9 @@ def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> p
                 kind.str.ends_with("review").sum().cast(pl.UInt32).alias("reviews"),
                 kind.str.ends_with("comment").sum().cast(pl.UInt32).alias("review_comments"),
                 (kind == "pairing").sum().cast(pl.UInt32).alias("pairing"),
+                touch_weeks().alias("weeks"),
             )
-            .with_columns((pl.col("touchpoints") >= MENTEE_TOUCHPOINTS).alias("is_mentee"))
+            .with_columns(is_mentee().alias("is_mentee"))
             .sort(["touchpoints", "mentee_key"], descending=[True, False])
             .collect()
         )

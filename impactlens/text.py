@@ -57,7 +57,7 @@ def safe_url(url: object, *, mailto: bool = False) -> str | None:
 # Characters with a meaning anywhere in CommonMark/GFM inline text, escaped with a backslash; ``( ) !``
 # only mean something after ``]`` or before ``[``, which are escaped. Block markers matter only first.
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")
-_MD_BLOCK_START = re.compile(r"^(\d*)([#>+=-]|(?<=\d)[.)])")
+_MD_BLOCK_START = re.compile(r"^(\d*)(>|(?<!\d)[#+=-](?=\s|$)|(?<!\d)[=-](?=[\s=-]*$)|(?<=\d)[.)](?=\s|$))")
 _ENTITY = re.compile(r"&(#?[A-Za-z0-9]+;)")
 
 
@@ -67,7 +67,8 @@ def md_text(text: object) -> str:
     Newlines become spaces (one field stays on its line, so it cannot start a table row or a block
     of its own); ``<`` and ``>`` become ``&lt;``/``&gt;`` (and ``&`` before an entity ``&amp;``), so
     raw HTML (``<img onerror=...>``, ``<!--``) is shown as text, never run or hidden; Markdown
-    punctuation (``\\ ` * _ [ ] | ~``, and a leading ``#``, ``>``, ``-``, ``1.``) is backslash-escaped,
+    punctuation (``\\ ` * _ [ ] | ~``, a leading ``>``, and a leading ``#``, ``-``, ``+``, ``=`` or ``1.`` that a
+    space follows) is backslash-escaped,
     so a title cannot make a link, an image, emphasis or a heading. Renders as the original text.
     """
     value = " ".join(str(text if text is not None else "").split())

@@ -186,7 +186,7 @@ class Frames:
     * ``timeline``: pr_id, repo_id, pr_number, event_type (snake case, e.g. ready_for_review,
       review_requested, reopened, convert_to_draft), actor_key, actor_is_bot, subject_key,
       subject_is_bot, created_at.
-    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, authored_at,
+    * ``commits``: commit_id, repo_id, sha, author_key, author_is_bot, committer_key, committer_is_bot, authored_at,
       committed_at, is_merge, pr_number, pr_id (null without a PR), and what the message says, matched
       while reading (:mod:`impactlens.metrics.patterns`): says_fix, is_revert, subject_says_hotfix (bool),
       reverted_sha (str), reverted_pr (i32: 'Reverts owner/repo#12' of this repository, or 'Reverts #12';
@@ -195,6 +195,9 @@ class Frames:
     * ``renames``: commit_id, repo_id, path, old_path, change_type, category: the commit_files rows with an old path
       (renames 'R' and copies 'C'; git's status letter, no similarity score).
     * ``coauthors``: commit_id, coauthor_key, coauthor_is_bot.
+    * ``trailer_reviewers``: commit_id, repo_id, sha, trailer ('reviewed-by' | 'acked-by' | 'tested-by'),
+      reviewer_key, reviewer_is_bot: one row per such trailer with an email in a commit message
+      (:data:`~impactlens.metrics.patterns.REVIEW_TRAILER`; the Linux kernel's and Gerrit's review trailers).
     * ``issues``: repo_id, number, title, state, created_at, closed_at, labels, url.
     * ``incidents``: the incidents table, plus commander_key and responder_keys (list[str]).
     * ``deployments``: the deployments table, plus deployed_at (finished_at, else created_at) and
@@ -458,7 +461,7 @@ class Frames:
             f"{_sql_text(patterns.ISSUE_REF)}, 1), lambda x: TRY_CAST(x AS INTEGER)) END AS issue_refs, "
             f"CASE WHEN contains(lower(t.subject), 'fix') THEN regexp_matches(t.subject, {_sql_text(patterns.HOTFIX)}) "
             "ELSE false END AS subject_says_hotfix",
-            [("author_email", "author", "email", None)],
+            [("author_email", "author", "email", None), ("committer_email", "committer", "email", None)],
         )
 
     def graph(self, repo_id: str) -> Graph:
@@ -501,6 +504,19 @@ class Frames:
     def coauthors(self) -> pl.LazyFrame:
         return self._resolved(
             "commit_coauthors", "hash(t.repo_id, t.sha) AS commit_id", [("email", "coauthor", "email", None)]
+        )
+
+    @_materialised
+    def trailer_reviewers(self) -> pl.LazyFrame:
+        # Trailers are read from the stored message (commits.body), so a warehouse collected before this
+        # frame existed has them too. Only messages holding "-by:" are split into lines.
+        lines = ("(SELECT repo_id, sha, unnest(regexp_extract_all(body, "
+                 f"{_sql_text(patterns.REVIEW_TRAILER)})) AS line FROM commits WHERE contains(lower(body), '-by:'))")
+        return self._resolved(
+            f"(SELECT repo_id, sha, lower(regexp_extract(line, '^\\s*([A-Za-z]+)-by', 1)) || '-by' AS trailer, "
+            f"nullif(trim(regexp_extract(line, '<([^<>]+@[^<>]+)>', 1)), '') AS email FROM {lines})",
+            "hash(t.repo_id, t.sha) AS commit_id, repo_id, sha, trailer",
+            [("email", "reviewer", "email", None)], where="t.email IS NOT NULL",
         )
 
     # ------------------------------------------------------------------ operations

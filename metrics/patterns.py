@@ -58,3 +58,8 @@ def is_hotfix_pr(title: str = "title", head_branch: str = "head_branch", labels:
         | pl.col(head_branch).fill_null("").str.contains(HOTFIX_BRANCH)
         | pl.col(labels).list.eval(pl.element().str.contains(HOTFIX_LABEL)).list.any().fill_null(False)
     )
+
+#: A review trailer line of a commit message: ``Reviewed-by:``, ``Acked-by:`` or ``Tested-by:`` (any case) at
+#: the start of a line (the Linux kernel's "Submitting patches" tags, Gerrit's ``Reviewed-by``). The name and
+#: the ``<email>`` that follow are read from the line; a trailer without an email names nobody we can resolve.
+REVIEW_TRAILER = r"(?im)^\s*(?:reviewed|acked|tested)-by:[^\n]*$"

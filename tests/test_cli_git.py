@@ -45,12 +45,25 @@ def test_env_var_names_the_warehouse(small_repo, tmp_path):
     assert result.returncode == 0 and target.exists()
 
 
+def _inside(repo):
+    repo.write("src/a.py", "x = 1\n")
+    repo.commit("first")
+    return repo.path / "src"
+
+
+def _a_file(tmp):
+    (tmp / "notes.txt").write_text("not a repository")
+    return tmp / "notes.txt"
+
+
 @pytest.mark.parametrize(
     "make_target, message",
     [
         (lambda tmp, mk: tmp / "nowhere", "does not exist"),
         (lambda tmp, mk: tmp, "is not a git repository"),
         (lambda tmp, mk: mk("empty").path, "is an empty repository"),
+        (lambda tmp, mk: _inside(mk("outer")), "is a folder inside the git repository"),
+        (lambda tmp, mk: _a_file(tmp), "is a file, not a git repository"),
     ],
 )
 def test_bad_paths_give_one_line_exit_2_and_write_nothing(make_target, message, tmp_path, make_repo, db_path):
@@ -95,3 +108,23 @@ def test_collection_resolves_identities_and_flags_bots(make_repo, db_path):
         "email:ada@example.com": False,
         "email:49699333+dependabot[bot]@users.noreply.github.com": True,
     }
+
+
+def test_collect_reads_the_clone_and_writes_nothing_into_it(small_repo, tmp_path, db_path):
+    """The clone's .git/config and refs are byte-for-byte what they were (PyDriller used to add
+    blame.markUnblamableLines to .git/config, which also failed on a read-only clone); a bare clone works."""
+    import subprocess
+
+    config = small_repo.path / ".git" / "config"
+    before = config.read_bytes()
+    refs = subprocess.run(["git", "-C", str(small_repo.path), "show-ref"], capture_output=True, text=True).stdout
+    assert impactlens("collect", "git", str(small_repo.path), "--db", str(db_path)).returncode == 0
+    assert config.read_bytes() == before
+    assert subprocess.run(["git", "-C", str(small_repo.path), "show-ref"], capture_output=True, text=True).stdout == refs
+
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(small_repo.path), str(bare)], check=True)
+    bare_before = (bare / "config").read_bytes()
+    result = impactlens("collect", "git", str(bare), "--db", str(tmp_path / "b.duckdb"))
+    assert result.returncode == 0, result.stderr
+    assert (bare / "config").read_bytes() == bare_before

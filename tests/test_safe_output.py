@@ -55,3 +55,15 @@ def test_the_dashboard_case_downloads_link_only_http():
     page = case_mod.html_page(case)
     assert "javascript:" not in page and "<img" not in page and "&lt;img" in page
     assert "<a href='https://github.com/acme/api/pull/7'>" in page
+
+
+def test_md_text_escapes_only_what_would_start_a_block():
+    """A date, an issue number or a decimal at the start is plain text (no backslash in the raw Markdown);
+    a list marker, heading, quote, thematic break or ordered-list number is escaped."""
+    assert md_text("2025-01-01 to 2025-12-31") == "2025-01-01 to 2025-12-31"
+    assert md_text("#5962 fixed") == "#5962 fixed"
+    assert md_text("1.5 PRs per week") == "1.5 PRs per week"
+    assert md_text("- item") == "\\- item"
+    assert md_text("1. first") == "1\\. first"
+    assert md_text("---") == "\\---"
+    assert md_text("> quoted") == "&gt; quoted"

@@ -50,6 +50,9 @@ DELIVERY_LABELS = {
     "median_cycle_time_to_merge_hours": "Median cycle time to merge",
     "median_time_to_first_review_hours": "Median time to first review",
     "median_pr_size_lines": "Median PR size",
+    "others_commits_landed": "Others' commits landed",
+    "others_authors_landed": "Authors whose commits they landed",
+    "review_trailers": "Others' commits naming them in a review trailer",
 }
 
 
@@ -812,6 +815,51 @@ def commits_landed(s: Subject) -> list[Claim]:
                   strength=1.2 + min(len(mine), 100) / 100, subjects=repos)]
 
 
+def others_changes_landed(s: Subject) -> list[Claim]:
+    """Git review evidence, for every warehouse (first-class when no review data was collected): other
+    people's non-merge commits the person committed in the period (committer date, UTC; a maintainer who
+    applies, rebases or cherry-picks a contributor's change is its committer, GitHub's web merges are
+    committed by the bot ``noreply@github.com`` and count for nobody), and commits by others whose message
+    names the person in a ``Reviewed-by:``, ``Acked-by:`` or ``Tested-by:`` trailer (by author date). Bots'
+    commits are left out. Definition: docs/metrics.md, "Changes landed for others"."""
+    commits = s.frames.commits.filter(~pl.col("is_merge") & ~pl.col("author_is_bot")
+                                      & (pl.col("author_key") != s.person_id)).collect()
+    committed = commits.filter((pl.col("committer_key") == s.person_id) & s.in_period("committed_at"))
+    named = s.frames.trailer_reviewers.filter(pl.col("reviewer_key") == s.person_id).collect()
+    trailed = commits.filter(s.in_period("authored_at")).join(named.select("commit_id", "trailer"), on="commit_id")
+    if committed.is_empty() and trailed.is_empty():
+        return []
+    authors = set(committed["author_key"].drop_nulls()) | set(trailed["author_key"].drop_nulls())
+    repos = sorted(set(committed["repo_id"]) | set(trailed["repo_id"]))
+    figures = []
+    parts = []
+    if len(committed):
+        before = commits.filter((pl.col("committer_key") == s.person_id) & s.in_period("committed_at", previous=True))
+        figures.append(Figure("others_commits_landed", len(committed), "commits",
+                              f"{s.context}; other people's commits with {s.name} as committer (git)",
+                              previous=s.prev(len(before))))
+        parts.append(f"landed {counted(len(committed), 'commits')} by "
+                     f"{counted(committed['author_key'].n_unique(), 'other people')} as their committer")
+    if len(trailed):
+        kinds = ", ".join(f"{k} {n}" for k, n in trailed.group_by("trailer").len().sort("trailer").iter_rows())
+        figures.append(Figure("review_trailers", trailed["commit_id"].n_unique(), "commits",
+                              f"{s.context}; others' commits naming {s.name} in a trailer ({kinds})"))
+        parts.append(f"is named in a review trailer ({kinds}) of {counted(trailed['commit_id'].n_unique(), 'commits')} "
+                     f"by {counted(trailed['author_key'].n_unique(), 'other people')}")
+    figures.append(Figure("others_authors_landed", len(authors), "people",
+                          "distinct authors of those commits (bots left out)"))
+    subjects = s.commits.select("repo_id", "sha", "subject")
+    chosen = pl.concat([committed.select("repo_id", "sha", "committed_at"),
+                        trailed.select("repo_id", "sha", pl.col("authored_at").alias("committed_at"))]
+                       ).unique(["repo_id", "sha"]).sort("committed_at")
+    records = [s.commit_record(r["repo_id"], r["sha"], r["subject"])
+               for r in chosen.join(subjects, on=["repo_id", "sha"], how="left").iter_rows(named=True)]
+    sentence = (f"The data shows {s.name} " + "; and ".join(parts) + f" in {', '.join(repos)} in the period"
+                + (f" ({counted(len(authors), 'people')} in all)" if len(parts) > 1 else "") + ".")
+    return [Claim("others_changes_landed", "collaboration_breadth", sentence, figures, records,
+                  strength=1 + min(len(authors), 20) / 20, subjects=repos)]
+
+
 # ================================================================ collaboration breadth
 
 
@@ -890,6 +938,9 @@ FIGURES: dict[str, str] = {
     "active_weeks": "weeks with at least one of those commits",
     "lines_changed": "changed lines of those commits (generated, lockfile, vendored excluded)",
     "coauthored_commits": "commits co-authored with other people (Co-authored-by trailers)",
+    "others_commits_landed": "other people's commits with the person as committer (git)",
+    "review_trailers": "others' commits naming the person in a Reviewed-by, Acked-by or Tested-by trailer",
+    "others_authors_landed": "distinct authors of those commits",
     "prs_merged_per_week": "the person's merged PRs per week",
     "median_cycle_time_to_merge_hours": "median cycle time to merge of the person's PRs (hours)",
     "median_time_to_first_review_hours": "median wait for a first review of the person's PRs (hours)",
@@ -925,13 +976,14 @@ NEEDS: dict[str, tuple[str, ...]] = {
     **{name: ("git",) for name in (
         "areas_owned", "share_of_lines:", "adrs_authored", "design_docs_authored", "postmortems_written", "runbooks",
         "runbooks_written", "commits_landed", "commits_landed_per_week", "active_weeks", "lines_changed",
-        "coauthored_commits")},
+        "coauthored_commits", "others_changes_landed", "others_commits_landed", "review_trailers",
+        "others_authors_landed")},
 }
 #: Sources each packet section draws on (a section with no claim says which of them are missing).
 SECTION_NEEDS: dict[str, tuple[str, ...]] = {
     "scope_and_ownership": ("git", "pull_requests"), "technical_leadership": ("git", "reviews"),
     "mentoring": ("reviews",), "operational_excellence": ("incidents", "git"),
-    "delivery_outcomes": ("git", "pull_requests", "deployments"), "collaboration_breadth": ("pull_requests", "reviews"),
+    "delivery_outcomes": ("git", "pull_requests", "deployments"), "collaboration_breadth": ("git", "pull_requests", "reviews"),
 }
 
 
@@ -959,6 +1011,7 @@ CLAIM_FUNCTIONS: dict[str, Callable[[Subject], list[Claim]]] = {
     "delivery_figures": delivery_figures,
     "owned_repo_delivery": owned_repo_delivery,
     "commits_landed": commits_landed,
+    "others_changes_landed": others_changes_landed,
     "collaboration_breadth": collaboration_breadth,
 }
 

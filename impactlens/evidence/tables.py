@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from impactlens.errors import ImpactlensError
+from impactlens.people import is_junk_key
 
 
 class EvidenceError(ImpactlensError):
@@ -31,7 +32,8 @@ def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
 
     Raises:
         EvidenceError: nobody matches (the message names up to five close matches and ``people list``),
-            a display name matches several actors (the message lists their ids), or ``who`` is a bot.
+            a display name matches several actors (the message lists their ids), ``who`` is a bot, or an identity
+            linked to nobody that names nobody (:func:`impactlens.people.is_junk_key`: "=", "unknown", no email).
     """
     key = who.strip().lower()
     if not key:
@@ -65,7 +67,12 @@ def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
         "UNION ALL SELECT is_bot FROM identities WHERE identity_id = ?)", [actor, actor]).fetchall()[0][0]
     if bot:
         raise EvidenceError(f"'{who}' is a bot ({actor}): evidence packets are for people.")
-    return actor, person_profile(con, actor)["display_name"]
+    name = person_profile(con, actor)["display_name"]
+    in_roster = con.execute("SELECT count(*) FROM people WHERE person_id = ?", [actor]).fetchall()[0][0]
+    if not in_roster and is_junk_key(actor, name):
+        raise EvidenceError(f"'{who}' is a junk identity ({actor}: no name or address of a person); its work is "
+                            f"someone's: `impactlens people merge {actor} PERSON --reason ...` gives it to them.")
+    return actor, name
 
 
 def _close_matches(con: duckdb.DuckDBPyConnection, key: str) -> str:
