@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from impactlens.dashboard import data, ui
+from impactlens.dashboard import access, data, ui
 from impactlens.errors import ImpactlensError
 
 HERE = Path(__file__).parent
@@ -26,6 +26,7 @@ except ImpactlensError as exc:
     st.error(str(exc))
     st.stop()
 
+viewer = access.gate(warehouse)  # [access] sign_in = true: sign in first, then only what the allow-list permits
 ui.sidebar(warehouse)
 
 
@@ -41,11 +42,13 @@ def watch_for_new_data(identity: tuple[int, int, int]) -> None:
 
 
 watch_for_new_data(warehouse.identity)
-page = st.navigation([
+pages = [
     st.Page(HERE / "my_impact.py", title="My impact", icon=":material/person:", default=True),
     st.Page(HERE / "promotion_case.py", title="Promotion case", icon=":material/workspace_premium:"),
-    st.Page(HERE / "team_health.py", title="Team health", icon=":material/groups:"),
-])
+]
+if viewer.teams is None or viewer.teams:  # Team health: for those who may see a team
+    pages.append(st.Page(HERE / "team_health.py", title="Team health", icon=":material/groups:"))
+page = st.navigation(pages)
 problem = ui.url_problem()
 if problem:  # an unknown ?team=: never the whole organisation in its place
     st.error(problem, icon=":material/group_off:")

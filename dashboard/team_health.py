@@ -7,9 +7,14 @@ from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from impactlens.dashboard import charts, data, ui
+from impactlens.dashboard import access, charts, data, ui
 
 wh, filters = ui.context()
+if not access.current().may_see_team(filters.team):  # signed in: a lead sees their own teams only
+    st.title("Team health")
+    st.warning("Pick one of your teams in the sidebar: signed in, you see the Team health of the teams you lead "
+               "(`[access.leads]` in impactlens.toml), not the organisation's.", icon=":material/lock:")
+    st.stop()
 team_name = wh.team_name(filters.team) if filters.team else "the organisation"
 st.title(f"Team health: {team_name}")
 st.caption("The weekly review: are PRs getting bigger, reviews slower, incidents longer? "

@@ -8,12 +8,13 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from impactlens.dashboard import data
+from impactlens.dashboard import access, data
 from impactlens.dashboard.charts import Panel
 from impactlens.errors import ImpactlensError
 from impactlens.text import safe_url
 
 _STATE = "_impactlens"
+_REFUSED = "\x00refused"  # a person the signed-in viewer asked for and may not see (or who does not exist)
 _PROBLEM = "_impactlens_problem"
 CARD_HEIGHT = 180
 
@@ -37,18 +38,25 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
             period = data.Period(chosen[0], chosen[1])
         else:  # the second date is not picked yet
             period = default
+        viewer = access.current()
         teams = [None, *wh.teams["team_id"].to_list()]
+        if viewer.teams is not None:  # signed in: the viewer's teams (leads), "All teams" means "my own work"
+            teams = [t for t in teams if t is None or t in viewer.teams]
         wanted = st.query_params.get("team")  # a shared link may name the team: ?team=web (id or name)
-        index = 0
+        index = 1 if viewer.teams and len(teams) > 1 else 0  # a lead opens on their first team
         if wanted:
             try:
-                index = teams.index(data.find_team(wh, wanted))
+                found = data.find_team(wh, wanted)
+                if found not in teams:
+                    raise data.NotFound(f"You may not see team '{wanted}'.")
+                index = teams.index(found)
             except data.NotFound as exc:
                 # Never the whole organisation in place of an unknown team: say so, once, and stop the page.
                 st.session_state[_PROBLEM] = f"{exc} The link's ?team={wanted} was dropped: pick a team in the sidebar."
                 del st.query_params["team"]
         team = st.selectbox("Team", teams, index=index,
-                            format_func=lambda t: "All teams" if t is None else wh.team_name(t),
+                            format_func=lambda t: (("All teams" if viewer.everything else "Everyone I may see") if t is None
+                                                else wh.team_name(t)),
                             key="team", help="Work counts for the team the person was in when it happened.")
         repos = [None, *wh.repos["repo_id"].to_list()]
         repo = st.selectbox("Repository", repos, format_func=lambda r: "All repositories" if r is None else r,
@@ -98,7 +106,10 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
     chosen on another page, else ``?person=`` in the URL, else ``[dashboard] me`` of impactlens.toml, and
     never silently from anyone else. An unknown or out-of-scope person is a visible error naming close
     matches. Returns the person key, or None while nobody is chosen."""
+    viewer = access.current()
     people = data.people_choices(wh, filters)
+    if not viewer.everything:  # signed in: only the people the allow-list gives this viewer
+        people = people.filter(pl.col("person_key").is_in(sorted(viewer.people)))
     if people.height == 0:
         if filters.team is not None:
             st.info(f"Nobody was in {wh.team_name(filters.team)} in this period: pick another team or period.")
@@ -107,10 +118,12 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
         return None
     keys = people["person_key"].to_list()
     labels = dict(zip(keys, people["label"].to_list()))
-    wanted = st.session_state.get("_person")
+    wanted, asked = st.session_state.get("_person"), None
     if wanted is None:
         asked, where = st.query_params.get("person"), "?person="
-        if not asked:
+        if not asked and viewer.me is not None:
+            wanted = viewer.me  # signed in: open on yourself
+        elif not asked:
             try:
                 asked, where = configured_me(), "[dashboard] me in impactlens.toml: "
             except ImpactlensError as exc:
@@ -119,7 +132,15 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
             try:
                 wanted = data.find_person(wh, asked)[0]
             except ImpactlensError as exc:
-                st.error(f"{where}{asked}: {exc}", icon=":material/person_off:")
+                if viewer.everything:
+                    st.error(f"{where}{asked}: {exc}", icon=":material/person_off:")
+                else:  # signed in: say nothing about who is or is not in the warehouse
+                    wanted = _REFUSED
+    if wanted is not None and not viewer.may_see_person(wanted):
+        st.error(f"You may not see {asked or 'this person'}'s pages: signed in as {viewer.email}, you see "
+                 + ("your own pages and your teams' people." if viewer.teams else "your own pages only."),
+                 icon=":material/lock:")
+        wanted = viewer.me if viewer.me in keys else None
     if wanted is not None and wanted not in keys:
         where = f"was not in {wh.team_name(filters.team)} in this period" if filters.team else "has no activity in the data"
         st.warning(f"{wh.name(wanted)} ({wanted}) {where}: choose someone below.", icon=":material/person_off:")

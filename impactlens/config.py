@@ -17,6 +17,8 @@ Sections (all shown by ``impactlens config show``):
 * ``[dashboard]``: ``me``, the person the dashboard opens on (an id, email, login or display name; empty:
   the dashboard asks who).
 * ``[digest]``: alert thresholds of ``impactlens digest`` and its webhook (docs/assistant.md).
+* ``[access]``: optional sign-in for a team dashboard (``sign_in``) and who sees what: ``admins`` (emails that
+  see everything) and ``[access.leads]`` (team id = list of lead emails); docs/dashboard.md "Sign-in".
 """
 
 from __future__ import annotations
@@ -136,6 +138,13 @@ DEFAULTS: dict[str, Any] = {
     "dashboard": {
         "me": "",
     },
+    # impactlens dashboard served to a team: sign in with Streamlit's OIDC (.streamlit/secrets.toml [auth]),
+    # then a person sees their own pages, a team's leads see its people and its Team health, admins see all.
+    "access": {
+        "sign_in": False,
+        "admins": [],
+        "leads": {},  # team id = ["lead@example.com", ...]: free keys (team ids), each a list of emails
+    },
     # impactlens digest: alert thresholds (docs/assistant.md) and where --post sends the message.
     "digest": {
         "stale_days": 3,
@@ -150,7 +159,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Tables whose keys are the user's own (team ids): each value must be a list of strings.
+_FREE_TABLES = {"access.leads"}
+
+
 def _check(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
+    if where in _FREE_TABLES:
+        for key, value in data.items():
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"'{where}.{key}' must be a list of strings (emails).")
+        return
     for key, value in data.items():
         name = f"{where}.{key}" if where else key
         if key not in defaults:
