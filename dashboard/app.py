@@ -3,7 +3,9 @@
 Draws the sidebar every page shares (date range, team, repository) and runs the page picked in the
 navigation: My impact, Promotion case, Team health. The warehouse comes from ``--db`` after ``--``, else
 ``$IMPACTLENS_DB``, else ./impactlens.duckdb; it is read read-only, and the app reruns on the new file within
-30 s of a collection publishing one (or at the next interaction).
+30 s of a collection publishing one (or at the next interaction), saying so ("Newer data arrived"). While a
+collection writes its copy (``<db>.writing``) the pages keep showing the last published file and say that.
+With ``[access] sign_in = true`` in impactlens.toml, visitors sign in first (dashboard/access.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ except ImpactlensError as exc:
     st.stop()
 
 viewer = access.gate(warehouse)  # [access] sign_in = true: sign in first, then only what the allow-list permits
+ui.freshness(warehouse)  # "Newer data arrived" after a publication; a collection under way
 ui.sidebar(warehouse)
 
 

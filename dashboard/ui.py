@@ -3,7 +3,8 @@ empty states and link tables."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
+from pathlib import Path
 
 import polars as pl
 import streamlit as st
@@ -66,6 +67,33 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
     filters = data.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters
+
+
+_SEEN = "_impactlens_seen"
+
+
+def freshness(wh: data.Warehouse) -> None:
+    """Say where the figures stand against collections: after a collection published a new file since this
+    session last drew a page, "Newer data arrived (collected at HH:MM UTC)"; while a collection is writing its
+    copy (``<db>.writing``), that the figures are the last published data. Nothing otherwise."""
+    from impactlens import warehouse as _warehouse
+
+    published = datetime.fromtimestamp(wh.identity[1] / 1e9, timezone.utc)
+    seen = st.session_state.get(_SEEN)
+    st.session_state[_SEEN] = wh.identity
+    if seen is not None and seen != wh.identity:
+        st.toast(f"Newer data arrived (collected at {published:%H:%M} UTC): the page shows it now.",
+                 icon=":material/sync:")
+        st.info(f"Newer data arrived (collected at {published:%H:%M} UTC): the page shows it now.",
+                icon=":material/sync:")
+    copy = _warehouse.working_copy_path(Path(wh.path))
+    try:
+        started = datetime.fromtimestamp(copy.stat().st_mtime, timezone.utc)
+    except OSError:
+        return
+    st.caption(f"A collection is writing a new copy (last written {started:%H:%M} UTC, or left by an interrupted "
+               f"run): these figures are the last published data, collected at {published:%d %b %H:%M} UTC. "
+               "The page updates by itself when it is published.")
 
 
 def url_problem() -> str | None:
