@@ -11,7 +11,7 @@ import streamlit as st
 from impactlens.dashboard import case as case_mod
 from impactlens.dashboard import data, ui
 from impactlens.evidence.packet import figure_label
-from impactlens.text import md_text
+from impactlens.text import md_link, md_text
 
 
 def downloads(stem: str, markdown: str, html) -> None:

@@ -341,6 +341,10 @@ def _locked(path: Path, timeout: float = 0) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise WarehouseError(f"cannot use {blocker}: a file is in the way where a directory is needed; "
+                                 "choose another path.") from None
         raise WarehouseError(f"cannot create the folder of {path}: {exc.strerror}.") from None
     lock = FileLock(str(path.with_name(path.name + ".lock")))
     try:

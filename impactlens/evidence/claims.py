@@ -53,6 +53,7 @@ DELIVERY_LABELS = {
     "others_commits_landed": "Others' commits landed",
     "others_authors_landed": "Authors whose commits they landed",
     "review_trailers": "Others' commits naming them in a review trailer",
+    "others_changes_landed": "Others' changes landed",
 }
 
 

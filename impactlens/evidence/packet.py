@@ -111,8 +111,8 @@ class Packet:
     # parts one by one (labels, never figure keys; the rubric's full text).
     def coverage_markdown(self) -> list[str]:
         """Lines of the Data coverage part: what the packet is built from, then each missing source."""
-        return [f"Built from {md_text(self.sources_text)}."] + ([""] + [f"- {md_text(line)}" for line in self.coverage]
-                                                               if self.coverage else [])
+        # Our own sentences (sources, repository ids, commands in backticks), not free text from the data.
+        return [f"Built from {self.sources_text}."] + ([""] + [f"- {line}" for line in self.coverage] if self.coverage else [])
 
     def section_markdown(self, section: Section, more_in: str = "all in the JSON packet") -> list[str]:
         """Lines of one section (without its heading): claims with labelled figures and records, the note when it
@@ -294,8 +294,10 @@ def figure_label(name: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """A Markdown table cell: escaped (:func:`md_text` also escapes ``|`` and joins lines)."""
-    return md_text(text)
+    """A Markdown table cell of the rubric audit (its own text and the rubric file's): one line, ``|`` escaped,
+    raw HTML shown as text; figure names keep their underscores (intraword, no emphasis in GFM)."""
+    value = " ".join(str(text).split())
+    return value.replace("<", "&lt;").replace("|", "\\|")  # no "<": no tag, no comment
 
 
 def _file_link(name: str) -> str:
