@@ -116,6 +116,14 @@ def for_email(wh: data.Warehouse, email: str, rules: dict) -> Access:
 _KEY = "_impactlens_access"
 
 
+def _auth_configured() -> bool:
+    """True when the secrets (``.streamlit/secrets.toml``) have an ``[auth]`` section for ``st.login``."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all: Streamlit raises (FileNotFoundError or its own error)
+        return False
+
+
 def gate(wh: data.Warehouse) -> Access:
     """Sign-in at the top of the app: without ``[access] sign_in = true``, everything (:data:`OPEN`). Else a
     signed-out visitor sees only a sign-in button, and a signed-in one the pages their email allows; someone
@@ -133,6 +141,10 @@ def gate(wh: data.Warehouse) -> Access:
     if email is None:
         st.session_state.pop(_KEY, None)
         st.title("impactlens")
+        if not _auth_configured():
+            st.error("[access] sign_in = true in impactlens.toml, but .streamlit/secrets.toml has no [auth] section: "
+                     "configure the identity provider there (docs/dashboard.md \"Sign-in\").", icon=":material/lock:")
+            st.stop()
         st.markdown("This dashboard shows people's evidence: sign in to see yours.")
         st.button("Sign in", icon=":material/login:", on_click=st.login, type="primary", key="sign_in")
         st.stop()

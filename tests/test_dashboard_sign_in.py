@@ -51,13 +51,17 @@ def db(tmp_path_factory) -> Path:
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db: Path):
     def make(rules: str | None = RULES, user: dict | None = None, query: dict | None = None,
-             page: str | None = None) -> AppTest:
+             page: str | None = None, auth: bool = True) -> AppTest:
         monkeypatch.setenv(warehouse.DB_ENV, str(db))
         monkeypatch.chdir(tmp_path)
         if rules is not None:
             (tmp_path / "impactlens.toml").write_text(rules)
         at = AppTest.from_file(str(APP), default_timeout=120)
         at.user = user if user is not None else {"is_logged_in": False}
+        if auth:
+            at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
+                                  "client_id": "id", "client_secret": "secret",
+                                  "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}
         at.query_params.update(query or {})
         at.run()
         if page:
@@ -94,6 +98,12 @@ def test_signed_out_sees_only_the_sign_in_button(app):
     assert [b.label for b in at.button] == ["Sign in"]
     assert not at.metric and not at.selectbox and not at.get("vega_lite_chart") and not at.dataframe
     assert "Ada" not in texts(at) and "Linus" not in texts(at)
+
+
+def test_sign_in_without_an_identity_provider_says_what_to_configure(app):
+    at = app(auth=False)
+    assert "no [auth] section" in at.error[0].value
+    assert not at.button and not at.metric
 
 
 def test_a_person_sees_only_themselves(app):
