@@ -463,7 +463,7 @@ def collect_git(
     """
     started = time.perf_counter()
     repo = open_repository(path)
-    cfg = config or config_mod.load()
+    cfg = config or config_mod.defaults()
     found_id, owner, url = repository_id(repo, web_url)
     if repo_id is None and web_url is None:
         found_id = stored_repo_id(con, repo)

@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from impactlens import metrics, warehouse
+from impactlens import config as config_mod, metrics, warehouse
 from impactlens.errors import ImpactlensError, WarehouseError
 from impactlens.text import plural
 from impactlens.metrics import (
@@ -66,6 +66,33 @@ def db_path(argv: list[str] | None = None) -> Path:
         if arg.startswith("--db="):
             return Path(arg.split("=", 1)[1])
     return warehouse.resolve_path(None)
+
+
+def config_path(argv: list[str] | None = None) -> Path | None:
+    """The configuration file the dashboard reads: ``--config FILE`` after ``streamlit run app.py --``, else
+    ``$IMPACTLENS_CONFIG`` (set by ``impactlens dashboard``), else ``./impactlens.toml`` when present, else None
+    (the defaults): the command line's rule (:func:`impactlens.config.find`).
+
+    Raises:
+        ConfigError: the named file does not exist.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    named: str | None = None
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            named = argv[i + 1]
+        elif arg.startswith("--config="):
+            named = arg.split("=", 1)[1]
+    return config_mod.find(named or os.environ.get(config_mod.CONFIG_ENV) or None)
+
+
+def current_config() -> config_mod.Config:
+    """The configuration of this dashboard (:func:`config_path`, read on each call: it is a small file).
+
+    Raises:
+        ConfigError: the file is missing or not valid.
+    """
+    return config_mod.load(config_path())
 
 
 def file_identity(path: Path) -> tuple[int, int, int]:
@@ -152,8 +179,9 @@ _TABLES = ("commits", "pull_requests", "reviews", "comments", "incidents", "depl
            "team_memberships", "people", "identities", "commit_files")
 
 
-def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
-    """Read the warehouse at ``path`` into a :class:`Warehouse`; the connection is closed on return.
+def load_warehouse(path: str | os.PathLike[str], config: config_mod.Config | None = None) -> Warehouse:
+    """Read the warehouse at ``path`` into a :class:`Warehouse` whose frames use ``config`` (default the
+    defaults); the connection is closed on return.
 
     Raises:
         WarehouseError, SchemaOutdatedError, SchemaTooNewError: from :func:`impactlens.warehouse.read_only`.
@@ -170,7 +198,7 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
         repos = pl.DataFrame({"repo_id": ids, "url": [urls.get(r) for r in ids]},
                              schema={"repo_id": pl.String, "url": pl.String})
         titles = con.sql("SELECT person_id AS person_key, title, level FROM people").pl()
-        frames = metrics.load(con, coded=False).preload()
+        frames = metrics.load(con, coded=False, config=config).preload()
         span = con.sql(
             "SELECT min(t), max(t) FROM (SELECT authored_at AS t FROM commits UNION ALL "
             "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "
@@ -212,14 +240,15 @@ def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the warehouse…")
-def _cached_warehouse(path: str, identity: tuple[int, int, int]) -> Warehouse:
-    return load_warehouse(path)
+def _cached_warehouse(path: str, identity: tuple[int, int, int], config: config_mod.Config) -> Warehouse:
+    return load_warehouse(path, config)
 
 
 def current_warehouse(path: Path | None = None) -> Warehouse:
-    """The warehouse at ``path`` (default :func:`db_path`), reloaded when its file changed."""
+    """The warehouse at ``path`` (default :func:`db_path`) read with :func:`current_config`, reloaded when its
+    file or the configuration changed."""
     path = path or db_path()
-    return _cached_warehouse(str(path.resolve()), file_identity(path))
+    return _cached_warehouse(str(path.resolve()), file_identity(path), current_config())
 
 
 def memo(wh: Warehouse, name: str, *args: Any):
@@ -768,7 +797,7 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
     def build():
         con = warehouse.read_only(wh.path)
         try:
-            return evidence.build_packet(con, person, period.start, period.end)
+            return evidence.build_packet(con, person, period.start, period.end, config=wh.frames.config)
         except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
             return exc
         finally:

@@ -118,14 +118,12 @@ def empty(what: str, table: str) -> None:
 
 
 def configured_me() -> str | None:
-    """``[dashboard] me`` of impactlens.toml in the working directory, or None when unset.
+    """``[dashboard] me`` of the dashboard's configuration (:func:`data.current_config`), or None when unset.
 
     Raises:
         ConfigError: the file is not valid (shown by the caller).
     """
-    from impactlens import config
-
-    me = (config.load().get("dashboard", {}).get("me") or "").strip()
+    me = data.current_config().dashboard.me.strip()
     return me or None
 
 

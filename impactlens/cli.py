@@ -75,7 +75,7 @@ def collect_git_command(
     with user_errors():
         since_day = dates.parse_day(since, "--since")
         since = dates.git_since(since_day) if since_day else None
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         repo = open_repository(path)  # validate before touching the warehouse
         # A run killed part-way is continued by the next run of the same repository, branch and --since.
         this = job(resumes=f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}", config=cfg)
@@ -149,7 +149,7 @@ def config_show(config: ConfigOption = None) -> None:
     from impactlens import config as config_mod
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
     typer.echo(config_mod.dumps(cfg))
 
 

@@ -206,7 +206,7 @@ class Frames:
     """
 
     con: duckdb.DuckDBPyConnection
-    config: dict[str, Any] = field(default_factory=lambda: config_mod.load(None))
+    config: config_mod.Config = field(default_factory=config_mod.defaults)
     repos: tuple[str, ...] | None = None
     coded: bool = True
     _derived: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
@@ -594,7 +594,7 @@ def load(
     con: duckdb.DuckDBPyConnection,
     *,
     repos: Iterable[str] | None = None,
-    config: dict[str, Any] | None = None,
+    config: config_mod.Config | None = None,
     coded: bool = True,
 ) -> Frames:
     """The warehouse behind ``con`` as :class:`Frames` (read lazily, table by table).
@@ -602,7 +602,7 @@ def load(
     Args:
         con: an open warehouse connection (``warehouse.read_only(db)`` or a writing one).
         repos: only these repositories (``repo_id``), default all.
-        config: the effective configuration (``impactlens.config.load``), default the defaults.
+        config: the effective configuration (:class:`impactlens.config.Config`), default the defaults (no file is read).
         coded: hold person keys and repository/team ids (the columns named ``*_key``, ``*_keys``,
             ``repo_id``, ``team_id``) as :class:`polars.Categorical`, which joins, groups and sorts by
             them several times faster at millions of rows (docs/performance.md). Their values, order and
@@ -612,7 +612,7 @@ def load(
     """
     return Frames(
         con=con,
-        config=config if config is not None else config_mod.load(None),
+        config=config if config is not None else config_mod.defaults(),
         repos=tuple(repos) if repos else None,
         coded=coded,
     )

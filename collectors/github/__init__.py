@@ -174,7 +174,7 @@ def collect_github(
     started = time.perf_counter()
     owner, repo = parse_target(target)
     since_iso = parse_since(since)
-    cfg = config or config_mod.load()
+    cfg = config or config_mod.defaults()
     client = client or GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
     result = GitHubCollection(target=target)
     say = on_progress or (lambda _text: None)

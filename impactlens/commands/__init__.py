@@ -10,12 +10,15 @@ import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 
 import typer
 
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
+
+if TYPE_CHECKING:
+    from impactlens.config import Config
 
 DbOption = Annotated[
     Optional[Path],
@@ -57,7 +60,7 @@ def user_errors() -> Iterator[None]:
         fail(os_error_message(exc))
 
 
-def job(resumes: str | None = None, config: dict[str, Any] | None = None) -> warehouse.Job:
+def job(resumes: str | None = None, config: "Config | None" = None) -> warehouse.Job:
     """The :class:`~impactlens.warehouse.Job` of this command line, for :func:`impactlens.warehouse.writing`.
 
     ``resumes`` is the key of a collection this command continues when a run of it was killed (None:
@@ -71,7 +74,7 @@ def job(resumes: str | None = None, config: dict[str, Any] | None = None) -> war
         from impactlens import config as config_mod
         from impactlens.derive import after_collection
 
-        after_collection(con, config if config is not None else config_mod.load(None))
+        after_collection(con, config if config is not None else config_mod.resolve(None))
 
     return warehouse.Job(command=command, resumes=resumes, finish=finish)
 

@@ -34,7 +34,7 @@ def digest(
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}').")
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if post and not cfg["digest"]["webhook_url"]:
             fail("--post needs [digest] webhook_url in impactlens.toml.")
         if demo:

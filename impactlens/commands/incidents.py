@@ -31,7 +31,7 @@ def collect_incidents_command(
     from impactlens.collectors import incidents
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if file is not None:
             incidents.read_file(file, fmt)  # check before touching the warehouse
         with warehouse.writing(db, job=job(config=cfg)) as con:
@@ -61,7 +61,7 @@ def collect_tags_command(
     from impactlens.collectors.git import open_repository
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         open_repository(path)
         with warehouse.writing(db, job=job(config=cfg)) as con:
             result = deployments.collect_tags(con, path, cfg, repo_id=name, patterns=pattern or None)

@@ -27,7 +27,7 @@ def mcp(
     from impactlens.mcp_server import build_server, configured_me
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if demo:
             from impactlens import demo as demo_mod
 

@@ -28,7 +28,7 @@ def metrics_command(
     from impactlens.metrics.job import materialise
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         path = warehouse.resolve_path(db)
         if not path.exists():
             raise WarehouseError(

@@ -32,7 +32,7 @@ def _write(db: Path | None, config: Path | None, action: Callable[[Any, dict[str
     from impactlens import derive
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         with warehouse.writing(db, job=job(config=cfg)) as con:
             derive.if_pending(con, cfg)  # identities need every collected row derived
             return action(con, cfg)
@@ -50,7 +50,7 @@ def import_command(
     from impactlens import people
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         path = roster or (Path(cfg["people"]["roster"]) if cfg["people"]["roster"] else None)
         if path is None:
             fail("give a roster file (impactlens people import ROSTER) or set [people] roster in impactlens.toml.")
@@ -324,7 +324,7 @@ def bots_command(db: DbOption = None, config: ConfigOption = None) -> None:
     from impactlens import config as config_mod
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         with warehouse.read_only(db) as con:
             rows = [(i, k, why) for i, k, why in bots.classify(con, cfg) if k]
     if not rows:

@@ -66,7 +66,7 @@ def report(
                 typer.echo(f"built the demo warehouse {db}", err=True)
         from impactlens import config as config_mod
 
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         con = warehouse.read_only(db)
     except ImpactlensError as exc:
         fail(str(exc))
@@ -86,7 +86,7 @@ def report(
                     fail("--week is required with --team (2026-W14 or a date in the week).")
                 from impactlens import dates
 
-                doc = build_team_review(con, team, dates.parse_week(week, "--week"), names=show_names)
+                doc = build_team_review(con, team, dates.parse_week(week, "--week"), names=show_names, config=cfg)
             if out is None:
                 text = doc.to_markdown() if fmt == "md" else doc.to_html() if fmt == "html" else doc.to_json()
                 typer.echo(text, nl=False)

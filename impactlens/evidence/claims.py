@@ -20,6 +20,7 @@ from typing import Callable
 import duckdb
 import polars as pl
 
+from impactlens.config import Config
 from impactlens.text import counted
 from impactlens import coverage as coverage_mod
 from impactlens.evidence import tables
@@ -79,8 +80,8 @@ class Subject:
     since: date
     until: date
     frames: Frames = field(default=None)  # type: ignore[assignment]
-    #: The effective configuration (impactlens.config.load); None: ./impactlens.toml or the defaults.
-    config: dict | None = None
+    #: The effective configuration (:class:`impactlens.config.Config`); None: the defaults.
+    config: Config | None = None
 
     def __post_init__(self) -> None:
         if self.until < self.since:

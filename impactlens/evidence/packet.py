@@ -25,6 +25,7 @@ import duckdb
 import polars as pl
 
 from impactlens import coverage as coverage_mod
+from impactlens.config import Config
 from impactlens.evidence import claims as claims_mod
 from impactlens.evidence.brag import load_brag, resolve_links
 from impactlens.evidence.claims import Subject
@@ -516,7 +517,7 @@ def build_packet(
     brag: list[SelfReported] | str | os.PathLike[str] | None = None,
     *,
     charts: bool = True,
-    config: dict[str, Any] | None = None,
+    config: Config | None = None,
 ) -> Packet:
     """Build the evidence packet of ``person`` (a person id, login or email) for [since, until] (dates,
     both included, UTC).
@@ -527,7 +528,7 @@ def build_packet(
         brag: self-reported entries, a brag file (YAML or Markdown), or None.
         charts: build the charts (the dashboard may draw its own).
         config: the effective configuration (``impactlens.config.load``): categories, bots, review and
-            ladder settings; None reads ./impactlens.toml (or the defaults).
+            ladder settings; None: the defaults (no file is read).
 
     Raises:
         EvidenceError: unknown person, ``until`` before ``since``; RubricError / BragError for bad files.

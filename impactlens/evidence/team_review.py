@@ -20,6 +20,7 @@ import altair as alt
 import duckdb
 import polars as pl
 
+from impactlens.config import Config
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
 from impactlens.evidence.packet import Chart, _file_link, _page, _record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
@@ -175,8 +176,10 @@ _FIRST = {"pull_requests": "SELECT min(created_at) FROM pull_requests", "reviews
 _COUNTS = ("PRs", "reviews", "incidents")
 
 
-def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False) -> TeamReview:
-    """The health review of ``team`` (a team id or name) for the week holding ``week``.
+def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False,
+                      config: Config | None = None) -> TeamReview:
+    """The health review of ``team`` (a team id or name) for the week holding ``week``, with ``config``
+    (business hours, bots, review settings; default the defaults).
 
     Raises:
         EvidenceError: unknown team or week.
@@ -189,7 +192,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     start = datetime.combine(monday, datetime.min.time(), timezone.utc)
     end = start + timedelta(days=7)
     base_start = start - timedelta(weeks=BASELINE_WEEKS)
-    frames = load(con, coded=False)
+    frames = load(con, coded=False, config=config)
     urls = repo_urls(con)
     members = frames.memberships.filter(
         (pl.col("team_id") == team_id) & (pl.col("valid_from") < (monday + timedelta(days=7)))
