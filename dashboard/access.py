@@ -76,7 +76,7 @@ def signed_in_email() -> str | None:
 
 def person_of_email(wh: data.Warehouse, email: str) -> str | None:
     """The person key whose identity is ``email:<email>`` (exact, case-insensitive), or None."""
-    from impactlens.people import identity_id
+    from impactlens.identity import identity_id
 
     identity = identity_id("email", email)
 

@@ -26,6 +26,7 @@ import streamlit as st
 
 from impactlens import config as config_mod, metrics, warehouse
 from impactlens.errors import ImpactlensError, WarehouseError
+from impactlens.identity import identity_sql
 from impactlens.text import plural
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
@@ -754,11 +755,12 @@ def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None,
     ``actor_id`` of its identity ``email:<lower(author_email)>``, or that identity itself when not recorded yet.
     """
     scope = period.scope()
+    email = identity_sql("c.author_email", kind="email")
     sql = (
         "SELECT c.repo_id, left(c.sha, 10) AS sha, c.subject, c.authored_at, "
         "CAST(c.insertions + c.deletions AS BIGINT) AS lines FROM commits c "
-        "LEFT JOIN actors a ON a.identity_id = 'email:' || lower(trim(c.author_email)) "
-        "WHERE coalesce(a.actor_id, 'email:' || lower(trim(c.author_email))) = ? AND NOT c.is_merge "
+        f"LEFT JOIN actors a ON a.identity_id = {email} "
+        f"WHERE coalesce(a.actor_id, {email}) = ? AND NOT c.is_merge "
         "AND c.authored_at >= ? AND c.authored_at < ? AND (? IS NULL OR c.repo_id = ?) "
         "ORDER BY c.authored_at DESC LIMIT ?"
     )

@@ -27,6 +27,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from impactlens.identity import KINDS, identity_id, identity_sql
+
 BOT = "bot"
 AI_REVIEWER = "ai_reviewer"
 
@@ -143,7 +145,8 @@ def classify(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> list[tup
         row[0]
         for table, login, flag in FLAGGED_COLUMNS
         for row in con.execute(
-            f"SELECT DISTINCT 'github_login:' || lower({login}) FROM {table} WHERE {flag} AND {login} IS NOT NULL"
+            f"SELECT DISTINCT {identity_sql(login, kind='github_login')} FROM {table} "
+            f"WHERE {flag} AND {login} IS NOT NULL"
         ).fetchall()
     }
     overrides = {i: (b, r) for i, b, r in con.sql("SELECT identity_id, is_bot, reason FROM bot_overrides").fetchall()}
@@ -197,11 +200,13 @@ def flag_activity(con: duckdb.DuckDBPyConnection) -> None:
     for table, login, flag in FLAGGED_COLUMNS:
         con.execute(
             f"UPDATE {table} SET {flag} = false FROM bot_overrides o "
-            f"WHERE o.identity_id = 'github_login:' || lower({table}.{login}) AND NOT o.is_bot AND {table}.{flag}"
+            f"WHERE o.identity_id = {identity_sql(f'{table}.{login}', kind='github_login')} AND NOT o.is_bot "
+            f"AND {table}.{flag}"
         )
         con.execute(
             f"UPDATE {table} SET {flag} = true FROM actors a "
-            f"WHERE a.identity_id = 'github_login:' || lower({table}.{login}) AND a.is_bot AND NOT {table}.{flag}"
+            f"WHERE a.identity_id = {identity_sql(f'{table}.{login}', kind='github_login')} AND a.is_bot "
+            f"AND NOT {table}.{flag}"
         )
 
 
@@ -209,15 +214,14 @@ def _identity_ids(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
     """The identity ids ``text`` names: an identity id, ``@login``, an email, a login, or a person id (all its
     identities). Empty when none exists."""
     text = text.strip()
-    if ":" in text and text.split(":", 1)[0] in ("email", "github_login", "name"):
-        kind, value = text.split(":", 1)
-        ids = [f"{kind}:{value.lower()}"]
+    if ":" in text and text.split(":", 1)[0] in KINDS:
+        ids = [identity_id(*text.split(":", 1))]
     elif text.startswith("@"):
-        ids = [f"github_login:{text[1:].lower()}"]
+        ids = [identity_id("github_login", text[1:])]
     elif "@" in text:
-        ids = [f"email:{text.lower()}"]
+        ids = [identity_id("email", text)]
     else:
-        ids = [f"github_login:{text.lower()}"]
+        ids = [identity_id("github_login", text)]
     found = [r[0] for r in con.execute("SELECT identity_id FROM identities WHERE identity_id = ?", ids[:1]).fetchall()]
     if not found:
         found = [r[0] for r in con.execute(
