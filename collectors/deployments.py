@@ -31,6 +31,7 @@ from typing import Any, Iterator
 import duckdb
 
 from impactlens.errors import CollectionError
+from impactlens.config import Config
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -88,7 +89,7 @@ def read_tags(path: str | Path) -> list[tuple[str, str, dt.datetime]]:
 def collect_tags(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
-    config: dict[str, Any],
+    config: Config,
     *,
     repo_id: str | None = None,
     patterns: list[str] | None = None,

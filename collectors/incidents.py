@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from impactlens import warehouse
 from impactlens.errors import CollectionError, FileProblemsError
+from impactlens.config import Config
 
 FORMATS = ("pagerduty", "opsgenie", "incidentio", "generic")
 #: How attribute() begins incidents.attribution_reason for each rule (docs/incidents.md "Attribution"); the
@@ -743,7 +744,7 @@ class Derived:
         return f"{self.issues} incidents from labelled GitHub issues, {self.reverts} from reverts."
 
 
-def derive(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived:
+def derive(con: duckdb.DuckDBPyConnection, config: Config) -> Derived:
     """Rebuild the incidents derived from GitHub issues and (if configured) reverts, then attribute.
 
     Issues: every issue in ``issues`` with a label in ``[incidents] labels`` (case-insensitive);

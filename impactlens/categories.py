@@ -9,16 +9,16 @@ the first match wins and a path matching none is ``other``.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Callable
 
 import pathspec
 
-from impactlens.config import CATEGORY_ORDER
+from impactlens.config import CATEGORY_ORDER, Config
 
 CATEGORIES = (*CATEGORY_ORDER, "other")
 
 
-def categorizer(config: dict[str, Any]) -> Callable[[str], str]:
+def categorizer(config: Config) -> Callable[[str], str]:
     """A function from a repository-relative POSIX path to its category name (cached per path)."""
     globs = config["categories"]
     specs = [

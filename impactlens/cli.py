@@ -6,7 +6,6 @@ last complete data; every user-facing failure is one line on stderr and exit cod
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -119,7 +118,7 @@ def db_info(db: DbOption = None) -> None:
         ).fetchall()
         if runs:
             typer.echo("Last collection runs:")
-            for source, target, status, started, finished in runs:
+            for source, target, status, started, _finished in runs:
                 typer.echo(f"  {started:%Y-%m-%d %H:%M} {source:<9} {target:<30} {status}")
 
 

@@ -406,11 +406,12 @@ def from_dict(data: Mapping[str, Any] | None = None) -> Config:
     Raises:
         ConfigError: an unknown key (named) or a value of the wrong type.
     """
-    data = _thaw(dict(data or {}))
-    _check(data, DEFAULTS, "")
-    merged = _merge(DEFAULTS, data)
-    return Config(**{name: cls(**{k: _freeze(v) for k, v in merged[name].items()})
-                     for name, cls in _SECTIONS.items()})
+    plain: dict[str, Any] = _thaw(dict(data or {}))
+    _check(plain, DEFAULTS, "")
+    merged = _merge(DEFAULTS, plain)
+    sections: dict[str, Any] = {name: cls(**{k: _freeze(v) for k, v in merged[name].items()})
+                                for name, cls in _SECTIONS.items()}
+    return Config(**sections)
 
 
 def defaults() -> Config:

@@ -31,6 +31,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from impactlens.text import safe_url
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
+from impactlens.config import Config
 
 ME_ENV = "IMPACTLENS_ME"
 #: Rows ``sql`` returns at most, and seconds it may run before it is interrupted.
@@ -476,6 +477,6 @@ def build_server(db: str | os.PathLike[str] | None = None, me: str | None = None
     return server
 
 
-def configured_me(config: dict[str, Any]) -> str | None:
+def configured_me(config: Config) -> str | None:
     """The configured identity: ``$IMPACTLENS_ME``, else ``[assistant] me``, else None."""
     return os.environ.get(ME_ENV) or config.get("assistant", {}).get("me") or None

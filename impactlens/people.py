@@ -48,6 +48,7 @@ from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
 from impactlens.identity import KINDS, identity_id, identity_sql  # the key's rule; KINDS, identity_id re-exported
 from impactlens.membership import member_on_sql
+from impactlens.config import Config
 
 # 12345+login@users.noreply.github.com (since 2017) and login@users.noreply.github.com (older).
 _NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -241,7 +242,7 @@ def _active_merges(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, 
     ).fetchall()
 
 
-def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+def refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     """Rebuild ``identities`` links, automatic ``people`` and bot flags from everything stored.
 
     Reads commits, commit_coauthors, pull_requests, reviews, comments, issues, pr_timeline_events,
@@ -258,7 +259,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolutio
     return result
 
 
-def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     _collect_identities(con)
     groups = _Groups()
     claims: dict[str, str] = dict(con.execute("SELECT identity_id, person_id FROM roster_identities").fetchall())
@@ -302,7 +303,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     by_person: dict[str, list[str]] = defaultdict(list)
     for ident, person in claims.items():
         by_person[person].append(ident)
-    for person, idents in by_person.items():
+    for idents in by_person.values():
         for other in idents[1:]:
             groups.union(idents[0], other, "roster")
     _add_identities(con, new)
@@ -499,6 +500,8 @@ def _split_list(value: Any) -> list[str]:
 
 class _BadDate(str):
     """A YAML date that does not exist (``2024-13-01``), with the line it is on."""
+
+    line: int
 
     def __new__(cls, text: str, line: int) -> "_BadDate":
         made = super().__new__(cls, text)
@@ -749,7 +752,7 @@ def person_identity_ids(person: RosterPerson) -> list[str]:
     return [identity_id("email", e) for e in person.emails] + [identity_id("github_login", g) for g in person.logins]
 
 
-def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict[str, Any]) -> tuple[int, list[str], Resolution]:
+def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: Config) -> tuple[int, list[str], Resolution]:
     """Replace the roster in the warehouse with the file at ``path``, then :func:`refresh`.
 
     Writes people (source 'roster'; earlier roster people not in the file are removed), teams
@@ -857,7 +860,7 @@ def _identities_of(con: duckdb.DuckDBPyConnection, person_id: str) -> list[str]:
     return sorted({r[0] for r in rows} | {r[0] for r in claimed})
 
 
-def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: dict[str, Any]) -> tuple[str, Resolution]:
+def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: Config) -> tuple[str, Resolution]:
     """Record that ``a`` and ``b`` are one person (``a``'s identities join ``b``), then :func:`refresh`.
 
     ``a`` and ``b`` are anything :func:`find_actor` accepts. Writes one ``identity_merges`` row
@@ -883,7 +886,7 @@ def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: d
     return merge_id, refresh(con, config)
 
 
-def unmerge(con: duckdb.DuckDBPyConnection, merge_id: str, config: dict[str, Any]) -> Resolution:
+def unmerge(con: duckdb.DuckDBPyConnection, merge_id: str, config: Config) -> Resolution:
     """Undo merge ``merge_id`` (``undone_at`` is set; the row stays as a record), then :func:`refresh`.
 
     Raises:

@@ -26,7 +26,7 @@ def _echo_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
-def _write(db: Path | None, config: Path | None, action: Callable[[Any, dict[str, Any]], T]) -> T:
+def _write(db: Path | None, config: Path | None, action: Callable[[Any, Any], T]) -> T:
     """Load the configuration, run ``action(con, config)`` in one writing job, turn user errors into exit 2."""
     from impactlens import config as config_mod
     from impactlens import derive
@@ -142,8 +142,8 @@ def list_command(
         else:
             typer.echo("No people yet: import a roster (impactlens people import ROSTER) or run impactlens people refresh.")
         return
-    cols = ("person_id", "display_name", "teams", "title", "level", "identities", "source", "commits", "prs",
-            "last_active", "flag")
+    cols: tuple[str, ...] = ("person_id", "display_name", "teams", "title", "level", "identities", "source",
+                             "commits", "prs", "last_active", "flag")
     if bots:
         cols += ("bot_kind",)
     _echo_rows(cols, frame.select(cols).rows())
@@ -268,7 +268,8 @@ def owners_command(
     from impactlens import ownership
 
     with user_errors():
-        when = dt.datetime.combine(_date(at), dt.time(23, 59, 59), dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc)
+        day = _date(at)
+        when = dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone.utc) if day else dt.datetime.now(dt.timezone.utc)
         with warehouse.read_only(db) as con:
             file = ownership.history(con, repo).at(when)
     if file is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -72,6 +72,7 @@ def report(
         fail(str(exc))
     try:
         with con:
+            doc: Any  # a Packet or a TeamReview: both write md, html and json
             if person is not None:
                 start = _day(since, "--since")
                 if start is None:
@@ -82,6 +83,7 @@ def report(
                 doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html",
                                    config=cfg)
             else:
+                assert team is not None  # checked above: exactly one of --person and --team
                 if week is None:
                     fail("--week is required with --team (2026-W14 or a date in the week).")
                 from impactlens import dates

@@ -122,7 +122,7 @@ class Generator:
     def __init__(self, seed: int = cast.SEED) -> None:
         self.seed = seed
         self.calendar = Calendar(PEOPLE, _rng(seed, "vacations"))
-        self.categorize = categorizer(config_mod.DEFAULTS)
+        self.categorize = categorizer(config_mod.defaults())
         self.issues: list[Issue] = []
         self.prs: list[PullRequest] = []
         self.milestones: list[dict[str, Any]] = []
@@ -470,7 +470,7 @@ class Generator:
         mentoring = pr.mentee_index is not None
         approved_at: list[datetime] = []
         t_author = ready
-        for i, reviewer in enumerate(reviewers):
+        for reviewer in reviewers:
             at = self.calendar.add_working_hours(reviewer, ready, self._review_delay(reviewer, pr, rng))
             for round_ in range(4):
                 if not self.calendar.employed(reviewer, at.date()):
@@ -803,7 +803,7 @@ class Generator:
                 add(retry, environment, head_at(retry), "success")
 
         if repo.name == "mobile":
-            for at, tag in releases:
+            for at, _tag in releases:
                 add(at + timedelta(hours=2), "production", head_at(at + timedelta(minutes=1)))
             return
         merges = [(at, sha) for at, sha in chain[1:]]
