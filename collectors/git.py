@@ -357,8 +357,8 @@ class _Batch:
             subject, _decode(body).strip("\n"), parent_list, is_merge,
             insertions, deletions, len(seen_paths), _pr_number(subject),
         )
-        for column, value in zip(COMMIT_COLUMNS, row):
-            self.commits[column].append(value)
+        for column, cell in zip(COMMIT_COLUMNS, row):
+            self.commits[column].append(cell)
         self.size += 1
         self.merges += is_merge
 

@@ -131,7 +131,7 @@ def _read_csv(text: str) -> tuple[list[str], list[_Record], list[str]]:
     except csv.Error as exc:
         return [], [], [f"line 1: {exc}"]
     names = [_norm(h) for h in header]
-    records = []
+    records: list[_Record] = []
     start = reader.line_num + 1
     while True:
         try:
@@ -192,11 +192,11 @@ def _read_json(text: str) -> tuple[str | None, list[_Record], list[str]]:
         _, end = decoder.raw_decode(text, pos)
         spans.append((pos, end))
         pos = end
-    records = []
+    records: list[_Record] = []
     for item, (begin, end) in zip(items, spans):
         line, col = _position(text, begin)
         if not isinstance(item, dict):
-            records.append(_Record(line, {}, lambda k, _l=line, _c=col: f"line {_l}, column {_c}"))
+            records.append(_Record(line, {}, lambda k, _l=line, _c=col: f"line {_l}, column {_c}"))  # type: ignore[misc]
             continue
 
         def where(key: str, _b: int = begin, _e: int = end, _l: int = line, _c: int = col) -> str:
@@ -345,7 +345,7 @@ def _from_json(fmt: str, item: dict[str, Any]) -> dict[str, tuple[str | None, An
         acks = item.get("acknowledgements") or []
         ack = ("acknowledgements", min(a["at"] for a in acks if a.get("at"))) if any(a.get("at") for a in acks) else (None, None)
         assignees = [a.get("assignee") for a in item.get("assignments") or []]
-        resolved = get("resolved_at")
+        resolved: Any = get("resolved_at")
         if resolved[0] is None and item.get("status") == "resolved":
             resolved = get("last_status_change_at")
         return {
@@ -815,7 +815,7 @@ def revert_incidents(con: duckdb.DuckDBPyConnection) -> list[Incident]:
             continue
         if (title or "").startswith('Revert "Revert'):
             continue
-        original = by_number.get((repo_id, int(branch[1]))) if branch else None
+        original: Any = by_number.get((repo_id, int(branch[1]))) if branch else None
         if original is None and subject:
             original = by_title.get((repo_id, subject[1]))
         if original is None or original[4] > merged:

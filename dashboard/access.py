@@ -70,7 +70,7 @@ def signed_in_email() -> str | None:
     user = st.user
     if not user.get("is_logged_in", False):
         return None
-    email = (user.get("email") or "").strip().lower()
+    email = (user.get("email") or "").strip().lower()  # type: ignore[union-attr, operator]
     return email or None
 
 

@@ -776,7 +776,7 @@ def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None,
 
 def _utc(value: Any) -> datetime:
     from impactlens.metrics.frames import utc
-    return utc(value)
+    return utc(value)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------- evidence
@@ -1050,7 +1050,7 @@ def judge(fig: Figure) -> comparison.Change:
     ``count``, medians and the Gini by their record counts and a 25% change."""
     kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
     noun = {"count": COUNT_NOUNS.get(fig.key, "events"), "rate": "failures", "median": fig.basis or "records"}[kind]
-    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,
+    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,  # type: ignore[arg-type]
                             events=fig.events, previous_events=fig.previous_events, noun=noun)
 
 

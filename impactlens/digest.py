@@ -170,11 +170,11 @@ def build_digest(con: duckdb.DuckDBPyConnection, team: str, week: str, config: C
         EvidenceError: unknown team or week. ConfigError: bad ``[digest]`` settings.
     """
     s = settings(config)
-    review = build_team_review(con, team, week, names=False)
+    review = build_team_review(con, team, week, names=False, config=config)
     team_id = review.team_id
     start = datetime.combine(review.week_start, datetime.min.time(), timezone.utc)
     end = start + timedelta(days=7)
-    frames = load(con, coded=False)
+    frames = load(con, coded=False, config=config)
     urls = repo_urls(con)
     facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
     alerts: list[Alert] = []

@@ -210,7 +210,7 @@ class RepositorySync:
             self.counts.changed_pull_requests += len(fresh)
             page = self._pull_request_rows(fresh)
             if done:
-                next_cursor = {"updated_at": later(top, mark)}
+                next_cursor: dict[str, Any] = {"updated_at": later(top, mark)}
             else:
                 after = conn["pageInfo"]["endCursor"]
                 next_cursor = {"updated_at": mark, "pending": {"after": after, "top": top, "lower": lower}}

@@ -35,7 +35,7 @@ def mcp(
                 fail("give --demo or --db, not both.")
             db, _ = demo_mod.ensure()
         warehouse.read_only(db).close()  # fail now, in one line, rather than in every tool call
-    server = build_server(db, configured_me(cfg))
+    server = build_server(db, configured_me(cfg), cfg)
     if http:
         typer.echo(f"impactlens mcp: serving http://127.0.0.1:{port}/mcp", err=True)
         server.run("streamable-http", host="127.0.0.1", port=port)

@@ -204,7 +204,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     series: list[dict] = []
     firsts = {source: con.sql(sql).fetchall()[0][0] for source, sql in _FIRST.items()}
     for label, func, column, unit, count_column, source in _FIGURES:
-        kwargs = {"by": None, "grain": "week"}
+        kwargs: dict[str, Any] = {"by": None, "grain": "week"}
         frame = func(frames, scope, **kwargs).collect()
         if frame.is_empty():
             continue
@@ -212,6 +212,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
         base_rows = frame.filter(pl.col("period_start") < start)
         this, base = this_rows[column], base_rows[column].drop_nulls()
         value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
+        baseline: float | None
         if unit in _COUNTS:  # weeks with no row had none
             baseline = float(base.sum()) / BASELINE_WEEKS
         else:
@@ -277,9 +278,9 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
         }
         if names:
             people = frames.people.select("person_key", "display_name").collect()
-            label = dict(zip(people["person_key"], people["display_name"]))
+            name_of = dict(zip(people["person_key"], people["display_name"]))
             load_info["shares"] = [
-                {"name": label.get(r["person_key"], r["person_key"]), "reviews": int(r["reviews"]), "share": float(r["share"] or 0)}
+                {"name": name_of.get(r["person_key"], r["person_key"]), "reviews": int(r["reviews"]), "share": float(r["share"] or 0)}
                 for r in share_rows.sort("reviews", descending=True).iter_rows(named=True)
             ]
 
