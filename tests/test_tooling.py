@@ -105,3 +105,71 @@ def test_public_names_exist_are_public_and_documented(module_name):
     public = {n for n, m in vars(module).items() if not n.startswith("_") and (inspect.isfunction(m) or inspect.isclass(m))
               and getattr(m, "__module__", "").startswith(module_name)}
     assert public <= set(exported), f"public but not in __all__: {sorted(public - set(exported))}"
+
+
+# ------------------------------------------------------------------ the layering (docs/architecture.md)
+
+#: group -> the groups it may import (besides itself and the standard and third-party libraries).
+MAY_IMPORT = {
+    "core": set(),
+    "collectors": {"core"},
+    "metrics": {"core"},
+    "evidence": {"core", "metrics"},
+    "show": {"core", "metrics", "evidence"},
+    "commands": {"core", "collectors", "metrics", "evidence", "show", "demo"},
+    "demo": {"core", "collectors", "metrics", "evidence", "show"},
+}
+#: Imports that break the rule today, each to remove (issue #17 "a derive stage"); a new one fails the test.
+KNOWN_EXCEPTIONS = {
+    ("impactlens/derive.py", "collectors"),
+    ("impactlens/ownership.py", "collectors"),
+    ("metrics/incidents.py", "collectors"),
+}
+
+
+def _group_of_module(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[0] != "impactlens":
+        return None
+    if len(parts) == 1:
+        return "core"
+    head = parts[1]
+    if head in ("collectors", "metrics", "evidence", "commands", "demo"):
+        return head
+    if head == "dashboard":
+        return "show"
+    if head in ("mcp_server", "digest"):
+        return "show"
+    if head in ("cli", "__main__"):
+        return "commands"
+    return "core"
+
+
+def _module_of_file(path: Path) -> str:
+    folder = _installed_name(path.parent)
+    return folder if path.name == "__init__.py" else f"{folder}.{path.stem}"
+
+
+def test_lower_layers_never_import_higher_ones():
+    import ast
+
+    broken = set()
+    for source in SOURCES:
+        for path in (ROOT / source).rglob("*.py"):
+            if "__pycache__" in path.parts:
+                continue
+            here = _group_of_module(_module_of_file(path))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    # `from impactlens import metrics` imports the submodule: judge each name.
+                    names = ([f"{node.module}.{a.name}" for a in node.names] if node.module == "impactlens"
+                             else [node.module])
+                for name in names:
+                    there = _group_of_module(name)
+                    if there and there != here and there not in MAY_IMPORT[here]:
+                        broken.add((path.relative_to(ROOT).as_posix(), there))
+    assert broken - KNOWN_EXCEPTIONS == set(), "imports against docs/architecture.md"
+    assert KNOWN_EXCEPTIONS - broken == set(), "a known exception is gone: remove it from KNOWN_EXCEPTIONS"

@@ -22,7 +22,7 @@ import polars as pl
 
 from impactlens.config import Config
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
-from impactlens.evidence.packet import Chart, _file_link, _page, _record_html, write_document
+from impactlens.evidence.packet import Chart, file_link, html_page, record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
 from impactlens.metrics import comparison
 from impactlens.text import md_text
@@ -104,7 +104,7 @@ class TeamReview:
                f"previous {BASELINE_WEEKS} weeks.*", ""]
         for chart in self.charts:
             if chart_files and chart.name in chart_files:
-                out += [f"![{md(chart.title)}]({_file_link(chart_files[chart.name])})", ""]
+                out += [f"![{md(chart.title)}]({file_link(chart_files[chart.name])})", ""]
         out += ["## Figures that moved most", ""]
         if not self.moved:
             out += ["The data has no team figures for this week.", ""]
@@ -144,11 +144,11 @@ class TeamReview:
             f"<li>{e(m.line())} <span class='ctx'>({e(m.figure.context)})</span></li>"
             for m in self.moved) + "</ul>")
         parts.append("<h2>Open PRs waiting longest for a first review</h2><ul>" + "".join(
-            f"<li>{_record_html(w['record'])}: waiting {w['waiting_hours']:.0f} hours</li>" for w in self.waiting) + "</ul>")
+            f"<li>{record_html(w['record'])}: waiting {w['waiting_hours']:.0f} hours</li>" for w in self.waiting) + "</ul>")
         parts.append(f"<h2>Review load balance</h2><p>{e(self._load_text())}</p>")
         parts.append("<h2>Incidents</h2><ul>" + "".join(
-            f"<li>{_record_html(i['record'])}: {e(i['status'])}</li>" for i in self.incidents) + "</ul>")
-        return _page(f"Team health review: {self.team_name}", "\n".join(parts))
+            f"<li>{record_html(i['record'])}: {e(i['status'])}</li>" for i in self.incidents) + "</ul>")
+        return html_page(f"Team health review: {self.team_name}", "\n".join(parts))
 
     def to_json(self) -> str:
         data = to_jsonable({k: v for k, v in self.__dict__.items() if k != "charts"})
