@@ -127,3 +127,14 @@ def test_the_dashboard_reads_the_file_the_command_line_resolved(world, monkeypat
     assert data.config_path([]) == other
     assert data.current_config().review.first_response == "review_or_comment"
     assert data.config_path(["--db", "x", "--config", "impactlens.toml"]) == config_mod.find("impactlens.toml")
+
+
+def test_dashboard_takes_config_and_a_missing_file_is_one_line(world):
+    db, cwd, _ = world
+    result = impactlens("dashboard", "--db", str(db), "--no-browser", "--config", "nope.toml", cwd=cwd)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "impactlens: error: configuration file nope.toml does not exist."
+    bad = cwd / "bad.toml"
+    bad.write_text("[review]\nfirst_response = 3\n")
+    result = impactlens("dashboard", "--db", str(db), "--no-browser", "--config", str(bad), cwd=cwd)
+    assert result.returncode == 2 and "'review.first_response' must be a str" in result.stderr
