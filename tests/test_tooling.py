@@ -123,7 +123,6 @@ MAY_IMPORT = {
 KNOWN_EXCEPTIONS = {
     ("impactlens/derive.py", "collectors"),
     ("impactlens/ownership.py", "collectors"),
-    ("metrics/incidents.py", "collectors"),
 }
 
 
