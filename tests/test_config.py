@@ -138,3 +138,13 @@ def test_dashboard_takes_config_and_a_missing_file_is_one_line(world):
     bad.write_text("[review]\nfirst_response = 3\n")
     result = impactlens("dashboard", "--db", str(db), "--no-browser", "--config", str(bad), cwd=cwd)
     assert result.returncode == 2 and "'review.first_response' must be a str" in result.stderr
+
+
+def test_every_default_key_is_a_typed_field():
+    cfg = config_mod.defaults()
+    assert list(cfg) == list(config_mod.DEFAULTS)
+    for section, keys in config_mod.DEFAULTS.items():
+        assert list(cfg[section]) == list(keys), section
+        for key, value in keys.items():
+            got = cfg[section][key]
+            assert got == (tuple(value) if isinstance(value, list) else value) or (isinstance(value, dict) and not got)
