@@ -27,6 +27,7 @@ import streamlit as st
 from impactlens import config as config_mod, metrics, warehouse
 from impactlens.errors import ImpactlensError, WarehouseError
 from impactlens.identity import identity_sql
+from impactlens.membership import overlaps_expr
 from impactlens.text import plural
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
@@ -313,8 +314,7 @@ def default_period(wh: Warehouse) -> Period:
 def team_members(wh: Warehouse, team: str, period: Period) -> pl.DataFrame:
     """person_key of everyone in ``team`` at some time during ``period``."""
     members = wh.frames.memberships.filter(
-        (pl.col("team_id") == team) & (pl.col("valid_from") <= period.end)
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+        (pl.col("team_id") == team) & overlaps_expr(period.start, period.end + timedelta(days=1))
     ).select("person_key").unique().collect()
     return members
 
@@ -322,8 +322,7 @@ def team_members(wh: Warehouse, team: str, period: Period) -> pl.DataFrame:
 def person_teams(wh: Warehouse, person: str, period: Period) -> list[str]:
     """Names of the teams ``person`` belonged to during ``period``."""
     rows = wh.frames.memberships.filter(
-        (pl.col("person_key") == person) & (pl.col("valid_from") <= period.end)
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+        (pl.col("person_key") == person) & overlaps_expr(period.start, period.end + timedelta(days=1))
     ).select("team_id").unique().collect()
     return sorted(wh.team_name(t) for t in rows["team_id"])
 

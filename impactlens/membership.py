@@ -3,12 +3,13 @@ has ``valid_from <= d`` and (``valid_to`` is null, ongoing, or ``d < valid_to``:
 
 A time is taken as its UTC date. Two forms, one per place the rule is applied (tests/test_identity.py checks
 they agree): :func:`member_on_sql` for DuckDB (``impactlens.people``) and :func:`member_on_expr` for Polars
-(``impactlens.metrics.frames.with_team``).
+(``impactlens.metrics.frames.with_team``). Over a period ``[start, end)`` (a team's members in a week, a
+person's teams in a packet's period), a membership counts when the two overlap: :func:`overlaps_expr`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,3 +27,15 @@ def member_on_expr(day: "pl.Expr", valid_from: str = "valid_from", valid_to: str
     import polars as pl
 
     return (day >= pl.col(valid_from)) & (pl.col(valid_to).is_null() | (day < pl.col(valid_to)))
+
+
+def overlaps_expr(start: Any, end: Any, valid_from: "pl.Expr | str" = "valid_from",
+                  valid_to: "pl.Expr | str" = "valid_to") -> "pl.Expr":
+    """Polars condition: the membership ``[valid_from, valid_to)`` overlaps the period ``[start, end)``
+    (``end`` exclusive; values or expressions of the membership columns' dtype; a null ``valid_to`` is ongoing).
+    """
+    import polars as pl
+
+    begins = pl.col(valid_from) if isinstance(valid_from, str) else valid_from
+    ends = pl.col(valid_to) if isinstance(valid_to, str) else valid_to
+    return (begins < end) & (ends.is_null() | (ends > start))

@@ -11,7 +11,7 @@ import pytest
 
 from impactlens import config as config_mod, people
 from impactlens.identity import KINDS, identity_expr, identity_id, identity_sql
-from impactlens.membership import member_on_expr, member_on_sql
+from impactlens.membership import member_on_expr, member_on_sql, overlaps_expr
 
 # (kind, raw value, key worked out by hand: kind, a colon, the value without surrounding spaces, lower case)
 CASES = [
@@ -111,3 +111,18 @@ def test_people_attach_teams_and_frames_with_team_agree(con):
     expected = sorted((t, team) for t, (_, teams) in zip(times, DAYS.items()) for team in teams)
     assert sorted(zip(sql["at"].to_list(), sql["team_id"].to_list())) == expected
     assert sorted(zip(polars["at"].to_list(), polars["team_id"].to_list())) == expected
+
+
+def test_membership_overlaps_a_period():
+    # Periods [start, end) against MEMBERSHIPS, by hand: touching the end day is no overlap; ongoing has no end.
+    frame = pl.DataFrame(MEMBERSHIPS, schema={"team_id": pl.String, "valid_from": pl.Date, "valid_to": pl.Date},
+                         orient="row")
+    cases = {
+        (date(2024, 2, 1), date(2024, 3, 1)): [],          # ends the day core starts
+        (date(2024, 2, 1), date(2024, 3, 2)): ["core"],
+        (date(2024, 4, 1), date(2024, 5, 1)): [],          # between core's end and web's start
+        (date(2024, 3, 31), date(2030, 1, 1)): ["core", "web"],
+        (date(2031, 1, 1), date(2031, 2, 1)): ["web"],     # ongoing
+    }
+    for (start, end), teams in cases.items():
+        assert frame.filter(overlaps_expr(start, end))["team_id"].sort().to_list() == teams, (start, end)

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from impactlens.config import Config
+from impactlens.membership import overlaps_expr
 from impactlens.text import counted
 from impactlens import coverage as coverage_mod
 from impactlens.evidence import tables
@@ -146,8 +147,7 @@ class Subject:
         """The teams the person belonged to during the period: (team_id, name, members during the period)."""
         members = self.frames.memberships.collect()
         since, end = self.since, self.until + timedelta(days=1)
-        overlap = (pl.col("valid_from") < end) & (pl.col("valid_to").is_null() | (pl.col("valid_to") > since))
-        current = members.filter(overlap)
+        current = members.filter(overlaps_expr(since, end))
         names = tables.team_names(self.con)
         mine = current.filter(pl.col("person_key") == self.person_id)["team_id"].unique().sort().to_list()
         return [

@@ -21,6 +21,7 @@ import duckdb
 import polars as pl
 
 from impactlens.config import Config
+from impactlens.membership import overlaps_expr
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
 from impactlens.evidence.packet import Chart, file_link, html_page, record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
@@ -195,8 +196,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     frames = load(con, coded=False, config=config)
     urls = repo_urls(con)
     members = frames.memberships.filter(
-        (pl.col("team_id") == team_id) & (pl.col("valid_from") < (monday + timedelta(days=7)))
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > monday))
+        (pl.col("team_id") == team_id) & overlaps_expr(monday, monday + timedelta(days=7))
     ).collect()["person_key"].n_unique()
 
     scope = Scope(team=team_id, start=base_start, end=end)
