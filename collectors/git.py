@@ -37,7 +37,6 @@ import duckdb
 
 from impactlens import config as config_mod
 from impactlens import warehouse
-from impactlens.categories import categorizer
 from impactlens.derive import die_here_in_tests
 from impactlens.errors import CollectionError
 
@@ -585,6 +584,8 @@ def _collect(
     )
     feeder = threading.Thread(target=_feed, args=(proc, todo), daemon=True)
     feeder.start()
+    from impactlens.categories import categorizer  # pathspec: only a run with commits to read needs it
+
     categorize = categorizer(cfg)
     batch = _Batch(result.repo_id, categorize)
     seen = 0
