@@ -25,7 +25,8 @@ from functools import lru_cache
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+
+from impactlens import warehouse
 
 BOT = "bot"
 AI_REVIEWER = "ai_reviewer"
@@ -171,10 +172,7 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> i
     ``'bot'`` even when no pattern names it. The caller owns the transaction.
     """
     kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
-    table = pa.table({
-        "identity_id": pa.array([k[0] for k in kinds], type=pa.string()),
-        "bot_kind": pa.array([k[1] for k in kinds], type=pa.string()),
-    })
+    table = warehouse.frame({"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
     con.register("_bot_kinds", table)
     try:
         con.execute(

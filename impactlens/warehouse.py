@@ -100,6 +100,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+def frame(columns: dict[str, list[Any]], dtypes: dict[str, Any] | None = None) -> Any:
+    """A Polars frame of Python lists, one per column (``dtypes``: Polars types by column name,
+    default ``pl.String``), for :func:`upsert` or ``con.register``. Raises ``TypeError`` when a value
+    does not fit its column's type.
+
+    Collectors build their batches with this rather than ``pyarrow.array``, whose first call imports
+    pandas (0.4-0.6 s) to check whether the lists are pandas objects: a cost every collection paid.
+    """
+    import polars as pl
+
+    dtypes = dtypes or {}
+    return pl.DataFrame(
+        [pl.Series(name, values, dtype=dtypes.get(name, pl.String)) for name, values in columns.items()]
+    )
+
+
 def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, columns: Sequence[str] | None = None) -> int:
     """``INSERT OR REPLACE`` the Arrow table (or Polars frame) ``rows`` into ``table`` by name.
 
