@@ -12,6 +12,7 @@ import typer
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, user_errors
 from impactlens.errors import ImpactlensError
+from impactlens.text import counted
 
 T = TypeVar("T")
 
@@ -61,7 +62,7 @@ def import_command(
 
             derive.if_pending(con, cfg)
             count, warnings, result = people.import_roster(con, path, cfg)
-    typer.echo(f"{path}: {count} people imported.")
+    typer.echo(f"{path}: {counted(count, 'people')} imported.")
     for warning in warnings:
         typer.echo(f"warning: {warning}")
     typer.echo(result.summary())

@@ -216,7 +216,7 @@ def _incidents(gen: Generator) -> dict[str, list[Any]]:
                   acknowledged_at=i["acknowledged"], resolved_at=i["resolved"], commander=i["commander"].email,
                   responders=[p.email for p in i["responders"]], postmortem_url=i["postmortem"],
                   url=f"https://acme.pagerduty.com/incidents/{i['external_id']}", deployment_id=None,
-                  attribution_reason=None)  # the incident import attributes them (collectors/incidents.py)
+                  attribution_reason=None)  # the incident import attributes them (impactlens/attribution.py)
     return table.columns
 
 
