@@ -37,7 +37,6 @@ import duckdb
 
 from impactlens import config as config_mod
 from impactlens import warehouse
-from impactlens.categories import categorizer
 from impactlens.derive import die_here_in_tests
 from impactlens.errors import CollectionError
 
@@ -69,22 +68,22 @@ FILE_COLUMNS = (
 )
 COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
 
-def _arrow_types() -> tuple[dict[str, Any], dict[str, Any]]:
-    import pyarrow as pa  # imported on first write: an up-to-date run never needs it
+def _column_types() -> tuple[dict[str, Any], dict[str, Any]]:
+    import polars as pl  # imported on first write: an up-to-date run never needs it
 
     commit_types = {
-        "authored_at": pa.timestamp("s", tz="UTC"),
-        "committed_at": pa.timestamp("s", tz="UTC"),
-        "author_utc_offset_minutes": pa.int16(),
-        "committer_utc_offset_minutes": pa.int16(),
-        "parent_shas": pa.list_(pa.string()),
-        "is_merge": pa.bool_(),
-        "insertions": pa.int32(),
-        "deletions": pa.int32(),
-        "files_changed": pa.int32(),
-        "pr_number": pa.int32(),
+        "authored_at": pl.Int64,  # seconds since the epoch, made UTC timestamps by _table
+        "committed_at": pl.Int64,
+        "author_utc_offset_minutes": pl.Int16,
+        "committer_utc_offset_minutes": pl.Int16,
+        "parent_shas": pl.List(pl.String),
+        "is_merge": pl.Boolean,
+        "insertions": pl.Int32,
+        "deletions": pl.Int32,
+        "files_changed": pl.Int32,
+        "pr_number": pl.Int32,
     }
-    file_types = {"additions": pa.int32(), "deletions": pa.int32(), "is_binary": pa.bool_()}
+    file_types = {"additions": pl.Int32, "deletions": pl.Int32, "is_binary": pl.Boolean}
     return commit_types, file_types
 
 
@@ -364,8 +363,8 @@ class _Batch:
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
-        commit_types, file_types = _arrow_types()
-        commits = _table(self.commits, commit_types)
+        commit_types, file_types = _column_types()
+        commits = _table(self.commits, commit_types, timestamps=("authored_at", "committed_at"))
         files = _table(self.files, file_types)
         coauthors = _table(self.coauthors, {})
         with warehouse.transaction(con):
@@ -376,15 +375,15 @@ class _Batch:
             ):
                 warehouse.upsert(con, name, table, columns)
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
-        return files.num_rows
+        return files.height
 
 
-def _table(columns: dict[str, list[Any]], types: dict[str, Any]) -> Any:
-    import pyarrow as pa
+def _table(columns: dict[str, list[Any]], types: dict[str, Any], timestamps: tuple[str, ...] = ()) -> Any:
+    import polars as pl
 
-    return pa.table({
-        name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()
-    })
+    return warehouse.frame(columns, types).with_columns(
+        pl.from_epoch(name, time_unit="s").dt.replace_time_zone("UTC") for name in timestamps
+    )
 
 
 def _stream_records(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
@@ -585,6 +584,8 @@ def _collect(
     )
     feeder = threading.Thread(target=_feed, args=(proc, todo), daemon=True)
     feeder.start()
+    from impactlens.categories import categorizer  # pathspec: only a run with commits to read needs it
+
     categorize = categorizer(cfg)
     batch = _Batch(result.repo_id, categorize)
     seen = 0

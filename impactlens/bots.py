@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import duckdb
-import pyarrow as pa
+
+from impactlens import warehouse
 
 from impactlens.identity import KINDS, identity_id, identity_sql
 from impactlens.config import Config
@@ -174,10 +175,7 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     ``'bot'`` even when no pattern names it. The caller owns the transaction.
     """
     kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
-    table = pa.table({
-        "identity_id": pa.array([k[0] for k in kinds], type=pa.string()),
-        "bot_kind": pa.array([k[1] for k in kinds], type=pa.string()),
-    })
+    table = warehouse.frame({"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
     con.register("_bot_kinds", table)
     try:
         con.execute(

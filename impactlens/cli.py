@@ -4,7 +4,8 @@ Every command that writes goes through :func:`impactlens.warehouse.writing`, so 
 last complete data; every user-facing failure is one line on stderr and exit code 2.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -42,7 +42,6 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
@@ -172,9 +171,9 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pa.Table:
-    """An all-VARCHAR Arrow table, for bulk writes (one statement instead of one per row)."""
-    return pa.table({c: pa.array([r[i] for r in rows], type=pa.string()) for i, c in enumerate(columns)})
+def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """An all-VARCHAR frame, for bulk writes (one statement instead of one per row)."""
+    return warehouse.frame({c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:

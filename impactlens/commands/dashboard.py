@@ -4,7 +4,8 @@ Other commands open the dashboard through :func:`launch` (``impactlens demo`` ca
 ``dashboard.launch(db_path)`` once the demo warehouse is built).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 import os
 import signal
@@ -13,8 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
-import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -171,6 +170,9 @@ def free_port(start: int, address: str = DEFAULT_ADDRESS) -> int:
 
 def _open_when_ready(process: subprocess.Popen, port: int, timeout: float = 120) -> None:
     """Open a browser tab on the dashboard once Streamlit answers its health check."""
+    import urllib.request
+    import webbrowser
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:

@@ -4,7 +4,8 @@ Cron-friendly: ``--quiet`` prints nothing; the exit code is 0 when nothing alert
 (:data:`impactlens.digest.ALERT_EXIT_CODE`) when something does; 2 on bad input.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from pathlib import Path
 from typing import Annotated, Optional

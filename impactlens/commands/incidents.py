@@ -1,6 +1,7 @@
 """``impactlens collect incidents|tags|releases`` and ``impactlens incidents list``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from pathlib import Path
 from typing import Annotated, List, Optional

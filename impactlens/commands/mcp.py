@@ -4,7 +4,8 @@ stdio by default (the client starts the process); ``--http`` serves streamable H
 Nothing is printed to stdout: on stdio it carries the protocol.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from typing import Annotated
 

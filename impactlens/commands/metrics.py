@@ -1,6 +1,7 @@
 """``impactlens metrics``: compute every metric and store the ``metric_*`` tables in the warehouse."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from typing import Annotated
 

@@ -1,6 +1,7 @@
 """``impactlens people ...``: the roster, identity resolution, merges; ``impactlens collect codeowners``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 import datetime as dt
 from pathlib import Path

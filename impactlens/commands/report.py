@@ -1,7 +1,8 @@
 """Commands of the report area: ``impactlens report`` (promotion packet or weekly team review) and
 ``impactlens note add`` (an entry in the brag document). Formats and wording: docs/evidence.md."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from datetime import date
 from pathlib import Path
