@@ -45,7 +45,7 @@ def _matcher(globs: list[str]) -> Callable[[str], bool]:
     spec = pathspec.PathSpec.from_lines("gitignore", globs)
     if any(p.include is False for p in spec.patterns):
         return spec.match_file
-    regexes = [p.regex.pattern for p in spec.patterns if p.include]
+    regexes = [p.regex.pattern for p in spec.patterns if p.include and p.regex is not None]
     if not regexes:
         return lambda path: False
     joined = re.compile("|".join(f"(?:{r})" for r in regexes))
