@@ -26,9 +26,10 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]
 
 @dataclass(frozen=True)
 class Panel:
-    """A chart and the one-line reading printed under it."""
+    """A chart and the one-line reading printed under it; ``chart`` None when there is nothing to draw (the
+    reading says why, and the page shows it in place of an empty chart)."""
 
-    chart: alt.Chart | alt.LayerChart
+    chart: alt.Chart | alt.LayerChart | None
     reading: str
 
 
@@ -161,6 +162,8 @@ def first_review_trend(ttfr: pl.DataFrame) -> Panel:
     reading = (f"The median wait {trend} over {counted(int(ttfr['prs'].sum()), 'PRs')}" if trend
                else f"{counted(int(ttfr['prs'].sum()), 'PRs')} became ready for review")
     reading += f"; {counted(never, 'PRs')} never got a review." if never else "."
+    if ttfr["median_hours"].drop_nulls().len() == 0:  # no PR got a first review: no line to draw
+        return Panel(None, f"Time to first review: no PR got a first review in this period ({reading[0].lower()}{reading[1:]})")
     return Panel(chart, reading)
 
 
@@ -181,7 +184,7 @@ def cycle_phases(phases: pl.DataFrame) -> Panel:
                  height=HEIGHT - 60)
     known = data.drop_nulls("median_hours")
     if known.height == 0:
-        return Panel(chart, "No merged PRs in this period.")
+        return Panel(None, "Cycle time by phase: no merged PRs in this period.")
     top = known.sort("median_hours", descending=True).row(0, named=True)
     prs = int(data["prs"].max() or 0)
     return Panel(chart, f"{top['label']} is the longest phase (median {_hours(top['median_hours'])}) across {counted(prs, 'merged PRs')}; "
@@ -201,6 +204,8 @@ def open_prs(age: pl.DataFrame, at_label: str) -> Panel:
     ).properties(title=_title("Open PRs by age", f"PRs open at {at_label}"), height=HEIGHT)
     total = int(age["prs"].sum()) if age.height else 0
     old = int(age.filter(pl.col("order") >= 3)["prs"].sum()) if age.height else 0
+    if total == 0:
+        return Panel(None, f"Open PRs by age: no PR was open at {at_label}.")
     return Panel(chart, f"{counted(total, 'PRs')} {'was' if total == 1 else 'were'} open at {at_label}; {old} of them for more "
                         "than a week.")
 
@@ -214,7 +219,7 @@ def review_balance(load: pl.DataFrame) -> Panel:
                           y_title="Coefficient / share (0–1)", value="value")
     known = load.drop_nulls("gini")
     if known.height == 0:
-        return Panel(chart, "No reviews in this period.")
+        return Panel(None, "Review load balance: no reviews in this period.")
     share = known["top_share"].median()
     members = int(known["members"].median())
     return Panel(chart, f"In a typical week the busiest reviewer did {share:.0%} of the reviews among {members} "

@@ -35,6 +35,7 @@ from impactlens.metrics import comparison
 from impactlens.evidence.tables import repo_urls
 from impactlens.metrics.mentoring import is_mentee, touch_weeks
 from impactlens.people import is_junk_key
+from impactlens import coverage
 
 #: Which command collects each kind of data (for empty states).
 COLLECT = {
@@ -92,7 +93,9 @@ class Warehouse:
     title, level (str), is_junk (bool, :func:`impactlens.people.is_junk_key`); ``teams`` has team_id, name;
     ``repos`` has repo_id, url; ``counts`` maps a table name to its row count; ``first_day``/``last_day``
     bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`SOURCE_TABLES`),
-    first_at (Datetime UTC): when each source's data begins, per repository (the comparison rule).
+    first_at (Datetime UTC): when each source's data begins, per repository (the comparison rule);
+    ``collected`` names the sources of :data:`impactlens.coverage.SOURCES` collected for at least one
+    repository (a succeeded run or stored rows), so an empty state can tell "not collected" from "none".
     """
 
     path: str
@@ -106,6 +109,7 @@ class Warehouse:
     last_day: date
     firsts: pl.DataFrame = field(default_factory=pl.DataFrame)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    collected: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -180,13 +184,15 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
             f"SELECT {'NULL::VARCHAR' if table == 'incidents' else 'repo_id'} AS repo_id, '{source}' AS source, "
             f"min({column}) AS first_at FROM {table} GROUP BY 1 HAVING count(*) > 0"
             for source, (table, column) in SOURCE_TABLES.items())).pl()
+        collected = frozenset(coverage.sources(con).filter(pl.col("collected"))["source"].to_list())
     finally:
         con.close()
     people = _people(frames, titles)
     today = datetime.now(timezone.utc).date()
     first = span[0].date() if span[0] else today - timedelta(days=90)
     last = min(span[1].date(), today) if span[1] else today
-    return Warehouse(str(path), identity, frames, people, teams, repos, counts, first, last, firsts)
+    return Warehouse(str(path), identity, frames, people, teams, repos, counts, first, last, firsts,
+                     collected=collected)
 
 
 def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
@@ -1002,12 +1008,17 @@ def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
     return memo(wh, "week_figures", filters, week)(build)
 
 
+#: What a count figure counts, in the plural, for the comparison rule's reason ("3 merged PRs in both periods").
+COUNT_NOUNS = {"commits": "commits", "prs_merged": "merged PRs", "reviews": "reviews", "incidents": "incidents",
+               "deployments": "deployments"}
+
+
 def judge(fig: Figure) -> comparison.Change:
     """The comparison rule's verdict on ``fig``'s change (:func:`impactlens.metrics.comparison.judge`): counts
     by the exact Poisson test, shares (change failure rate) by the two-proportion z-test on ``events`` of
     ``count``, medians and the Gini by their record counts and a 25% change."""
     kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
-    noun = {"count": fig.label.lower(), "rate": "failures", "median": fig.basis or "records"}[kind]
+    noun = {"count": COUNT_NOUNS.get(fig.key, "events"), "rate": "failures", "median": fig.basis or "records"}[kind]
     return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,
                             events=fig.events, previous_events=fig.previous_events, noun=noun)
 

@@ -21,7 +21,7 @@ st.caption("The weekly review: are PRs getting bigger, reviews slower, incidents
            "Figures are team aggregates; no individual is ranked.")
 
 if not wh.has("pull_requests") and not wh.has("commits"):
-    ui.empty("pull requests", "pull_requests")
+    ui.empty("pull requests", "pull_requests", wh)
     st.stop()
 
 weeks = data.week_choices(filters.period)
@@ -66,7 +66,7 @@ else:
 st.subheader("DORA four keys")
 keys = data.dora_summary(wh, filters)
 if not wh.has("deployments"):
-    ui.empty("deployments", "deployments")
+    ui.empty("deployments", "deployments", wh)
 elif not keys or not keys.get("deployments"):
     st.info("No production deployments in this period for this team.")
 else:
@@ -117,12 +117,12 @@ with left:
     if wh.has("reviews"):
         ui.chart(charts.review_balance(trends["load"]))
     else:
-        ui.empty("reviews", "reviews")
+        ui.empty("reviews", "reviews", wh)
 with right:
     if wh.has("deployments") and trends["deployments"].height:
         ui.chart(charts.deployments_trend(trends["deployments"]))
     else:
-        ui.empty("deployments", "deployments")
+        ui.empty("deployments", "deployments", wh)
 if wh.has("incidents") and not trends["incidents"]["incidents"].sum():
     st.info("No incidents in this period" + (" led or responded to by a member of this team." if filters.team else "."))
 elif wh.has("incidents"):
@@ -132,4 +132,4 @@ elif wh.has("incidents"):
     with right:
         ui.chart(charts.mttr_trend(trends["incidents"]))
 else:
-    ui.empty("incidents", "incidents")
+    ui.empty("incidents", "incidents", wh)

@@ -112,9 +112,23 @@ def context() -> tuple[data.Warehouse, data.Filters]:
     return wh, filters
 
 
-def empty(what: str, table: str) -> None:
-    """An empty state that names the missing data and the command that collects it."""
-    st.info(f"No {what}: run `{data.COLLECT[table]}`.", icon=":material/info:")
+#: The coverage source (impactlens.coverage.SOURCES) behind each table an empty state names.
+_TABLE_SOURCES = {"commits": "git", "pull_requests": "pull_requests", "reviews": "reviews",
+                  "deployments": "deployments", "incidents": "incidents"}
+
+
+def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
+    """An empty state: the command that collects the missing data, or, when that source was collected
+    (``wh.collected``) and holds nothing, that there is none, so nobody is told to run what they ran."""
+    collected = wh.collected if wh is not None else frozenset()
+    if _TABLE_SOURCES.get(table) in collected or (wh is not None and wh.has(table)):
+        text = f"No {what} in the collected data for this selection."
+    elif table == "deployments" and "pull_requests" in collected:
+        text = (f"No {what}: GitHub holds no deployments or releases for these repositories; "
+                "`impactlens collect tags CLONE` derives them from the clone's release tags.")
+    else:
+        text = f"No {what}: run `{data.COLLECT[table]}`."
+    st.info(text, icon=":material/info:")
 
 
 def configured_me() -> str | None:
@@ -235,7 +249,10 @@ def figure(fig: data.Figure, flag: bool = False, note: str = "") -> None:
 
 
 def chart(panel: Panel) -> None:
-    """A chart with its one-line reading under it."""
+    """A chart with its one-line reading under it; a notice with the reading when there is nothing to draw."""
+    if panel.chart is None:
+        st.info(panel.reading, icon=":material/info:")
+        return
     st.altair_chart(panel.chart, width="stretch")
     st.caption(panel.reading)
 

@@ -12,6 +12,8 @@ def plural(noun: str, count: int) -> str:
         return noun
     if noun.endswith("people"):
         return noun[:-6] + "person"
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
     return noun[:-1] if noun.endswith("s") else noun
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from impactlens.text import counted
+
 #: Fewest events (or records) a flag may rest on; see the module docstring for which counts.
 MIN_EVENTS = 5
 #: Significance level of the count and rate tests (two-sided).
@@ -125,14 +127,14 @@ def judge(kind: Kind, value: float | None, previous: float | None, *, count: int
     if kind == "count":
         a, b = int(round(value)), int(round(previous / exposure))  # b: the earlier period's total
         if a + b < MIN_EVENTS:
-            return Change(kind, change, None, False, f"{a + b} {noun} in both periods together (fewer than {MIN_EVENTS})")
+            return Change(kind, change, None, False, f"{counted(a + b, noun)} in both periods together (fewer than {MIN_EVENTS})")
         p = poisson_p_value(a, b, exposure)
         return Change(kind, change, p, p < ALPHA, f"{'' if p < ALPHA else 'not significant: '}p = {p:.2f} "
                       "(exact Poisson test)")
     if kind == "rate":
         x1, n1, x2, n2 = events or 0, count or 0, previous_events or 0, previous_count or 0
         if x1 + x2 < MIN_EVENTS:
-            return Change(kind, change, None, False, f"{x1 + x2} {noun} in both periods together (fewer than {MIN_EVENTS})")
+            return Change(kind, change, None, False, f"{counted(x1 + x2, noun)} in both periods together (fewer than {MIN_EVENTS})")
         if min(n1, n2) < MIN_EVENTS:
             return Change(kind, change, None, False, f"{min(n1, n2)} in the smaller denominator (fewer than {MIN_EVENTS})")
         p = two_proportion_p_value(x1, n1, x2, n2)
@@ -140,7 +142,7 @@ def judge(kind: Kind, value: float | None, previous: float | None, *, count: int
                       "(two-proportion z-test)")
     n1, n2 = count or 0, previous_count or 0
     if min(n1, n2) < MIN_EVENTS:
-        return Change(kind, change, None, False, f"{min(n1, n2)} {noun} behind one median (fewer than {MIN_EVENTS})")
+        return Change(kind, change, None, False, f"{counted(min(n1, n2), noun)} behind one median (fewer than {MIN_EVENTS})")
     big = change is not None and abs(change) >= MIN_MEDIAN_CHANGE
     return Change(kind, change, None, big, f"{n1} and {n2} {noun}" + ("" if big else
                   f"; a change under {MIN_MEDIAN_CHANGE:.0%}"))

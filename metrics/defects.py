@@ -98,6 +98,8 @@ def szz(repo_path: str | Path, repo_id: str, fix_shas: Iterable[str]) -> pl.Data
     from git.exc import GitError
     from pydriller import Git
 
+    config = _repository_config(repo_path)
+    before = config.read_bytes() if config is not None and config.is_file() else None
     try:
         git = Git(str(repo_path))
     except Exception as exc:  # pydriller/gitpython raise several types for a bad path
@@ -117,7 +119,27 @@ def szz(repo_path: str | Path, repo_id: str, fix_shas: Iterable[str]) -> pl.Data
                     rows["path"].append(path)
     finally:
         git.clear()
+        # PyDriller's Git() writes ``blame.markUnblamableLines`` into the clone's .git/config: the
+        # user's clone is read, never changed, so the file goes back to what it was.
+        if before is not None and config is not None and config.read_bytes() != before:
+            config.write_bytes(before)
     return pl.DataFrame(rows, schema={c: pl.String for c in rows})
+
+
+def _repository_config(repo_path: str | Path) -> Path | None:
+    """The repository's own config file (``<common git dir>/config``), or None outside a repository."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo_path), "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            capture_output=True, text=True, check=False,
+        )
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    return Path(done.stdout.strip()) / "config"
 
 
 def defect_rate(

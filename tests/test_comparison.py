@@ -14,7 +14,7 @@ def test_one_failure_becoming_none_is_not_flagged():
                         noun="failed deployments")
     assert verdict.change == -1.0
     assert not verdict.significant
-    assert verdict.reason == "1 failed deployments in both periods together (fewer than 5)"
+    assert verdict.reason == "1 failed deployment in both periods together (fewer than 5)"
 
 
 def test_two_proportion_z_test_by_hand():
@@ -35,7 +35,7 @@ def test_exact_poisson_test_by_hand():
     five = cmp.judge("count", 0, 5)
     assert five.change == -1.0 and not five.significant and five.p_value == 2 / 32
     # 1 against 0: one event, fewer than the minimum of 5.
-    assert cmp.judge("count", 1, 0, noun="incidents").reason == "1 incidents in both periods together (fewer than 5)"
+    assert cmp.judge("count", 1, 0, noun="incidents").reason == "1 incident in both periods together (fewer than 5)"
     # 10 this week against a mean of 2 over four weeks (8 in total): a ~ Bin(18, 1/5);
     # P(X >= 10) = P(10) + P(11) + ... with P(k) = C(18,k) 0.2^k 0.8^(18-k):
     # 43758 * 1.718e-8 = 7.518e-4, 31824 * 4.295e-9 = 1.367e-4, 18564 * 1.074e-9 = 1.993e-5, 2.30e-6, 2.1e-7, ...

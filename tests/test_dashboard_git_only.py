@@ -199,7 +199,7 @@ def test_one_failure_becoming_none_is_not_flagged_on_team_health():
     moved = data.moved_most([cfr, deploys])
     verdicts = {fig.key: verdict for fig, verdict in moved}
     assert not verdicts["cfr"].significant
-    assert verdicts["cfr"].reason == "1 failures in both periods together (fewer than 5)"
+    assert verdicts["cfr"].reason == "1 failure in both periods together (fewer than 5)"
     # 12 against 2 deployments: 14 events, P(X >= 12 | n = 14, 1/2) = (C(14,12) + C(14,13) + 1) / 2^14
     # = (91 + 14 + 1) / 16384 = 0.00647, p = 0.0129 < 0.05: flagged, and listed first.
     assert verdicts["deployments"].significant and moved[0][0].key == "deployments"

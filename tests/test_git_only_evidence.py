@@ -207,3 +207,18 @@ def test_shared_names_are_suggested_and_one_merge_settles_the_person(clone, db_p
         packet = build_packet(con, person, *Q1, charts=False)
     assert name == "Ada Lovelace"
     assert next(c for c in packet.claims if c.kind == "commits_landed").figure("commits_landed").value == 5
+
+
+def test_records_of_equal_weight_come_in_one_order(make_repo, db_path):
+    # Two commits by Ada of 100 lines each in src/ (200 lines: the area minimum) tie on lines: the packet lists
+    # them by sha, the same on every run, so two packets of the same data are the same text.
+    repo = make_repo("ties")
+    shas = []
+    for n, day in ((1, "2025-01-06"), (2, "2025-01-07")):
+        repo.write(f"src/part{n}.py", "".join(f"v{n}_{i} = {i}\n" for i in range(100)))
+        shas.append(repo.commit(f"part {n}", author=ADA, date=f"{day}T10:00:00+00:00"))
+    collect(db_path, repo.path)
+    with warehouse.read_only(db_path) as con:
+        packet = build_packet(con, "ada@example.com", *Q1, charts=False)
+    areas = next(c for c in packet.claims if c.kind == "areas_owned")
+    assert [r.key for r in areas.records] == sorted(shas)

@@ -66,6 +66,15 @@ def test_szz_finds_the_commit_that_introduced_the_fixed_line(history):
     assert (bob["commits"], bob["bug_introducing_commits"]) == (2, 1)
 
 
+def test_szz_leaves_the_clone_as_it_was(history):
+    repo, _, sha = history
+    config = repo.path / ".git" / "config"
+    before = config.read_bytes()
+    szz(repo.path, "acme/app", [sha["c3"]])
+    assert config.read_bytes() == before
+    assert b"markUnblamableLines" not in config.read_bytes()
+
+
 def test_defect_rate_without_szz_is_unknown_not_zero(history):
     _, frames, _ = history
     row = defect_rate(frames).collect().row(0, named=True)

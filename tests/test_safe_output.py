@@ -67,3 +67,14 @@ def test_md_text_escapes_only_what_would_start_a_block():
     assert md_text("1. first") == "1\\. first"
     assert md_text("---") == "\\---"
     assert md_text("> quoted") == "&gt; quoted"
+
+
+def test_one_of_a_unit_reads_in_the_singular():
+    from impactlens.evidence.model import Figure
+    from impactlens.text import counted
+
+    assert Figure("repositories", 1, "repositories", "").text() == "1 repository"
+    assert Figure("repositories", 2, "repositories", "").text() == "2 repositories"
+    assert Figure("authors", 1, "people", "").text() == "1 person"
+    assert Figure("prs", 1, "PRs", "").text() == "1 PR"
+    assert counted(1, "entries") == "1 entry" and counted(3, "entries") == "3 entries"

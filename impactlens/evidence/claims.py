@@ -350,7 +350,8 @@ def areas_owned(s: Subject) -> list[Claim]:
     totals = owned.group_by("repo_id", "directory").agg(pl.col("lines").sum().alias("total"))
     mine = (owned.filter((pl.col("person_key") == s.person_id) & (pl.col("rank") == 1)
                          & (pl.col("lines") >= AREA_MIN_LINES))
-            .join(totals, on=["repo_id", "directory"]).sort("lines", descending=True).head(5))
+            .join(totals, on=["repo_id", "directory"])
+            .sort(["lines", "repo_id", "directory"], descending=[True, False, False]).head(5))
     # A directory whose changed lines in the period are all tests is not an area of the codebase (lockfile,
     # generated and vendored files are already out of ownership's lines).
     period = s.frames.commits.filter(~pl.col("is_merge") & ~pl.col("author_is_bot") & s.in_period("authored_at"))
@@ -376,7 +377,7 @@ def areas_owned(s: Subject) -> list[Claim]:
         figures.append(Figure(f"share_of_lines:{where}", round(row["share"], 2), "share",
                               f"of the {row['total']:,} lines changed in {shown} by all authors, {s.period_text}"))
         top = (lines.filter((pl.col("repo_id") == row["repo_id"]) & (pl.col("directory") == row["directory"]))
-               .group_by("repo_id", "sha", "subject").agg(pl.col("lines").sum()).sort("lines", descending=True).head(3))
+               .group_by("repo_id", "sha", "subject").agg(pl.col("lines").sum()).sort(["lines", "sha"], descending=[True, False]).head(3))
         records += [s.commit_record(r["repo_id"], r["sha"], r["subject"]) for r in top.iter_rows(named=True)]
     return [Claim(
         "areas_owned", "scope_and_ownership",
@@ -804,7 +805,7 @@ def commits_landed(s: Subject) -> list[Claim]:
                               f"{'person' if len(partners) == 1 else 'people'}"))
     subjects = s.commits.select("repo_id", "sha", "subject")
     ranked = mine.join(per_commit, on="commit_id", how="left").join(subjects, on=["repo_id", "sha"], how="left").sort(
-        [pl.col("lines").fill_null(0), "authored_at"], descending=[True, False])
+        [pl.col("lines").fill_null(0), "authored_at", "sha"], descending=[True, False, False])
     records = [s.commit_record(r["repo_id"], r["sha"], r["subject"]) for r in ranked.iter_rows(named=True)]
     sentence = (f"The data shows {s.name} landed {counted(len(mine), 'commits')} in {', '.join(repos)} in the period"
                 + (f" ({len(before):,} in the previous period of equal length)" if s.previous_covered else "")
@@ -852,9 +853,10 @@ def others_changes_landed(s: Subject) -> list[Claim]:
     subjects = s.commits.select("repo_id", "sha", "subject")
     chosen = pl.concat([committed.select("repo_id", "sha", "committed_at"),
                         trailed.select("repo_id", "sha", pl.col("authored_at").alias("committed_at"))]
-                       ).unique(["repo_id", "sha"]).sort("committed_at")
+                       ).unique(["repo_id", "sha"])
     records = [s.commit_record(r["repo_id"], r["sha"], r["subject"])
-               for r in chosen.join(subjects, on=["repo_id", "sha"], how="left").iter_rows(named=True)]
+               for r in chosen.join(subjects, on=["repo_id", "sha"], how="left").sort("committed_at", "sha")
+               .iter_rows(named=True)]
     sentence = (f"The data shows {s.name} " + "; and ".join(parts) + f" in {', '.join(repos)} in the period"
                 + (f" ({counted(len(authors), 'people')} in all)" if len(parts) > 1 else "") + ".")
     return [Claim("others_changes_landed", "collaboration_breadth", sentence, figures, records,

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from impactlens.text import md_link, safe_url
+from impactlens.text import md_link, plural, safe_url
 
 #: The six sections of a promotion packet, in the order they are shown (key, title).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -102,7 +102,7 @@ class Figure:
                 return "n/a (no data)"
             if self.unit == "share" and value is not None:
                 return f"{value * 100:.1f}".removesuffix(".0") + "%"
-            unit = self.unit[:-1] if value == 1 and self.unit.endswith("s") and " " not in self.unit else self.unit
+            unit = plural(self.unit, 1) if value == 1 and " " not in self.unit else self.unit
             return f"{fmt_number(value)} {unit}"
 
         out = show(self.value)
