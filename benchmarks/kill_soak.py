@@ -384,6 +384,9 @@ def serve_org(**org: Any) -> Any:
     sys.path.insert(0, str(ROOT / "tests"))
     from github_server import Data, GitHubServer, TOKEN
 
+    from github_server import github_schema
+
+    github_schema()  # built once here, so the first timed run does not wait for it
     data = Data()
     build_org(data, **org)
     server = GitHubServer(data, token=TOKEN)
