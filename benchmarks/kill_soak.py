@@ -302,6 +302,7 @@ def soak(target: Target, db: Path, kills: int, seed: int, cwd: Path | None = Non
     began = time.perf_counter()
     first = subprocess.run(target.command, capture_output=True, text=True, env=env, cwd=cwd)
     duration = time.perf_counter() - began
+    print(f"{target.name}: uninterrupted run {duration:.1f} s", file=sys.stderr, flush=True)
     if first.returncode != 0:
         raise RuntimeError(f"the uninterrupted run failed: {first.stderr.strip()[-500:]}")
     uninterrupted = _check_published(target, db)
@@ -344,11 +345,15 @@ def soak(target: Target, db: Path, kills: int, seed: int, cwd: Path | None = Non
             unreadable += (not published_ok) + (phase == "unreadable")
             phases[phase] = phases.get(phase, 0) + 1
             kill_log.append({"at_s": round(moment, 2), "phase": phase, "rows_in_copy": rows})
+            print(f"kill {landed}/{kills} at {moment:.1f} s: {phase}, {rows} {target.progress_table} in the copy",
+                  file=sys.stderr, flush=True)
             if db.exists() and not db.with_name(db.name + ".writing").exists():
                 end_round()  # killed after publishing, while the process was exiting
             continue
         stderr = log.read_text(errors="replace")
         finished_first += 1
+        print(f"run {runs} finished (exit {process.returncode}) before its kill moment {moment:.1f} s",
+              file=sys.stderr, flush=True)
         if process.returncode != 0:
             failed += 1
             errors.append(stderr.strip()[-300:])
