@@ -251,11 +251,13 @@ def _check_published(target: Target, db: Path) -> dict[str, dict[str, int]] | No
 
 
 def _inspect_copy(target: Target, db: Path, scratch: Path) -> tuple[str, int | None]:
-    """Where a kill left the run: ``("start", None)`` (no working copy yet), ``("collecting", rows)``,
-    ``("derive", rows)``, or ``("unreadable", None)`` when the copy does not open."""
+    """Where a kill left the run: ``("start", None)`` (no working copy yet), ``("collecting", rows)``
+    (the copy's owner file says the collection is not complete; ``rows`` in the copy), ``("derive", rows)``
+    (collection complete, derivation not done), ``("published", None)`` (killed while exiting after
+    publishing), or ``("unreadable", None)`` when the copy does not open."""
     work = db.with_name(db.name + ".writing")
-    if not work.exists():
-        return "start", None
+    if not work.exists():  # a round starts empty: a published file is this run's
+        return ("published", None) if db.exists() else ("start", None)
     try:
         phase = json.loads(db.with_name(db.name + ".writing.owner").read_text()).get("phase", "?")
     except (OSError, ValueError):
