@@ -121,7 +121,7 @@ class Warehouse:
     ``frames`` is a preloaded :class:`impactlens.metrics.Frames`; ``people`` has person_key, display_name,
     title, level (str), is_junk (bool, :func:`impactlens.people.is_junk_key`); ``teams`` has team_id, name;
     ``repos`` has repo_id, url; ``counts`` maps a table name to its row count; ``first_day``/``last_day``
-    bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`SOURCE_TABLES`),
+    bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`impactlens.coverage.SOURCES`),
     first_at (Datetime UTC): when each source's data begins, per repository (the comparison rule);
     ``collected`` names the sources of :data:`impactlens.coverage.SOURCES` collected for at least one
     repository (a succeeded run or stored rows), so an empty state can tell "not collected" from "none".
@@ -172,14 +172,8 @@ class Warehouse:
 
 
 #: source -> (table, timestamp): where each source's data begins (docs/metrics.md "Comparisons").
-SOURCE_TABLES = {
-    "git": ("commits", "authored_at"), "pull_requests": ("pull_requests", "created_at"),
-    "reviews": ("reviews", "submitted_at"), "incidents": ("incidents", "opened_at"),
-    "deployments": ("deployments", "created_at"),
-}
 #: What each source holds, for the notices.
-SOURCE_NOUNS = {"git": "commits", "pull_requests": "pull requests", "reviews": "reviews", "incidents": "incidents",
-                "deployments": "deployments"}
+SOURCE_NOUNS = coverage.NOUNS
 
 _TABLES = ("commits", "pull_requests", "reviews", "comments", "incidents", "deployments", "teams",
            "team_memberships", "people", "identities", "commit_files")
@@ -210,11 +204,9 @@ def load_warehouse(path: str | os.PathLike[str], config: config_mod.Config | Non
             "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "
             "UNION ALL SELECT opened_at FROM incidents UNION ALL SELECT created_at FROM deployments)"
         ).fetchall()[0]
-        firsts = con.sql(" UNION ALL ".join(
-            f"SELECT {'NULL::VARCHAR' if table == 'incidents' else 'repo_id'} AS repo_id, '{source}' AS source, "
-            f"min({column}) AS first_at FROM {table} GROUP BY 1 HAVING count(*) > 0"
-            for source, (table, column) in SOURCE_TABLES.items())).pl()
-        collected = frozenset(coverage.sources(con).filter(pl.col("collected"))["source"].to_list())
+        cov = coverage.sources(con)
+        firsts = cov.filter(pl.col("first_at").is_not_null()).select("repo_id", "source", "first_at")
+        collected = frozenset(cov.filter(pl.col("collected"))["source"].to_list())
     finally:
         con.close()
     people = _people(frames, titles)

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from impactlens import coverage
 from impactlens.dashboard import access, data
 from impactlens.dashboard.charts import Panel
 from impactlens.errors import ImpactlensError
@@ -112,9 +113,8 @@ def context() -> tuple[data.Warehouse, data.Filters]:
     return wh, filters
 
 
-#: The coverage source (impactlens.coverage.SOURCES) behind each table an empty state names.
-_TABLE_SOURCES = {"commits": "git", "pull_requests": "pull_requests", "reviews": "reviews",
-                  "deployments": "deployments", "incidents": "incidents"}
+#: The coverage source behind each table an empty state names.
+_TABLE_SOURCES = {table: source for source, (table, *_) in coverage.SOURCES.items()}
 
 
 def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
