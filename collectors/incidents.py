@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from impactlens import warehouse
 from impactlens.config import Config
@@ -117,9 +116,11 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         else f"{c} = coalesce(excluded.{c}, incidents.{c})"
         for c in _COLUMNS[1:]
     )
-    stamp = pa.timestamp("us", tz="UTC")
-    types = {"opened_at": stamp, "acknowledged_at": stamp, "resolved_at": stamp, "responders": pa.list_(pa.string())}
-    values = {
+    import polars as pl
+
+    stamp = pl.Datetime("us", "UTC")
+    types = {"opened_at": stamp, "acknowledged_at": stamp, "resolved_at": stamp, "responders": pl.List(pl.String)}
+    values: dict[str, list[Any]] = {
         "incident_id": [i.incident_id for i in incidents], "source": [i.source for i in incidents],
         "external_id": [i.external_id for i in incidents], "repo_id": [i.repo_id for i in incidents],
         "title": [i.title for i in incidents], "severity": [i.severity for i in incidents],
@@ -129,7 +130,7 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         "responders": [i.responders for i in incidents], "postmortem_url": [i.postmortem_url for i in incidents],
         "url": [i.url for i in incidents], "cause_sha": [i.cause_sha for i in incidents],
     }
-    con.register("_incidents", pa.table({c: pa.array(values[c], type=types.get(c, pa.string())) for c in _COLUMNS}))
+    con.register("_incidents", warehouse.frame(values, types))
     try:
         con.execute(
             f"INSERT INTO incidents ({cols}) SELECT {cols} FROM _incidents "

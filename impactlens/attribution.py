@@ -14,7 +14,8 @@ import re
 from typing import Any
 
 import duckdb
-import pyarrow as pa
+
+from impactlens import warehouse
 
 #: incidents.attribution_rule values: the incident's text names a commit; the latest successful production
 #: deployment before it opened. NULL: no deployment (or one recorded without this module).
@@ -108,8 +109,8 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
         attributed += chosen is not None
         updates.append((chosen[0] if chosen else None, reason, rule, incident_id))
     if updates:
-        con.register("_attribution", pa.table({
-            name: pa.array([u[i] for u in updates], type=pa.string())
+        con.register("_attribution", warehouse.frame({
+            name: [u[i] for u in updates]
             for i, name in enumerate(("deployment_id", "attribution_reason", "attribution_rule", "incident_id"))
         }))
         try:
