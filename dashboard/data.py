@@ -62,13 +62,19 @@ PHASES = ("coding", "pickup", "review", "deploy")
 def db_path(argv: list[str] | None = None) -> Path:
     """The warehouse the dashboard reads: ``--db FILE`` after ``streamlit run app.py --``, else
     ``$IMPACTLENS_DB``, else ``./impactlens.duckdb``."""
-    argv = sys.argv[1:] if argv is None else argv
+    named = _argument("--db", sys.argv[1:] if argv is None else argv)
+    return Path(named) if named is not None else warehouse.resolve_path(None)
+
+
+def _argument(option: str, argv: list[str]) -> str | None:
+    """The value of ``option`` (``--db FILE`` or ``--db=FILE``) in ``argv``; the last one given wins."""
+    found = None
     for i, arg in enumerate(argv):
-        if arg == "--db" and i + 1 < len(argv):
-            return Path(argv[i + 1])
-        if arg.startswith("--db="):
-            return Path(arg.split("=", 1)[1])
-    return warehouse.resolve_path(None)
+        if arg == option and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith(option + "="):
+            found = arg.split("=", 1)[1]
+    return found
 
 
 def config_path(argv: list[str] | None = None) -> Path | None:
@@ -79,13 +85,7 @@ def config_path(argv: list[str] | None = None) -> Path | None:
     Raises:
         ConfigError: the named file does not exist.
     """
-    argv = sys.argv[1:] if argv is None else argv
-    named: str | None = None
-    for i, arg in enumerate(argv):
-        if arg == "--config" and i + 1 < len(argv):
-            named = argv[i + 1]
-        elif arg.startswith("--config="):
-            named = arg.split("=", 1)[1]
+    named = _argument("--config", sys.argv[1:] if argv is None else argv)
     return config_mod.find(named or os.environ.get(config_mod.CONFIG_ENV) or None)
 
 
