@@ -21,7 +21,8 @@ from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, load, plain
 from impactlens.metrics.incidents import incident_facts
 from impactlens.metrics.mentoring import mentoring_summary, touchpoints
-from impactlens.metrics.ownership import artifacts, bus_factor, ownership
+from impactlens.metrics.artifacts import artifacts
+from impactlens.metrics.ownership import bus_factor, ownership
 from impactlens.metrics.pr import pr_facts, throughput
 from impactlens.metrics.review import review_cycles, review_load
 from impactlens.config import Config
