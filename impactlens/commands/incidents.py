@@ -74,13 +74,16 @@ def collect_tags_command(
 def collect_releases_command(
     repo: Annotated[Optional[str], typer.Option("--repo", help="Only this repository id.")] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Deployments from the GitHub releases already collected (run after impactlens collect github)."""
+    from impactlens import config as config_mod
     from impactlens.derive.releases import deployments_from_releases
 
     with user_errors():
-        with warehouse.writing(db, job=job()) as con:
+        cfg = config_mod.resolve(config)  # a killed collection's derivation, finished first, uses it
+        with warehouse.writing(db, job=job(config=cfg)) as con:
             result = deployments_from_releases(con, repo_id=repo)
     if not quiet:
         typer.echo(result.summary("releases"))

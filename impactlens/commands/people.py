@@ -289,15 +289,18 @@ def collect_codeowners_command(
     name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
     branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch (default HEAD).")] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Collect every version of CODEOWNERS (.github/, root, docs/) from a clone's git history."""
+    from impactlens import config as config_mod
     from impactlens.collectors.codeowners import collect_codeowners
     from impactlens.collectors.git import open_repository
 
     with user_errors():
+        cfg = config_mod.resolve(config)  # a killed collection's derivation, finished first, uses it
         open_repository(path)
-        with warehouse.writing(db, job=job()) as con:
+        with warehouse.writing(db, job=job(config=cfg)) as con:
             count = collect_codeowners(con, path, repo_id=name, branch=branch)
     if not quiet:
         typer.echo(f"{count} CODEOWNERS versions from {path}.")
