@@ -5,7 +5,8 @@ How it works (docs/identities.md):
 1. :func:`refresh` gathers every identity the activity tables name (commit authors, committers and
    co-authors, both mailmapped and raw; PR authors and mergers; reviewers; commenters; issue authors
    and assignees; timeline actors; release and deployment creators; incident commanders and
-   responders) into ``identities``, keyed ``kind:lower(value)`` (the shared data contract).
+   responders) into ``identities``, keyed ``kind:lower(trim(value))`` (the shared data contract, built only
+   by :mod:`impactlens.identity`).
 2. It links identities that evidence says are one person (a union-find over these edges):
    ``mailmap`` (git mapped a raw email to another), ``noreply`` (``12345+login@users.noreply.github.com``
    or ``login@users.noreply.github.com`` is ``login``), ``login_email`` (GitHub tied the email to the
@@ -45,7 +46,7 @@ import polars as pl
 
 from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
-from impactlens.identity import KINDS, identity_id, identity_sql  # the key's rule; KINDS, identity_id re-exported
+from impactlens.identity import KINDS, identity_id, identity_sql, split_key  # noqa: F401  (the key's rule; KINDS, identity_id re-exported)
 from impactlens.membership import member_on_sql
 from impactlens.config import Config
 
@@ -272,7 +273,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
         by_name[name].append(person)
     name_claims = set()
     for (ident,) in con.execute("SELECT identity_id FROM identities WHERE kind = 'name'").fetchall():
-        owners = by_name.get(ident[len("name:"):], [])
+        _, recorded_name = split_key(ident) or ("name", "")
+        owners = by_name.get(recorded_name, [])
         if len(owners) == 1 and ident not in claims:
             claims[ident] = owners[0]
             name_claims.add(ident)
@@ -374,7 +376,7 @@ def _anchor(key: str, claims: dict[str, str], alias: dict[str, str]) -> str | No
     """An identity standing for ``key`` (an identity id, ``auto:<identity id>`` or a roster person)."""
     if key.startswith("auto:"):
         return key[len("auto:"):]
-    if key.split(":", 1)[0] in KINDS and ":" in key:
+    if split_key(key):
         return key
     person = alias.get(key, key)
     owned = sorted(i for i, p in claims.items() if alias.get(p, p) == person)
@@ -832,8 +834,9 @@ def find_actor(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list[str
     if person:
         return text, _identities_of(con, text)
     candidates = []
-    if ":" in text and text.split(":", 1)[0] in KINDS:
-        candidates.append(identity_id(*text.split(":", 1)))
+    named = split_key(text)
+    if named:
+        candidates.append(identity_id(*named))
     elif text.startswith("@"):
         candidates.append(identity_id("github_login", text[1:]))
     elif "@" in text:
@@ -1096,7 +1099,7 @@ def is_junk_identity(name: str | None = None, email: str | None = None, login: s
 def is_junk_key(person_key: str, display_name: str | None = None) -> bool:
     """:func:`is_junk_identity` of an actor key (a person id, or an unresolved ``email:``/``github_login:``/
     ``name:`` identity id) with its display name."""
-    kind, _, value = person_key.partition(":")
+    kind, value = split_key(person_key) or ("person", person_key)
     return is_junk_identity(
         name=display_name if display_name is not None else (value if kind == "name" else None),
         email=value if kind == "email" else None,
