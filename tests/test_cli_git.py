@@ -30,6 +30,9 @@ def test_collect_prints_a_summary_and_db_info_counts_rows(small_repo, db_path):
     assert info.returncode == 0
     lines = {line.split()[0]: line.split()[-1] for line in info.stdout.splitlines()[1:] if line.startswith("  ")}
     assert lines["commits"] == "2" and lines["commit_files"] == "2"
+    # One column of counts, also beside the longest names (metric_review_shares_monthly, 28 characters).
+    counts = info.stdout.split("Last collection runs:")[0].splitlines()[1:]
+    assert "metric_review_shares_monthly" in lines and len({len(line) for line in counts}) == 1
 
 
 def test_quiet_prints_nothing(small_repo, db_path):
