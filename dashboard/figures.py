@@ -17,9 +17,10 @@ import polars as pl
 
 from impactlens import coverage, metrics, warehouse
 from impactlens.dashboard.state import Filters, Period, Warehouse, all_weeks, memo
+from impactlens.evidence.packet import Packet, build_packet
 from impactlens.identity import identity_sql
 from impactlens.metrics import (
-    dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
+    dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_load,
     review_turnaround,
 )
 from impactlens.metrics import comparison
@@ -45,13 +46,11 @@ def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None
 
 #: The source each figure's records come from (the comparison rule checks that one's coverage).
 FIGURE_SOURCES = {
-    "commits": "git", "directories_touched": "git", "artifacts": "git", "repos_touched": "git",
+    "commits": "git", "artifacts": "git",
     "prs_merged": "pull_requests", "median_pr_size": "pull_requests", "ttfr_received": "pull_requests",
-    "cycle_time": "pull_requests", "cycle": "pull_requests", "ttfr_p50": "pull_requests", "ttfr_p90": "pull_requests",
-    "ttfr_given": "reviews", "reviews_given": "reviews", "reviews": "reviews", "changes_requested": "reviews",
-    "authors_reviewed": "reviews", "gini": "reviews", "mentees": "reviews", "touchpoints": "reviews",
-    "incidents_led": "incidents", "mttr_led": "incidents", "incidents_responded": "incidents",
-    "postmortems": "incidents", "incidents": "incidents", "mttr": "incidents",
+    "cycle": "pull_requests", "ttfr_p50": "pull_requests", "ttfr_p90": "pull_requests",
+    "ttfr_given": "reviews", "reviews_given": "reviews", "reviews": "reviews", "gini": "reviews", "mentees": "reviews",
+    "incidents_led": "incidents", "mttr_led": "incidents", "incidents": "incidents", "mttr": "incidents",
     "deployments": "deployments", "cfr": "deployments",
 }
 
@@ -65,7 +64,7 @@ def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo
     out = []
     for fig in figures:
         source = FIGURE_SOURCES.get(fig.key)
-        if source == "reviews" and fig.key in ("mentees", "touchpoints") and not wh.has("reviews"):
+        if source == "reviews" and fig.key == "mentees" and not wh.has("reviews"):
             source = "git"
         if source is None:
             out.append(fig)
@@ -398,30 +397,19 @@ def _utc(value: Any) -> datetime:
 # ---------------------------------------------------------------------------- evidence
 
 
-def evidence_api():
-    """The evidence module (:mod:`impactlens.evidence`) when it is installed and has ``build_packet``, else None."""
-    try:
-        import impactlens.evidence as evidence
-    except ImportError:
-        return None
-    return evidence if callable(getattr(evidence, "build_packet", None)) else None
-
-
-def evidence_packet(wh: Warehouse, person: str, period: Period):
-    """The evidence packet of ``person`` for ``period`` (``impactlens.evidence.build_packet``), or None when the
-    evidence module is not installed. Opens the warehouse read-only for the build and closes it again.
+def evidence_packet(wh: Warehouse, person: str, period: Period) -> Packet:
+    """The evidence packet of ``person`` for ``period`` (:func:`impactlens.evidence.build_packet` with the
+    dashboard's configuration), cached on the warehouse. Opens the warehouse read-only for the build and closes
+    it again.
 
     Raises:
-        Whatever ``build_packet`` raised (EvidenceError for a person it cannot resolve), again on each call.
+        Whatever ``build_packet`` raised (EvidenceError for a person it cannot resolve: a bot, a junk identity),
+        again on each call.
     """
-    evidence = evidence_api()
-    if evidence is None:
-        return None
-
     def build():
         con = warehouse.read_only(wh.path)
         try:
-            return evidence.build_packet(con, person, period.start, period.end, config=wh.frames.config)
+            return build_packet(con, person, period.start, period.end, config=wh.frames.config)
         except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
             return exc
         finally:
@@ -430,73 +418,6 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
     if isinstance(found, Exception):
         raise found
     return found
-
-
-#: The sections promotion committees read, in their order, with the figures that evidence each.
-COMMITTEE_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Scope and ownership", "Where the work landed: repositories, directories and the areas the person owns.",
-     ("repos_touched", "directories_touched", "prs_merged", "commits")),
-    ("Technical leadership", "Design work and the reviews that shape others' changes.",
-     ("artifacts", "reviews_given", "changes_requested", "authors_reviewed")),
-    ("Mentoring", "Reviews, comments and pairing on the work of less experienced colleagues.",
-     ("mentees", "touchpoints")),
-    ("Operational excellence", "Incidents handled and how fast service came back.",
-     ("incidents_led", "incidents_responded", "mttr_led", "postmortems")),
-    ("Delivery outcomes", "What the person shipped and how fast it moved.",
-     ("prs_merged", "median_pr_size", "ttfr_received", "ttfr_given", "cycle_time")),
-)
-
-
-def committee_figures(wh: Warehouse, person: str, period: Period, repo: str | None) -> dict[str, Figure]:
-    """Every figure the committee sections use, keyed as in :data:`COMMITTEE_SECTIONS`."""
-    def build() -> dict[str, Figure]:
-        base = {f.key: f for f in person_figures(wh, person, period, repo)}
-
-        def numbers(p: Period) -> dict[str, Any]:
-            scope = p.scope(person=person, repo=repo)
-            frames = wh.frames
-            roles = incident_summary(frames, scope)
-            return {
-                "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
-                "depth": _one(review_depth(frames, scope, by=None)),
-                "cycle": _one(metrics.cycle_time(frames, scope)),
-                "roles": _one(roles),
-                "mentoring": mentoring(wh, person, p, repo),
-            }
-
-        a, b = numbers(period), numbers(period.previous())
-
-        def f(key, label, section, column, unit="count", basis="", count=None, lower=False, help=""):
-            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
-                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
-                          basis, lower, help)
-
-        extra = {
-            "repos_touched": f("repos_touched", "Repositories touched", "throughput", "repos_touched",
-                               help="Repositories with a PR, commit or review by the person."),
-            "directories_touched": f("directories_touched", "Directories changed", "throughput",
-                                     "directories_touched", help="Distinct two-level folders the person's commits changed."),
-            "commits": f("commits", "Commits", "throughput", "commits", help="Non-merge commits authored."),
-            "changes_requested": f("changes_requested", "Changes requested", "depth", "changes_requested",
-                                   help="Reviews that asked for changes on someone else's PR."),
-            "authors_reviewed": f("authors_reviewed", "Authors reviewed", "depth", "authors_reviewed",
-                                  help="Distinct people whose PRs the person reviewed."),
-            "incidents_responded": f("incidents_responded", "Incidents responded to", "roles", "responded",
-                                     help="Incidents where the person was a responder (not the commander)."),
-            "postmortems": f("postmortems", "Incidents with a postmortem", "roles", "with_postmortem",
-                             help="Incidents the person took part in that have a postmortem link."),
-            "cycle_time": f("cycle_time", "PR cycle time to merge", "cycle", "median_cycle_time_to_merge_hours",
-                            "hours", "merged PRs", "prs", lower=True,
-                            help="Median hours from first commit to merge of the person's PRs."),
-            "touchpoints": Figure("touchpoints", "Mentoring touchpoints",
-                                  float(a["mentoring"]["touchpoints"].sum()) if a["mentoring"].height else 0.0,
-                                  float(b["mentoring"]["touchpoints"].sum()) if b["mentoring"].height else 0.0,
-                                  "count", a["mentoring"].height, b["mentoring"].height, "people",
-                                  help="Reviews, review comments and co-authored commits on less experienced colleagues' work."),
-        }
-        extra = {f.key: f for f in with_coverage(wh, list(extra.values()), period.previous(), repo)}
-        return {**base, **extra}
-    return memo(wh, "committee_figures", person, period, repo)(build)
 
 
 # ---------------------------------------------------------------------------- team health

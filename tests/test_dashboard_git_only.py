@@ -124,6 +124,16 @@ def test_no_default_person_and_the_junk_identity_is_marked_last(app, git_db):
     assert not at.metric
 
 
+def test_the_junk_identity_has_no_promotion_case_and_the_page_says_why(app, git_db):
+    at = app(git_db, {"person": "email:="})
+    at.switch_page("promotion_case.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.subheader and not at.get("download_button")  # no packet, and no figures built in its place
+    shown = texts(at)
+    assert "No evidence packet for =:" in shown and "is a junk identity (email:=" in shown, shown
+
+
 def test_the_configured_identity_opens_my_impact(app, git_db, tmp_path):
     (tmp_path / "impactlens.toml").write_text('[dashboard]\nme = "grace@example.com"\n')
     at = app(git_db)

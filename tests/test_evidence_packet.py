@@ -303,3 +303,19 @@ def test_team_review_lists_the_weeks_incidents(world):
         ("INC-1", "restored in 4 hours, postmortem linked")]
     for rec in review.records():
         assert record_exists(world, rec)
+
+
+def test_a_commit_author_not_recorded_as_an_identity_gets_a_packet(con):
+    # A warehouse whose derive step never ran (commits stored, no identities): Dee's email is her own actor,
+    # her name the one on her commit, and her packet counts her one commit (the dashboard's Promotion case shows it).
+    from impactlens.evidence.tables import resolve_person
+    from test_metrics_builders import add_commit
+
+    add_commit(con, "d" * 40, "Dee@Example.com", "2026-03-04T10:00:00Z", repo="tool")
+    assert con.sql("SELECT count(*) FROM identities").fetchall()[0][0] == 0
+    assert resolve_person(con, "dee@example.com") == ("email:dee@example.com", "Dee")
+    assert resolve_person(con, "email:dee@example.com") == ("email:dee@example.com", "Dee")
+    packet = build_packet(con, "dee@example.com", date(2026, 3, 1), date(2026, 3, 31), charts=False)
+    assert "Commits landed: 1 commit" in packet.to_markdown()
+    with pytest.raises(Exception, match="no person, login, email or name 'eve@example.com'"):
+        resolve_person(con, "eve@example.com")
