@@ -9,30 +9,26 @@ All timestamps are UTC; durations are hours; sizes are changed lines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from impactlens import coverage, metrics, warehouse
 from impactlens.dashboard.state import Filters, Period, Warehouse, all_weeks, memo
+from impactlens.evidence.model import Figure
 from impactlens.evidence.packet import Packet, build_packet
+from impactlens.evidence.team_review import Moved, what_moved
+from impactlens.metrics.mentoring import is_mentee, touch_weeks
 from impactlens.identity import identity_sql
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_load,
     review_turnaround,
 )
 from impactlens.metrics import comparison
-from impactlens.metrics.mentoring import is_mentee, touch_weeks
-from impactlens.text import plural
 
 #: The phases of PR cycle time (docs/metrics.md "PR cycle time").
 PHASES = ("coding", "pickup", "review", "deploy")
-
-
-#: What each source holds, for the notices.
-SOURCE_NOUNS = coverage.NOUNS
 
 
 def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None:
@@ -48,10 +44,8 @@ def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None
 FIGURE_SOURCES = {
     "commits": "git", "artifacts": "git",
     "prs_merged": "pull_requests", "median_pr_size": "pull_requests", "ttfr_received": "pull_requests",
-    "cycle": "pull_requests", "ttfr_p50": "pull_requests", "ttfr_p90": "pull_requests",
-    "ttfr_given": "reviews", "reviews_given": "reviews", "reviews": "reviews", "gini": "reviews", "mentees": "reviews",
-    "incidents_led": "incidents", "mttr_led": "incidents", "incidents": "incidents", "mttr": "incidents",
-    "deployments": "deployments", "cfr": "deployments",
+    "ttfr_given": "reviews", "reviews_given": "reviews", "mentees": "reviews",
+    "incidents_led": "incidents", "mttr_led": "incidents",
 }
 
 
@@ -63,8 +57,8 @@ def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo
 
     out = []
     for fig in figures:
-        source = FIGURE_SOURCES.get(fig.key)
-        if source == "reviews" and fig.key == "mentees" and not wh.has("reviews"):
+        source = FIGURE_SOURCES.get(fig.name)
+        if source == "reviews" and fig.name == "mentees" and not wh.has("reviews"):
             source = "git"
         if source is None:
             out.append(fig)
@@ -77,94 +71,6 @@ def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo
 
 
 # ---------------------------------------------------------------------------- figures
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One headline number with what it stands on.
-
-    ``value``/``previous`` are in ``unit``; ``count``/``previous_count`` are how many records stand
-    behind each (``basis`` names them, e.g. "PRs"); ``lower_is_better`` colours the change.
-    """
-
-    key: str
-    label: str
-    value: float | None
-    previous: float | None
-    unit: str
-    count: int | None = None
-    previous_count: int | None = None
-    basis: str = ""
-    lower_is_better: bool = False
-    help: str = ""
-    #: The source of the figure's records (:data:`FIGURE_SOURCES`), and whether the previous period is covered
-    #: by it as fully as this one (:func:`with_coverage`); ``covered``: share of the previous period covered.
-    source: str = ""
-    comparable: bool = True
-    covered: float | None = None
-    #: For a rate (unit "share"): the numerator's events behind each value (failed deployments); ``count``
-    #: and ``previous_count`` are then the denominators (deployments).
-    events: int | None = None
-    previous_events: int | None = None
-
-    @property
-    def change(self) -> float | None:
-        """Relative change against the previous period (0.25 = +25%); None without both values or when the
-        previous period is not covered as fully as this one (docs/metrics.md "Comparisons")."""
-        if not self.comparable or self.value is None or self.previous is None or self.previous == 0:
-            return None
-        return (self.value - self.previous) / abs(self.previous)
-
-    def uncovered(self) -> str:
-        """ "vs 4 (previous period only 30% covered by pull requests: no comparison)" when the change is hidden
-        for coverage, else ""."""
-        if self.comparable or self.previous is None:
-            return ""
-        noun = SOURCE_NOUNS.get(self.source, "the data")
-        if self.covered is None:
-            return f"no {noun} collected"
-        return (f"vs {self.shown(self.previous)} (previous period only {self.covered:.0%} covered by {noun}: "
-                "no comparison)")
-
-    def shown(self, value: float | None = None) -> str:
-        value = self.value if value is None else value
-        return format_value(value, self.unit)
-
-    def context(self) -> str:
-        """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
-        when there is no change to show."""
-        if not self.comparable and self.covered is None and self.source:  # the source was never collected
-            return f"no {SOURCE_NOUNS.get(self.source, 'data')} collected"
-        parts = []
-        if self.count is not None:
-            text = f"{self.count} {plural(self.basis, self.count)}".strip()
-            if self.previous_count is not None and self.previous is not None and self.comparable:
-                text += f" (previous: {self.previous_count})"
-            parts.append(text)
-        if self.previous is None:
-            parts.append("no value in the previous period")
-        elif not self.comparable:
-            parts.append(self.uncovered())
-        elif self.change is None:
-            parts.append(f"previous period: {self.shown(self.previous)}")
-        return " · ".join(parts)
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """``value`` for display: hours as "5.2 h" or "3.1 d", counts as integers, shares as percentages."""
-    if value is None:
-        return "–"
-    if unit == "hours":
-        return f"{value / 24:.1f} d" if value >= 72 else f"{value:.1f} h"
-    if unit == "share":
-        return f"{value:.0%}"
-    if unit == "lines":
-        return f"{value:,.0f} lines"
-    if unit == "gini":
-        return f"{value:.2f}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
 
 
 def _one(frame: pl.LazyFrame) -> dict[str, Any]:
@@ -252,9 +158,10 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
 
         def fig(key, label, section, column, unit, basis, count_col, lower=False, help=""):
             a, b = now[section], before[section]
-            return Figure(key, label, _num(a, column), _num(b, column), unit,
-                          _int(a, count_col) if count_col else None, _int(b, count_col) if count_col else None,
-                          basis, lower, help)
+            return Figure(key, _num(a, column), unit, previous=_num(b, column), label=label,
+                          count=_int(a, count_col) if count_col else None,
+                          previous_count=_int(b, count_col) if count_col else None,
+                          basis=basis, lower_is_better=lower, help=help)
 
         return with_coverage(wh, [
             fig("prs_merged", "PRs merged", "throughput", "prs_merged", "count", "", None,
@@ -271,16 +178,18 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                 help="Reviews submitted on other people's PRs."),
             fig("commits", "Commits", "throughput", "commits", "count", "", None,
                 help="Non-merge commits you authored (git)."),
-            Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
-                   now["touchpoints"], before["touchpoints"], "touchpoints",
+            Figure("mentees", float(now["mentees"]), "count", previous=float(before["mentees"]), label="Mentees",
+                   count=now["touchpoints"], previous_count=before["touchpoints"], basis="touchpoints",
                    help="Less experienced colleagues with at least 3 touchpoints from you (reviews, review "
                    "comments, co-authored commits)."),
-            Figure("incidents_led", "Incidents led", float(now["led"]), float(before["led"]), "count",
+            Figure("incidents_led", float(now["led"]), "count", previous=float(before["led"]), label="Incidents led",
                    help="Incidents where you were the incident commander."),
-            Figure("mttr_led", "MTTR of incidents led", now["mttr"], before["mttr"], "hours", now["restored"],
-                   before["restored"], "restored incidents", lower_is_better=True,
+            Figure("mttr_led", now["mttr"], "hours", previous=before["mttr"], label="MTTR of incidents led",
+                   count=now["restored"], previous_count=before["restored"], basis="restored incidents",
+                   lower_is_better=True,
                    help="Median hours from opened to resolved, over the incidents you led."),
-            Figure("artifacts", "Artifacts authored", float(now["artifacts"]), float(before["artifacts"]), "count",
+            Figure("artifacts", float(now["artifacts"]), "count", previous=float(before["artifacts"]),
+                   label="Artifacts authored",
                    help="ADRs, design docs, runbooks and postmortems you added."),
         ], period.previous(), repo)
     return memo(wh, "person_figures", person, period, repo)(build)
@@ -521,83 +430,12 @@ def open_prs_by_age(wh: Warehouse, filters: Filters, at: datetime) -> pl.DataFra
     return memo(wh, "open_prs", filters, at)(build)
 
 
-def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
-    from dataclasses import replace
-
-    """The team's figures for ``week`` (Monday, UTC) against the week before, for "moved most"."""
-    def numbers(start: date) -> dict[str, dict[str, Any]]:
-        p = Period(start, start + timedelta(days=6))
-        scope = team_scope(p, filters)
-        frames = wh.frames
-        _, teams = review_load(frames, scope, grain="week")
-        load = teams.collect()
-        out = {
-            "size": _one(metrics.pr_size(frames, scope)),
-            "ttfr": _one(metrics.time_to_first_review(frames, scope)),
-            "cycle": _one(metrics.cycle_time(frames, scope)),
-            "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
-            "incidents": _one(incident_summary(frames, scope)),
-            "load": load.row(0, named=True) if load.height == 1 else {},
-            "dora": _one(_dora(frames, scope, by=None, grain=None)) if _dora is not None else {},
-        }
-        return out
-
-    def build() -> list[Figure]:
-        a, b = numbers(week), numbers(week - timedelta(days=7))
-
-        def f(key, label, section, column, unit="count", basis="", count=None, lower=False):
-            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
-                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
-                          basis, lower)
-
-        cfr = f("cfr", "Change failure rate", "dora", "change_failure_rate", "share", "deployments", "deployments", True)
-        figures = [
-            f("commits", "Commits", "throughput", "commits"),
-            f("prs_merged", "PRs merged", "throughput", "prs_merged"),
-            f("reviews", "Reviews given", "throughput", "reviews_given"),
-            f("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "PRs", "prs", True),
-            f("ttfr_p50", "First review p50", "ttfr", "median_hours", "hours", "PRs", "prs", True),
-            f("ttfr_p90", "First review p90", "ttfr", "p90_hours", "hours", "PRs", "prs", True),
-            f("cycle", "Cycle time to merge", "cycle", "median_cycle_time_to_merge_hours", "hours", "PRs", "prs", True),
-            f("incidents", "Incidents", "incidents", "incidents", lower=True),
-            f("mttr", "MTTR", "incidents", "mttr_median_hours", "hours", "restored", "resolved_incidents", True),
-            f("deployments", "Deployments", "dora", "deployments"),
-            replace(cfr, events=_int(a["dora"], "failed_deployments"), previous_events=_int(b["dora"], "failed_deployments")),
-        ]
-        if filters.team is not None:
-            figures.append(f("gini", "Review load Gini", "load", "gini", "gini", "reviews", "reviews", True))
-        return with_coverage(wh, figures, Period(week - timedelta(days=7), week - timedelta(days=1)), filters.repo)
-    return memo(wh, "week_figures", filters, week)(build)
-
-
-#: What a count figure counts, in the plural, for the comparison rule's reason ("3 merged PRs in both periods").
-COUNT_NOUNS = {"commits": "commits", "prs_merged": "merged PRs", "reviews": "reviews", "incidents": "incidents",
-               "deployments": "deployments"}
-
-
-def judge(fig: Figure) -> comparison.Change:
-    """The comparison rule's verdict on ``fig``'s change (:func:`impactlens.metrics.comparison.judge`): counts
-    by the exact Poisson test, shares (change failure rate) by the two-proportion z-test on ``events`` of
-    ``count``, medians and the Gini by their record counts and a 25% change."""
-    kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
-    noun = {"count": COUNT_NOUNS.get(fig.key, "events"), "rate": "failures", "median": fig.basis or "records"}[kind]
-    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,  # type: ignore[arg-type]
-                            events=fig.events, previous_events=fig.previous_events, noun=noun)
-
-
-def moved_most(figures: list[Figure], *, limit: int = 5) -> list[tuple[Figure, comparison.Change]]:
-    """The figures that changed most, each with the comparison rule's verdict (``verdict.significant`` is the
-    ⚑ flag): significant changes first, then the largest relative change (a count from 0 counts as largest).
-    Figures whose previous period is not covered by their source (``comparable`` False), or without both
-    values, or unchanged, are left out."""
-    ranked = []
-    for fig in figures:
-        if not fig.comparable or fig.value is None or fig.previous is None or fig.value == fig.previous:
-            continue
-        if fig.change is None and not (fig.unit == "count" and fig.previous == 0):
-            continue
-        verdict = judge(fig)
-        size = abs(fig.change) if fig.change is not None else float("inf")
-        ranked.append((verdict.significant, size, fig, verdict))
-    ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    return [(fig, verdict) for _, _, fig, verdict in ranked[:limit]]
+def team_moved(wh: Warehouse, filters: Filters, week: date) -> list[Moved]:
+    """What moved in the week of ``week`` (a Monday, UTC) for the team (None: the organisation) and repository of
+    ``filters``: :func:`impactlens.evidence.team_review.what_moved`, the team review's one definition (the week
+    against the mean of the 4 weeks before, the comparison rule's verdict), with each source's coverage from
+    the first records of the repository chosen (of every repository without one)."""
+    def build() -> list[Moved]:
+        firsts = {source: data_begins(wh, source, filters.repo) for source in coverage.SOURCES}
+        return what_moved(wh.frames, week, firsts, team=filters.team, repo=filters.repo)
+    return memo(wh, "team_moved", filters, week)(build)

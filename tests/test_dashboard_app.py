@@ -315,7 +315,9 @@ def test_team_health_for_a_team_and_week(app, small_db):
     assert week.value == date(2026, 11, 9)  # the last week that ends inside the period
     at.selectbox(key="team_week").set_value(date(2026, 10, 12)).run()
     figures = metrics_of(at)
-    # Week of 12 Oct against 5 Oct: one merged PR each week, sizes 200 and 30 lines (+567%), too few to flag.
+    # Week of 12 Oct against the mean of the 4 weeks before (14 Sep .. 11 Oct; docs/metrics.md "Comparisons"):
+    # PR 2 (200 lines) merged this week, PR 1 (30 lines, week of 5 Oct) the only one before: the weekly medians'
+    # mean is 30 lines, +567%, on one record each: too few to flag.
     assert figures["Median PR size"] == ("200 lines", "+567% vs 30 lines")
     assert "⚑ Median PR size" not in figures
     charts = {_title(s): s for s in specs(at)}
@@ -511,10 +513,11 @@ def test_dashboard_command_serves_on_a_machine_where_streamlit_never_ran(small_d
 
 
 def _two_figures():
-    from impactlens.dashboard import figures, ui
+    from impactlens.dashboard import ui
+    from impactlens.evidence.model import Figure
 
-    ui.figure(figures.Figure("mentees", "Mentees", 2, 2, "count"))
-    ui.figure(figures.Figure("reviews", "Reviews", 3, 2, "count"))
+    ui.figure(Figure("mentees", 2, "count", previous=2, label="Mentees"))
+    ui.figure(Figure("reviews", 3, "count", previous=2, label="Reviews"))
 
 
 def test_an_unchanged_figure_shows_no_arrow_and_no_colour():
