@@ -19,7 +19,6 @@ from impactlens.dashboard.state import Filters, Period, Warehouse, all_weeks, me
 from impactlens.evidence.model import Figure
 from impactlens.evidence.packet import Packet, build_packet
 from impactlens.evidence.team_review import Moved, what_moved
-from impactlens.metrics.mentoring import is_mentee, touch_weeks
 from impactlens.identity import identity_sql
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_load,
@@ -89,28 +88,17 @@ def _int(row: dict[str, Any], key: str) -> int:
 
 
 def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Mentoring touchpoints ``person`` gave in ``period``, per colleague (:func:`impactlens.metrics.touchpoints`).
+    """Mentoring touchpoints ``person`` gave in ``period``, per colleague: :func:`impactlens.metrics.mentee_touchpoints`
+    (the one per-mentee frame) in the repository chosen.
 
-    Columns: mentee_key (str), touchpoints, reviews, review_comments, pairing, weeks (u32: distinct ISO weeks of
-    the touchpoints), is_mentee (bool: metrics.mentoring.is_mentee, at least three touchpoints over two weeks,
+    Columns: mentee_key (str), touchpoints, reviews, review_comments (``comments``), pairing (``pairing_commits``),
+    weeks (u32: distinct ISO weeks of the touchpoints), is_mentee (bool: at least three touchpoints over two weeks,
     docs/metrics.md "Mentoring touchpoints"); most touchpoints first.
     """
     def build() -> pl.DataFrame:
-        found = period.scope(person=person, repo=repo).apply(
-            wh.frames, metrics.touchpoints(wh.frames), person="mentor_key", time="at")
-        kind = pl.col("kind")
-        return (
-            found.group_by("mentee_key").agg(
-                pl.len().cast(pl.UInt32).alias("touchpoints"),
-                kind.str.ends_with("review").sum().cast(pl.UInt32).alias("reviews"),
-                kind.str.ends_with("comment").sum().cast(pl.UInt32).alias("review_comments"),
-                (kind == "pairing").sum().cast(pl.UInt32).alias("pairing"),
-                touch_weeks().alias("weeks"),
-            )
-            .with_columns(is_mentee().alias("is_mentee"))
-            .sort(["touchpoints", "mentee_key"], descending=[True, False])
-            .collect()
-        )
+        found = metrics.mentee_touchpoints(wh.frames, period.scope(person=person, repo=repo))
+        return found.select("mentee_key", "touchpoints", "reviews", pl.col("comments").alias("review_comments"),
+                            pl.col("pairing_commits").alias("pairing"), "weeks", "is_mentee").collect()
     return memo(wh, "mentoring", person, period, repo)(build)
 
 

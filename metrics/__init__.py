@@ -24,7 +24,9 @@ from impactlens.metrics.defects import bug_issues, classify_commits, defect_rate
 from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, Scope, load, period_start, with_team
 from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
-from impactlens.metrics.mentoring import experience, mentees, mentoring_summary, routine_approvals, touchpoints
+from impactlens.metrics.mentoring import (
+    experience, mentee_touchpoints, mentees, mentoring_summary, routine_approvals, touchpoints,
+)
 from impactlens.metrics.ownership import artifact_summary, artifacts, bus_factor, ownership
 from impactlens.metrics.pr import activity, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
 from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
@@ -39,7 +41,7 @@ __all__ = [
     # incidents and DORA
     "incident_facts", "incident_roles", "incident_summary", "changes", "deployment_facts", "dora",
     # mentoring, ownership, defects
-    "experience", "touchpoints", "mentoring_summary", "mentees", "routine_approvals",
+    "experience", "touchpoints", "mentoring_summary", "mentees", "mentee_touchpoints", "routine_approvals",
     "ownership", "bus_factor", "artifacts", "artifact_summary",
     "bug_issues", "classify_commits", "defect_rate", "szz",
     # change over time
