@@ -388,34 +388,10 @@ def dora_summary(wh: Warehouse, filters: Filters) -> dict[str, Any]:
 
 
 def open_prs_by_age(wh: Warehouse, filters: Filters, at: datetime) -> pl.DataFrame:
-    """Human PRs open at ``at`` (created before, not yet merged or closed), per age bucket.
-
-    Columns: age (str, ordered buckets), order (i32), state ('ready' | 'draft'), prs (u32). Draft is the PR's
-    draft flag now. Team: the author's team when the PR was created.
-    """
-    def build() -> pl.DataFrame:
-        frames = wh.frames
-        facts = metrics.pr_facts(frames).filter(~pl.col("author_is_bot"))
-        scope = metrics.Scope(team=filters.team, repo=filters.repo)
-        facts = scope.apply(frames, facts, person="author_key", time="created_at")
-        end = pl.min_horizontal("merged_at", "closed_at")
-        open_ = facts.filter((pl.col("created_at") < at) & (end.is_null() | (end >= at)))
-        age = (pl.lit(at) - pl.col("created_at")).dt.total_hours() / 24
-        buckets = [(1, "< 1 day"), (3, "1–3 days"), (7, "3–7 days"), (14, "1–2 weeks"), (28, "2–4 weeks")]
-        label = pl.when(age < buckets[0][0]).then(pl.lit(buckets[0][1]))
-        order = pl.when(age < buckets[0][0]).then(0)
-        for i, (limit, name) in enumerate(buckets[1:], start=1):
-            label = label.when(age < limit).then(pl.lit(name))
-            order = order.when(age < limit).then(i)
-        label, order = label.otherwise(pl.lit("> 4 weeks")), order.otherwise(len(buckets))
-        counted = (
-            open_.with_columns(label.alias("age"), order.cast(pl.Int32).alias("order"),
-                               pl.when(pl.col("is_draft")).then(pl.lit("draft")).otherwise(pl.lit("ready")).alias("state"))
-            .group_by("age", "order", "state").agg(pl.len().cast(pl.UInt32).alias("prs"))
-            .sort("order", "state").collect()
-        )
-        return counted
-    return memo(wh, "open_prs", filters, at)(build)
+    """Human PRs open at ``at`` per age bucket and state (:func:`impactlens.metrics.open_prs_by_age`) in the
+    team and repository of ``filters``. Columns: age, order (i32), state ('ready' | 'draft'), prs (u32)."""
+    return memo(wh, "open_prs", filters, at)(lambda: metrics.open_prs_by_age(
+        wh.frames, metrics.Scope(team=filters.team, repo=filters.repo), at).collect())
 
 
 def team_moved(wh: Warehouse, filters: Filters, week: date) -> list[Moved]:

@@ -29,14 +29,17 @@ from impactlens.metrics.mentoring import (
 )
 from impactlens.metrics.artifacts import artifact_summary, artifacts
 from impactlens.metrics.ownership import bus_factor, ownership
-from impactlens.metrics.pr import activity, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
+from impactlens.metrics.pr import (
+    active_people, activity, cycle_time, open_prs_by_age, pr_facts, pr_size, throughput, time_to_first_review,
+)
 from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
 
 __all__ = [
     # loading and scoping
     "Frames", "Scope", "load", "period_start", "with_team", "business_hours", "hours",
     # pull requests
-    "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput",
+    "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput", "open_prs_by_age",
+    "active_people",
     # reviews
     "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "gini",
     # incidents and DORA
