@@ -1,5 +1,5 @@
-"""Team health: a team's weekly review (trends, what moved this week against the 4 before, DORA). Aggregates only: no page
-here ranks or names individuals."""
+"""Team health: a team's weekly review (trends, what moved this week against the 4 weeks before, DORA).
+Aggregates only: no page here ranks or names individuals."""
 
 from __future__ import annotations
 
