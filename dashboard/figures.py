@@ -127,10 +127,10 @@ def _person_numbers(wh: Warehouse, person: str, period: Period, repo: str | None
     out["size"] = _one(metrics.pr_size(frames, scope))
     out["ttfr"] = _one(metrics.time_to_first_review(frames, scope))
     out["turnaround"] = _one(review_turnaround(frames, scope, by=None))
-    led = led_incidents(wh, person, period, repo)
-    out["led"] = led.height
-    out["mttr"] = led["time_to_restore_hours"].median() if led.height else None
-    out["restored"] = led["time_to_restore_hours"].drop_nulls().len()
+    roles = _one(incident_summary(frames, scope))
+    out["led"] = _int(roles, "led")
+    out["mttr"] = _num(roles, "mttr_led_median_hours")
+    out["restored"] = _int(roles, "restored_led")
     mentees = mentoring(wh, person, period, repo)
     out["mentees"] = mentees.filter(pl.col("is_mentee")).height
     out["touchpoints"] = int(mentees["touchpoints"].sum()) if mentees.height else 0
@@ -242,12 +242,6 @@ def person_reviews(wh: Warehouse, person: str, period: Period, repo: str | None)
             .sort("submitted_at", descending=True)
         )
     return memo(wh, "person_reviews", person, period, repo)(build)
-
-
-def led_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Incidents the person commanded, opened in the period (incident_facts columns)."""
-    facts = period.scope(repo=repo).apply(wh.frames, incident_facts(wh.frames), person=None, time="opened_at")
-    return facts.filter(pl.col("commander_key") == person).collect()
 
 
 def person_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
