@@ -21,7 +21,8 @@ from impactlens.evidence.packet import Packet, build_packet
 from impactlens.evidence.team_review import Moved, what_moved
 from impactlens.identity import identity_sql
 from impactlens.metrics import (
-    dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_load,
+    dora as _dora, human_reviews, incident_facts, incident_roles, incident_summary, organisation_review_load,
+    review_load,
     review_turnaround,
 )
 from impactlens.metrics import comparison
@@ -348,18 +349,8 @@ def team_weekly(wh: Warehouse, filters: Filters) -> dict[str, pl.DataFrame]:
         }, schema={"phase": pl.String, "median_hours": pl.Float64, "prs": pl.Int64})
         _, teams = review_load(frames, scope, grain="week")
         load = teams.collect().rename({"period_start": "week"})
-        if filters.team is None:
-            # The organisation: reviews per team as one total, Gini over every team's members.
-            shares, _ = review_load(frames, scope, grain="week")
-            load = (
-                shares.collect().rename({"period_start": "week"})
-                .group_by("week", "person_key").agg(pl.col("reviews").sum())
-                .group_by("week").agg(
-                    pl.len().alias("members"), pl.col("reviews").sum().alias("reviews"),
-                    gini(pl.col("reviews")).alias("gini"),
-                    (pl.col("reviews").max() / pl.col("reviews").sum()).alias("top_share"),
-                )
-            )
+        if filters.team is None:  # the organisation: every team's members as one group
+            load = organisation_review_load(frames, scope, grain="week").collect().rename({"period_start": "week"})
         load = weeks.join(load.select("week", "members", "reviews", "gini", "top_share"), on="week", how="left")
         incidents = weekly(incident_summary(frames, scope, grain="week")).select(
             "week", pl.col("incidents").fill_null(0), "mttr_median_hours", pl.col("resolved_incidents").fill_null(0))

@@ -32,7 +32,9 @@ from impactlens.metrics.ownership import bus_factor, ownership
 from impactlens.metrics.pr import (
     active_people, activity, cycle_time, open_prs_by_age, pr_facts, pr_size, throughput, time_to_first_review,
 )
-from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
+from impactlens.metrics.review import (
+    gini, human_reviews, organisation_review_load, review_cycles, review_depth, review_load, review_turnaround,
+)
 
 __all__ = [
     # loading and scoping
@@ -41,7 +43,8 @@ __all__ = [
     "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput", "open_prs_by_age",
     "active_people",
     # reviews
-    "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "gini",
+    "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "organisation_review_load",
+    "gini",
     # incidents and DORA
     "incident_facts", "incident_roles", "incident_summary", "changes", "deployment_facts", "dora",
     # mentoring, ownership, defects
