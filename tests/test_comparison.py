@@ -60,3 +60,10 @@ def test_coverage_of_the_earlier_period():
     assert cmp.comparable(first, date(2024, 2, 9)) and cmp.comparable(first, date(2024, 3, 1))
     assert cmp.covered_share(None, date(2024, 1, 1), date(2024, 3, 31)) == 0.0
     assert cmp.period_before(date(2024, 4, 1), date(2024, 6, 30)) == (date(2024, 1, 1), date(2024, 3, 31))  # 91 days each (2024 is a leap year)
+
+
+def test_twelve_deployments_against_two_is_flagged():
+    # 12 against 2 deployments (one week each): 14 events, P(X >= 12 | n = 14, 1/2) = (C(14,12) + C(14,13) + 1) / 2^14
+    # = (91 + 14 + 1) / 16384 = 0.00647, p = 0.0129 < 0.05: flagged.
+    verdict = cmp.judge("count", 12, 2, noun="deployments")
+    assert verdict.significant and math.isclose(verdict.p_value or 0, 2 * 106 / 16384)

@@ -62,14 +62,20 @@ def test_team_health_says_there_are_none_and_draws_no_empty_chart(github_db, mon
     names = [t.get("text") if isinstance(t, dict) else t for t in titles]
     assert "Time to first review" not in names and "Open PRs by age" not in names
     assert "PR size trend" in names and "Cycle time by phase" in names
-    # The week before 12 May is before the data begins: nothing is compared against it.
-    assert any(n.startswith("Nothing to compare: the data begins inside the week before") for n in notices), notices
+    # The 4 weeks before 12 May are before the data begins: nothing is compared against them.
+    assert "Nothing to compare: the data begins inside the 4 weeks before (PRs merged: only 0% of them covered by " \
+           "pull requests)." in notices, notices
 
 
 def test_a_count_figure_names_what_it_counts_in_the_noise_reason():
-    from impactlens.dashboard import figures
+    from impactlens.evidence.team_review import _COUNTS, _FIGURES
+    from impactlens.metrics import comparison
 
-    one = figures.judge(figures.Figure("prs_merged", "PRs merged", 1, 0, "count"))
-    assert one.reason == "1 merged PR in both periods together (fewer than 5)"  # not "1 prs merged"
-    three = figures.judge(figures.Figure("commits", "Commits", 2, 1, "count"))
+    # What moved's count figures are judged with their unit as the noun: "1 PR", not "1 prs merged".
+    units = {label: unit for label, _, _, unit, _, _ in _FIGURES if unit in _COUNTS}
+    assert units == {"PRs merged": "PRs", "Commits": "commits", "Reviews given": "reviews", "Incidents": "incidents",
+                     "Deployments": "deployments"}
+    one = comparison.judge("count", 1, 0, noun=units["PRs merged"])
+    assert one.reason == "1 PR in both periods together (fewer than 5)"
+    three = comparison.judge("count", 2, 1, noun=units["Commits"])
     assert three.reason == "3 commits in both periods together (fewer than 5)"

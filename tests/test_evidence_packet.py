@@ -282,7 +282,16 @@ def test_team_review_moved_figures_waiting_prs_and_review_load(world):
     assert (incidents.value, incidents.previous) == (0, None)
     # No restore time this week and no covered baseline: nothing to show.
     assert "Median time to restore" not in [m.figure.name for m in review.moved]
-    assert all(m.verdict is None for m in review.moved)
+    # Commits: the git data (from cy's c0, 2023-12-01) covers the baseline: c1 (cy, Mar 13) and a2 (ada, Mar 14)
+    # against none in Feb 12 - Mar 10 (ada's a0 is Feb 10): 2 against 0, 2 events in all, too few to test.
+    commits = next(m for m in review.moved if m.figure.name == "Commits")
+    assert (commits.figure.value, commits.figure.previous) == (2, 0)
+    assert commits.verdict is not None and not commits.verdict.significant
+    assert commits.verdict.reason == "2 commits in both periods together (fewer than 5)"
+    # Deployments: d2 (Mar 12) this week; the first, d0 (Feb 20), covers 20 of the baseline's 28 days (71%): no baseline.
+    deployments = next(m.figure for m in review.moved if m.figure.name == "Deployments")
+    assert (deployments.value, deployments.previous) == (1, None) and "only 71% covered" in deployments.context
+    assert all(m.verdict is None for m in review.moved if m.figure.name != "Commits")
     assert review.moved[-1].figure.change is None  # figures with no change to measure come last
     # PR 9 (cy) ready Mar 15 10:00 with no review: waiting 62 hours at the week's end (Mar 18 00:00).
     assert [(w["record"].label, round(w["waiting_hours"])) for w in review.waiting] == [("acme/api#9", 62)]
@@ -303,3 +312,19 @@ def test_team_review_lists_the_weeks_incidents(world):
         ("INC-1", "restored in 4 hours, postmortem linked")]
     for rec in review.records():
         assert record_exists(world, rec)
+
+
+def test_a_commit_author_not_recorded_as_an_identity_gets_a_packet(con):
+    # A warehouse whose derive step never ran (commits stored, no identities): Dee's email is her own actor,
+    # her name the one on her commit, and her packet counts her one commit (the dashboard's Promotion case shows it).
+    from impactlens.evidence.tables import resolve_person
+    from test_metrics_builders import add_commit
+
+    add_commit(con, "d" * 40, "Dee@Example.com", "2026-03-04T10:00:00Z", repo="tool")
+    assert con.sql("SELECT count(*) FROM identities").fetchall()[0][0] == 0
+    assert resolve_person(con, "dee@example.com") == ("email:dee@example.com", "Dee")
+    assert resolve_person(con, "email:dee@example.com") == ("email:dee@example.com", "Dee")
+    packet = build_packet(con, "dee@example.com", date(2026, 3, 1), date(2026, 3, 31), charts=False)
+    assert "Commits landed: 1 commit" in packet.to_markdown()
+    with pytest.raises(Exception, match="no person, login, email or name 'eve@example.com'"):
+        resolve_person(con, "eve@example.com")

@@ -71,6 +71,10 @@ def test_people_who_led_and_responded(incidents):
     # p-bob's MTTR: i-at 2 h; i-bad's impossible time is not averaged (it would make it (2 - 4) / 2 = -1 h).
     assert people["p-bob"]["mttr_mean_hours"] == pytest.approx(2.0)
     assert people["p-bob"]["invalid_times"] == 1
+    # MTTR of the incidents led: p-bob's i-at (2 h; i-bad's impossible time left out), Dave Jones's i-name (4 h).
+    assert (people["p-bob"]["mttr_led_median_hours"], people["p-bob"]["restored_led"]) == (pytest.approx(2.0), 1)
+    assert (people["name:dave jones"]["mttr_led_median_hours"], people["name:dave jones"]["restored_led"]) == (4.0, 1)
+    assert (people["p-carol"]["mttr_led_median_hours"], people["p-carol"]["restored_led"]) == (None, 0)
 
 
 def test_a_time_before_the_opening_is_no_duration(incidents):

@@ -17,7 +17,8 @@ import polars as pl
 import pytest
 
 from impactlens.metrics import (
-    Scope, artifact_summary, artifacts, bus_factor, mentees, mentoring_summary, ownership, touchpoints,
+    Scope, artifact_summary, artifacts, bus_factor, mentee_touchpoints, mentees, mentoring_summary, ownership,
+    touchpoints,
 )
 from impactlens.metrics.mentoring import experience
 from impactlens.metrics import routine_approvals
@@ -110,6 +111,23 @@ def test_mentees_and_their_figures_afterwards(org):
     assert (row["touchpoints"], row["prs_merged_before"], row["prs_merged_after"]) == (4, 5, 1)
     assert (row["reviews_given_before"], row["reviews_given_after"]) == (0, 1)
     assert row["median_cycle_time_after_hours"] == pytest.approx(24.0)
+
+
+def test_the_one_mentee_frame(org):
+    """metrics.mentee_touchpoints, which the evidence claims and the dashboard both read: sen's January
+    touchpoints per colleague (module docstring). jun: reviews of PRs 6 (Jan 3) and 7 (Jan 4), the comment on
+    PR 6 (Jan 3), the pairing commit pair1 (Jan 9): 4 over two ISO weeks, a mentee; PRs 6 and 7 are jun's
+    6th and 7th, not onboarding. new: the review of the first PR 9 (Jan 20, onboarding): 1, not a mentee."""
+    frame = mentee_touchpoints(org, Scope(person="p-sen", start=JANUARY.start, end=JANUARY.end)).collect()
+    assert frame["mentee_key"].to_list() == ["p-jun", "p-new"]  # most touchpoints first
+    jun, new = frame.iter_rows(named=True)
+    assert (jun["touchpoints"], jun["weeks"], jun["reviews"], jun["comments"], jun["onboarding"],
+            jun["pairing_commits"], jun["is_mentee"]) == (4, 2, 2, 1, 0, 1, True)
+    assert [p["number"] for p in jun["prs"]] == [6, 7] and [c["sha"] for c in jun["commits"]] == ["pair1"]
+    assert (jun["first_at"], jun["last_at"]) == (ts("2024-01-03 12:00"), ts("2024-01-09 10:00"))
+    assert (new["touchpoints"], new["weeks"], new["reviews"], new["onboarding"], new["is_mentee"]) == (1, 1, 1, 1, False)
+    # metrics.mentees keeps the mentees of the same frame.
+    assert mentees(org, "p-sen", JANUARY.start, JANUARY.end).collect()["mentee_key"].to_list() == ["p-jun"]
 
 
 def test_ownership_and_bus_factor(org):

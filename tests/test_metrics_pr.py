@@ -545,3 +545,25 @@ def test_an_unknown_first_response_mode_is_a_clear_error(org, con):
 
     with pytest.raises(ConfigError, match="review.first_response must be one of review_or_comment, review"):
         pr_facts(frames_of(con, review={"first_response": "comments"})).collect()
+
+
+def test_open_prs_by_age_and_active_people(con):
+    from impactlens.metrics import active_people, open_prs_by_age
+
+    add_person(con, "p-ann", logins=("ann",), emails=("ann@x.com",))
+    add_person(con, "p-ben", logins=("ben",), emails=("ben@x.com",))
+    at = utc("2024-03-01 12:00")
+    add_pr(con, 1, "ann", "2024-03-01 00:00")                                  # 12 hours old: < 1 day
+    add_pr(con, 2, "ann", "2024-02-27 12:00", is_draft=True)                   # 3.0 days: 3-7 days, draft
+    add_pr(con, 3, "ben", "2024-02-20 12:00", merged_at="2024-03-02 09:00")    # merged after `at`: 10 days
+    add_pr(con, 4, "ben", "2024-01-01 12:00")                                  # 60 days: > 4 weeks
+    add_pr(con, 5, "ben", "2024-02-29 12:00", merged_at="2024-03-01 11:00")    # merged before `at`: not open
+    add_pr(con, 6, "ann", "2024-03-01 13:00")                                  # opened after `at`: not open
+    add_pr(con, 7, "dependabot[bot]", "2024-02-29 12:00", author_is_bot=True)  # a bot's: left out
+    frames = frames_of(con)
+    rows = open_prs_by_age(frames, Scope(), at).collect().rows()
+    assert rows == [("< 1 day", 0, "ready", 1), ("3–7 days", 2, "draft", 1), ("1–2 weeks", 3, "ready", 1),
+                    ("> 4 weeks", 5, "ready", 1)]
+    # People active in February: ann opened PR 2, ben opened PR 3 and PR 5 (and merged none); dependabot is a bot.
+    assert active_people(frames, Scope(start="2024-02-01", end="2024-03-01")) == 2
+    assert active_people(frames, Scope(start="2024-01-02", end="2024-02-01")) == 0

@@ -123,3 +123,16 @@ def test_shares_add_up_to_the_reviews_counted(org):
 def test_load_balance_is_a_team_figure_not_a_persons(org):
     with pytest.raises(ValueError, match="per team"):
         review_load(org, Scope(person="p-b"))
+
+
+def test_the_organisation_as_one_group(org):
+    from impactlens.metrics import organisation_review_load
+
+    rows = {r["period_start"]: (r["members"], r["reviews"], r["gini"], r["top_share"])
+            for r in organisation_review_load(org).collect().iter_rows(named=True)}
+    # January: core's a 1, b 2, c 0 and web's d 0: Gini of [0, 0, 1, 2] = (1*1 + 3*2) / (4 * 3) = 7/12,
+    # the busiest (b) did 2 of 3. February: no review, no row. March: a 0, b 1, d 0 (c left): Gini of [0, 0, 1]
+    # = 2*1 / (3*1) = 2/3, b did all.
+    assert set(rows) == {JAN, MAR}
+    assert rows[JAN] == (4, 3, pytest.approx(7 / 12), pytest.approx(2 / 3))
+    assert rows[MAR] == (3, 1, pytest.approx(2 / 3), 1.0)

@@ -83,5 +83,7 @@ def test_team_review_runs_on_the_demo_and_ends_with_what_moved(demo_db, monkeypa
     assert "Review load Gini by month" in text
     last_table = [c for c in notebook.cells if c.cell_type == "code"][-2].outputs[-1]["data"]["text/plain"]
     assert "size_of_move" in last_table
+    # The one "what moved" (evidence.team_review.what_moved): the week against the mean of the 4 weeks before.
+    assert "baseline" in last_table and "PRs merged" in last_table
     [chart] = charts_of(notebook)
     assert '"title": "Time to first review (hours)"' in chart

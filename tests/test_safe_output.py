@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from impactlens.dashboard import case as case_mod
-from impactlens.evidence.model import Record
+from impactlens.evidence.model import Claim, Record, Section
+from impactlens.evidence.packet import Packet
 from impactlens.text import md_link, md_text, safe_url, slack_link
 
 HOSTILE_TITLE = "<img src=x onerror=alert(1)> <!-- the rest is hidden"
@@ -44,17 +46,21 @@ def test_a_record_with_a_javascript_url_is_plain_text_everywhere():
     assert good.markdown() == "[acme/api#7 (Fix \\[x\\])](https://github.com/acme/api/pull/7)"
 
 
-def test_the_dashboard_case_downloads_link_only_http():
-    records = [case_mod.Record(HOSTILE_TITLE, "javascript:alert(1)", "sev1"),
-               case_mod.Record("acme/api#7 Fix", "https://github.com/acme/api/pull/7")]
-    case = case_mod.Case("ada", "Ada <script>", "core team", [case_mod.Section("Delivery", "what shipped", [], records, 2)])
-    md = case_mod.markdown(case)
+def test_the_promotion_case_downloads_link_only_http():
+    # The Promotion case page offers the packet's own Markdown and HTML.
+    records = [Record("incident", "INC-1", "INC-1", None, "javascript:alert(1)", HOSTILE_TITLE),
+               Record("pr", "7", "acme/api#7", "acme/api", "https://github.com/acme/api/pull/7", "Fix")]
+    claim = Claim("incidents_led", "operational_excellence", "Ada <script> led INC-1.", [], records)
+    section = Section("operational_excellence", "Operational excellence", [claim])
+    packet = Packet("ada", "Ada <script>", date(2026, 1, 1), date(2026, 3, 31), "core team", "Summary.", [section],
+                    "rubric", [], [], [])
+    md = packet.to_markdown()
     assert "<img" not in md and "<!--" not in md and "<script>" not in md and "javascript:" not in md
-    assert "- &lt;img src=x onerror=alert(1)&gt; &lt;!-- the rest is hidden — sev1" in md
-    assert "- [acme/api#7 Fix](https://github.com/acme/api/pull/7)" in md
-    page = case_mod.html_page(case)
+    assert "INC-1 (&lt;img src=x onerror=alert(1)&gt; &lt;!-- the rest is hidden)" in md
+    assert "[acme/api#7 (Fix)](https://github.com/acme/api/pull/7)" in md
+    page = packet.to_html()
     assert "javascript:" not in page and "<img" not in page and "&lt;img" in page
-    assert "<a href='https://github.com/acme/api/pull/7'>" in page
+    assert "<a href='https://github.com/acme/api/pull/7'" in page
 
 
 def test_md_text_escapes_only_what_would_start_a_block():
