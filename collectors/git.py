@@ -68,23 +68,21 @@ FILE_COLUMNS = (
 )
 COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
 
-def _column_types() -> tuple[dict[str, Any], dict[str, Any]]:
-    import polars as pl  # imported on first write: an up-to-date run never needs it
-
-    commit_types = {
-        "authored_at": pl.Int64,  # seconds since the epoch, made UTC timestamps by _table
-        "committed_at": pl.Int64,
-        "author_utc_offset_minutes": pl.Int16,
-        "committer_utc_offset_minutes": pl.Int16,
-        "parent_shas": pl.List(pl.String),
-        "is_merge": pl.Boolean,
-        "insertions": pl.Int32,
-        "deletions": pl.Int32,
-        "files_changed": pl.Int32,
-        "pr_number": pl.Int32,
-    }
-    file_types = {"additions": pl.Int32, "deletions": pl.Int32, "is_binary": pl.Boolean}
-    return commit_types, file_types
+# DuckDB types of the columns that are not VARCHAR, for warehouse.upsert.
+_COMMIT_TYPES = {
+    "authored_at": "BIGINT",  # seconds since the epoch, made UTC timestamps by _EPOCHS
+    "committed_at": "BIGINT",
+    "author_utc_offset_minutes": "SMALLINT",
+    "committer_utc_offset_minutes": "SMALLINT",
+    "parent_shas": "VARCHAR[]",
+    "is_merge": "BOOLEAN",
+    "insertions": "INTEGER",
+    "deletions": "INTEGER",
+    "files_changed": "INTEGER",
+    "pr_number": "INTEGER",
+}
+_EPOCHS = {"authored_at": "to_timestamp(authored_at)", "committed_at": "to_timestamp(committed_at)"}
+_FILE_TYPES = {"additions": "INTEGER", "deletions": "INTEGER", "is_binary": "BOOLEAN"}
 
 
 @dataclass
@@ -363,27 +361,12 @@ class _Batch:
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
-        commit_types, file_types = _column_types()
-        commits = _table(self.commits, commit_types, timestamps=("authored_at", "committed_at"))
-        files = _table(self.files, file_types)
-        coauthors = _table(self.coauthors, {})
         with warehouse.transaction(con):
-            for name, table, columns in (
-                ("commits", commits, COMMIT_COLUMNS),
-                ("commit_files", files, FILE_COLUMNS),
-                ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
-            ):
-                warehouse.upsert(con, name, table, columns)
+            warehouse.upsert(con, "commits", self.commits, _COMMIT_TYPES, expressions=_EPOCHS)
+            files = warehouse.upsert(con, "commit_files", self.files, _FILE_TYPES)
+            warehouse.upsert(con, "commit_coauthors", self.coauthors)
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
-        return files.height
-
-
-def _table(columns: dict[str, list[Any]], types: dict[str, Any], timestamps: tuple[str, ...] = ()) -> Any:
-    import polars as pl
-
-    return warehouse.frame(columns, types).with_columns(
-        pl.from_epoch(name, time_unit="s").dt.replace_time_zone("UTC") for name in timestamps
-    )
+        return files
 
 
 def _stream_records(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:

@@ -109,7 +109,7 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
         attributed += chosen is not None
         updates.append((chosen[0] if chosen else None, reason, rule, incident_id))
     if updates:
-        con.register("_attribution", warehouse.frame({
+        con.register("_attribution", warehouse.rows(con, {
             name: [u[i] for u in updates]
             for i, name in enumerate(("deployment_id", "attribution_reason", "attribution_rule", "incident_id"))
         }))

@@ -175,7 +175,7 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     ``'bot'`` even when no pattern names it. The caller owns the transaction.
     """
     kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
-    table = warehouse.frame({"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
+    table = warehouse.rows(con, {"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
     con.register("_bot_kinds", table)
     try:
         con.execute(

@@ -38,16 +38,18 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import polars as pl
 
 from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
 from impactlens.identity import KINDS, identity_id, identity_sql  # the key's rule; KINDS, identity_id re-exported
 from impactlens.membership import member_on_sql
 from impactlens.config import Config
+
+if TYPE_CHECKING:
+    import polars as pl  # frames come from DuckDB (.pl()); a refresh imports no frame library
 
 # 12345+login@users.noreply.github.com (since 2017) and login@users.noreply.github.com (older).
 _NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -171,16 +173,18 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
-    """An all-VARCHAR frame, for bulk writes (one statement instead of one per row)."""
-    return warehouse.frame({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+def _rows_table(
+    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> duckdb.DuckDBPyRelation:
+    """An all-VARCHAR relation, for bulk writes (one statement instead of one per row)."""
+    return warehouse.rows(con, {c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:
     """Insert the identities in ``new`` (identity id -> source) that the table does not hold yet."""
     if not new:
         return
-    con.register("_new_identities", _rows_table(("identity_id", "source"), list(new.items())))
+    con.register("_new_identities", _rows_table(con, ("identity_id", "source"), list(new.items())))
     try:
         con.execute(
             "INSERT INTO identities (identity_id, kind, value, source) "
@@ -337,7 +341,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
             assignment[members[0]] = (None, None)
 
     con.register("_assign", _rows_table(
-        ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
+        con, ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
     ))
     try:
         con.execute(
@@ -366,7 +370,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     ).fetchall()[0]
     result.identities, result.resolved, result.people = counts
     result.auto_people = len(auto_people)
-    result.shared_names = suggestions(con).height
+    result.shared_names = _suggestions(con).aggregate("count(*)").fetchall()[0][0]
     return result
 
 
@@ -405,7 +409,7 @@ def _insert_auto_people(
         emails = [r[2] for r in kinds if r[1] == "email"]
         email = next((e for e in emails if not e.endswith("@users.noreply.github.com")), emails[0] if emails else None)
         rows.append((person, name or login or email or person, email, login))
-    con.register("_auto", _rows_table(("person_id", "display_name", "primary_email", "github_login"), rows))
+    con.register("_auto", _rows_table(con, ("person_id", "display_name", "primary_email", "github_login"), rows))
     try:
         con.execute(
             "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
@@ -962,7 +966,12 @@ def suggestions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     Columns: name (str), actors (list[str], busiest first), activity (list[i64], rows naming each),
     evidence (str); strongest evidence first, then busiest.
     """
-    frame = con.sql(
+    return _suggestions(con).pl()
+
+
+def _suggestions(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """The relation :func:`suggestions` reads (counted by :func:`refresh` without a frame library)."""
+    return con.sql(
         f"""
         WITH act AS (SELECT identity_id, count(*) AS activity FROM ({_ACTIVITY_SQL}) GROUP BY 1),
         ids AS (
@@ -986,8 +995,7 @@ def suggestions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                     THEN 'name and email user' ELSE 'name' END AS evidence
         FROM grouped ORDER BY evidence = 'name', total DESC, name
         """
-    ).pl()
-    return frame
+    )
 
 
 def actor_of(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> str:
