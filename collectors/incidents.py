@@ -128,14 +128,11 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         "responders": [i.responders for i in incidents], "postmortem_url": [i.postmortem_url for i in incidents],
         "url": [i.url for i in incidents], "cause_sha": [i.cause_sha for i in incidents],
     }
-    con.register("_incidents", warehouse.rows(con, values, types))
-    try:
+    with warehouse.staged(con, "_incidents", values, types):
         con.execute(
             f"INSERT INTO incidents ({cols}) SELECT {cols} FROM _incidents "
             f"ON CONFLICT (incident_id) DO UPDATE SET {updates}"
         )
-    finally:
-        con.unregister("_incidents")
 
 
 # ---------------------------------------------------------------------------------------------

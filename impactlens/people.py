@@ -30,6 +30,7 @@ person's work at time *t* counts for the team(s) they were in at *t* (:func:`att
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -174,25 +175,23 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _rows_table(
-    con: duckdb.DuckDBPyConnection, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
-) -> duckdb.DuckDBPyRelation:
-    """An all-VARCHAR relation, for bulk writes (one statement instead of one per row)."""
-    return warehouse.rows(con, {c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> contextlib.AbstractContextManager[int]:
+    """All-VARCHAR ``rows`` as the temporary table ``name`` for a ``with`` block, for bulk writes (one
+    statement instead of one per row)."""
+    return warehouse.staged(con, name, {c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:
     """Insert the identities in ``new`` (identity id -> source) that the table does not hold yet."""
     if not new:
         return
-    con.register("_new_identities", _rows_table(con, ("identity_id", "source"), list(new.items())))
-    try:
+    with _rows_table(con, "_new_identities", ("identity_id", "source"), list(new.items())):
         con.execute(
             "INSERT INTO identities (identity_id, kind, value, source) "
             "SELECT identity_id, split_part(identity_id, ':', 1), substr(identity_id, strpos(identity_id, ':') + 1), "
             "source FROM _new_identities ON CONFLICT (identity_id) DO NOTHING"
         )
-    finally:
-        con.unregister("_new_identities")
 
 
 def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups, new: dict[str, str]) -> None:
@@ -340,16 +339,13 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
         else:
             assignment[members[0]] = (None, None)
 
-    con.register("_assign", _rows_table(
-        con, ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
-    ))
-    try:
+    with _rows_table(
+        con, "_assign", ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
+    ):
         con.execute(
             "UPDATE identities SET person_id = a.person_id, link_reason = a.link_reason FROM _assign a "
             "WHERE identities.identity_id = a.identity_id"
         )
-    finally:
-        con.unregister("_assign")
 
     con.execute("DELETE FROM people WHERE source = 'auto'")
     _insert_auto_people(con, auto_people, activity)
@@ -409,14 +405,11 @@ def _insert_auto_people(
         emails = [r[2] for r in kinds if r[1] == "email"]
         email = next((e for e in emails if not e.endswith("@users.noreply.github.com")), emails[0] if emails else None)
         rows.append((person, name or login or email or person, email, login))
-    con.register("_auto", _rows_table(con, ("person_id", "display_name", "primary_email", "github_login"), rows))
-    try:
+    with _rows_table(con, "_auto", ("person_id", "display_name", "primary_email", "github_login"), rows):
         con.execute(
             "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
             "SELECT person_id, display_name, primary_email, github_login, 'auto' FROM _auto"
         )
-    finally:
-        con.unregister("_auto")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -100,21 +100,27 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def rows(
-    con: duckdb.DuckDBPyConnection, columns: dict[str, list[Any]], types: dict[str, str] | None = None,
-) -> duckdb.DuckDBPyRelation:
-    """A DuckDB relation of ``columns`` (column name -> Python list, all of one length), for bulk writes:
-    ``con.register(name, rows(...))`` makes it readable in SQL, or see :func:`upsert`. ``types`` gives
-    DuckDB types by column name (default ``VARCHAR``; ``VARCHAR[]`` for lists of text, ``TIMESTAMPTZ``
-    for aware datetimes). A value that does not fit its column's type raises ``duckdb.ConversionException``
-    when the relation is read.
+@contextmanager
+def staged(
+    con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]], types: dict[str, str] | None = None,
+) -> Iterator[int]:
+    """Make ``columns`` (column name -> Python list, all of one length) readable in SQL as the temporary
+    table ``name`` for the block, for bulk writes (``UPDATE t ... FROM name``); yields its row count.
+    ``types`` gives DuckDB types by column name (default ``VARCHAR``; ``VARCHAR[]`` for lists of text,
+    ``TIMESTAMPTZ`` for aware datetimes). Raises ``duckdb.ConversionException`` when a value does not
+    fit its column's type.
 
     The lists travel as one list parameter per column, unnested by DuckDB: no frame library is imported
-    (Polars with pyarrow and numpy cost 0.4-0.9 s on a collection's first write, docs/performance.md)
-    and it is as fast as a Polars frame from a few thousand rows up.
+    (Polars with pyarrow and numpy cost 0.4-0.9 s on a collection's first write, docs/performance.md),
+    and it is as fast as a Polars frame from a few thousand rows up. (A temporary table, not a
+    registered relation: DuckDB binds a registered relation of parameters again on every use, 50-100 ms.)
     """
     select, params = _unnest(columns, types)
-    return con.sql(select, params=params)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {select}', params)
+    try:
+        yield len(next(iter(columns.values()), []))
+    finally:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
 
 def _unnest(columns: dict[str, list[Any]], types: dict[str, str] | None) -> tuple[str, list[list[Any]]]:
@@ -129,7 +135,7 @@ def upsert(
     con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list[Any]], types: dict[str, str] | None = None,
     *, expressions: dict[str, str] | None = None,
 ) -> int:
-    """``INSERT OR REPLACE`` the rows of ``columns`` (column name -> Python list, see :func:`rows` for
+    """``INSERT OR REPLACE`` the rows of ``columns`` (column name -> Python list, see :func:`staged` for
     ``types``) into ``table`` by column name; returns the rows written.
 
     The primary key of ``table`` decides which rows are replaced, so loading the same rows twice
