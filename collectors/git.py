@@ -22,7 +22,6 @@ email are kept. Non-UTF-8 bytes in messages or paths are replaced (U+FFFD), neve
 
 from __future__ import annotations
 
-import json
 import queue
 import re
 import subprocess
@@ -409,13 +408,6 @@ def _feed(proc: subprocess.Popen[bytes], shas: list[str]) -> None:
         pass
 
 
-def _cursors(con: duckdb.DuckDBPyConnection, repo_id: str) -> dict[str, str]:
-    rows = con.execute(
-        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [SOURCE, repo_id]
-    ).fetchall()
-    return {resource: json.loads(cursor)["head"] for resource, cursor in rows}
-
-
 def collect_git(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
@@ -464,59 +456,33 @@ def collect_git(
         result.shallow = True
         result.shallow_boundaries = len(boundary.read_text().split()) if boundary.exists() else 0
 
-    _finish_stale_runs(con, repo_id)
-    con.execute(
-        "INSERT INTO collection_runs (run_id, source, target, started_at, status) "
-        "VALUES (?, ?, ?, now(), 'running')",
-        [result.run_id, SOURCE, repo_id],
-    )
-    con.execute(
-        "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
-        "owner = coalesce(excluded.owner, repositories.owner), "
-        # a web address found now (or given) replaces one stored before; an old local path is dropped
-        "url = CASE WHEN excluded.url IS NOT NULL THEN excluded.url "
-        "WHEN repositories.url LIKE 'http%' THEN repositories.url END, "
-        "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
-        [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
-    )
-    try:
-        _collect(con, repo, result, ref, since, cfg, batch_size, on_start, on_progress)
-    except BaseException as exc:
-        message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
+    with warehouse.collection_run(con, SOURCE, repo_id, run_id=result.run_id) as run:
         con.execute(
-            "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ?, counts = ? "
-            "WHERE run_id = ?",
-            [message, json.dumps({"commits": result.commits_stored, "files": result.files_stored}), result.run_id],
+            "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
+            "owner = coalesce(excluded.owner, repositories.owner), "
+            # a web address found now (or given) replaces one stored before; an old local path is dropped
+            "url = CASE WHEN excluded.url IS NOT NULL THEN excluded.url "
+            "WHEN repositories.url LIKE 'http%' THEN repositories.url END, "
+            "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
+            [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
         )
-        raise
-    cursor = json.dumps({"head": head, "since": since})
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [SOURCE, repo_id, f"ref:{ref}", cursor]
-    )
-    result.total_in_warehouse = con.execute(
-        "SELECT count(*) FROM commits WHERE repo_id = ?", [repo_id]
-    ).fetchall()[0][0]
-    result.seconds = time.perf_counter() - started
-    counts = {
-        "in_range": result.in_range, "already_stored": result.already_stored,
-        "commits": result.commits_stored, "files": result.files_stored, "merges": result.merges,
-        "shallow": result.shallow,
-    }
-    con.execute(
-        "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), cursor = ?, counts = ? "
-        "WHERE run_id = ?",
-        [cursor, json.dumps(counts), result.run_id],
-    )
+        try:
+            _collect(con, repo, result, ref, since, cfg, batch_size, on_start, on_progress)
+        finally:  # what a failed run stored stays (the next run resumes after it): its counts say so
+            run.counts = {"commits": result.commits_stored, "files": result.files_stored}
+        run.cursor = {"head": head, "since": since}
+        warehouse.save_cursor(con, SOURCE, repo_id, f"ref:{ref}", run.cursor)
+        result.total_in_warehouse = con.execute(
+            "SELECT count(*) FROM commits WHERE repo_id = ?", [repo_id]
+        ).fetchall()[0][0]
+        result.seconds = time.perf_counter() - started
+        run.counts = {
+            "in_range": result.in_range, "already_stored": result.already_stored,
+            "commits": result.commits_stored, "files": result.files_stored, "merges": result.merges,
+            "shallow": result.shallow,
+        }
     return result
-
-
-def _finish_stale_runs(con: duckdb.DuckDBPyConnection, repo_id: str) -> None:
-    """A 'running' row left by a killed process is marked 'interrupted' (one writer at a time)."""
-    con.execute(
-        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
-        [SOURCE, repo_id],
-    )
 
 
 def _collect(
@@ -530,7 +496,8 @@ def _collect(
     on_start: Callable[[int], None] | None,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    exclude = [sha for sha in _cursors(con, result.repo_id).values() if _exists(repo, sha)]
+    heads = [cursor["head"] for cursor in warehouse.cursors(con, SOURCE, result.repo_id).values()]
+    exclude = [sha for sha in heads if _exists(repo, sha)]
     args = ["rev-list", "--topo-order", "--reverse", result.head]
     if since:
         args.append(f"--since={since}")

@@ -21,13 +21,14 @@ import os
 import re
 import shutil
 import sys
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from impactlens.errors import SchemaOutdatedError, SchemaTooNewError, WarehouseError
+from impactlens.errors import ImpactlensError, SchemaOutdatedError, SchemaTooNewError, WarehouseError
 
 if TYPE_CHECKING:
     import duckdb
@@ -262,6 +263,108 @@ def owner_path(path: Path) -> Path:
     return path.with_name(path.name + ".writing.owner")
 
 
+# -- collection runs and cursors ----------------------------------------------------------------
+# Every collector records each run in collection_runs through collection_run, and keeps its high-water
+# marks in sync_state (source, target, resource -> JSON) through cursors / save_cursor.
+
+
+@dataclass
+class CollectionRun:
+    """The ``collection_runs`` row of one run, as the block of :func:`collection_run` fills it in.
+
+    ``counts`` (JSON-able dict) and ``cursor`` (JSON-able, or None) are stored when the run ends;
+    ``status`` is how a run that did not raise ended (``succeeded``, or ``stopped`` with ``error``
+    saying why, as a rate limit stops a GitHub run); ``target`` may be corrected by the block (a
+    renamed repository)."""
+
+    run_id: str
+    source: str
+    target: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    cursor: Any = None
+    status: str = "succeeded"
+    error: str | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message a failed run records: an impactlens error's own text, else the type and text."""
+    text = str(exc) if isinstance(exc, ImpactlensError) else f"{type(exc).__name__}: {exc}"
+    return text[:2000]
+
+
+@contextmanager
+def collection_run(
+    con: duckdb.DuckDBPyConnection, source: str, target: str, *, transaction: bool = False,
+    run_id: str | None = None,
+) -> Iterator[CollectionRun]:
+    """Record one collection run of ``source`` (``git``, ``github``, ``incidents``...) for ``target``
+    (a repository id, a file) in ``collection_runs``, around the block.
+
+    At the start a ``running`` row is written (and a ``running`` row of the same source and target,
+    left by a killed process, becomes ``interrupted``: there is one writer at a time). When the block
+    ends the row gets ``finished_at``, the run's ``counts`` and ``cursor`` (JSON) and its ``status``;
+    when the block raises, ``failed`` with the exception's one line (``interrupted`` for Ctrl-C) and
+    the exception goes on. Rows the block committed stay either way, for the next run to resume from.
+
+    ``transaction=True`` makes the block's writes and the finished row one transaction (the block
+    must not open its own): if the block raises they are rolled back and only the failed row remains.
+    """
+    run = CollectionRun(run_id or uuid.uuid4().hex, source, target)
+    con.execute(
+        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
+        [source, target],
+    )
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, ?, ?, now(), 'running')",
+        [run.run_id, source, target],
+    )
+    if transaction:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        yield run
+    except BaseException as exc:
+        if transaction:
+            con.execute("ROLLBACK")
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: no error to report
+            _finish_run(con, run, "interrupted", run.error)
+        else:
+            _finish_run(con, run, "failed", run.error or _one_line(exc))
+        raise
+    try:
+        _finish_run(con, run, run.status, run.error)
+    except BaseException:
+        if transaction:
+            con.execute("ROLLBACK")
+        raise
+    if transaction:
+        con.execute("COMMIT")
+
+
+def _finish_run(con: duckdb.DuckDBPyConnection, run: CollectionRun, status: str, error: str | None) -> None:
+    con.execute(
+        "UPDATE collection_runs SET status = ?, finished_at = now(), counts = ?, cursor = ?, error = ?, target = ? "
+        "WHERE run_id = ?",
+        [status, json.dumps(run.counts, sort_keys=True),
+         None if run.cursor is None else json.dumps(run.cursor, sort_keys=True), error, run.target, run.run_id],
+    )
+
+
+def cursors(con: duckdb.DuckDBPyConnection, source: str, target: str) -> dict[str, Any]:
+    """The stored cursors of ``source`` for ``target``, by resource (JSON decoded); empty when none."""
+    rows = con.execute(
+        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [source, target]
+    ).fetchall()
+    return {resource: json.loads(cursor) for resource, cursor in rows}
+
+
+def save_cursor(con: duckdb.DuckDBPyConnection, source: str, target: str, resource: str, cursor: Any) -> None:
+    """Store the cursor (JSON-able) of ``resource``; call it in the transaction that stores the rows it covers."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
+        [source, target, resource, json.dumps(cursor, sort_keys=True)],
+    )
+
+
 # -- derivation pending -------------------------------------------------------------------------
 # One sync_state row says whether rows were stored that the derived tables (identities, people,
 # incidents from reverts and labels, deployments from releases) do not reflect yet. Collectors set
@@ -272,23 +375,18 @@ _DERIVE_KEY = ("impactlens", "derive", "state")
 
 def mark_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
     """Record that derivation is due (call inside the transaction that stores collected rows)."""
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": true}']
-    )
+    save_cursor(con, *_DERIVE_KEY, {"pending": True})
 
 
 def clear_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
     """Record that every derived table reflects the collected rows (end of derivation)."""
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": false}']
-    )
+    save_cursor(con, *_DERIVE_KEY, {"pending": False})
 
 
 def _pending_flag(con: duckdb.DuckDBPyConnection) -> bool | None:
-    row = con.execute(
-        "SELECT cursor FROM sync_state WHERE source = ? AND target = ? AND resource = ?", list(_DERIVE_KEY)
-    ).fetchall()
-    return bool(json.loads(row[0][0]).get("pending")) if row else None
+    source, target, resource = _DERIVE_KEY
+    state = cursors(con, source, target).get(resource)
+    return bool(state.get("pending")) if state is not None else None
 
 
 def derive_pending(con: duckdb.DuckDBPyConnection) -> bool:
