@@ -154,8 +154,11 @@ def open_repository(path: str | Path) -> Path:
         raise CollectionError(f"{repo} does not exist: give the path of a local git clone.")
     if not repo.is_dir():
         raise CollectionError(f"{repo} is a file, not a git repository: give the path of a local clone.")
-    found = _git(repo, "rev-parse", "--is-bare-repository", "--show-cdup")
-    if found.returncode != 0:
+    # One git process answers all three questions (bare? top folder? a first commit?): with --quiet, a
+    # repository with no commit exits 1 after printing the first two answers; git that cannot read the
+    # folder prints nothing on stdout.
+    found = _git(repo, "rev-parse", "--is-bare-repository", "--show-cdup", "--verify", "--quiet", "HEAD^{commit}")
+    if found.returncode != 0 and not found.stdout.strip():
         lines = [x.strip() for x in found.stderr.decode("utf-8", "replace").splitlines() if x.strip()]
         message = next((x for x in lines if x.startswith("fatal:")), lines[0] if lines else "no message")
         if "not a git repository" in message:
@@ -164,11 +167,12 @@ def open_repository(path: str | Path) -> Path:
             raise CollectionError(f"git refuses to read {repo}: it belongs to another user (git's 'dubious "
                                   f"ownership'); `git config --global --add safe.directory {repo}` allows it.")
         raise CollectionError(f"git cannot read {repo}: {message.removeprefix('fatal: ')}")
-    bare, _, cdup = found.stdout.decode("utf-8", "replace").partition("\n")
-    if bare.strip() != "true" and cdup.strip():
+    bare, _, rest = found.stdout.decode("utf-8", "replace").partition("\n")
+    cdup = rest.partition("\n")[0] if bare.strip() != "true" else ""
+    if cdup.strip():
         top = (repo / cdup.strip()).resolve()
         raise CollectionError(f"{repo} is a folder inside the git repository {top}: give the clone's top folder.")
-    if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+    if found.returncode != 0:
         raise CollectionError(f"{repo} is an empty repository: it has no commits to collect.")
     return repo
 
@@ -443,13 +447,13 @@ def collect_git(
         found_id = stored_repo_id(con, repo)
     repo_id = repo_id or found_id
     ref = branch or "HEAD"
-    resolved = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if resolved.returncode != 0:
+    resolved = _git(repo, "rev-parse", "--is-shallow-repository", "--verify", "--quiet", f"{ref}^{{commit}}")
+    answers = resolved.stdout.decode().split()
+    if resolved.returncode != 0 or len(answers) != 2:
         raise CollectionError(f"{repo} has no branch or revision '{ref}'.")
-    head = resolved.stdout.decode().strip()
+    shallow, head = answers[0] == "true", answers[1]
     result = GitCollection(repo_id=repo_id, ref=ref, head=head)
 
-    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
     if shallow:
         git_dir = Path(_git(repo, "rev-parse", "--absolute-git-dir").stdout.decode().strip())
         boundary = git_dir / "shallow"
@@ -497,16 +501,19 @@ def _collect(
     on_progress: Callable[[int], None] | None,
 ) -> None:
     heads = [cursor["head"] for cursor in warehouse.cursors(con, SOURCE, result.repo_id).values()]
-    exclude = [sha for sha in heads if _exists(repo, sha)]
-    args = ["rev-list", "--topo-order", "--reverse", result.head]
-    if since:
-        args.append(f"--since={since}")
-    if exclude:
-        args += ["--not", *exclude]
-    listed = _git(repo, *args)
-    if listed.returncode != 0:
-        raise CollectionError(f"git rev-list failed in {repo}: {_first_line(listed.stderr)}")
-    todo = listed.stdout.decode().split()
+    if result.head in heads:  # collected up to this head before: `rev-list H --not H` lists nothing
+        todo: list[str] = []
+    else:
+        exclude = [sha for sha in heads if _exists(repo, sha)]
+        args = ["rev-list", "--topo-order", "--reverse", result.head]
+        if since:
+            args.append(f"--since={since}")
+        if exclude:
+            args += ["--not", *exclude]
+        listed = _git(repo, *args)
+        if listed.returncode != 0:
+            raise CollectionError(f"git rev-list failed in {repo}: {_first_line(listed.stderr)}")
+        todo = listed.stdout.decode().split()
     result.in_range = len(todo)
     if todo:
         stored = {
