@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from helpers import impactlens
+from impactlens import warehouse
 
 # Libraries no command needs before it has real work to do.
 HEAVY = {"polars", "pyarrow", "pandas", "numpy", "altair", "streamlit", "github", "pydriller", "git", "mcp"}
@@ -67,6 +68,23 @@ def test_an_up_to_date_quiet_collection_loads_only_duckdb(make_repo, db_path):
     assert "duckdb" in loaded  # the run did open the warehouse
     again = impactlens("collect", "git", str(repo.path), "--db", str(db_path))
     assert "Already up to date." in again.stdout
+
+
+def test_a_collection_that_stores_commits_loads_no_frame_library(make_repo, db_path):
+    # Rows travel to DuckDB as list parameters (warehouse.upsert / warehouse.rows): the first write of a
+    # collection, the people derivation and the bot flags import neither Polars, pyarrow, numpy nor pandas.
+    repo = make_repo("tool")
+    repo.write("main.py", "print('hi')\n")
+    repo.commit("First", author="Ada Lovelace <ada@example.com>")
+    repo.write("main.py", "print('hello')\n")
+    repo.commit("Second (#2)", author="Ada Lovelace <ada@work.example>")
+
+    loaded = loaded_after(run_cli("collect", "git", str(repo.path), "--db", str(db_path), "--quiet"))
+    assert loaded & HEAVY == set()
+    with warehouse.read_only(db_path) as con:  # the rows did arrive, and the derivation ran
+        assert con.sql("SELECT count(*), sum(files_changed), count(pr_number) FROM commits").fetchall() == [(2, 2, 1)]
+        assert con.sql("SELECT count(*) FROM identities WHERE kind = 'email'").fetchall() == [(2,)]
+        assert not warehouse.derive_pending(con)
 
 
 def test_command_annotations_are_objects_not_strings():

@@ -182,3 +182,91 @@ def test_db_path_resolution(monkeypatch, tmp_path):
     monkeypatch.setenv(warehouse.DB_ENV, str(tmp_path / "env.duckdb"))
     assert warehouse.resolve_path() == tmp_path / "env.duckdb"
     assert str(warehouse.resolve_path("given.duckdb")) == "given.duckdb"
+
+
+# -- collection runs, cursors and bulk rows --------------------------------------------------------
+
+def runs(con) -> list[tuple]:
+    return con.execute(
+        "SELECT source, target, status, counts, cursor, error, finished_at IS NOT NULL FROM collection_runs "
+        "ORDER BY started_at, status"
+    ).fetchall()
+
+
+def test_a_collection_run_records_its_counts_cursor_and_a_corrected_target(con):
+    with warehouse.collection_run(con, "git", "acme/api") as run:
+        run.counts["commits"] = 3
+        run.cursor = {"head": "abc"}
+        run.target = "acme/api-renamed"
+    assert runs(con) == [("git", "acme/api-renamed", "succeeded", '{"commits": 3}', '{"head": "abc"}', None, True)]
+
+
+def test_a_failed_run_keeps_what_it_committed_and_says_why(con):
+    with pytest.raises(RuntimeError):
+        with warehouse.collection_run(con, "git", "acme/api") as run:
+            con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/api', 'api')")
+            run.counts = {"commits": 1}
+            raise RuntimeError("git died")
+    assert runs(con) == [("git", "acme/api", "failed", '{"commits": 1}', None, "RuntimeError: git died", True)]
+    assert con.execute("SELECT repo_id FROM repositories").fetchall() == [("acme/api",)]
+
+
+def test_a_run_in_one_transaction_rolls_back_its_rows_when_it_fails(con):
+    with pytest.raises(WarehouseError):  # an impactlens error is recorded with its own text
+        with warehouse.collection_run(con, "incidents", "x.csv", transaction=True):
+            con.execute("INSERT INTO repositories (repo_id, name) VALUES ('acme/api', 'api')")
+            raise WarehouseError("line 3: no opened_at")
+    assert runs(con) == [("incidents", "x.csv", "failed", "{}", None, "line 3: no opened_at", True)]
+    assert con.execute("SELECT count(*) FROM repositories").fetchall() == [(0,)]
+
+
+def test_a_run_left_running_by_a_killed_process_becomes_interrupted_and_ctrl_c_is_interrupted(con):
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, started_at, status) "
+        "VALUES ('killed', 'github', 'acme/api', now() - INTERVAL 1 HOUR, 'running'), "
+        "('other', 'github', 'acme/web', now() - INTERVAL 1 HOUR, 'running')"
+    )
+    with pytest.raises(KeyboardInterrupt):
+        with warehouse.collection_run(con, "github", "acme/api"):
+            raise KeyboardInterrupt
+    statuses = con.execute("SELECT run_id = 'killed', target, status, error FROM collection_runs ORDER BY 1, 2").fetchall()
+    # acme/web's run is another target's: one writer at a time only settles its own source and target
+    assert statuses == [(False, "acme/api", "interrupted", None), (False, "acme/web", "running", None),
+                        (True, "acme/api", "interrupted", None)]
+
+
+def test_cursors_are_read_back_per_source_and_target(con):
+    warehouse.save_cursor(con, "github", "acme/api", "pulls", {"updated": "2026-01-01"})
+    warehouse.save_cursor(con, "github", "acme/api", "issues", {"updated": "2026-01-02"})
+    warehouse.save_cursor(con, "github", "acme/api", "pulls", {"updated": "2026-02-01"})  # replaced
+    warehouse.save_cursor(con, "github", "acme/web", "pulls", {"updated": "2025-01-01"})
+    assert warehouse.cursors(con, "github", "acme/api") == {
+        "pulls": {"updated": "2026-02-01"}, "issues": {"updated": "2026-01-02"},
+    }
+    assert warehouse.cursors(con, "git", "acme/api") == {}
+
+
+def test_bulk_rows_keep_types_nulls_and_lists_and_replace_on_the_key(con):
+    con.execute("CREATE TABLE t (sha VARCHAR PRIMARY KEY, subject VARCHAR, committed_at TIMESTAMPTZ, "
+                "parent_shas VARCHAR[], is_merge BOOLEAN, pr_number INTEGER)")
+    columns = {
+        "sha": ["a1", "b2"], "subject": ["Fix (#3)", None], "committed_at": [86400, 0],
+        "parent_shas": [["p1", "p2"], []], "is_merge": [True, False], "pr_number": [3, None],
+    }
+    types = {"committed_at": "BIGINT", "parent_shas": "VARCHAR[]", "is_merge": "BOOLEAN", "pr_number": "INTEGER"}
+    epoch = {"committed_at": "to_timestamp(committed_at)"}
+    assert warehouse.upsert(con, "t", columns, types, expressions=epoch) == 2
+    columns["subject"] = ["Fix again (#3)", "Second"]
+    assert warehouse.upsert(con, "t", columns, types, expressions=epoch) == 2
+    assert warehouse.upsert(con, "t", {"sha": []}) == 0
+    stored = con.execute(
+        "SELECT sha, subject, strftime(committed_at, '%Y-%m-%d %H:%M'), parent_shas, is_merge, pr_number "
+        "FROM t ORDER BY sha"
+    ).fetchall()
+    assert stored == [("a1", "Fix again (#3)", "1970-01-02 00:00", ["p1", "p2"], True, 3),
+                      ("b2", "Second", "1970-01-01 00:00", [], False, None)]
+    with warehouse.staged(con, "_names", {"sha": ["b2", "zz"], "note": ["two", None]}) as count:
+        assert count == 2
+        assert con.execute("SELECT t.sha, n.note FROM t JOIN _names n USING (sha)").fetchall() == [("b2", "two")]
+    with pytest.raises(duckdb.CatalogException):  # gone after the block
+        con.execute("SELECT * FROM _names")
