@@ -539,7 +539,7 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     if not news.num_rows:
         return result
     key = source.primary_key or tuple(c for c, _ in source.columns)
-    predicate = " AND ".join(f"t.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)}" for c in key)
+    predicate = " AND ".join(f"(t.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)})" for c in key)
     props = CommitProperties(custom_metadata=_metadata(source, False, "publish"))
     for attempt in range(5):
         try:
