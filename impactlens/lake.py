@@ -25,9 +25,10 @@ import json
 import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
@@ -58,6 +59,8 @@ RESOLVED_KEY = "impactlens.resolved"
 #: Tables of the warehouse that the lake does not copy (the lake records its version in commit metadata).
 SKIPPED = {"schema_version"}
 _HISTORY_DEPTH = 50
+#: Seconds a writer waits for another one writing the same lake (:func:`_locked`).
+LOCK_TIMEOUT = 600
 
 
 class LakeError(ImpactlensError):
@@ -199,17 +202,39 @@ def _literal(value: str) -> str:
 
 
 def _register(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], info: TableInfo, name: str) -> None:
-    """Register ``info``'s Delta table in ``con`` as the view ``name``: the warehouse columns cast back to
-    their DuckDB types, followed by the lake's month partition column when the table has one."""
+    """Create in ``con`` the temporary view ``name`` of ``info``'s Delta table at its current snapshot: the
+    warehouse columns cast back to their DuckDB types, then the lake's month partition column when it has one.
+
+    DuckDB reads the snapshot's parquet files (``DeltaTable.file_uris()``, hive partition paths, as Spark
+    does); a table using reader features plain parquet files cannot express (deletion vectors, column
+    mapping: impactlens never writes them) is read through ``DeltaTable.to_pyarrow_dataset()`` instead.
+    """
     from deltalake import DeltaTable
 
-    dataset = DeltaTable(table_path(dest, info.name)).to_pyarrow_dataset()
-    raw = f"_lake_raw_{info.name}"
-    con.register(raw, dataset)
+    dt = DeltaTable(table_path(dest, info.name))
     cols = [f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t in info.columns]
     if MONTH_COLUMN in info.partition_by:
-        cols.append(_quote(MONTH_COLUMN))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(cols)} FROM {_quote(raw)}")
+        cols.append(f"CAST({_quote(MONTH_COLUMN)} AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
+    raw = f"_lake_raw_{info.name}"
+    if dt.protocol().reader_features:
+        con.register(raw, dt.to_pyarrow_dataset())
+        source = _quote(raw)
+    else:
+        files = dt.file_uris()
+        if not files:  # an empty table: its columns, no row
+            empty = [f"CAST(NULL AS {t}) AS {_quote(c)}" for c, t in info.columns]
+            if MONTH_COLUMN in info.partition_by:
+                empty.append(f"CAST(NULL AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(empty)} WHERE false")
+            return
+        listed = ", ".join(_literal(f) for f in files)
+        hive = "true" if info.partition_by else "false"
+        source = f"read_parquet([{listed}], hive_partitioning = {hive}, hive_types_autocast = false)"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(cols)} FROM {source}")
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, info: TableInfo) -> None:
+    con.unregister(f"_lake_raw_{info.name}")  # a no-op when the table was read from its parquet files
 
 
 def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
@@ -276,7 +301,7 @@ def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | Non
                 else:
                     con.execute(f"CREATE TABLE {_quote(info.name)} AS SELECT {names} FROM {_quote(view)}")
                 con.execute(f"DROP VIEW {_quote(view)}")
-                con.unregister(f"_lake_raw_{info.name}")
+                _unregister(con, info)
         if needs_resolution(dest):
             from impactlens import config as config_mod
             from impactlens import people
@@ -399,15 +424,18 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
             raise LakeError(f"table {source.name} of lake {dest} has other columns or schema version "
                             f"{info.schema_version}: run `impactlens export lake {dest} --db WAREHOUSE` first.")
         theirs = _fingerprints(con, stored, columns, source.partition_by)
-        result.version = _write(dest, source, _reader(con, source.select(where)), predicate=None, whole=True,
-                                resolved=resolved, writer=writer)
-        result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), True
+        # A collector creating the table replaces only its repositories, so a table another collector
+        # created at the same moment keeps that one's partitions.
+        scoped = f"{REPO_COLUMN} IN ({listed})" if repos is not None else None
+        result.version = _write(dest, source, _reader(con, source.select(where)), predicate=scoped,
+                                whole=scoped is None, resolved=resolved, writer=writer)
+        result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), scoped is None
         return result
     assert info is not None
     _register(lake, dest, info, "_lake_sync")
     ours = _fingerprints(con, stored, columns, source.partition_by)
     theirs = _fingerprints(lake, "_lake_sync", columns, source.partition_by, lake_where)
-    lake.unregister(f"_lake_raw_{info.name}")
+    _unregister(lake, info)
     changed = {p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p)}
     if not changed:
         return result
@@ -422,6 +450,22 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
     result.version = _write(dest, source, _reader(con, rows), predicate=predicate, whole=False,
                             resolved=resolved, writer=writer)
     return result
+
+
+@contextmanager
+def _locked(dest: str) -> Iterator[None]:
+    """Hold ``DEST/_impactlens.lock`` while writing a local lake: publishes and exports into one lake take
+    turns (each is short), so no two merges of the unpartitioned tables race. (On object storage, delta-rs's
+    own conflict checks are what keep concurrent writers apart.)"""
+    from filelock import FileLock, Timeout
+
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(Path(dest) / "_impactlens.lock"), timeout=LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise LakeError(f"another impactlens process has been writing lake {dest} for {LOCK_TIMEOUT} s; "
+                        "try again when it is done.") from None
 
 
 def _open_source(source: duckdb.DuckDBPyConnection | str | os.PathLike[str]) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -450,13 +494,12 @@ def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str
             if info is not None and info.schema_version > warehouse.SCHEMA_VERSION:
                 raise LakeError(f"lake {dest} has schema version {info.schema_version}, newer than this impactlens "
                                 f"({warehouse.SCHEMA_VERSION}): upgrade impactlens before exporting into it.")
-        Path(dest).mkdir(parents=True, exist_ok=True)
         result = ExportResult(dest)
         lake = duckdb.connect()
         lake.execute("SET TimeZone = 'UTC'")
-        with lake:
+        with _locked(dest), lake:
             for src in _sources(con):
-                result.tables.append(_sync(con, lake, dest, src, infos.get(src.name), repos=None,
+                result.tables.append(_sync(con, lake, dest, src, table_info(dest, src.name), repos=None,
                                            resolved=True, writer="export"))
     finally:
         if owned:
@@ -487,11 +530,10 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
     try:
         if repos is None:
             repos = [r[0] for r in con.execute("SELECT repo_id FROM repositories ORDER BY 1").fetchall()]
-        Path(dest).mkdir(parents=True, exist_ok=True)
         result = ExportResult(dest)
         lake = duckdb.connect()
         lake.execute("SET TimeZone = 'UTC'")
-        with lake:
+        with _locked(dest), lake:
             for src in _sources(con):
                 info = table_info(dest, src.name)
                 if info is not None and info.schema_version != warehouse.SCHEMA_VERSION:
@@ -535,7 +577,7 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
         news = lake.sql(f"SELECT {columns} FROM _staged EXCEPT SELECT {columns} FROM _lake_merge").to_arrow_table()
     finally:
         lake.unregister("_staged")
-        lake.unregister(f"_lake_raw_{info.name}")
+        _unregister(lake, info)
     if not news.num_rows:
         return result
     key = source.primary_key or tuple(c for c, _ in source.columns)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
@@ -111,7 +112,7 @@ def _stamp(dest: Path, table: str, version: int) -> None:
     info = lake.table_info(dest, table)
     dt = DeltaTable(lake.table_path(dest, table))
     meta = {lake.VERSION_KEY: str(version), lake.COLUMNS_KEY: json.dumps([list(c) for c in info.columns])}
-    write_deltalake(dt, dt.to_pyarrow_table().slice(0, 0), mode="append",
+    write_deltalake(dt, pa.schema(dt.schema().to_arrow()).empty_table(), mode="append",
                     commit_properties=CommitProperties(custom_metadata=meta))
 
 
