@@ -212,3 +212,34 @@ def test_export_lake_command_and_its_errors(demo_db, tmp_path):
     repo.commit("one")
     both = impactlens("collect", "git", str(repo.path), "--lake", str(dest), "--db", str(tmp_path / "x.duckdb"), env=env())
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_collect_github_organisation_into_a_lake(tmp_path):
+    """`collect github OWNER --lake`: one staging warehouse for the target, every repository it found published.
+    (A --db collection of the same server takes as long again; the row equality of staging and lake is
+    what test_export_reads_back_every_table_row_for_row covers.)"""
+    from github_server import TOKEN, Data, GitHubServer
+
+    data = Data()
+    ada, bob = data.user("ada"), data.user("bob")
+    for name, prs in (("acme/api", 2), ("acme/web", 1)):
+        repo = data.repository(name)
+        for number in range(1, prs + 1):
+            data.pull_request(repo, number, author=ada if number == 1 else bob, created=f"2025-05-1{number}T09:00:00Z",
+                              state="MERGED", merged=f"2025-05-1{number + 1}T09:00:00Z", merged_by=ada,
+                              commits=[f"2025-05-1{number}T08:00:00Z"])
+    dest = tmp_path / "lake"
+    with GitHubServer(data) as server:
+        done = subprocess.run([sys.executable, "-m", "impactlens", "collect", "github", "acme", "--api-url",
+                               server.api_url, "--lake", str(dest)], env=env(GITHUB_TOKEN=TOKEN),
+                              capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Lake " in done.stdout and "wrote" in done.stdout
+    read = lake.open_lake(dest)
+    assert read.sql("SELECT repo_id, number, author_login, strftime(merged_at, '%Y-%m-%d') FROM pull_requests "
+                    "ORDER BY 1, 2").fetchall() == [
+        ("acme/api", 1, "ada", "2025-05-12"), ("acme/api", 2, "bob", "2025-05-13"), ("acme/web", 1, "ada", "2025-05-12")]
+    assert read.sql("SELECT repo_id FROM repositories ORDER BY 1").fetchall() == [("acme/api",), ("acme/web",)]
+    with warehouse.read_only(lake.staging_path(dest, "acme")) as staging:
+        for table in ("pull_requests", "pr_timeline_events", "comments", "reviews"):
+            assert rows(read, table) == rows(staging, table), table
