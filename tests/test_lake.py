@@ -208,6 +208,8 @@ def test_export_lake_command_and_its_errors(demo_db, tmp_path):
     assert "up to date" in second.stdout
     missing = impactlens("report", "--team", "web", "--week", "2026-W40", "--lake", str(tmp_path / "none"), env=env())
     assert missing.returncode == 2 and "no lake at" in missing.stderr
+    served = impactlens("dashboard", "--lake", str(tmp_path / "none"), "--no-browser", env=env())
+    assert served.returncode == 2 and "no lake at" in served.stderr
     repo = GitRepo(tmp_path / "r")
     repo.commit("one")
     both = impactlens("collect", "git", str(repo.path), "--lake", str(dest), "--db", str(tmp_path / "x.duckdb"), env=env())
@@ -243,3 +245,23 @@ def test_collect_github_organisation_into_a_lake(tmp_path):
     with warehouse.read_only(lake.staging_path(dest, "acme")) as staging:
         for table in ("pull_requests", "pr_timeline_events", "comments", "reviews"):
             assert rows(read, table) == rows(staging, table), table
+
+
+def test_metric_tables_are_exported_and_read_back(tmp_path):
+    repo = GitRepo(tmp_path / "svc")
+    _history(repo, "Ada Lovelace <ada@example.com>", 4)
+    db = tmp_path / "w.duckdb"
+    for args in (("collect", "git", str(repo.path), "--db", str(db), "-q"), ("metrics", "--db", str(db), "-q")):
+        done = impactlens(*args, env=env())
+        assert done.returncode == 0, done.stderr
+    dest = tmp_path / "lake"
+    lake.export(db, dest)
+    read = lake.open_lake(dest)
+    with warehouse.read_only(db) as con:
+        metric_tables = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables "
+                                               "WHERE table_name LIKE 'metric_%' ORDER BY 1").fetchall()]
+        assert "metric_commits" in metric_tables and set(metric_tables) <= set(lake.tables(dest))
+        for name in metric_tables:
+            assert rows(read, name) == rows(con, name), name
+        assert len(rows(read, "metric_commits")) == 4
+    assert lake.table_info(dest, "metric_commits").partition_by == ("repo_id",)
