@@ -186,8 +186,8 @@ def check(dest: str | os.PathLike[str]) -> dict[str, TableInfo]:
         if info.schema_version < warehouse.SCHEMA_VERSION:
             raise LakeError(
                 f"lake {dest} has schema version {info.schema_version} (table {info.name}); this impactlens reads "
-                f"version {warehouse.SCHEMA_VERSION}: run `impactlens db upgrade --db WAREHOUSE` and "
-                f"`impactlens export lake {dest} --db WAREHOUSE` to rewrite it.")
+                f"version {warehouse.SCHEMA_VERSION}: run `impactlens db upgrade --lake {dest}` to bring it to "
+                f"{warehouse.SCHEMA_VERSION}.")
     return infos
 
 
@@ -289,8 +289,7 @@ def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | Non
         warehouse._configure(con)
         if path is None:
             warehouse.migrate(con)
-        known = {r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'").fetchall()}
+        known = _base_tables(con)
         with warehouse.transaction(con):
             for info in infos.values():
                 view = f"_lake_{info.name}"
@@ -422,7 +421,7 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
     if not current:
         if repos is not None and info is not None:
             raise LakeError(f"table {source.name} of lake {dest} has other columns or schema version "
-                            f"{info.schema_version}: run `impactlens export lake {dest} --db WAREHOUSE` first.")
+                            f"{info.schema_version}: run `impactlens db upgrade --lake {dest}` first.")
         theirs = _fingerprints(con, stored, columns, source.partition_by)
         # A collector creating the table replaces only its repositories, so a table another collector
         # created at the same moment keeps that one's partitions.
@@ -466,6 +465,64 @@ def _locked(dest: str) -> Iterator[None]:
     except Timeout:
         raise LakeError(f"another impactlens process has been writing lake {dest} for {LOCK_TIMEOUT} s; "
                         "try again when it is done.") from None
+
+
+def upgrade(dest: str | os.PathLike[str]) -> int:
+    """Bring the lake ``dest`` to this code's schema version in place; returns that version.
+
+    The tables of the oldest version in the lake are read into a warehouse of that version (in memory), the
+    warehouse migrations run, and each table whose columns or version changed is rewritten whole (one Delta
+    transaction each; a table already current is left alone, so an interrupted upgrade is finished by
+    running it again). Whether people still need resolution across repositories is kept.
+
+    Raises:
+        LakeError: no lake, a lake of a newer version, or tables of more than two versions.
+    """
+    import duckdb
+
+    names = tables(dest)
+    if not names:
+        raise LakeError(f"no lake at {dest}.")
+    infos = {n: i for n in names if (i := table_info(dest, n)) is not None}
+    found = {i.schema_version for i in infos.values()}
+    if max(found) > warehouse.SCHEMA_VERSION:
+        check(dest)  # raises: upgrade impactlens
+    old = min(found)
+    if old == warehouse.SCHEMA_VERSION:
+        return old
+    if found - {old, warehouse.SCHEMA_VERSION}:
+        raise LakeError(f"lake {dest} holds tables of schema versions {sorted(found)}: export a current "
+                        f"warehouse into a new folder instead.")
+    dest = str(dest)
+    con = duckdb.connect()
+    with _locked(dest), con:
+        warehouse._configure(con)
+        warehouse.migrate(con, warehouse.MIGRATIONS[:old])
+        known = _base_tables(con)
+        for info in infos.values():
+            if info.schema_version != old:
+                continue
+            _register(con, dest, info, "_lake_old")
+            names_sql = ", ".join(_quote(c) for c, _ in info.columns)
+            if info.name in known:
+                con.execute(f"INSERT INTO {_quote(info.name)} ({names_sql}) SELECT {names_sql} FROM _lake_old")
+            else:
+                con.execute(f"CREATE TABLE {_quote(info.name)} AS SELECT {names_sql} FROM _lake_old")
+            _unregister(con, info)
+        warehouse.migrate(con)
+        for src in _sources(con):
+            info = infos.get(src.name)
+            if info is not None and info.schema_version == warehouse.SCHEMA_VERSION:
+                continue
+            _write(dest, src, _reader(con, src.select()), predicate=None, whole=True,
+                   resolved=info.resolved if info is not None else True, writer="upgrade")
+    return warehouse.SCHEMA_VERSION
+
+
+def _base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'"
+    ).fetchall()}
 
 
 def _open_source(source: duckdb.DuckDBPyConnection | str | os.PathLike[str]) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -600,5 +657,5 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
 __all__ = [
     "COLUMNS_KEY", "ExportResult", "LakeError", "MONTHLY", "MONTH_COLUMN", "TableInfo", "TableWrite", "VERSION_KEY",
     "check", "export", "materialise", "needs_resolution", "open_lake", "publish", "publish_repository",
-    "staging_path", "table_info", "table_path", "tables",
+    "staging_path", "table_info", "table_path", "tables", "upgrade",
 ]

@@ -116,15 +116,24 @@ def _stamp(dest: Path, table: str, version: int) -> None:
                     commit_properties=CommitProperties(custom_metadata=meta))
 
 
-@pytest.mark.parametrize("offset, fix", [(1, "upgrade impactlens"), (-1, "impactlens export lake")])
+@pytest.mark.parametrize("offset, fix", [(1, "upgrade impactlens"), (-1, "impactlens db upgrade --lake")])
 def test_a_lake_of_another_schema_version_is_refused_in_one_line(demo_lake, tmp_path, offset, fix):
     dest = tmp_path / "lake"
     shutil.copytree(demo_lake, dest)
+    teams = rows(lake.open_lake(dest), "teams")
     _stamp(dest, "teams", warehouse.SCHEMA_VERSION + offset)
     with pytest.raises(lake.LakeError, match=fix):
         lake.open_lake(dest)
     result = impactlens("report", "--team", "web", "--week", "2026-W40", "--lake", str(dest), env=env())
     assert result.returncode == 2 and fix in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    upgraded = impactlens("db", "upgrade", "--lake", str(dest), env=env())
+    if offset > 0:
+        assert upgraded.returncode == 2 and "upgrade impactlens" in upgraded.stderr
+        return
+    # The older table is read at its version, migrated, and rewritten: the lake reads again, same rows.
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert lake.table_info(dest, "teams").schema_version == warehouse.SCHEMA_VERSION
+    assert rows(lake.open_lake(dest), "teams") == teams
 
 
 def test_report_from_the_lake_equals_report_from_the_warehouse(demo_db, demo_lake):
