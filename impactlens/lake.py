@@ -627,14 +627,13 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
         result.whole = True
         return result
     columns = ", ".join(_quote(c) for c, _ in source.columns)
-    arrow = con.sql(f"SELECT {columns} FROM {_quote(source.name)}").to_arrow_table()
-    lake.register("_staged", arrow)
-    _register(lake, dest, info, "_lake_merge")
+    # The lake's snapshot as a temporary view beside the staging tables: only new or changed rows leave DuckDB.
+    _register(con, dest, info, "_lake_merge")
     try:
-        news = lake.sql(f"SELECT {columns} FROM _staged EXCEPT SELECT {columns} FROM _lake_merge").to_arrow_table()
+        news = con.sql(f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge").to_arrow_table()
     finally:
-        lake.unregister("_staged")
-        _unregister(lake, info)
+        con.execute("DROP VIEW IF EXISTS _lake_merge")
+        _unregister(con, info)
     if not news.num_rows:
         return result
     key = source.primary_key or tuple(c for c, _ in source.columns)
