@@ -511,11 +511,11 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
             _unregister(con, info)
         warehouse.migrate(con)
         for src in _sources(con):
-            info = infos.get(src.name)
-            if info is not None and info.schema_version == warehouse.SCHEMA_VERSION:
+            before = infos.get(src.name)
+            if before is not None and before.schema_version == warehouse.SCHEMA_VERSION:
                 continue
             _write(dest, src, _reader(con, src.select()), predicate=None, whole=True,
-                   resolved=info.resolved if info is not None else True, writer="upgrade")
+                   resolved=before.resolved if before is not None else True, writer="upgrade")
     return warehouse.SCHEMA_VERSION
 
 
