@@ -581,6 +581,8 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
     """
     import duckdb
 
+    from impactlens.derive import die_here_in_tests
+
     started = time.perf_counter()
     con, owned = _open_source(staging)
     dest = str(dest)
@@ -600,6 +602,8 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
                                                writer=f"publish {','.join(repos)}"))
                 else:
                     result.tables.append(_merge(con, lake, dest, src, info))
+                if result.tables[-1].version is not None:
+                    die_here_in_tests("publish")  # tests/test_lake.py: a publish killed half-way
     finally:
         if owned:
             con.close()

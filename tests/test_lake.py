@@ -198,8 +198,9 @@ def test_a_killed_collection_run_again_gives_the_rows_of_an_unkilled_one(tmp_pat
     repo = GitRepo(tmp_path / "svc")
     _history(repo, "Ada Lovelace <ada@example.com>", 6)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
-    for point in ("collect", "derive"):
+    for point in ("collect", "derive", "publish"):  # publish: killed after its first table's commit
         assert _run(repo.path, killed, IMPACTLENS_TEST_DIE_IN=point).returncode == -9, point  # SIGKILL
+    assert lake.tables(killed)  # the killed publish left part of the lake written
     assert _run(repo.path, killed).returncode == 0
     assert _run(repo.path, clean).returncode == 0
     a, b = lake.open_lake(killed), lake.open_lake(clean)
