@@ -367,12 +367,24 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequen
     return result
 
 
-def _partition_filter(partition_by: Sequence[str], parts: Iterable[tuple]) -> str:
-    """A predicate (delta-rs SQL, also valid DuckDB) selecting exactly the partitions ``parts``."""
-    terms = []
+def _partition_filter(partition_by: Sequence[str], parts: Iterable[tuple], every: Iterable[tuple] = ()) -> str:
+    """A predicate (delta-rs SQL, also valid DuckDB) selecting exactly the partitions ``parts``. A repository
+    all of whose partitions (``every``: those on either side) are in ``parts`` is named once, not by month."""
+    def equals(column: str, value: Any) -> str:
+        return f"{column} IS NULL" if value is None else f"{column} = {_literal(str(value))}"
+
+    parts = set(parts)
+    whole = set()
+    if len(partition_by) > 1:
+        by_repo: dict[Any, set[tuple]] = {}
+        for part in every:
+            by_repo.setdefault(part[0], set()).add(part)
+        whole = {repo for repo, owned in by_repo.items() if owned <= parts}
+    terms = [f"({equals(partition_by[0], repo)})" for repo in sorted(whole, key=lambda v: "" if v is None else str(v))]
     for part in sorted(parts, key=lambda p: tuple("" if v is None else str(v) for v in p)):
-        term = " AND ".join(f"{c} IS NULL" if v is None else f"{c} = {_literal(str(v))}" for c, v in zip(partition_by, part))
-        terms.append(f"({term})")
+        if len(partition_by) > 1 and part[0] in whole:
+            continue
+        terms.append("(" + " AND ".join(equals(c, v) for c, v in zip(partition_by, part)) + ")")
     return " OR ".join(terms)
 
 
@@ -411,6 +423,8 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
     """Bring one table of ``dest`` to the rows of ``source`` in ``con``: the partitions that differ (only of
     ``repos`` when given), or the whole table when it is new or its columns or version changed."""
     result = TableWrite(source.name)
+    if repos is not None and not repos:
+        return result  # a staging warehouse with no repository: nothing of it is partitioned by one
     columns = [c for c, _ in source.columns]
     listed = ", ".join(_literal(r) for r in repos or ())
     where = f"WHERE t.{REPO_COLUMN} IN ({listed})" if repos is not None else ""
@@ -444,7 +458,7 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
                                 resolved=resolved, writer=writer)
         result.whole = True
         return result
-    predicate = _partition_filter(source.partition_by, changed)
+    predicate = _partition_filter(source.partition_by, changed, ours.keys() | theirs.keys())
     rows = f"SELECT * FROM {stored} s WHERE {predicate}"
     result.version = _write(dest, source, _reader(con, rows), predicate=predicate, whole=False,
                             resolved=resolved, writer=writer)
