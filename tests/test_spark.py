@@ -50,9 +50,7 @@ def spark():
 def _tables(path) -> dict[str, pl.DataFrame]:
     con = warehouse.read_only(path)
     try:
-        names = [n for (n,) in con.sql("SELECT table_name FROM information_schema.tables "
-                                       "WHERE table_name LIKE 'metric_%' AND table_name <> 'metric_runs'").fetchall()]
-        return {name: con.sql(f"SELECT * FROM {name}").pl() for name in names}
+        return {name: con.sql(f"SELECT * FROM {name}").pl() for name in job.TABLES}
     finally:
         con.close()
 
@@ -107,7 +105,7 @@ def test_every_metric_table_of_the_demo_equals_the_single_process_one(spark, tmp
     assert sorted(recorded) == sorted(job.REPO_LOCAL)
     assert recorded["metric_prs"] > 1000
     local, on_spark = _tables(built), _tables(spark_db)
-    assert sorted(local) == sorted(job.TABLES)
+    assert all(local[name].height > 0 for name in job.TABLES)
     _same(local, on_spark)
 
 
