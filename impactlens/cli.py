@@ -14,6 +14,7 @@ import typer
 
 from impactlens.commands import config as config_cmd, dashboard, db, demo, digest as digest_cmd, git, github
 from impactlens.commands import incidents, mcp as mcp_cmd, metrics, people, report
+from impactlens.commands import lake as lake_cmd
 
 app = typer.Typer(
     help="Turn Git and issue-tracker history into honest evidence of engineering impact.",
@@ -48,7 +49,8 @@ def _main(
 
 
 # Each area keeps its commands in its own module under impactlens/commands/.
-for _area in (git, db, config_cmd, github, people, incidents, metrics, demo, dashboard, report, mcp_cmd, digest_cmd):
+for _area in (git, db, config_cmd, github, people, incidents, metrics, demo, dashboard, report, mcp_cmd, digest_cmd,
+              lake_cmd):
     _area.register(app, collect_app)
 
 

@@ -199,10 +199,23 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser tab.")] = False,
         address: AddressOption = None,
         config: ConfigOption = None,
+        lake: Annotated[Optional[Path], typer.Option(
+            "--lake", help="Serve a Delta Lake folder (docs/scale.md), copied into a temporary warehouse at start.")] = None,
     ) -> None:
         """Serve the dashboard (My impact, Promotion case, Team health) on the warehouse, read-only.
 
         It listens on 127.0.0.1 (this machine only) unless --address says otherwise."""
+        if lake is not None:
+            from impactlens.commands import lake as lake_cmd
+
+            if db is not None:
+                fail("give --lake or --db, not both.")
+            with lake_cmd.materialised_file(lake, config) as db:
+                try:
+                    code = launch(db, port=port, browser=not no_browser, address=address, config=config)
+                except ImpactlensError as exc:
+                    fail(str(exc))
+            raise typer.Exit(code)
         try:
             code = launch(db, port=port, browser=not no_browser, address=address, config=config)
         except ImpactlensError as exc:

@@ -7,6 +7,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import DbOption, user_errors
+from impactlens.commands import lake as lake_cmd
 
 db_app = typer.Typer(help="Inspect and upgrade the warehouse file.", no_args_is_help=True)
 
@@ -35,8 +36,15 @@ def db_info(db: DbOption = None) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbOption = None) -> None:
-    """Migrate the warehouse to this version's schema."""
+def db_upgrade(db: DbOption = None, lake: lake_cmd.LakeOption = None) -> None:
+    """Migrate the warehouse (or, with --lake, a lake in place) to this version's schema."""
+    if lake is not None:
+        from impactlens import lake as lake_mod
+
+        with user_errors():
+            version = lake_mod.upgrade(lake)
+        typer.echo(f"{lake}: schema version {version}")
+        return
     with user_errors():
         version = warehouse.upgrade(db)
     typer.echo(f"{warehouse.resolve_path(db)}: schema version {version}")

@@ -10,6 +10,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, job, progress, user_errors
+from impactlens.commands import lake as lake_cmd
 
 
 def collect_git_command(
@@ -23,8 +24,9 @@ def collect_git_command(
     db: DbOption = None,
     config: ConfigOption = None,
     quiet: QuietOption = False,
+    lake: lake_cmd.LakeOption = None,
 ) -> None:
-    """Collect commits and their files from a local git clone."""
+    """Collect commits and their files from a local git clone (into a lake with --lake DEST: docs/scale.md)."""
     from impactlens import config as config_mod
     from impactlens import dates
     from impactlens.collectors.git import collect_git, open_repository, repository_id
@@ -35,6 +37,8 @@ def collect_git_command(
         since = dates.git_since(since_day) if since_day else None
         cfg = config_mod.resolve(config)
         repo = open_repository(path)  # validate before touching the warehouse
+        if lake is not None:  # the collector writes its own staging warehouse, then publishes into the lake
+            db = lake_cmd.staging_db(lake, name or repository_id(repo, web_url)[0], db)
         # A run killed part-way is continued by the next run of the same repository, branch and --since.
         this = job(resumes=f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}", config=cfg)
         with progress(quiet, "commits") as bar, warehouse.writing(db, job=this) as con:
@@ -56,6 +60,8 @@ def collect_git_command(
         if derived:
             typer.echo(derived.summary())
         typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
+    if lake is not None:
+        lake_cmd.publish(warehouse.resolve_path(db), lake, [result.repo_id], quiet)
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, progress, user_errors
+from impactlens.commands import lake as lake_cmd
 
 
 def collect_github_command(
@@ -33,6 +34,7 @@ def collect_github_command(
     db: DbOption = None,
     config: ConfigOption = None,
     quiet: QuietOption = False,
+    lake: lake_cmd.LakeOption = None,
 ) -> None:
     """Collect pull requests (with reviews, comments and timeline), issues, milestones, releases,
     deployments and CODEOWNERS history from GitHub or GitHub Enterprise.
@@ -50,6 +52,8 @@ def collect_github_command(
         since = since_day.isoformat() if since_day else None
         cfg = config_mod.resolve(config)
         owner, repo = parse_target(target)
+        if lake is not None:  # one staging warehouse per target, published into the lake after (docs/scale.md)
+            db = lake_cmd.staging_db(lake, target, db)
         # Credentials are checked before the warehouse is touched.
         client = GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
         client.verify()
@@ -75,6 +79,8 @@ def collect_github_command(
         if derived:
             typer.echo(derived.summary())
         typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
+    if lake is not None:
+        lake_cmd.publish(warehouse.resolve_path(db), lake, None, quiet)
     if result.stopped:
         fail(result.stopped)
     if result.failures:

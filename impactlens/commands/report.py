@@ -47,6 +47,7 @@ def report(
     demo: Annotated[bool, typer.Option("--demo", help="Use the demo organisation's warehouse (built if missing).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
+    lake: Annotated[Optional[Path], typer.Option("--lake", help="Read a Delta Lake folder (docs/scale.md) instead of --db.")] = None,
 ) -> None:
     """Write a promotion evidence packet (--person) or the weekly team health review (--team)."""
     from impactlens.evidence.packet import FORMATS, build_packet
@@ -68,7 +69,14 @@ def report(
         from impactlens import config as config_mod
 
         cfg = config_mod.resolve(config)
-        con = warehouse.read_only(db)
+        if lake is not None and (db is not None or demo):
+            fail("give --lake or --db/--demo, not both.")
+        if lake is not None:
+            from impactlens.commands import lake as lake_cmd
+
+            con = lake_cmd.materialised(lake, cfg)
+        else:
+            con = warehouse.read_only(db)
     except ImpactlensError as exc:
         fail(str(exc))
     try:

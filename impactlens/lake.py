@@ -1,0 +1,678 @@
+"""The warehouse as an open table lake: every table a Delta Lake table under ``DEST/<table>`` (docs/scale.md).
+
+Layout (one job: this module knows where every row of a lake lives):
+
+* ``DEST/<table>/`` is a Delta table (written with ``deltalake``, delta-rs: no JVM, no catalog) holding the
+  warehouse table's columns with their DuckDB types kept (``impactlens.columns`` in every commit's metadata).
+* Tables with a ``repo_id`` column are partitioned by it (hive paths ``repo_id=pallets%2Fflask``); the large
+  ones (:data:`MONTHLY`) also by :data:`MONTH_COLUMN` (``YYYY-MM`` of one timestamp, UTC; ``commit_files``
+  take their commit's month). Tables without ``repo_id`` (people, identities, teams, ...) are unpartitioned.
+* Every commit this module makes records ``impactlens.schema_version`` (the warehouse migration the rows
+  follow); readers refuse a lake of another version (:class:`LakeError`, one line naming the fix).
+* ``DEST/_staging/<slug>.duckdb`` are the private warehouses of collectors writing into the lake
+  (:func:`staging_path`), one per repository or target.
+
+Writes are incremental: for each partition (repository, month) the row count and a sum of row hashes are
+compared between the source warehouse and the lake, and only the partitions that differ are replaced, in
+one Delta transaction per table (``overwrite`` with a partition predicate), so a reader sees each table's
+partitions whole and a second export of unchanged data commits nothing. Tables without ``repo_id`` are
+replaced whole when they differ (:func:`export`) or merged by primary key (:func:`publish`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+
+from impactlens import warehouse
+from impactlens.errors import ImpactlensError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from impactlens.config import Config
+
+#: The partition column added to the large tables: ``YYYY-MM`` (UTC) of the timestamp below.
+MONTH_COLUMN = "lake_month"
+#: Large tables partitioned by repository and month -> the SQL of their month (over the table aliased ``t``).
+MONTHLY = {
+    "commits": "t.committed_at",
+    "commit_files": "(SELECT c.committed_at FROM commits c WHERE c.repo_id = t.repo_id AND c.sha = t.sha)",
+    "pull_requests": "t.created_at",
+    "reviews": "t.submitted_at",
+    "comments": "t.created_at",
+    "pr_timeline_events": "t.created_at",
+    "issues": "t.created_at",
+}
+REPO_COLUMN = "repo_id"
+STAGING = "_staging"
+#: Commit metadata keys (every commit this module makes carries them).
+VERSION_KEY = "impactlens.schema_version"
+COLUMNS_KEY = "impactlens.columns"
+RESOLVED_KEY = "impactlens.resolved"
+#: Tables of the warehouse that the lake does not copy (the lake records its version in commit metadata).
+SKIPPED = {"schema_version"}
+_HISTORY_DEPTH = 50
+#: Seconds a writer waits for another one writing the same lake (:func:`_locked`).
+LOCK_TIMEOUT = 600
+
+
+class LakeError(ImpactlensError):
+    """The lake cannot be used as asked (missing, another schema version, not a lake)."""
+
+
+@dataclass
+class TableWrite:
+    """What one table's sync did: ``version`` is the new Delta version, None when nothing changed."""
+
+    table: str
+    partitions: int = 0
+    rows: int = 0
+    version: int | None = None
+    whole: bool = False
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` or :func:`publish` wrote into ``dest`` (one :class:`TableWrite` per table)."""
+
+    dest: str
+    tables: list[TableWrite] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> list[TableWrite]:
+        """The tables that got a new Delta version."""
+        return [t for t in self.tables if t.version is not None]
+
+    def summary(self) -> str:
+        """One line for the command line."""
+        changed = self.changed
+        if not changed:
+            return f"Lake {self.dest}: up to date ({len(self.tables)} tables checked, nothing written) in {self.seconds:.1f} s."
+        rows = sum(t.rows for t in changed)
+        parts = sum(t.partitions for t in changed)
+        return (f"Lake {self.dest}: wrote {len(changed)} of {len(self.tables)} tables ({parts:,} partitions, "
+                f"{rows:,} rows) in {self.seconds:.1f} s.")
+
+
+# -- paths -----------------------------------------------------------------------------------------
+
+def table_path(dest: str | os.PathLike[str], table: str) -> str:
+    """Where table ``table`` of the lake ``dest`` lives (``DEST/<table>``)."""
+    return str(Path(dest) / table)
+
+
+def staging_path(dest: str | os.PathLike[str], target: str) -> Path:
+    """The private staging warehouse a collector of ``target`` (``owner/name``, a folder name) writes
+    before publishing into ``dest``: ``DEST/_staging/<slug>.duckdb``, slug = ``target`` with every run of
+    characters other than letters, digits, ``.``, ``_`` and ``-`` made ``__``."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "__", target.strip().strip("/").lower()) or "repository"
+    return Path(dest) / STAGING / f"{slug}.duckdb"
+
+
+def tables(dest: str | os.PathLike[str]) -> list[str]:
+    """The names of the Delta tables in the lake ``dest`` (folders holding a ``_delta_log``), sorted."""
+    root = Path(dest)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith("_") and (p / "_delta_log").is_dir())
+
+
+# -- table metadata ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A lake table as this module wrote it: the warehouse columns (name, DuckDB type), its partition
+    columns, the schema version of its last impactlens commit and whether its rows are resolved people."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    partition_by: tuple[str, ...]
+    schema_version: int
+    resolved: bool
+
+
+def _last_metadata(dt: Any) -> dict[str, Any] | None:
+    for commit in dt.history(_HISTORY_DEPTH):  # newest first
+        if VERSION_KEY in commit:
+            return commit
+    return None
+
+
+def table_info(dest: str | os.PathLike[str], table: str) -> TableInfo | None:
+    """The :class:`TableInfo` of ``table`` in ``dest``; None when there is no such Delta table.
+
+    Raises:
+        LakeError: the table exists but no recent commit of it carries impactlens metadata.
+    """
+    from deltalake import DeltaTable
+
+    path = table_path(dest, table)
+    if not DeltaTable.is_deltatable(path):
+        return None
+    dt = DeltaTable(path)
+    meta = _last_metadata(dt)
+    if meta is None:
+        raise LakeError(f"{path} is a Delta table impactlens did not write (no {VERSION_KEY} in its last "
+                        f"{_HISTORY_DEPTH} commits): export the warehouse into a new folder.")
+    return TableInfo(table, tuple(tuple(c) for c in json.loads(meta[COLUMNS_KEY])),  # type: ignore[misc]
+                     tuple(dt.metadata().partition_columns), int(meta[VERSION_KEY]),
+                     meta.get(RESOLVED_KEY, "true") == "true")
+
+
+def check(dest: str | os.PathLike[str]) -> dict[str, TableInfo]:
+    """Every table of the lake ``dest`` by name, after checking they follow this code's schema version.
+
+    Raises:
+        LakeError: no lake at ``dest``, or a table of another schema version (the message names the fix).
+    """
+    names = tables(dest)
+    if not names:
+        raise LakeError(f"no lake at {dest}: write one with `impactlens export lake {dest} --db WAREHOUSE` "
+                        f"or `impactlens collect git PATH --lake {dest}`.")
+    infos = {name: info for name in names if (info := table_info(dest, name)) is not None}
+    for info in infos.values():
+        if info.schema_version > warehouse.SCHEMA_VERSION:
+            raise LakeError(
+                f"lake {dest} has schema version {info.schema_version} (table {info.name}), but this impactlens "
+                f"knows versions up to {warehouse.SCHEMA_VERSION}: upgrade impactlens (uv sync / pip install -U impactlens).")
+        if info.schema_version < warehouse.SCHEMA_VERSION:
+            raise LakeError(
+                f"lake {dest} has schema version {info.schema_version} (table {info.name}); this impactlens reads "
+                f"version {warehouse.SCHEMA_VERSION}: run `impactlens db upgrade --lake {dest}` to bring it to "
+                f"{warehouse.SCHEMA_VERSION}.")
+    return infos
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _register(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], info: TableInfo, name: str) -> None:
+    """Create in ``con`` the temporary view ``name`` of ``info``'s Delta table at its current snapshot: the
+    warehouse columns cast back to their DuckDB types, then the lake's month partition column when it has one.
+
+    DuckDB reads the snapshot's parquet files (``DeltaTable.file_uris()``, hive partition paths, as Spark
+    does); a table using reader features plain parquet files cannot express (deletion vectors, column
+    mapping: impactlens never writes them) is read through ``DeltaTable.to_pyarrow_dataset()`` instead.
+    """
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(table_path(dest, info.name))
+    cols = [f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t in info.columns]
+    if MONTH_COLUMN in info.partition_by:
+        cols.append(f"CAST({_quote(MONTH_COLUMN)} AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
+    raw = f"_lake_raw_{info.name}"
+    if dt.protocol().reader_features:
+        con.register(raw, dt.to_pyarrow_dataset())
+        source = _quote(raw)
+    else:
+        files = dt.file_uris()
+        if not files:  # an empty table: its columns, no row
+            empty = [f"CAST(NULL AS {t}) AS {_quote(c)}" for c, t in info.columns]
+            if MONTH_COLUMN in info.partition_by:
+                empty.append(f"CAST(NULL AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(empty)} WHERE false")
+            return
+        listed = ", ".join(_literal(f) for f in files)
+        hive = "true" if info.partition_by else "false"
+        source = f"read_parquet([{listed}], hive_partitioning = {hive}, hive_types_autocast = false)"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(name)} AS SELECT {', '.join(cols)} FROM {source}")
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, info: TableInfo) -> None:
+    con.unregister(f"_lake_raw_{info.name}")  # a no-op when the table was read from its parquet files
+
+
+def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection (in memory, or ``con``) with one view per lake table, named as in the warehouse,
+    with the warehouse's columns and types (the partition column ``lake_month`` is left out).
+
+    The views read the Delta snapshot current when this is called (through ``DeltaTable.to_pyarrow_dataset``).
+    Derived views of the warehouse (``actors``) are not there: :func:`materialise` gives a full warehouse.
+
+    Raises:
+        LakeError: see :func:`check`.
+    """
+    import duckdb
+
+    infos = check(dest)
+    con = con or duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for info in infos.values():
+        _register(con, dest, info, f"_lake_{info.name}")
+        names = ", ".join(_quote(c) for c, _ in info.columns)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {_quote(info.name)} AS SELECT {names} FROM {_quote('_lake_' + info.name)}")
+    return con
+
+
+def needs_resolution(dest: str | os.PathLike[str]) -> bool:
+    """Whether the lake's people were merged from collectors' staging warehouses (:func:`publish`), so
+    identity resolution must run across all repositories before metrics read it (:func:`materialise`)."""
+    info = table_info(dest, "identities")
+    return info is not None and not info.resolved
+
+
+def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | None = None, *,
+                config: Config | None = None) -> duckdb.DuckDBPyConnection:
+    """Copy the lake ``dest`` into a warehouse (a DuckDB file at ``path``, or in memory) and return it open
+    for writing: the schema migrated as :func:`impactlens.warehouse.migrate` makes it (views included),
+    every table's rows inserted, ``metric_*`` tables created as stored.
+
+    When collectors published into the lake (:func:`needs_resolution`), identity resolution
+    (:func:`impactlens.people.refresh`, with ``config``) runs over every repository's rows here, so people
+    who worked in several repositories are one person.
+
+    Raises:
+        LakeError: see :func:`check`. WarehouseError: ``path`` exists already.
+    """
+    import duckdb
+
+    infos = check(dest)
+    if path is not None and Path(path).exists():
+        raise warehouse.WarehouseError(f"{path} exists: materialise a lake into a new file.")
+    con = warehouse.open_for_write(path) if path is not None else duckdb.connect()
+    try:
+        warehouse._configure(con)
+        if path is None:
+            warehouse.migrate(con)
+        known = _base_tables(con)
+        with warehouse.transaction(con):
+            for info in infos.values():
+                view = f"_lake_{info.name}"
+                _register(con, dest, info, view)
+                names = ", ".join(_quote(c) for c, _ in info.columns)
+                if info.name in known:
+                    con.execute(f"INSERT INTO {_quote(info.name)} ({names}) SELECT {names} FROM {_quote(view)}")
+                else:
+                    con.execute(f"CREATE TABLE {_quote(info.name)} AS SELECT {names} FROM {_quote(view)}")
+                con.execute(f"DROP VIEW {_quote(view)}")
+                _unregister(con, info)
+        if needs_resolution(dest):
+            from impactlens import config as config_mod
+            from impactlens import people
+
+            people.refresh(con, config if config is not None else config_mod.load(None))
+            warehouse.clear_derive_pending(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# -- writing -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Source:
+    """A table of the source warehouse as the lake stores it."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...]
+
+    @property
+    def partition_by(self) -> tuple[str, ...]:
+        if REPO_COLUMN not in dict(self.columns):
+            return ()
+        return (REPO_COLUMN, MONTH_COLUMN) if self.name in MONTHLY else (REPO_COLUMN,)
+
+    def select(self, where: str = "") -> str:
+        """SQL of the rows as the lake stores them (columns, then the month partition column)."""
+        cols = [f"t.{_quote(c)}" for c, _ in self.columns]
+        if self.name in MONTHLY:
+            cols.append(f"strftime({MONTHLY[self.name]}, '%Y-%m') AS {MONTH_COLUMN}")
+        return f"SELECT {', '.join(cols)} FROM {_quote(self.name)} t {where}"
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[_Source]:
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns c WHERE table_schema = 'main' "
+        "AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_type = 'BASE TABLE') ORDER BY table_name, ordinal_position").fetchall()
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, dtype in rows:
+        if table not in SKIPPED:
+            columns.setdefault(table, []).append((column, dtype))
+    keys = dict(con.execute(
+        "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+        "WHERE constraint_type = 'PRIMARY KEY' AND schema_name = 'main'").fetchall())
+    return [_Source(t, tuple(c), tuple(keys.get(t, ()))) for t, c in columns.items()]
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str],
+                  partition_by: Sequence[str], where: str = "") -> dict[tuple, tuple[int, int]]:
+    """Per partition (tuple of partition values; ``()`` for an unpartitioned table): (rows, sum of row hashes)."""
+    keys = ", ".join(_quote(c) for c in partition_by)
+    hashed = f"sum(hash({', '.join(_quote(c) for c in columns)}))"
+    group = f" GROUP BY {keys}" if keys else ""
+    select = f"SELECT {keys + ', ' if keys else ''}count(*), {hashed} FROM {relation} {where}{group}"
+    result = {}
+    for row in con.execute(select).fetchall():
+        *part, count, total = row
+        if count:
+            result[tuple(part)] = (int(count), int(total or 0))
+    return result
+
+
+def _partition_filter(partition_by: Sequence[str], parts: Iterable[tuple], every: Iterable[tuple] = ()) -> str:
+    """A predicate (delta-rs SQL, also valid DuckDB) selecting exactly the partitions ``parts``. A repository
+    all of whose partitions (``every``: those on either side) are in ``parts`` is named once, not by month."""
+    def equals(column: str, value: Any) -> str:
+        return f"{column} IS NULL" if value is None else f"{column} = {_literal(str(value))}"
+
+    parts = set(parts)
+    whole = set()
+    if len(partition_by) > 1:
+        by_repo: dict[Any, set[tuple]] = {}
+        for part in every:
+            by_repo.setdefault(part[0], set()).add(part)
+        whole = {repo for repo, owned in by_repo.items() if owned <= parts}
+    terms = [f"({equals(partition_by[0], repo)})" for repo in sorted(whole, key=lambda v: "" if v is None else str(v))]
+    for part in sorted(parts, key=lambda p: tuple("" if v is None else str(v) for v in p)):
+        if len(partition_by) > 1 and part[0] in whole:
+            continue
+        terms.append("(" + " AND ".join(equals(c, v) for c, v in zip(partition_by, part)) + ")")
+    return " OR ".join(terms)
+
+
+def _metadata(source: _Source, resolved: bool, writer: str) -> dict[str, str]:
+    return {VERSION_KEY: str(warehouse.SCHEMA_VERSION), COLUMNS_KEY: json.dumps([list(c) for c in source.columns]),
+            RESOLVED_KEY: "true" if resolved else "false", "impactlens.writer": writer}
+
+
+def _reader(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    return con.sql(sql).to_arrow_reader(100_000)
+
+
+def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whole: bool, resolved: bool, writer: str) -> int:
+    from deltalake import CommitProperties, write_deltalake
+    from deltalake.exceptions import CommitFailedError
+
+    path = table_path(dest, source.name)
+    props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
+    for attempt in range(5):
+        try:
+            write_deltalake(path, data, mode="overwrite", predicate=None if whole else predicate,
+                            partition_by=list(source.partition_by) or None,
+                            schema_mode="overwrite" if whole else None, commit_properties=props)
+            break
+        except CommitFailedError:  # another writer committed first (delta-rs retries some conflicts itself)
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    from deltalake import DeltaTable
+
+    return DeltaTable(path).version()
+
+
+def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
+          info: TableInfo | None, *, repos: Sequence[str] | None, resolved: bool, writer: str) -> TableWrite:
+    """Bring one table of ``dest`` to the rows of ``source`` in ``con``: the partitions that differ (only of
+    ``repos`` when given), or the whole table when it is new or its columns or version changed."""
+    result = TableWrite(source.name)
+    if repos is not None and not repos:
+        return result  # a staging warehouse with no repository: nothing of it is partitioned by one
+    columns = [c for c, _ in source.columns]
+    listed = ", ".join(_literal(r) for r in repos or ())
+    where = f"WHERE t.{REPO_COLUMN} IN ({listed})" if repos is not None else ""
+    lake_where = f"WHERE {REPO_COLUMN} IN ({listed})" if repos is not None else ""
+    stored = f"({source.select(where)})"
+    current = info is not None and info.columns == source.columns and info.schema_version == warehouse.SCHEMA_VERSION \
+        and info.partition_by == source.partition_by
+    if not current:
+        if repos is not None and info is not None:
+            raise LakeError(f"table {source.name} of lake {dest} has other columns or schema version "
+                            f"{info.schema_version}: run `impactlens db upgrade --lake {dest}` first.")
+        theirs = _fingerprints(con, stored, columns, source.partition_by)
+        # A collector creating the table replaces only its repositories, so a table another collector
+        # created at the same moment keeps that one's partitions.
+        scoped = f"{REPO_COLUMN} IN ({listed})" if repos is not None else None
+        result.version = _write(dest, source, _reader(con, source.select(where)), predicate=scoped,
+                                whole=scoped is None, resolved=resolved, writer=writer)
+        result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), scoped is None
+        return result
+    assert info is not None
+    _register(lake, dest, info, "_lake_sync")
+    ours = _fingerprints(con, stored, columns, source.partition_by)
+    theirs = _fingerprints(lake, "_lake_sync", columns, source.partition_by, lake_where)
+    _unregister(lake, info)
+    changed = {p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p)}
+    if not changed:
+        return result
+    result.partitions, result.rows = len(changed), sum(ours[p][0] for p in changed if p in ours)
+    if not source.partition_by:
+        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=False,
+                                resolved=resolved, writer=writer)
+        result.whole = True
+        return result
+    predicate = _partition_filter(source.partition_by, changed, ours.keys() | theirs.keys())
+    rows = f"SELECT * FROM {stored} s WHERE {predicate}"
+    result.version = _write(dest, source, _reader(con, rows), predicate=predicate, whole=False,
+                            resolved=resolved, writer=writer)
+    return result
+
+
+@contextmanager
+def _locked(dest: str) -> Iterator[None]:
+    """Hold ``DEST/_impactlens.lock`` while writing a local lake: publishes and exports into one lake take
+    turns (each is short), so no two merges of the unpartitioned tables race. (On object storage, delta-rs's
+    own conflict checks are what keep concurrent writers apart.)"""
+    from filelock import FileLock, Timeout
+
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(Path(dest) / "_impactlens.lock"), timeout=LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise LakeError(f"another impactlens process has been writing lake {dest} for {LOCK_TIMEOUT} s; "
+                        "try again when it is done.") from None
+
+
+def upgrade(dest: str | os.PathLike[str]) -> int:
+    """Bring the lake ``dest`` to this code's schema version in place; returns that version.
+
+    The tables of the oldest version in the lake are read into a warehouse of that version (in memory), the
+    warehouse migrations run, and each table whose columns or version changed is rewritten whole (one Delta
+    transaction each; a table already current is left alone, so an interrupted upgrade is finished by
+    running it again). Whether people still need resolution across repositories is kept.
+
+    Raises:
+        LakeError: no lake, a lake of a newer version, or tables of more than two versions.
+    """
+    import duckdb
+
+    names = tables(dest)
+    if not names:
+        raise LakeError(f"no lake at {dest}.")
+    infos = {n: i for n in names if (i := table_info(dest, n)) is not None}
+    found = {i.schema_version for i in infos.values()}
+    if max(found) > warehouse.SCHEMA_VERSION:
+        check(dest)  # raises: upgrade impactlens
+    old = min(found)
+    if old == warehouse.SCHEMA_VERSION:
+        return old
+    if found - {old, warehouse.SCHEMA_VERSION}:
+        raise LakeError(f"lake {dest} holds tables of schema versions {sorted(found)}: export a current "
+                        f"warehouse into a new folder instead.")
+    dest = str(dest)
+    con = duckdb.connect()
+    with _locked(dest), con:
+        warehouse._configure(con)
+        warehouse.migrate(con, warehouse.MIGRATIONS[:old])
+        known = _base_tables(con)
+        for info in infos.values():
+            if info.schema_version != old:
+                continue
+            _register(con, dest, info, "_lake_old")
+            names_sql = ", ".join(_quote(c) for c, _ in info.columns)
+            if info.name in known:
+                con.execute(f"INSERT INTO {_quote(info.name)} ({names_sql}) SELECT {names_sql} FROM _lake_old")
+            else:
+                con.execute(f"CREATE TABLE {_quote(info.name)} AS SELECT {names_sql} FROM _lake_old")
+            _unregister(con, info)
+        warehouse.migrate(con)
+        for src in _sources(con):
+            before = infos.get(src.name)
+            if before is not None and before.schema_version == warehouse.SCHEMA_VERSION:
+                continue
+            _write(dest, src, _reader(con, src.select()), predicate=None, whole=True,
+                   resolved=before.resolved if before is not None else True, writer="upgrade")
+    return warehouse.SCHEMA_VERSION
+
+
+def _base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE'"
+    ).fetchall()}
+
+
+def _open_source(source: duckdb.DuckDBPyConnection | str | os.PathLike[str]) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    if isinstance(source, (str, os.PathLike)):
+        return warehouse.read_only(source), True
+    return source, False
+
+
+def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str]) -> ExportResult:
+    """Write every table of the warehouse ``source`` (an open connection or a file path) into the lake
+    ``dest``, creating it if needed; incremental and idempotent (module docstring): a partition whose row
+    count and row hashes equal the lake's is not written, and a second export of unchanged data makes no
+    Delta commit. Partitions the warehouse no longer has are removed.
+
+    Raises:
+        LakeError: the lake holds a newer schema version. WarehouseError: ``source`` cannot be opened.
+    """
+    import duckdb
+
+    started = time.perf_counter()
+    con, owned = _open_source(source)
+    dest = str(dest)
+    try:
+        infos = {name: table_info(dest, name) for name in tables(dest)}
+        for info in infos.values():
+            if info is not None and info.schema_version > warehouse.SCHEMA_VERSION:
+                raise LakeError(f"lake {dest} has schema version {info.schema_version}, newer than this impactlens "
+                                f"({warehouse.SCHEMA_VERSION}): upgrade impactlens before exporting into it.")
+        result = ExportResult(dest)
+        lake = duckdb.connect()
+        lake.execute("SET TimeZone = 'UTC'")
+        with _locked(dest), lake:
+            for src in _sources(con):
+                result.tables.append(_sync(con, lake, dest, src, table_info(dest, src.name), repos=None,
+                                           resolved=True, writer="export"))
+    finally:
+        if owned:
+            con.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str],
+            repos: Sequence[str] | None = None) -> ExportResult:
+    """Publish the repositories ``repos`` (default: every ``repositories.repo_id`` of ``staging``) from a
+    collector's staging warehouse into the lake ``dest``.
+
+    Per table, one Delta transaction: tables with ``repo_id`` get exactly these repositories' partitions
+    replaced (only the partitions that differ); tables without it (identities, people, login_emails,
+    collection_runs, ...) get the staging rows merged by primary key (rows another collector published
+    stay). Marks the lake's people as needing resolution across repositories (:func:`needs_resolution`).
+    Several processes may publish different repositories into one lake at once.
+
+    Raises:
+        LakeError: the lake is of another schema version (export into it first, or upgrade).
+    """
+    import duckdb
+
+    from impactlens.derive import die_here_in_tests
+
+    started = time.perf_counter()
+    con, owned = _open_source(staging)
+    dest = str(dest)
+    try:
+        if repos is None:
+            repos = [r[0] for r in con.execute("SELECT repo_id FROM repositories ORDER BY 1").fetchall()]
+        result = ExportResult(dest)
+        lake = duckdb.connect()
+        lake.execute("SET TimeZone = 'UTC'")
+        with _locked(dest), lake:
+            for src in _sources(con):
+                info = table_info(dest, src.name)
+                if info is not None and info.schema_version != warehouse.SCHEMA_VERSION:
+                    check(dest)  # raises with the fix
+                if src.partition_by:
+                    result.tables.append(_sync(con, lake, dest, src, info, repos=repos, resolved=False,
+                                               writer=f"publish {','.join(repos)}"))
+                else:
+                    result.tables.append(_merge(con, lake, dest, src, info))
+                if result.tables[-1].version is not None:
+                    die_here_in_tests("publish")  # tests/test_lake.py: a publish killed half-way
+    finally:
+        if owned:
+            con.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def publish_repository(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str],
+                       repo: str) -> ExportResult:
+    """:func:`publish` for the one repository ``repo``."""
+    return publish(staging, dest, [repo])
+
+
+def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
+           info: TableInfo | None) -> TableWrite:
+    """Merge the rows of an unpartitioned ``source`` into the lake by primary key (new and changed rows only)."""
+    from deltalake import CommitProperties, DeltaTable
+    from deltalake.exceptions import CommitFailedError
+
+    result = TableWrite(source.name)
+    if info is None:
+        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=True,
+                                resolved=False, writer="publish")
+        result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
+        result.whole = True
+        return result
+    columns = ", ".join(_quote(c) for c, _ in source.columns)
+    # The lake's snapshot as a temporary view beside the staging tables: only new or changed rows leave DuckDB.
+    _register(con, dest, info, "_lake_merge")
+    try:
+        news = con.sql(f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge").to_arrow_table()
+    finally:
+        con.execute("DROP VIEW IF EXISTS _lake_merge")
+        _unregister(con, info)
+    if not news.num_rows:
+        return result
+    key = source.primary_key or tuple(c for c, _ in source.columns)
+    predicate = " AND ".join(f"(t.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)})" for c in key)
+    props = CommitProperties(custom_metadata=_metadata(source, False, "publish"))
+    for attempt in range(5):
+        try:
+            (DeltaTable(table_path(dest, source.name))
+             .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
+             .when_matched_update_all().when_not_matched_insert_all().execute())
+            break
+        except CommitFailedError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    result.rows, result.version = news.num_rows, DeltaTable(table_path(dest, source.name)).version()
+    return result
+
+
+__all__ = [
+    "COLUMNS_KEY", "ExportResult", "LakeError", "MONTHLY", "MONTH_COLUMN", "TableInfo", "TableWrite", "VERSION_KEY",
+    "check", "export", "materialise", "needs_resolution", "open_lake", "publish", "publish_repository",
+    "staging_path", "table_info", "table_path", "tables", "upgrade",
+]
