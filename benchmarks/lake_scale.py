@@ -60,7 +60,7 @@ def run(engine: str, db: Path) -> dict[str, float]:
     """Compute every metric table of ``db`` with ``engine``; wall seconds and peak MiB (self, children)."""
     from impactlens import warehouse
     from impactlens.metrics.frames import load, plain
-    from impactlens.metrics.job import REPO_LOCAL, builds
+    from impactlens.metrics.job import builds
 
     con = warehouse.read_only(db)
     started = time.perf_counter()
