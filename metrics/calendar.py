@@ -12,12 +12,20 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _US_PER_DAY = 86_400_000_000
 _MONDAY_US = 4 * _US_PER_DAY  # 1970-01-05, a Monday: day 0 of the business clock (microseconds)
 
+# Scalings are multiplications by the reciprocal: Polars divides a column of more than one row by a scalar that
+# way but a one-row column exactly, so `x / 3.6e9` could differ in the last bit with the frame's length (one
+# repository's frame in Spark against the organisation's). Multiplying gives the same value at any length,
+# the value division gave on frames of more than one row.
+_PER_HOUR_US = 1 / 3.6e9
+_PER_SECOND_US = 1 / 1e6
+_PER_HOUR_S = 1 / 3600
+
 
 def hours(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
     """``end - start`` in hours (Float64, exact to the microsecond; negative when end is earlier)."""
     s = pl.col(start) if isinstance(start, str) else start
     e = pl.col(end) if isinstance(end, str) else end
-    return (e - s).dt.total_microseconds().cast(pl.Float64) / 3.6e9
+    return (e - s).dt.total_microseconds().cast(pl.Float64) * _PER_HOUR_US
 
 
 def _minutes(text: str, key: str) -> int:
@@ -48,11 +56,11 @@ def _business_clock(t: pl.Expr, cfg: dict[str, Any]) -> pl.Expr:
     micros = local.dt.epoch("us") - _MONDAY_US
     day = micros // _US_PER_DAY
     weekday = day % 7
-    time_of_day = (micros - day * _US_PER_DAY).cast(pl.Float64) / 1e6
+    time_of_day = (micros - day * _US_PER_DAY).cast(pl.Float64) * _PER_SECOND_US
     days_before = (day // 7) * sum(is_work) + pl.lit(pl.Series(before, dtype=pl.Int64)).gather(weekday)
     working_today = pl.lit(pl.Series(is_work, dtype=pl.Boolean)).gather(weekday)
     within = pl.when(working_today).then(time_of_day.clip(start, end) - start).otherwise(0.0)
-    return (days_before.cast(pl.Float64) * (end - start) + within) / 3600
+    return (days_before.cast(pl.Float64) * (end - start) + within) * _PER_HOUR_S
 
 
 def business_hours(start: str | pl.Expr, end: str | pl.Expr, cfg: dict[str, Any]) -> pl.Expr:

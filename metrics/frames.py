@@ -621,6 +621,44 @@ def load(
     )
 
 
+def from_arrow(
+    tables: dict[str, Any],
+    *,
+    config: config_mod.Config | None = None,
+    coded: bool = True,
+) -> Frames:
+    """:class:`Frames` over warehouse rows held as Arrow tables (e.g. one repository's partition in a Spark task).
+
+    The rows go into a private in-memory DuckDB warehouse with this schema (every migration), so the frames are
+    read, and every actor resolved, by the same queries as :func:`load` on a warehouse file.
+
+    Args:
+        tables: warehouse table name -> ``pyarrow.Table`` (its columns by name, a subset allowed: the others are
+            null). ``actors`` (identity_id, actor_id, person_id, display_name, is_bot, bot_kind: the view, computed
+            once elsewhere) replaces the ``actors`` view. Tables left out are empty.
+        config, coded: as :func:`load`.
+
+    Raises:
+        duckdb.Error: a table name the schema does not have, or a column it does not have.
+    """
+    from impactlens import warehouse
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET TimeZone = 'UTC'")
+    warehouse.migrate(con)
+    for name, table in tables.items():
+        con.register("_partition_rows", table)
+        try:
+            if name == "actors":
+                con.execute("DROP VIEW actors")
+                con.execute("CREATE TABLE actors AS SELECT * FROM _partition_rows")
+            else:
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _partition_rows")
+        finally:
+            con.unregister("_partition_rows")
+    return load(con, config=config, coded=coded)
+
+
 # ---------------------------------------------------------------------------- scoping
 
 

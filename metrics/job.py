@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Literal
 
 import duckdb
 import polars as pl
@@ -63,6 +63,38 @@ def _tables(frames: Frames) -> dict[str, Callable[[], pl.DataFrame]]:
         "metric_dora_repo_monthly": then_forget(lambda: dora(frames, by="repo", grain="month")),
         "metric_dora_team_monthly": then_forget(lambda: dora(frames, by="team", grain="month")),
     }
+
+
+#: The tables whose rows for one repository are computed from that repository's rows alone (plus the people,
+#: identities and team history): ``--engine spark`` computes them per repository partition (docs/scale.md
+#: "Which metrics are repo-local"). The others read several repositories at once: a person's throughput and
+#: mentoring, experience (first contribution anywhere) and the first five PRs behind touchpoints, review load
+#: per team, DORA per team.
+REPO_LOCAL = (
+    "metric_prs", "metric_review_cycles", "metric_commits", "metric_ownership", "metric_bus_factor",
+    "metric_artifacts", "metric_changes", "metric_incidents", "metric_deployments", "metric_dora_repo_monthly",
+)
+
+#: Of :data:`REPO_LOCAL`, the tables reading incidents: repo-local only while every incident has a repository
+#: and any deployment recorded for it is of that repository (:func:`incidents_cross_repositories`).
+INCIDENT_TABLES = ("metric_incidents", "metric_deployments", "metric_dora_repo_monthly")
+
+
+def incidents_cross_repositories(con: duckdb.DuckDBPyConnection) -> int:
+    """How many incidents have no repository, or a recorded deployment of another (or unknown) repository.
+
+    With any, the incident tables (:data:`INCIDENT_TABLES`) are not repo-local: an incident of repository A
+    marks a deployment of B failed."""
+    return con.sql(
+        "SELECT count(*) FROM incidents i LEFT JOIN deployments d USING (deployment_id) "
+        "WHERE i.repo_id IS NULL OR (i.deployment_id IS NOT NULL AND d.repo_id IS DISTINCT FROM i.repo_id)"
+    ).fetchall()[0][0]
+
+
+def builds(frames: Frames, names: Iterable[str] | None = None) -> dict[str, Callable[[], pl.DataFrame]]:
+    """The builds of the tables ``names`` (default all of :data:`TABLES`), in the job's order."""
+    wanted = set(TABLES if names is None else names)
+    return {name: build for name, build in _tables(frames).items() if name in wanted}
 
 
 #: The tables ``impactlens metrics`` writes (metric_bug_introductions and metric_szz_repositories only with
@@ -149,6 +181,8 @@ def materialise(
     *,
     run_szz: bool = False,
     on_table: Callable[[str], None] | None = None,
+    engine: Literal["local", "spark"] = "local",
+    master: str | None = None,
 ) -> MetricsRun:
     """Compute every metric from the warehouse behind ``con`` and replace the rows of the ``metric_*`` tables.
 
@@ -158,12 +192,23 @@ def materialise(
         run_szz: also run SZZ on each bug fix of each repository with a local clone (slow) and write
             ``metric_bug_introductions`` and ``metric_szz_repositories`` (the repositories it ran on).
         on_table: called with each table's name as it is computed (progress).
+        engine: 'local' (this process) or 'spark': the repo-local tables (:data:`REPO_LOCAL`) are computed per
+            repository partition in Spark (:mod:`impactlens.metrics.spark`), the others here, by the same
+            functions either way.
+        master: with 'spark', the Spark master URL (default ``local[2]``; a cluster's, e.g. ``spark://host:7077``).
 
     Returns the row count of each table written.
     """
     frames = load(con, config=config)
     run = MetricsRun(computed_at=datetime.now(timezone.utc))
     builds = _tables(frames)
+    if engine == "spark":
+        from impactlens.metrics import spark
+
+        for name, frame in spark.repo_tables(con, frames.config, master=master).items():
+            builds[name] = lambda frame=frame: frame  # type: ignore[misc]
+    elif engine != "local":
+        raise ValueError(f"engine must be 'local' or 'spark' (got {engine!r})")
     if run_szz:
         builds["metric_bug_introductions"] = lambda: _bug_introductions(con, frames, run)
         builds["metric_szz_repositories"] = lambda: run.szz_repositories

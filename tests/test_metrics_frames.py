@@ -96,3 +96,18 @@ def test_coded_and_plain_frames_give_the_same_metric_tables(demo_path):
         assert con.sql("SELECT count(*) FROM duckdb_types() WHERE type_name LIKE '_impactlens%'").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_hours_do_not_depend_on_the_frames_length():
+    # 8 days 15:13:37 = 746,017 s: divided by 3.6e9 us/h, a one-row column gave ...446 and a longer one ...443
+    # (Polars multiplies by the reciprocal there), so one repository's frame differed from the organisation's.
+    from datetime import datetime, timedelta, timezone
+
+    from impactlens.metrics.calendar import hours
+
+    start = datetime(2024, 11, 24, tzinfo=timezone.utc)
+    end = start + timedelta(seconds=746_017)
+    one = pl.DataFrame({"s": [start], "e": [end]}).select(hours("s", "e").alias("h"))["h"].to_list()
+    many = pl.DataFrame({"s": [start] * 3, "e": [end] * 3}).select(hours("s", "e").alias("h"))["h"].to_list()
+    assert one == many[:1] and len(set(many)) == 1
+    assert one[0] == pytest.approx(746_017 / 3600)

@@ -3,13 +3,13 @@
 # No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
 # each start-up (50 ms; docs/performance.md, "Start-up").
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, job, progress, user_errors
-from impactlens.errors import WarehouseError
+from impactlens.errors import ImpactlensError, WarehouseError
 
 
 def metrics_command(
@@ -19,6 +19,15 @@ def metrics_command(
         "--szz", help="Also find bug-introducing commits with SZZ (git blame per bug fix; needs the local clones).",
     )] = False,
     quiet: QuietOption = False,
+    engine: Annotated[str, typer.Option(
+        "--engine", metavar="local|spark",
+        help="Where the metric jobs run: this process (local), or Spark, one task per repository for the "
+             "repo-local tables (docs/scale.md).",
+    )] = "local",
+    master: Annotated[Optional[str], typer.Option(
+        "--master", metavar="<url>",
+        help="With --engine spark: the Spark master (default local[2]; spark://host:7077, yarn, k8s://...).",
+    )] = None,
 ) -> None:
     """Compute PR, review, incident, DORA, mentoring and ownership metrics into metric_* tables.
 
@@ -29,6 +38,10 @@ def metrics_command(
     from impactlens.metrics.job import materialise
 
     with user_errors():
+        if engine not in ("local", "spark"):
+            raise UsageError(f"--engine must be local or spark (got {engine!r}).")
+        if master and engine != "spark":
+            raise UsageError("--master needs --engine spark.")
         cfg = config_mod.resolve(config)
         path = warehouse.resolve_path(db)
         if not path.exists():
@@ -39,11 +52,16 @@ def metrics_command(
         with progress(quiet, "tables") as bar, warehouse.writing(path, job=job(config=cfg)) as con:
             task = bar.add_task("metrics", total=None)
             derive.if_pending(con, cfg)  # metrics read identities and incidents
-            result = materialise(con, cfg, run_szz=szz,
+            result = materialise(con, cfg, run_szz=szz, engine=engine,  # type: ignore[arg-type]
+                                 master=master,
                                  on_table=lambda name: bar.update(task, description=name, advance=1))
     if not quiet:
         typer.echo(result.summary())
         typer.echo(f"Warehouse: {path}")
+
+
+class UsageError(ImpactlensError):
+    """A bad combination of options (exit 2)."""
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
