@@ -119,7 +119,10 @@ class Run:
             failed = Path(tempfile.gettempdir()) / "dashboard_browser_failed.png"
             page.screenshot(path=str(failed), full_page=True)
             print(f"{name} failed: the page is in {failed}", file=sys.stderr)
-            raise
+            row = {"step": name, "kind": kind, "paint": None, "done": float("nan"), "script": None, "kb": 0.0,
+                   "charts": 0, "cells": 0, "errors": 1}
+            self.rows.append(row)
+            return row
         settled = drive.settle(page, since)
         errors = page.locator(drive.EXCEPTION).count()
         traffic = page.traffic
