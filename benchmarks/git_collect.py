@@ -1,20 +1,26 @@
-"""Benchmark: the git collector against `git log --numstat` over the same history, in one process.
+"""Benchmark: the git collector against `git log --numstat` over the same history, in one process and as a command.
 
 Usage:
-    uv run python benchmarks/git_collect.py PATH_TO_CLONE [--pydriller]
+    uv run python benchmarks/git_collect.py PATH_TO_CLONE [--repeat N] [--pydriller]
 
-Prints, for the clone's HEAD history:
+Prints, for the clone's HEAD history (each figure the best of --repeat runs: the machine may be shared):
   * the baseline: one `git log --numstat` pass (output read and discarded), seconds;
-  * a full collection into a fresh warehouse (publish included), seconds, commits/s, and the ratio;
-  * an up-to-date second collection, seconds (in process, and as the `impactlens` command);
+  * a full collection into a fresh warehouse (publish included), in process: seconds, commits/s, ratio;
+  * the same as the `impactlens collect git` command (start-up, collection, derivation of people), and ratio;
+  * an up-to-date second collection, in process and as the command;
+  * the fixed cost of a collection: the same steps on a one-commit repository built for the run, its
+    in-process figures each from a new interpreter (the libraries a collection imports are counted);
+  * `impactlens --help` as a command (start-up alone);
   * peak memory (max RSS) of this process and of its git children;
   * with --pydriller, PyDriller's per-commit traversal reading the same stats (slow: minutes).
+Commands run with the bytecode cache writable (PYTHONDONTWRITEBYTECODE unset), as a user's second run.
 Results go in docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -52,44 +58,119 @@ def pydriller_traversal(repo: Path) -> int:
     return count
 
 
+def command(*args: str) -> None:
+    """Run ``impactlens ARGS`` in a new process, as a user would."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-m", "impactlens", *args], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def best(repeat: int, fn, setup=None):
+    """The fastest of ``repeat`` runs of ``fn`` (``setup`` before each, untimed): seconds and fn's value."""
+    runs = []
+    for _ in range(repeat):
+        if setup:
+            setup()
+        runs.append(timed(fn))
+    return min(runs, key=lambda run: run[0])
+
+
+def one_commit_repo(where: Path) -> Path:
+    repo = where / "one"
+    repo.mkdir()
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-01-05T10:00:00Z", "GIT_COMMITTER_DATE": "2026-01-05T10:00:00Z"}
+    for args in (["init", "-q"], ["config", "user.name", "Ada"], ["config", "user.email", "ada@example.com"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True)
+    (repo / "main.py").write_text("print('hi')\n")
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "First"], check=True, env=env)
+    return repo
+
+
+FRESH = """
+import sys, time
+from impactlens import warehouse
+from impactlens.collectors.git import collect_git
+start = time.perf_counter()
+with warehouse.writing(sys.argv[2]) as con:
+    collect_git(con, sys.argv[1])
+print(time.perf_counter() - start)
+"""
+
+
+def in_fresh_process(repo: Path, db: Path) -> float:
+    """Seconds of one collection in a new interpreter (the imports a collection makes are counted, Python's
+    and the collector module's start-up are not): the fixed cost a run pays, which a warm process hides."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run([sys.executable, "-c", FRESH, str(repo), str(db)], check=True, env=env,
+                          capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
+
+
+def measure(repo: Path, tmp: Path, repeat: int, label: str, base_s: float | None, fresh_process: bool = False) -> Path:
+    """Print the in-process and command figures for ``repo``; returns the up-to-date warehouse.
+
+    ``fresh_process``: the in-process figures come from a new interpreter each (see :func:`in_fresh_process`)."""
+    db = tmp / f"{label}.duckdb"
+
+    def fresh() -> None:
+        for leftover in tmp.glob(f"{label}.duckdb*"):
+            leftover.unlink()
+
+    def full():
+        with warehouse.writing(db) as con:
+            return collect_git(con, repo)
+
+    def ratio(seconds: float) -> str:
+        return f"  ratio {seconds / base_s:.2f}x" if base_s else ""
+
+    if fresh_process:
+        runs = []
+        for _ in range(repeat):
+            fresh()
+            runs.append(in_fresh_process(repo, db))
+        full_s, rate = min(runs), ""
+    else:
+        full_s, result = best(repeat, full, fresh)
+        rate = f"{result.commits_stored / full_s:8,.0f} commits/s"
+    print(f"{label:<8}: collect git, full (in process)  {full_s:7.2f} s  {rate}{ratio(full_s)}")
+    cli_full_s, _ = best(repeat, lambda: command("collect", "git", str(repo), "--db", str(db), "--quiet"), fresh)
+    print(f"{label:<8}: collect git, full (command)     {cli_full_s:7.2f} s  (start-up, collection, people)"
+          f"{ratio(cli_full_s)}")
+
+    if fresh_process:
+        again_s = min(in_fresh_process(repo, db) for _ in range(repeat))
+    else:
+        again_s, _ = best(repeat, full)  # the warehouse holds the history now: nothing to read
+    print(f"{label:<8}: up to date (in process)         {again_s:7.2f} s")
+    cli_s, _ = best(repeat, lambda: command("collect", "git", str(repo), "--db", str(db), "--quiet"))
+    print(f"{label:<8}: up to date (command)            {cli_s:7.2f} s  (includes Python start-up and imports)")
+    return db
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("repo", type=Path)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the best is printed (default 1)")
     parser.add_argument("--pydriller", action="store_true", help="also time PyDriller's traversal")
     args = parser.parse_args()
 
     commits = int(subprocess.run(["git", "-C", str(args.repo), "rev-list", "--count", "HEAD"],
                                  capture_output=True, text=True, check=True).stdout)
-    print(f"history: {args.repo} HEAD, {commits:,} commits")
-    base_s, _ = timed(lambda: git_log_numstat(args.repo))
+    print(f"history: {args.repo} HEAD, {commits:,} commits; best of {args.repeat}; load {os.getloadavg()[0]:.1f}")
+    base_s, _ = best(args.repeat, lambda: git_log_numstat(args.repo))
     print(f"baseline  git log --numstat          {base_s:7.2f} s")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.duckdb"
-
-        def full():
-            with warehouse.writing(db) as con:
-                return collect_git(con, args.repo)
-
-        full_s, result = timed(full)
-        print(f"impactlens collect git (full)        {full_s:7.2f} s  {result.commits_stored / full_s:8,.0f} commits/s"
-              f"  ratio {full_s / base_s:.2f}x")
-
-        def again():
-            with warehouse.writing(db) as con:
-                return collect_git(con, args.repo)
-
-        again_s, _ = timed(again)
-        print(f"second run, up to date (in process)  {again_s:7.2f} s")
-        cli_s, _ = timed(lambda: subprocess.run(
-            [sys.executable, "-m", "impactlens", "collect", "git", str(args.repo), "--db", str(db), "--quiet"],
-            check=True))
-        print(f"second run, up to date (command)     {cli_s:7.2f} s  (includes Python start-up and imports)")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        db = measure(args.repo, tmp, args.repeat, "history", base_s)
         print(f"warehouse file                       {db.stat().st_size / 2**20:7.1f} MiB")
+        measure(one_commit_repo(tmp), tmp, args.repeat, "1 commit", None, fresh_process=True)
+    help_s, _ = best(args.repeat, lambda: command("--help"))
+    print(f"impactlens --help (command)          {help_s:7.2f} s")
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak memory: this process {own:,.0f} MiB, largest git child {children:,.0f} MiB")
+    print(f"peak memory: this process {own:,.0f} MiB, largest child {children:,.0f} MiB")
 
     if args.pydriller:
         py_s, n = timed(lambda: pydriller_traversal(args.repo))

@@ -12,7 +12,7 @@ A release and the tag it publishes are one event: both are stored under
 ``deployment_id = 'tag:<repo_id>:<tag>'``, so collecting tags and releases stores it once (the release
 adds its URL and author; the tag gives the exact commit). Loads are upserts: running twice
 changes no row. After a load, incident attribution is refreshed
-(:func:`impactlens.collectors.incidents.attribute`).
+(:func:`impactlens.attribution.attribute`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any, Iterator
 import duckdb
 
 from impactlens.errors import CollectionError
+from impactlens.config import Config
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -88,7 +89,7 @@ def read_tags(path: str | Path) -> list[tuple[str, str, dt.datetime]]:
 def collect_tags(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
-    config: dict[str, Any],
+    config: Config,
     *,
     repo_id: str | None = None,
     patterns: list[str] | None = None,
@@ -170,7 +171,7 @@ def deployments_from_releases(con: duckdb.DuckDBPyConnection, *, repo_id: str | 
 def _run(con: duckdb.DuckDBPyConnection, source: str, target: str) -> Iterator[dict[str, Any]]:
     """One load in one transaction: a ``collection_runs`` row, incident attribution refreshed at the
     end; on failure the transaction is rolled back and the run recorded as failed."""
-    from impactlens.collectors import incidents
+    from impactlens.attribution import attribute
 
     run_id = uuid.uuid4().hex
     con.execute(
@@ -181,7 +182,7 @@ def _run(con: duckdb.DuckDBPyConnection, source: str, target: str) -> Iterator[d
     con.execute("BEGIN TRANSACTION")
     try:
         yield counts
-        incidents.attribute(con)
+        attribute(con)
         con.execute(
             "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
             [json.dumps(counts), run_id],

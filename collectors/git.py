@@ -37,7 +37,6 @@ import duckdb
 
 from impactlens import config as config_mod
 from impactlens import warehouse
-from impactlens.categories import categorizer
 from impactlens.derive import die_here_in_tests
 from impactlens.errors import CollectionError
 
@@ -69,22 +68,22 @@ FILE_COLUMNS = (
 )
 COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
 
-def _arrow_types() -> tuple[dict[str, Any], dict[str, Any]]:
-    import pyarrow as pa  # imported on first write: an up-to-date run never needs it
+def _column_types() -> tuple[dict[str, Any], dict[str, Any]]:
+    import polars as pl  # imported on first write: an up-to-date run never needs it
 
     commit_types = {
-        "authored_at": pa.timestamp("s", tz="UTC"),
-        "committed_at": pa.timestamp("s", tz="UTC"),
-        "author_utc_offset_minutes": pa.int16(),
-        "committer_utc_offset_minutes": pa.int16(),
-        "parent_shas": pa.list_(pa.string()),
-        "is_merge": pa.bool_(),
-        "insertions": pa.int32(),
-        "deletions": pa.int32(),
-        "files_changed": pa.int32(),
-        "pr_number": pa.int32(),
+        "authored_at": pl.Int64,  # seconds since the epoch, made UTC timestamps by _table
+        "committed_at": pl.Int64,
+        "author_utc_offset_minutes": pl.Int16,
+        "committer_utc_offset_minutes": pl.Int16,
+        "parent_shas": pl.List(pl.String),
+        "is_merge": pl.Boolean,
+        "insertions": pl.Int32,
+        "deletions": pl.Int32,
+        "files_changed": pl.Int32,
+        "pr_number": pl.Int32,
     }
-    file_types = {"additions": pa.int32(), "deletions": pa.int32(), "is_binary": pa.bool_()}
+    file_types = {"additions": pl.Int32, "deletions": pl.Int32, "is_binary": pl.Boolean}
     return commit_types, file_types
 
 
@@ -357,15 +356,15 @@ class _Batch:
             subject, _decode(body).strip("\n"), parent_list, is_merge,
             insertions, deletions, len(seen_paths), _pr_number(subject),
         )
-        for column, value in zip(COMMIT_COLUMNS, row):
-            self.commits[column].append(value)
+        for column, cell in zip(COMMIT_COLUMNS, row):
+            self.commits[column].append(cell)
         self.size += 1
         self.merges += is_merge
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
-        commit_types, file_types = _arrow_types()
-        commits = _table(self.commits, commit_types)
+        commit_types, file_types = _column_types()
+        commits = _table(self.commits, commit_types, timestamps=("authored_at", "committed_at"))
         files = _table(self.files, file_types)
         coauthors = _table(self.coauthors, {})
         with warehouse.transaction(con):
@@ -376,15 +375,15 @@ class _Batch:
             ):
                 warehouse.upsert(con, name, table, columns)
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
-        return files.num_rows
+        return files.height
 
 
-def _table(columns: dict[str, list[Any]], types: dict[str, Any]) -> Any:
-    import pyarrow as pa
+def _table(columns: dict[str, list[Any]], types: dict[str, Any], timestamps: tuple[str, ...] = ()) -> Any:
+    import polars as pl
 
-    return pa.table({
-        name: pa.array(values, type=types.get(name, pa.string())) for name, values in columns.items()
-    })
+    return warehouse.frame(columns, types).with_columns(
+        pl.from_epoch(name, time_unit="s").dt.replace_time_zone("UTC") for name in timestamps
+    )
 
 
 def _stream_records(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
@@ -441,7 +440,7 @@ def collect_git(
     branch: str | None = None,
     since: str | None = None,
     repo_id: str | None = None,
-    config: dict[str, Any] | None = None,
+    config: config_mod.Config | None = None,
     web_url: str | None = None,
     batch_size: int = BATCH_SIZE,
     on_start: Callable[[int], None] | None = None,
@@ -463,7 +462,7 @@ def collect_git(
     """
     started = time.perf_counter()
     repo = open_repository(path)
-    cfg = config or config_mod.load()
+    cfg = config or config_mod.defaults()
     found_id, owner, url = repository_id(repo, web_url)
     if repo_id is None and web_url is None:
         found_id = stored_repo_id(con, repo)
@@ -543,7 +542,7 @@ def _collect(
     result: GitCollection,
     ref: str,
     since: str | None,
-    cfg: dict[str, Any],
+    cfg: config_mod.Config,
     batch_size: int,
     on_start: Callable[[int], None] | None,
     on_progress: Callable[[int], None] | None,
@@ -585,6 +584,8 @@ def _collect(
     )
     feeder = threading.Thread(target=_feed, args=(proc, todo), daemon=True)
     feeder.start()
+    from impactlens.categories import categorizer  # pathspec: only a run with commits to read needs it
+
     categorize = categorizer(cfg)
     batch = _Batch(result.repo_id, categorize)
     seen = 0

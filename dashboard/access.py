@@ -16,6 +16,7 @@ Without ``[access] sign_in = true`` the dashboard is unchanged (local use, every
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 import polars as pl
 import streamlit as st
@@ -50,15 +51,13 @@ class Access:
 OPEN = Access(None, None, None, None)
 
 
-def settings() -> dict:
-    """``[access]`` of impactlens.toml in the working directory (defaults when absent).
+def settings() -> Mapping[str, Any]:
+    """``[access]`` of the dashboard's configuration (:func:`data.current_config`; defaults when absent).
 
     Raises:
         ConfigError: the file is not valid.
     """
-    from impactlens import config
-
-    return config.load()["access"]
+    return data.current_config().access
 
 
 def sign_in_required() -> bool:
@@ -71,13 +70,13 @@ def signed_in_email() -> str | None:
     user = st.user
     if not user.get("is_logged_in", False):
         return None
-    email = (user.get("email") or "").strip().lower()
+    email = (user.get("email") or "").strip().lower()  # type: ignore[union-attr, operator]
     return email or None
 
 
 def person_of_email(wh: data.Warehouse, email: str) -> str | None:
     """The person key whose identity is ``email:<email>`` (exact, case-insensitive), or None."""
-    from impactlens.people import identity_id
+    from impactlens.identity import identity_id
 
     identity = identity_id("email", email)
 
@@ -97,7 +96,7 @@ def _members_ever(wh: data.Warehouse, team: str) -> set[str]:
     return set(rows["person_key"].to_list())
 
 
-def for_email(wh: data.Warehouse, email: str, rules: dict) -> Access:
+def for_email(wh: data.Warehouse, email: str, rules: Mapping[str, Any]) -> Access:
     """What ``email`` may see under ``rules`` (the ``[access]`` table)."""
     email = email.strip().lower()
     me = person_of_email(wh, email)

@@ -175,7 +175,7 @@ def html_page(case: Case) -> str:
             for record in section.records:
                 text = esc(record.text)
                 if safe_url(record.url):
-                    text = f"<a href='{esc(safe_url(record.url), quote=True)}'>{text}</a>"
+                    text = f"<a href='{esc(safe_url(record.url), quote=True)}'>{text}</a>"  # type: ignore[arg-type]
                 detail = f" <span class='detail'>— {esc(record.detail)}</span>" if record.detail else ""
                 parts.append(f"<li>{text}{detail}</li>")
             if section.total_records > len(section.records):

@@ -9,6 +9,7 @@ Weeks are UTC weeks starting on Monday; durations are hours; sizes are changed l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import polars as pl
@@ -131,7 +132,7 @@ def person_pr_size(weekly: pl.DataFrame) -> Panel:
     return Panel(chart, reading)
 
 
-def _week_domain(weekly: pl.DataFrame) -> list[str]:
+def _week_domain(weekly: pl.DataFrame) -> Any:  # [first, last] ISO days, or alt.Undefined
     weeks = weekly["week"]
     return [weeks.min().isoformat(), weeks.max().isoformat()] if weeks.len() else alt.Undefined
 

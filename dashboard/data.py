@@ -24,8 +24,10 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from impactlens import metrics, warehouse
+from impactlens import config as config_mod, metrics, warehouse
 from impactlens.errors import ImpactlensError, WarehouseError
+from impactlens.identity import identity_sql
+from impactlens.membership import overlaps_expr
 from impactlens.text import plural
 from impactlens.metrics import (
     dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
@@ -60,13 +62,40 @@ PHASES = ("coding", "pickup", "review", "deploy")
 def db_path(argv: list[str] | None = None) -> Path:
     """The warehouse the dashboard reads: ``--db FILE`` after ``streamlit run app.py --``, else
     ``$IMPACTLENS_DB``, else ``./impactlens.duckdb``."""
-    argv = sys.argv[1:] if argv is None else argv
+    named = _argument("--db", sys.argv[1:] if argv is None else argv)
+    return Path(named) if named is not None else warehouse.resolve_path(None)
+
+
+def _argument(option: str, argv: list[str]) -> str | None:
+    """The value of ``option`` (``--db FILE`` or ``--db=FILE``) in ``argv``; the last one given wins."""
+    found = None
     for i, arg in enumerate(argv):
-        if arg == "--db" and i + 1 < len(argv):
-            return Path(argv[i + 1])
-        if arg.startswith("--db="):
-            return Path(arg.split("=", 1)[1])
-    return warehouse.resolve_path(None)
+        if arg == option and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith(option + "="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+def config_path(argv: list[str] | None = None) -> Path | None:
+    """The configuration file the dashboard reads: ``--config FILE`` after ``streamlit run app.py --``, else
+    ``$IMPACTLENS_CONFIG`` (set by ``impactlens dashboard``), else ``./impactlens.toml`` when present, else None
+    (the defaults): the command line's rule (:func:`impactlens.config.find`).
+
+    Raises:
+        ConfigError: the named file does not exist.
+    """
+    named = _argument("--config", sys.argv[1:] if argv is None else argv)
+    return config_mod.find(named or os.environ.get(config_mod.CONFIG_ENV) or None)
+
+
+def current_config() -> config_mod.Config:
+    """The configuration of this dashboard (:func:`config_path`, read on each call: it is a small file).
+
+    Raises:
+        ConfigError: the file is missing or not valid.
+    """
+    return config_mod.load(config_path())
 
 
 def file_identity(path: Path) -> tuple[int, int, int]:
@@ -92,7 +121,7 @@ class Warehouse:
     ``frames`` is a preloaded :class:`impactlens.metrics.Frames`; ``people`` has person_key, display_name,
     title, level (str), is_junk (bool, :func:`impactlens.people.is_junk_key`); ``teams`` has team_id, name;
     ``repos`` has repo_id, url; ``counts`` maps a table name to its row count; ``first_day``/``last_day``
-    bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`SOURCE_TABLES`),
+    bound the activity in the data (UTC dates); ``firsts`` has repo_id, source (one of :data:`impactlens.coverage.SOURCES`),
     first_at (Datetime UTC): when each source's data begins, per repository (the comparison rule);
     ``collected`` names the sources of :data:`impactlens.coverage.SOURCES` collected for at least one
     repository (a succeeded run or stored rows), so an empty state can tell "not collected" from "none".
@@ -143,21 +172,16 @@ class Warehouse:
 
 
 #: source -> (table, timestamp): where each source's data begins (docs/metrics.md "Comparisons").
-SOURCE_TABLES = {
-    "git": ("commits", "authored_at"), "pull_requests": ("pull_requests", "created_at"),
-    "reviews": ("reviews", "submitted_at"), "incidents": ("incidents", "opened_at"),
-    "deployments": ("deployments", "created_at"),
-}
 #: What each source holds, for the notices.
-SOURCE_NOUNS = {"git": "commits", "pull_requests": "pull requests", "reviews": "reviews", "incidents": "incidents",
-                "deployments": "deployments"}
+SOURCE_NOUNS = coverage.NOUNS
 
 _TABLES = ("commits", "pull_requests", "reviews", "comments", "incidents", "deployments", "teams",
            "team_memberships", "people", "identities", "commit_files")
 
 
-def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
-    """Read the warehouse at ``path`` into a :class:`Warehouse`; the connection is closed on return.
+def load_warehouse(path: str | os.PathLike[str], config: config_mod.Config | None = None) -> Warehouse:
+    """Read the warehouse at ``path`` into a :class:`Warehouse` whose frames use ``config`` (default the
+    defaults); the connection is closed on return.
 
     Raises:
         WarehouseError, SchemaOutdatedError, SchemaTooNewError: from :func:`impactlens.warehouse.read_only`.
@@ -174,17 +198,15 @@ def load_warehouse(path: str | os.PathLike[str]) -> Warehouse:
         repos = pl.DataFrame({"repo_id": ids, "url": [urls.get(r) for r in ids]},
                              schema={"repo_id": pl.String, "url": pl.String})
         titles = con.sql("SELECT person_id AS person_key, title, level FROM people").pl()
-        frames = metrics.load(con, coded=False).preload()
+        frames = metrics.load(con, coded=False, config=config).preload()
         span = con.sql(
             "SELECT min(t), max(t) FROM (SELECT authored_at AS t FROM commits UNION ALL "
             "SELECT created_at FROM pull_requests UNION ALL SELECT merged_at FROM pull_requests "
             "UNION ALL SELECT opened_at FROM incidents UNION ALL SELECT created_at FROM deployments)"
         ).fetchall()[0]
-        firsts = con.sql(" UNION ALL ".join(
-            f"SELECT {'NULL::VARCHAR' if table == 'incidents' else 'repo_id'} AS repo_id, '{source}' AS source, "
-            f"min({column}) AS first_at FROM {table} GROUP BY 1 HAVING count(*) > 0"
-            for source, (table, column) in SOURCE_TABLES.items())).pl()
-        collected = frozenset(coverage.sources(con).filter(pl.col("collected"))["source"].to_list())
+        cov = coverage.sources(con)
+        firsts = cov.filter(pl.col("first_at").is_not_null()).select("repo_id", "source", "first_at")
+        collected = frozenset(cov.filter(pl.col("collected"))["source"].to_list())
     finally:
         con.close()
     people = _people(frames, titles)
@@ -218,14 +240,15 @@ def _people(frames: metrics.Frames, titles: pl.DataFrame) -> pl.DataFrame:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the warehouse…")
-def _cached_warehouse(path: str, identity: tuple[int, int, int]) -> Warehouse:
-    return load_warehouse(path)
+def _cached_warehouse(path: str, identity: tuple[int, int, int], config: config_mod.Config) -> Warehouse:
+    return load_warehouse(path, config)
 
 
 def current_warehouse(path: Path | None = None) -> Warehouse:
-    """The warehouse at ``path`` (default :func:`db_path`), reloaded when its file changed."""
+    """The warehouse at ``path`` (default :func:`db_path`) read with :func:`current_config`, reloaded when its
+    file or the configuration changed."""
     path = path or db_path()
-    return _cached_warehouse(str(path.resolve()), file_identity(path))
+    return _cached_warehouse(str(path.resolve()), file_identity(path), current_config())
 
 
 def memo(wh: Warehouse, name: str, *args: Any):
@@ -283,8 +306,7 @@ def default_period(wh: Warehouse) -> Period:
 def team_members(wh: Warehouse, team: str, period: Period) -> pl.DataFrame:
     """person_key of everyone in ``team`` at some time during ``period``."""
     members = wh.frames.memberships.filter(
-        (pl.col("team_id") == team) & (pl.col("valid_from") <= period.end)
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+        (pl.col("team_id") == team) & overlaps_expr(period.start, period.end + timedelta(days=1))
     ).select("person_key").unique().collect()
     return members
 
@@ -292,8 +314,7 @@ def team_members(wh: Warehouse, team: str, period: Period) -> pl.DataFrame:
 def person_teams(wh: Warehouse, person: str, period: Period) -> list[str]:
     """Names of the teams ``person`` belonged to during ``period``."""
     rows = wh.frames.memberships.filter(
-        (pl.col("person_key") == person) & (pl.col("valid_from") <= period.end)
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > period.start))
+        (pl.col("person_key") == person) & overlaps_expr(period.start, period.end + timedelta(days=1))
     ).select("team_id").unique().collect()
     return sorted(wh.team_name(t) for t in rows["team_id"])
 
@@ -731,11 +752,12 @@ def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None,
     ``actor_id`` of its identity ``email:<lower(author_email)>``, or that identity itself when not recorded yet.
     """
     scope = period.scope()
+    email = identity_sql("c.author_email", kind="email")
     sql = (
         "SELECT c.repo_id, left(c.sha, 10) AS sha, c.subject, c.authored_at, "
         "CAST(c.insertions + c.deletions AS BIGINT) AS lines FROM commits c "
-        "LEFT JOIN actors a ON a.identity_id = 'email:' || lower(trim(c.author_email)) "
-        "WHERE coalesce(a.actor_id, 'email:' || lower(trim(c.author_email))) = ? AND NOT c.is_merge "
+        f"LEFT JOIN actors a ON a.identity_id = {email} "
+        f"WHERE coalesce(a.actor_id, {email}) = ? AND NOT c.is_merge "
         "AND c.authored_at >= ? AND c.authored_at < ? AND (? IS NULL OR c.repo_id = ?) "
         "ORDER BY c.authored_at DESC LIMIT ?"
     )
@@ -745,7 +767,7 @@ def person_commits(wh: Warehouse, person: str, period: Period, repo: str | None,
 
 def _utc(value: Any) -> datetime:
     from impactlens.metrics.frames import utc
-    return utc(value)
+    return utc(value)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------- evidence
@@ -774,7 +796,7 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
     def build():
         con = warehouse.read_only(wh.path)
         try:
-            return evidence.build_packet(con, person, period.start, period.end)
+            return evidence.build_packet(con, person, period.start, period.end, config=wh.frames.config)
         except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
             return exc
         finally:
@@ -1019,7 +1041,7 @@ def judge(fig: Figure) -> comparison.Change:
     ``count``, medians and the Gini by their record counts and a 25% change."""
     kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
     noun = {"count": COUNT_NOUNS.get(fig.key, "events"), "rate": "failures", "median": fig.basis or "records"}[kind]
-    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,
+    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,  # type: ignore[arg-type]
                             events=fig.events, previous_events=fig.previous_events, noun=noun)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from impactlens import coverage
 from impactlens.dashboard import access, data
 from impactlens.dashboard.charts import Panel
 from impactlens.errors import ImpactlensError
@@ -43,11 +44,11 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
         teams = [None, *wh.teams["team_id"].to_list()]
         if viewer.teams is not None:  # signed in: the viewer's teams (leads), "All teams" means "my own work"
             teams = [t for t in teams if t is None or t in viewer.teams]
-        wanted = st.query_params.get("team")  # a shared link may name the team: ?team=web (id or name)
+        wanted = st.query_params.get("team")  # type: ignore[assignment]  # a shared link may name the team: ?team=web (id or name)
         index = 1 if viewer.teams and len(teams) > 1 else 0  # a lead opens on their first team
         if wanted:
             try:
-                found = data.find_team(wh, wanted)
+                found = data.find_team(wh, wanted)  # type: ignore[arg-type]
                 if found not in teams:
                     raise data.NotFound(f"You may not see team '{wanted}'.")
                 index = teams.index(found)
@@ -112,9 +113,8 @@ def context() -> tuple[data.Warehouse, data.Filters]:
     return wh, filters
 
 
-#: The coverage source (impactlens.coverage.SOURCES) behind each table an empty state names.
-_TABLE_SOURCES = {"commits": "git", "pull_requests": "pull_requests", "reviews": "reviews",
-                  "deployments": "deployments", "incidents": "incidents"}
+#: The coverage source behind each table an empty state names.
+_TABLE_SOURCES = {table: source for source, (table, *_) in coverage.SOURCES.items()}
 
 
 def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
@@ -132,14 +132,12 @@ def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
 
 
 def configured_me() -> str | None:
-    """``[dashboard] me`` of impactlens.toml in the working directory, or None when unset.
+    """``[dashboard] me`` of the dashboard's configuration (:func:`data.current_config`), or None when unset.
 
     Raises:
         ConfigError: the file is not valid (shown by the caller).
     """
-    from impactlens import config
-
-    me = (config.load().get("dashboard", {}).get("me") or "").strip()
+    me = data.current_config().dashboard.me.strip()
     return me or None
 
 
@@ -151,7 +149,7 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
     viewer = access.current()
     people = data.people_choices(wh, filters)
     if not viewer.everything:  # signed in: only the people the allow-list gives this viewer
-        people = people.filter(pl.col("person_key").is_in(sorted(viewer.people)))
+        people = people.filter(pl.col("person_key").is_in(sorted(viewer.people)))  # type: ignore[arg-type]
     if people.height == 0:
         if filters.team is not None:
             st.info(f"Nobody was in {wh.team_name(filters.team)} in this period: pick another team or period.")
@@ -187,8 +185,8 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
         where = f"was not in {wh.team_name(filters.team)} in this period" if filters.team else "has no activity in the data"
         st.warning(f"{wh.name(wanted)} ({wanted}) {where}: choose someone below.", icon=":material/person_off:")
         wanted = None
-    person = st.selectbox("Person", keys, index=keys.index(wanted) if wanted in keys else None,
-                          format_func=labels.get, key=key, placeholder="Choose a person…",
+    person = st.selectbox("Person", keys, index=keys.index(wanted) if wanted in keys else None,  # type: ignore[arg-type]
+                          format_func=labels.get, key=key, placeholder="Choose a person…",  # type: ignore[arg-type]
                           help="Type to search. Set [dashboard] me in impactlens.toml to open on yourself.")
     if person is None:
         st.info("Choose a person to see their figures (or set `me` under `[dashboard]` in impactlens.toml).",
@@ -243,7 +241,7 @@ def figure(fig: data.Figure, flag: bool = False, note: str = "") -> None:
     colour = "off" if unchanged else "inverse" if fig.lower_is_better else "normal"
     label = f"⚑ {fig.label}" if flag else fig.label
     with st.container(border=True, height=CARD_HEIGHT):
-        st.metric(label, fig.shown(), delta, delta_color=colour, delta_arrow="off" if unchanged else "auto",
+        st.metric(label, fig.shown(), delta, delta_color=colour, delta_arrow="off" if unchanged else "auto",  # type: ignore[arg-type]
                   help=fig.help or None)
         st.caption(" · ".join(t for t in (fig.context(), note) if t) or "&nbsp;")
 

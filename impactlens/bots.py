@@ -22,10 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import duckdb
-import pyarrow as pa
+
+from impactlens import warehouse
+
+from impactlens.identity import KINDS, identity_id, identity_sql
+from impactlens.config import Config
 
 BOT = "bot"
 AI_REVIEWER = "ai_reviewer"
@@ -44,7 +47,7 @@ class BotRules:
     not_bots: frozenset[str]
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "BotRules":
+    def from_config(cls, config: Config) -> "BotRules":
         """Rules from the ``[bots]`` section: defaults plus the ``extra_*`` lists."""
         bots = config["bots"]
 
@@ -116,7 +119,7 @@ def _glob(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
 
 
-def rules(config: dict[str, Any]) -> BotRules:
+def rules(config: Config) -> BotRules:
     """Shorthand for :meth:`BotRules.from_config`."""
     return BotRules.from_config(config)
 
@@ -130,7 +133,7 @@ FLAGGED_COLUMNS = (
 )
 
 
-def classify(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+def classify(con: duckdb.DuckDBPyConnection, config: Config) -> list[tuple[str, str | None, str | None]]:
     """``(identity_id, bot_kind or None, why)`` for every identity, by this precedence (first that applies):
 
     1. a recorded decision (``bot_overrides``, ``impactlens people unbot``): "marked a person by ...";
@@ -143,27 +146,28 @@ def classify(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> list[tup
         row[0]
         for table, login, flag in FLAGGED_COLUMNS
         for row in con.execute(
-            f"SELECT DISTINCT 'github_login:' || lower({login}) FROM {table} WHERE {flag} AND {login} IS NOT NULL"
+            f"SELECT DISTINCT {identity_sql(login, kind='github_login')} FROM {table} "
+            f"WHERE {flag} AND {login} IS NOT NULL"
         ).fetchall()
     }
     overrides = {i: (b, r) for i, b, r in con.sql("SELECT identity_id, is_bot, reason FROM bot_overrides").fetchall()}
-    out = []
-    for identity_id, kind, value in con.execute("SELECT identity_id, kind, value FROM identities ORDER BY 1").fetchall():
-        if identity_id in overrides:
-            is_bot, reason = overrides[identity_id]
-            out.append((identity_id, BOT if is_bot else None, f"decided: {reason}"))
+    out: list[tuple[str, str | None, str | None]] = []
+    for ident, kind, value in con.execute("SELECT identity_id, kind, value FROM identities ORDER BY 1").fetchall():
+        if ident in overrides:
+            is_bot, reason = overrides[ident]
+            out.append((ident, BOT if is_bot else None, f"decided: {reason}"))
             continue
         if value.lower() in bot_rules.not_bots:
-            out.append((identity_id, None, "[bots] not_bots"))
+            out.append((ident, None, "[bots] not_bots"))
             continue
         found = bot_rules.explain(kind, value)
-        if found is None and identity_id in flagged:
+        if found is None and ident in flagged:
             found = (BOT, "GitHub account type Bot")
-        out.append((identity_id, found[0] if found else None, found[1] if found else None))
+        out.append((ident, found[0] if found else None, found[1] if found else None))
     return out
 
 
-def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> int:
+def flag_identities(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     """Set ``identities.is_bot`` / ``bot_kind`` from the patterns; returns how many identities are bots.
 
     Every identity is re-judged, so a pattern added to the config (or moved to ``not_bots``) takes
@@ -171,10 +175,7 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> i
     ``'bot'`` even when no pattern names it. The caller owns the transaction.
     """
     kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
-    table = pa.table({
-        "identity_id": pa.array([k[0] for k in kinds], type=pa.string()),
-        "bot_kind": pa.array([k[1] for k in kinds], type=pa.string()),
-    })
+    table = warehouse.frame({"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
     con.register("_bot_kinds", table)
     try:
         con.execute(
@@ -197,11 +198,13 @@ def flag_activity(con: duckdb.DuckDBPyConnection) -> None:
     for table, login, flag in FLAGGED_COLUMNS:
         con.execute(
             f"UPDATE {table} SET {flag} = false FROM bot_overrides o "
-            f"WHERE o.identity_id = 'github_login:' || lower({table}.{login}) AND NOT o.is_bot AND {table}.{flag}"
+            f"WHERE o.identity_id = {identity_sql(f'{table}.{login}', kind='github_login')} AND NOT o.is_bot "
+            f"AND {table}.{flag}"
         )
         con.execute(
             f"UPDATE {table} SET {flag} = true FROM actors a "
-            f"WHERE a.identity_id = 'github_login:' || lower({table}.{login}) AND a.is_bot AND NOT {table}.{flag}"
+            f"WHERE a.identity_id = {identity_sql(f'{table}.{login}', kind='github_login')} AND a.is_bot "
+            f"AND NOT {table}.{flag}"
         )
 
 
@@ -209,15 +212,14 @@ def _identity_ids(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
     """The identity ids ``text`` names: an identity id, ``@login``, an email, a login, or a person id (all its
     identities). Empty when none exists."""
     text = text.strip()
-    if ":" in text and text.split(":", 1)[0] in ("email", "github_login", "name"):
-        kind, value = text.split(":", 1)
-        ids = [f"{kind}:{value.lower()}"]
+    if ":" in text and text.split(":", 1)[0] in KINDS:
+        ids = [identity_id(*text.split(":", 1))]
     elif text.startswith("@"):
-        ids = [f"github_login:{text[1:].lower()}"]
+        ids = [identity_id("github_login", text[1:])]
     elif "@" in text:
-        ids = [f"email:{text.lower()}"]
+        ids = [identity_id("email", text)]
     else:
-        ids = [f"github_login:{text.lower()}"]
+        ids = [identity_id("github_login", text)]
     found = [r[0] for r in con.execute("SELECT identity_id FROM identities WHERE identity_id = ?", ids[:1]).fetchall()]
     if not found:
         found = [r[0] for r in con.execute(
@@ -239,11 +241,11 @@ def set_override(con: duckdb.DuckDBPyConnection, text: str, *, is_bot: bool, rea
         raise ImpactlensError(f"no identity or person '{text}' (see `impactlens people bots` for bot identities).")
     if not reason.strip():
         raise ImpactlensError("--reason must say why (kept with the decision).")
-    for identity_id in ids:
+    for ident in ids:
         con.execute(
             "INSERT INTO bot_overrides VALUES (?, ?, ?, now()) ON CONFLICT (identity_id) DO UPDATE SET "
             "is_bot = excluded.is_bot, reason = excluded.reason, decided_at = excluded.decided_at",
-            [identity_id, is_bot, reason.strip()],
+            [ident, is_bot, reason.strip()],
         )
     return ids
 
@@ -260,7 +262,7 @@ def clear_override(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
            if con.execute("SELECT 1 FROM bot_overrides WHERE identity_id = ?", [i]).fetchall()]
     if not ids:
         raise ImpactlensError(f"no bot decision recorded for '{text}'.")
-    for identity_id in ids:
-        con.execute("DELETE FROM bot_overrides WHERE identity_id = ?", [identity_id])
+    for ident in ids:
+        con.execute("DELETE FROM bot_overrides WHERE identity_id = ?", [ident])
         # the rows' flags were cleared by the decision: GitHub's own type is unknown now, patterns decide
     return ids

@@ -4,9 +4,9 @@ Every command that writes goes through :func:`impactlens.warehouse.writing`, so 
 last complete data; every user-facing failure is one line on stderr and exit code 2.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -75,7 +75,7 @@ def collect_git_command(
     with user_errors():
         since_day = dates.parse_day(since, "--since")
         since = dates.git_since(since_day) if since_day else None
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         repo = open_repository(path)  # validate before touching the warehouse
         # A run killed part-way is continued by the next run of the same repository, branch and --since.
         this = job(resumes=f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}", config=cfg)
@@ -119,7 +119,7 @@ def db_info(db: DbOption = None) -> None:
         ).fetchall()
         if runs:
             typer.echo("Last collection runs:")
-            for source, target, status, started, finished in runs:
+            for source, target, status, started, _finished in runs:
                 typer.echo(f"  {started:%Y-%m-%d %H:%M} {source:<9} {target:<30} {status}")
 
 
@@ -149,7 +149,7 @@ def config_show(config: ConfigOption = None) -> None:
     from impactlens import config as config_mod
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
     typer.echo(config_mod.dumps(cfg))
 
 

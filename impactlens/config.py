@@ -1,6 +1,7 @@
 """The one configuration file, ``impactlens.toml``, and its defaults.
 
-The file is looked up in the working directory unless ``--config`` names one. Every key is optional;
+The command line looks for the file in the working directory unless ``--config`` names one
+(:func:`resolve`, the one place that does); library functions are given a frozen :class:`Config`. Every key is optional;
 a key the tool does not know is an error that names it (a typo never passes silently).
 
 Sections (all shown by ``impactlens config show``):
@@ -26,12 +27,16 @@ from __future__ import annotations
 import copy
 import os
 import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from impactlens.errors import ConfigError
 
 CONFIG_FILE = "impactlens.toml"
+#: How ``impactlens dashboard`` tells the Streamlit process which file the command line resolved.
+CONFIG_ENV = "IMPACTLENS_CONFIG"
 
 # Evaluated in this order; the first category whose globs match a path wins; no match is "other".
 CATEGORY_ORDER = (
@@ -201,31 +206,269 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The effective configuration: the defaults, overridden by ``path`` or ``./impactlens.toml``.
+class _Section(Mapping[str, Any]):
+    """A section read like the TOML table it came from (``section["key"]``, ``section.get("key")``)
+    as well as by attribute; frozen."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._keys():
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+    def _keys(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Categories(_Section):
+    """``[categories]``: gitignore-style globs per file category (:data:`CATEGORY_ORDER`)."""
+
+    vendored: tuple[str, ...]
+    lockfile: tuple[str, ...]
+    generated: tuple[str, ...]
+    adr: tuple[str, ...]
+    design_doc: tuple[str, ...]
+    postmortem: tuple[str, ...]
+    runbook: tuple[str, ...]
+    test: tuple[str, ...]
+    docs: tuple[str, ...]
+    code: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Bots(_Section):
+    """``[bots]``: login and email globs of bots and AI reviewers; ``not_bots`` are people."""
+
+    login_patterns: tuple[str, ...]
+    email_patterns: tuple[str, ...]
+    ai_reviewer_patterns: tuple[str, ...]
+    extra_login_patterns: tuple[str, ...]
+    extra_email_patterns: tuple[str, ...]
+    extra_ai_reviewer_patterns: tuple[str, ...]
+    not_bots: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Incidents(_Section):
+    """``[incidents]``: issue labels that mark an incident; whether reverts count as incidents."""
+
+    labels: tuple[str, ...]
+    reverts_as_incidents: bool
+
+
+@dataclass(frozen=True)
+class Deployments(_Section):
+    """``[deployments]``: git tag globs that mark a deployment; production environment names."""
+
+    tag_patterns: tuple[str, ...]
+    production_environments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BusinessHours(_Section):
+    """``[business_hours]``: working days (Mon..Sun), start and end (HH:MM) and an IANA timezone."""
+
+    workdays: tuple[str, ...]
+    start: str
+    end: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class People(_Section):
+    """``[people]``: the roster file ('' none) and the career ladder, lowest level first."""
+
+    roster: str
+    ladder: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Review(_Section):
+    """``[review]``: what ends the wait for a first review (``review_or_comment`` or ``review``)."""
+
+    first_response: str
+
+
+@dataclass(frozen=True)
+class Me(_Section):
+    """``[assistant]`` and ``[dashboard]``: ``me``, an id, email, login or name ('' unset)."""
+
+    me: str
+
+
+@dataclass(frozen=True)
+class Access(_Section):
+    """``[access]``: sign-in, admin emails and ``leads`` (team id -> lead emails)."""
+
+    sign_in: bool
+    admins: tuple[str, ...]
+    leads: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Digest(_Section):
+    """``[digest]``: alert thresholds of ``impactlens digest`` (days, shares, counts) and its webhook."""
+
+    stale_days: int
+    review_share_max: float
+    review_window_weeks: int
+    min_reviews: int
+    postmortem_severities: tuple[str, ...]
+    max_pr_lines: int
+    webhook_url: str
+    webhook_format: str
+
+
+@dataclass(frozen=True)
+class Config(_Section):
+    """The effective configuration: one frozen section per table of ``impactlens.toml``.
+
+    Read by attribute (``config.bots.not_bots``) or like the TOML (``config["bots"]["not_bots"]``);
+    lists are tuples. Build it with :func:`load` (a file, or the defaults) or :func:`from_dict`.
+    """
+
+    categories: Categories
+    bots: Bots
+    incidents: Incidents
+    deployments: Deployments
+    business_hours: BusinessHours
+    people: People
+    review: Review
+    assistant: Me
+    dashboard: Me
+    access: Access
+    digest: Digest
+
+    def as_dict(self) -> dict[str, Any]:
+        """The configuration as plain TOML-shaped data (tables as dicts, tuples as lists)."""
+        return _thaw(self)
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "categories": Categories, "bots": Bots, "incidents": Incidents, "deployments": Deployments,
+    "business_hours": BusinessHours, "people": People, "review": Review, "assistant": Me,
+    "dashboard": Me, "access": Access, "digest": Digest,
+}
+
+
+class Table(Mapping[str, Any]):
+    """A read-only table whose keys are the user's own (``[access.leads]``: team ids)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Table({self._items!r})"
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._items.items())))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Table, (self._items,))
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return Table({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def from_dict(data: Mapping[str, Any] | None = None) -> Config:
+    """The configuration from TOML-shaped ``data`` (what an ``impactlens.toml`` would hold) over the defaults.
 
     Raises:
-        ConfigError: the named file is missing, is not valid TOML (with its line), has an unknown
-            key (named), or a value of the wrong type.
+        ConfigError: an unknown key (named) or a value of the wrong type.
+    """
+    plain: dict[str, Any] = _thaw(dict(data or {}))
+    _check(plain, DEFAULTS, "")
+    merged = _merge(DEFAULTS, plain)
+    sections: dict[str, Any] = {name: cls(**{k: _freeze(v) for k, v in merged[name].items()})
+                                for name, cls in _SECTIONS.items()}
+    return Config(**sections)
+
+
+def defaults() -> Config:
+    """The default configuration (no file)."""
+    return from_dict({})
+
+
+def find(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The configuration file a command uses: ``path`` when given (``--config``), else ``./impactlens.toml``
+    when the working directory has one, else None (the defaults).
+
+    This is the only place that looks in the working directory; library functions take a :class:`Config`.
+
+    Raises:
+        ConfigError: ``path`` is given and does not exist.
     """
     if path is None:
         candidate = Path(CONFIG_FILE)
-        if not candidate.exists():
-            return copy.deepcopy(DEFAULTS)
-    else:
-        candidate = Path(path)
-        if not candidate.exists():
-            raise ConfigError(f"configuration file {candidate} does not exist.")
+        return candidate if candidate.is_file() else None
+    candidate = Path(path)
+    if not candidate.exists():
+        raise ConfigError(f"configuration file {candidate} does not exist.")
+    return candidate
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration in the file ``path`` over the defaults; None: the defaults (no file is looked for:
+    :func:`resolve` applies the command line's rule).
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML (with its line), has an unknown key (named),
+            or a value of the wrong type.
+    """
+    if path is None:
+        return defaults()
+    candidate = Path(path)
+    if not candidate.exists():
+        raise ConfigError(f"configuration file {candidate} does not exist.")
     try:
         data = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{candidate} is not valid TOML: {exc}.") from None
-    _check(data, DEFAULTS, "")
-    return _merge(DEFAULTS, data)
+    return from_dict(data)
 
 
-def dumps(config: dict[str, Any]) -> str:
+def resolve(path: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration of a command: ``--config path`` when given, else ``./impactlens.toml`` when present,
+    else the defaults (``load(find(path))``).
+
+    Raises:
+        ConfigError: as :func:`find` and :func:`load`.
+    """
+    return load(find(path))
+
+
+def dumps(config: Config | Mapping[str, Any]) -> str:
     """``config`` as TOML text (what ``impactlens config show`` prints)."""
     import tomli_w
 
-    return tomli_w.dumps(config)
+    return tomli_w.dumps(_thaw(config))

@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 import os
 import signal
-from typing import Any
 
 import duckdb
 
 from impactlens import warehouse
+from impactlens.config import Config
 
 TEST_DIE_ENV = "IMPACTLENS_TEST_DIE_IN"
 
@@ -40,7 +40,7 @@ class Derived:
         )
 
 
-def after_collection(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived:
+def after_collection(con: duckdb.DuckDBPyConnection, config: Config) -> Derived:
     """Refresh the derived rows in ``con`` (a writing connection): release deployments, incidents, people.
 
     Order matters: incidents are attributed to deployments, and people resolution reads incidents.
@@ -56,7 +56,7 @@ def after_collection(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> 
     return Derived(releases.stored, derived.summary(), resolution.summary())
 
 
-def if_pending(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Derived | None:
+def if_pending(con: duckdb.DuckDBPyConnection, config: Config) -> Derived | None:
     """Run :func:`after_collection` when collected rows wait for it; returns its counts, or None."""
     return after_collection(con, config) if warehouse.derive_pending(con) else None
 

@@ -27,6 +27,7 @@ from impactlens.evidence.tables import repo_urls
 from impactlens.evidence.team_review import TeamReview, build_team_review
 from impactlens.text import md_link, md_text, slack_link, slack_text
 from impactlens.metrics import Scope, human_reviews, incident_facts, incident_roles, load, pr_facts, review_load, with_team
+from impactlens.config import Config
 
 #: Exit code of ``impactlens digest`` when at least one alert fired (0: none).
 ALERT_EXIT_CODE = 3
@@ -124,7 +125,7 @@ class Digest:
         return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-def settings(config: dict[str, Any]) -> dict[str, Any]:
+def settings(config: Config) -> dict[str, Any]:
     """The ``[digest]`` settings of ``config``, checked.
 
     Raises:
@@ -149,7 +150,7 @@ def _pr_record(r: dict[str, Any], urls: dict[str, str]) -> Record:
     return Record("pr", str(r["number"]), f"{r['repo_id']}#{r['number']}", r["repo_id"], url, r["title"])
 
 
-def build_digest(con: duckdb.DuckDBPyConnection, team: str, week: str, config: dict[str, Any], *,
+def build_digest(con: duckdb.DuckDBPyConnection, team: str, week: str, config: Config, *,
                  names: bool = False) -> Digest:
     """The digest of ``team`` (id or name) for the ISO week ``week`` (``2026-W14`` or a date in it).
 
@@ -169,11 +170,11 @@ def build_digest(con: duckdb.DuckDBPyConnection, team: str, week: str, config: d
         EvidenceError: unknown team or week. ConfigError: bad ``[digest]`` settings.
     """
     s = settings(config)
-    review = build_team_review(con, team, week, names=False)
+    review = build_team_review(con, team, week, names=False, config=config)
     team_id = review.team_id
     start = datetime.combine(review.week_start, datetime.min.time(), timezone.utc)
     end = start + timedelta(days=7)
-    frames = load(con, coded=False)
+    frames = load(con, coded=False, config=config)
     urls = repo_urls(con)
     facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
     alerts: list[Alert] = []

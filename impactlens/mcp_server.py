@@ -31,6 +31,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from impactlens.text import safe_url
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
+from impactlens.config import Config
 
 ME_ENV = "IMPACTLENS_ME"
 #: Rows ``sql`` returns at most, and seconds it may run before it is interrupted.
@@ -141,11 +142,14 @@ class Assistant:
     Args:
         db: warehouse path (None: ``$IMPACTLENS_DB`` or ./impactlens.duckdb).
         me: the configured identity (person id, login or email) or None.
+        config: the configuration the figures use (business hours, bots, review; default the defaults).
     """
 
-    def __init__(self, db: str | os.PathLike[str] | None = None, me: str | None = None) -> None:
+    def __init__(self, db: str | os.PathLike[str] | None = None, me: str | None = None,
+                 config: Config | None = None) -> None:
         self.db = db
         self.me = me or None
+        self.config = config
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -206,7 +210,7 @@ class Assistant:
         start, end = _day(since, "since"), _day(until, "until")
         with self.connect() as con:
             person_id, _ = self._person(con, person)
-            packet = build_packet(con, person_id, start, end, charts=False)
+            packet = build_packet(con, person_id, start, end, charts=False, config=self.config)
         claims = [{"section": c.section, "sentence": c.sentence,
                    "figures": [{"name": f.name, "value": f.value, "unit": f.unit, "context": f.context} for f in c.figures],
                    "records": [_record(r) for r in c.records]} for c in packet.claims]
@@ -222,7 +226,7 @@ class Assistant:
         start, end = _day(since, "since"), _day(until, "until")
         with self.connect() as con:
             person_id, _ = self._person(con, person)
-            packet = build_packet(con, person_id, start, end, charts=fmt == "html")
+            packet = build_packet(con, person_id, start, end, charts=fmt == "html", config=self.config)
         text = packet.to_markdown() if fmt == "md" else packet.to_json() if fmt == "json" else packet.to_html()
         return {"person_id": person_id, "format": fmt, "text": text,
                 "records": [_record(r) for r in packet.records()]}
@@ -238,13 +242,13 @@ class Assistant:
             raise ToolError("order must be newest, longest_wait or largest.")
         limit = max(1, min(limit, PR_LIMIT))
         with self.connect() as con:
-            frames = load(con, coded=False)
+            frames = load(con, coded=False, config=self.config)
             facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
             if person is not None:
                 key, _ = self._person(con, person)
                 facts = facts.filter(pl.col("author_key") == key)
             else:
-                key, _ = self._team(con, team)
+                key, _ = self._team(con, team)  # type: ignore[arg-type]
                 facts = with_team(frames, facts, "author_key", "created_at").filter(pl.col("team_id") == key)
             if state:
                 facts = facts.filter(pl.col("state") == state)
@@ -283,7 +287,7 @@ class Assistant:
 
         with self.connect() as con:
             team_id, _ = self._team(con, team)
-            review = build_team_review(con, team_id, week, names=False)
+            review = build_team_review(con, team_id, week, names=False, config=self.config)
         data = json.loads(review.to_json())
         data.pop("charts", None)
         data["records"] = [_record(r) for r in review.records()]
@@ -301,7 +305,7 @@ class Assistant:
         if kind not in ("org", "team", "repo", "person") or (kind != "org" and not ident):
             raise ToolError("scope must be org, team:<id>, repo:<id> or person:<id>.")
         with self.connect() as con:
-            frames = metrics.load(con, coded=False)
+            frames = metrics.load(con, coded=False, config=self.config)
             args: dict[str, Any] = {"start": start, "end": end}
             if kind == "person":
                 args["person"] = self._person(con, ident)[0]
@@ -401,9 +405,10 @@ def _ts(day: date | None) -> datetime | None:
     return datetime.combine(day, datetime.min.time(), timezone.utc) if day else None
 
 
-def build_server(db: str | os.PathLike[str] | None = None, me: str | None = None) -> MCPServer:
-    """The MCP server with impactlens's tools and the docs/metrics.md resources."""
-    a = Assistant(db, me)
+def build_server(db: str | os.PathLike[str] | None = None, me: str | None = None,
+                 config: Config | None = None) -> MCPServer:
+    """The MCP server with impactlens's tools and the docs/metrics.md resources (figures with ``config``)."""
+    a = Assistant(db, me, config)
     server = MCPServer("impactlens", instructions=(
         "Read-only engineering-impact evidence from an impactlens warehouse. Every answer cites its records "
         "(links to PRs, reviews, incidents, documents); quote them. Team tools aggregate and never rank people."))
@@ -476,6 +481,6 @@ def build_server(db: str | os.PathLike[str] | None = None, me: str | None = None
     return server
 
 
-def configured_me(config: dict[str, Any]) -> str | None:
+def configured_me(config: Config) -> str | None:
     """The configured identity: ``$IMPACTLENS_ME``, else ``[assistant] me``, else None."""
     return os.environ.get(ME_ENV) or config.get("assistant", {}).get("me") or None

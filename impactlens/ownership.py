@@ -31,6 +31,7 @@ from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
 from impactlens import warehouse
 from impactlens.errors import CollectionError
+from impactlens.identity import identity_id
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 SOURCE = "git"
@@ -175,8 +176,8 @@ def owner_key(owner: str) -> tuple[str, str]:
     if owner.startswith("@") and "/" in owner:
         return "team", owner[1:].lower()
     if owner.startswith("@"):
-        return "identity", "github_login:" + owner[1:].lower()
-    return "identity", "email:" + owner.lower()
+        return "identity", identity_id("github_login", owner[1:])
+    return "identity", identity_id("email", owner)
 
 
 def resolve_owner(con: duckdb.DuckDBPyConnection, owner: str) -> tuple[str, str]:

@@ -42,12 +42,12 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from impactlens import bots, warehouse
 from impactlens.errors import FileProblemsError, ImpactlensError
-
-KINDS = ("email", "github_login", "name")
+from impactlens.identity import KINDS, identity_id, identity_sql  # the key's rule; KINDS, identity_id re-exported
+from impactlens.membership import member_on_sql
+from impactlens.config import Config
 
 # 12345+login@users.noreply.github.com (since 2017) and login@users.noreply.github.com (older).
 _NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -56,7 +56,7 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 # Every place an identity acts: (identity kind expression, value, display name, source, time).
 # A committer is counted only when not the commit's author (one commit, one row for its author).
 # ``person_value`` classifies free text (incident commanders): '@login', an email, or a name.
-_ACTIVITY_SQL = """
+_ACTIVITY_SQL = f"""
 WITH raw(kind, value, display_name, source, seen_at) AS (
     SELECT 'email', author_email, author_name, 'git', authored_at FROM commits
     UNION ALL SELECT 'email', author_email_raw, author_name_raw, 'git', authored_at FROM commits
@@ -90,17 +90,10 @@ cleaned AS (
            display_name, source, seen_at
     FROM raw WHERE value IS NOT NULL AND trim(value) <> ''
 )
-SELECT kind || ':' || lower(value) AS identity_id, kind, lower(value) AS value,
+SELECT {identity_sql("value", kind_sql="kind")} AS identity_id, kind, lower(value) AS value,
        display_name, source, seen_at
 FROM cleaned
 """
-
-
-def identity_id(kind: str, value: str) -> str:
-    """The contract's identity key: ``kind:lower(value)`` (``'email:ada@example.com'``)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown identity kind {kind!r}")
-    return f"{kind}:{value.strip().lower()}"
 
 
 @dataclass
@@ -178,9 +171,9 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pa.Table:
-    """An all-VARCHAR Arrow table, for bulk writes (one statement instead of one per row)."""
-    return pa.table({c: pa.array([r[i] for r in rows], type=pa.string()) for i, c in enumerate(columns)})
+def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    """An all-VARCHAR frame, for bulk writes (one statement instead of one per row)."""
+    return warehouse.frame({c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:
@@ -203,7 +196,8 @@ def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups, new: dict[str, st
     were never seen in activity go to ``new``)."""
     for side in ("author", "committer"):
         rows = con.execute(
-            f"SELECT DISTINCT 'email:' || lower({side}_email_raw), 'email:' || lower({side}_email) FROM commits "
+            f"SELECT DISTINCT {identity_sql(f'{side}_email_raw', kind='email')}, "
+            f"{identity_sql(f'{side}_email', kind='email')} FROM commits "
             f"WHERE lower({side}_email_raw) <> lower({side}_email) AND {side}_email <> ''"
         ).fetchall()
         for raw, mapped in rows:
@@ -247,7 +241,7 @@ def _active_merges(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, 
     ).fetchall()
 
 
-def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+def refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     """Rebuild ``identities`` links, automatic ``people`` and bot flags from everything stored.
 
     Reads commits, commit_coauthors, pull_requests, reviews, comments, issues, pr_timeline_events,
@@ -264,7 +258,7 @@ def refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolutio
     return result
 
 
-def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resolution:
+def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     _collect_identities(con)
     groups = _Groups()
     claims: dict[str, str] = dict(con.execute("SELECT identity_id, person_id FROM roster_identities").fetchall())
@@ -308,7 +302,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> Resoluti
     by_person: dict[str, list[str]] = defaultdict(list)
     for ident, person in claims.items():
         by_person[person].append(ident)
-    for person, idents in by_person.items():
+    for idents in by_person.values():
         for other in idents[1:]:
             groups.union(idents[0], other, "roster")
     _add_identities(con, new)
@@ -505,6 +499,8 @@ def _split_list(value: Any) -> list[str]:
 
 class _BadDate(str):
     """A YAML date that does not exist (``2024-13-01``), with the line it is on."""
+
+    line: int
 
     def __new__(cls, text: str, line: int) -> "_BadDate":
         made = super().__new__(cls, text)
@@ -755,7 +751,7 @@ def person_identity_ids(person: RosterPerson) -> list[str]:
     return [identity_id("email", e) for e in person.emails] + [identity_id("github_login", g) for g in person.logins]
 
 
-def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: dict[str, Any]) -> tuple[int, list[str], Resolution]:
+def import_roster(con: duckdb.DuckDBPyConnection, path: str | Path, config: Config) -> tuple[int, list[str], Resolution]:
     """Replace the roster in the warehouse with the file at ``path``, then :func:`refresh`.
 
     Writes people (source 'roster'; earlier roster people not in the file are removed), teams
@@ -837,7 +833,7 @@ def find_actor(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, list[str
         return text, _identities_of(con, text)
     candidates = []
     if ":" in text and text.split(":", 1)[0] in KINDS:
-        candidates.append(text.split(":", 1)[0] + ":" + text.split(":", 1)[1].lower())
+        candidates.append(identity_id(*text.split(":", 1)))
     elif text.startswith("@"):
         candidates.append(identity_id("github_login", text[1:]))
     elif "@" in text:
@@ -863,7 +859,7 @@ def _identities_of(con: duckdb.DuckDBPyConnection, person_id: str) -> list[str]:
     return sorted({r[0] for r in rows} | {r[0] for r in claimed})
 
 
-def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: dict[str, Any]) -> tuple[str, Resolution]:
+def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: Config) -> tuple[str, Resolution]:
     """Record that ``a`` and ``b`` are one person (``a``'s identities join ``b``), then :func:`refresh`.
 
     ``a`` and ``b`` are anything :func:`find_actor` accepts. Writes one ``identity_merges`` row
@@ -889,7 +885,7 @@ def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, reason: str, config: d
     return merge_id, refresh(con, config)
 
 
-def unmerge(con: duckdb.DuckDBPyConnection, merge_id: str, config: dict[str, Any]) -> Resolution:
+def unmerge(con: duckdb.DuckDBPyConnection, merge_id: str, config: Config) -> Resolution:
     """Undo merge ``merge_id`` (``undone_at`` is set; the row stays as a record), then :func:`refresh`.
 
     Raises:
@@ -920,8 +916,7 @@ def list_people(con: duckdb.DuckDBPyConnection, *, at: dt.date | None = None, in
         f"""
         SELECT p.person_id, p.display_name, p.source, p.title, p.level,
                (SELECT string_agg(team_id, ', ' ORDER BY team_id) FROM team_memberships m
-                WHERE m.person_id = p.person_id AND m.valid_from <= DATE '{at.isoformat()}'
-                  AND (m.valid_to IS NULL OR m.valid_to > DATE '{at.isoformat()}')) AS teams,
+                WHERE m.person_id = p.person_id AND {member_on_sql(f"DATE '{at.isoformat()}'")}) AS teams,
                (SELECT count(*) FROM identities i WHERE i.person_id = p.person_id) AS identities,
                p.is_bot, p.bot_kind
         FROM people p {'' if include_bots else 'WHERE NOT p.is_bot'}
@@ -1021,8 +1016,8 @@ def teams_at(con: duckdb.DuckDBPyConnection, at: dt.date | dt.datetime) -> pl.Da
         at.date() if isinstance(at, dt.datetime) else at
     )
     return con.sql(
-        "SELECT person_id, team_id, role FROM team_memberships WHERE valid_from <= $day "
-        "AND (valid_to IS NULL OR valid_to > $day) ORDER BY person_id, team_id",
+        f"SELECT person_id, team_id, role FROM team_memberships m WHERE {member_on_sql('$day')} "
+        "ORDER BY person_id, team_id",
         params={"day": day},
     ).pl()
 
@@ -1055,9 +1050,7 @@ def attach_teams(
         out = con.sql(
             f"""
             SELECT f.*, m.team_id FROM _frame f {join} team_memberships m
-              ON m.person_id = f."{actor_col}"
-             AND m.valid_from <= CAST(f."{time_col}" AS DATE)
-             AND (m.valid_to IS NULL OR m.valid_to > CAST(f."{time_col}" AS DATE))
+              ON m.person_id = f."{actor_col}" AND {member_on_sql(f'CAST(f."{time_col}" AS DATE)')}
             ORDER BY f._row, m.team_id
             """
         ).pl()
@@ -1119,16 +1112,17 @@ def person_activity(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     the actor's), prs (i64: pull requests whose author login is the actor's), last_active (DATE UTC of the
     latest of those). Actors with no authored work have no row.
     """
+    email, login = identity_sql("c.author_email", kind="email"), identity_sql("p.author_login", kind="github_login")
     return con.sql(
-        """
+        f"""
         WITH work AS (
-            SELECT coalesce(i.person_id, 'email:' || lower(trim(c.author_email))) AS actor, 'commit' AS kind,
+            SELECT coalesce(i.person_id, {email}) AS actor, 'commit' AS kind,
                    c.authored_at AS ts
-            FROM commits c LEFT JOIN identities i ON i.identity_id = 'email:' || lower(trim(c.author_email))
+            FROM commits c LEFT JOIN identities i ON i.identity_id = {email}
             WHERE NOT c.is_merge AND c.author_email IS NOT NULL
             UNION ALL
-            SELECT coalesce(i.person_id, 'github_login:' || lower(p.author_login)), 'pr', p.created_at
-            FROM pull_requests p LEFT JOIN identities i ON i.identity_id = 'github_login:' || lower(p.author_login)
+            SELECT coalesce(i.person_id, {login}), 'pr', p.created_at
+            FROM pull_requests p LEFT JOIN identities i ON i.identity_id = {login}
             WHERE p.author_login IS NOT NULL
         )
         SELECT actor AS person_id, count(*) FILTER (WHERE kind = 'commit') AS commits,

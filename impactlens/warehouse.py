@@ -24,14 +24,16 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
-
-import duckdb
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from impactlens.errors import SchemaOutdatedError, SchemaTooNewError, WarehouseError
+
+if TYPE_CHECKING:
+    import duckdb
+
+# duckdb (0.2 s to import) and filelock are imported by the functions that open or lock a file, so
+# that commands which only need a path or a constant from here (`impactlens --help`) start fast.
 
 DEFAULT_DB = "impactlens.duckdb"
 DB_ENV = "IMPACTLENS_DB"
@@ -48,7 +50,7 @@ class Migration:
 
 def _load_migrations() -> tuple[Migration, ...]:
     found = []
-    for entry in resources.files("impactlens").joinpath("schema").iterdir():
+    for entry in Path(__file__).with_name("schema").iterdir():  # package data (pyproject.toml)
         match = re.fullmatch(r"(\d{3})_(\w+)\.sql", entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
@@ -72,13 +74,18 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The schema version recorded in the file; 0 for a file with no impactlens schema yet."""
-    has_table = con.sql(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchall()[0][0]
-    if not has_table:
+    """The schema version recorded in the file; 0 for a file with no impactlens schema yet.
+
+    Call it outside a transaction: on a file with no schema the failed query would abort one."""
+    import duckdb
+
+    # Asking about the one table costs a few ms; listing the catalog (information_schema.tables)
+    # costs 25-70 ms on a freshly opened file, which every command would pay.
+    try:
+        con.execute("SELECT 1 FROM pragma_table_info('schema_version') LIMIT 1")
+    except duckdb.CatalogException:
         return 0
-    return con.sql("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
 
 @contextmanager
@@ -91,6 +98,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def frame(columns: dict[str, list[Any]], dtypes: dict[str, Any] | None = None) -> Any:
+    """A Polars frame of Python lists, one per column (``dtypes``: Polars types by column name,
+    default ``pl.String``), for :func:`upsert` or ``con.register``. Raises ``TypeError`` when a value
+    does not fit its column's type.
+
+    Collectors build their batches with this rather than ``pyarrow.array``, whose first call imports
+    pandas (0.4-0.6 s) to check whether the lists are pandas objects: a cost every collection paid.
+    """
+    import polars as pl
+
+    dtypes = dtypes or {}
+    return pl.DataFrame(
+        [pl.Series(name, values, dtype=dtypes.get(name, pl.String)) for name, values in columns.items()]
+    )
 
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, columns: Sequence[str] | None = None) -> int:
@@ -150,6 +173,8 @@ def migrate(
 
 
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -338,6 +363,8 @@ def discard(path: str | os.PathLike[str] | None = None) -> str | None:
 
 @contextmanager
 def _locked(path: Path, timeout: float = 0) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -410,6 +437,8 @@ def _leftover(path: Path, work: Path, job: Job) -> dict[str, Any] | None:
 
 def _has_progress(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether a failed run stored collected rows worth resuming (it set the derive-pending flag)."""
+    import duckdb
+
     try:
         return bool(_pending_flag(con))
     except duckdb.Error:

@@ -6,6 +6,7 @@ Definitions: docs/metrics.md, section "Change over time".
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -78,7 +79,7 @@ def before_after(
     at_ = utc(at)
     assert at_ is not None
     lf = frame.lazy().filter(pl.col(value).is_not_null())
-    parts = {}
+    parts: dict[str, dict[str, Any]] = {}
     samples = {}
     for name, lo, hi in (("before", at_ - window, at_), ("after", at_, at_ + window)):
         values = lf.filter((pl.col(time) >= lo) & (pl.col(time) < hi)).select(value).collect().to_series()
@@ -101,7 +102,7 @@ def before_after(
         ra = np.median(rng.choice(a, size=(BOOTSTRAP_RESAMPLES, a.size), replace=True), axis=1)
         ci_low, ci_high = (float(x) for x in np.quantile(ra - rb, [0.025, 0.975]))
     small = min(b.size, a.size) < MIN_WINDOW_VALUES
-    within_noise = small or ci_low is None or (ci_low <= 0 <= ci_high)
+    within_noise = small or ci_low is None or ci_high is None or (ci_low <= 0 <= ci_high)
     days = window.days
     if not b.size or not a.size:
         summary = f"Not enough data: {b.size} before and {a.size} after in {days}-day windows."

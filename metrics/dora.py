@@ -15,7 +15,7 @@ from impactlens.metrics.containment import deployed, direct_pushes
 from impactlens.metrics.frames import GRAIN_INTERVAL, Frames, Grain, Scope, period_start, utc, with_team
 from impactlens.metrics import patterns
 from impactlens.metrics.incidents import incident_facts
-from impactlens.metrics.pr import _landing_shas, pr_facts
+from impactlens.metrics.pr import landing_shas, pr_facts
 
 #: The performance levels of the Accelerate State of DevOps reports (DORA / Google Cloud), as thresholds:
 #: docs/metrics.md "DORA four keys" has the reports' tables and how each range becomes a threshold.
@@ -186,7 +186,7 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         .join(prs.select("repo_id", "number", "pr_id", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
         .filter(pl.col("_landed").is_not_null())
         .join(revert_prs, on="pr_id", how="anti")
-        .join(_landing_shas(frames), on="pr_id", how="left")
+        .join(landing_shas(frames), on="pr_id", how="left")
         .select("repo_id", "_landed", "_shas", "_fix_landed", "_fix_shas")
     )
     # The failed deployment shipped the reverted change, the fixing one the revert: both by containment.

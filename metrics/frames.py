@@ -5,8 +5,8 @@ the metrics use, through Arrow (``pl.from_arrow(con.sql(q).to_arrow_table())``),
 :class:`polars.LazyFrame`, resolving every actor column to a *person key* inside the reading query, as
 the shared data contract says (docs/schema.md, docs/metrics.md "Conventions"):
 
-* ``commits.author_email`` -> identity ``'email:' || lower(email)``;
-  ``*_login`` columns -> identity ``'github_login:' || lower(login)``;
+* ``commits.author_email`` -> identity ``email:<lower(trim(email))>`` (:mod:`impactlens.identity`);
+  ``*_login`` columns -> identity ``github_login:<lower(trim(login))>``;
 * person key = ``coalesce(identities.person_id, identity_id)``, so an unresolved identity still counts
   as its own actor and a person with three emails counts once;
 * an actor is a bot when the warehouse's ``actors`` view says so (the person's flag when the identity
@@ -31,6 +31,8 @@ import polars as pl
 
 from impactlens import bots
 from impactlens import config as config_mod
+from impactlens.identity import identity_expr, identity_sql
+from impactlens.membership import member_on_expr
 from impactlens.metrics import patterns
 from impactlens.metrics.graph import Graph
 
@@ -206,7 +208,7 @@ class Frames:
     """
 
     con: duckdb.DuckDBPyConnection
-    config: dict[str, Any] = field(default_factory=lambda: config_mod.load(None))
+    config: config_mod.Config = field(default_factory=config_mod.defaults)
     repos: tuple[str, ...] | None = None
     coded: bool = True
     _derived: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
@@ -270,13 +272,14 @@ class Frames:
     def _guessed_bots(self, table: str, column: str, kind: str) -> list[tuple[str, str]]:
         """(identity_id, bot_kind) for the values of ``table.column`` with no identity recorded yet that the
         ``[bots]`` rules (impactlens.bots) call a bot: the fallback until the people area has run."""
-        value = "lower(trim(v))"  # distinct raw values first: a few thousand, not one per row
+        # distinct raw values first: a few thousand, not one per row
         unknown = self.con.sql(
-            f"SELECT DISTINCT {value} FROM (SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL) "
-            f"WHERE '{kind}:' || {value} NOT IN (SELECT identity_id FROM identities)"
+            f"SELECT DISTINCT lower(trim(v)), {identity_sql('v', kind=kind)} FROM "
+            f"(SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL) "
+            f"WHERE {identity_sql('v', kind=kind)} NOT IN (SELECT identity_id FROM identities)"
         ).fetchall()
         rules = self._bot_rules
-        return [(f"{kind}:{v}", k) for (v,) in unknown if (k := rules.kind(kind, v))]
+        return [(ident, k) for (v, ident) in unknown if (k := rules.kind(kind, v))]
 
     def _resolved(
         self,
@@ -310,7 +313,7 @@ class Frames:
         joins, actor_selects, types = [], [], []
         for n, (column, prefix, kind, flag) in enumerate(actors):
             alias = f"_actor_map_{n}"
-            identity = f"'{kind}:' || lower(trim(d.v))"
+            identity = identity_sql("d.v", kind=kind)
             key = f"coalesce(a.person_key, {identity})"
             resolve = (f"SELECT d.v, {{key}} AS person_key, a.identity_id IS NOT NULL AS known, a.is_bot, a.bot_kind "
                        f"FROM (SELECT DISTINCT {column} AS v FROM {table}) d LEFT JOIN _actor_keys a ON a.identity_id = {identity}")
@@ -542,10 +545,10 @@ class Frames:
             frame.with_columns(
                 _value=pl.when(value != "").then(value),
                 # '@login' and a bare value are tried as a login; a value holding '@' is an email.
-                _login_id=pl.when(at_login).then(pl.when(login != "").then(pl.lit("github_login:") + login))
-                .when(lower.str.contains("@")).then(pl.lit("email:") + lower)
-                .when(lower != "").then(pl.lit("github_login:") + lower),
-                _name_id=pl.when(~lower.str.contains("@") & (lower != "")).then(pl.lit("name:") + lower),
+                _login_id=pl.when(at_login).then(pl.when(login != "").then(identity_expr("github_login", login)))
+                .when(lower.str.contains("@")).then(identity_expr("email", lower))
+                .when(lower != "").then(identity_expr("github_login", lower)),
+                _name_id=pl.when(~lower.str.contains("@") & (lower != "")).then(identity_expr("name", lower)),
             )
             .join(people, left_on="_value", right_on="_pid", how="left")
             .join(by_login, on="_login_id", how="left")
@@ -594,7 +597,7 @@ def load(
     con: duckdb.DuckDBPyConnection,
     *,
     repos: Iterable[str] | None = None,
-    config: dict[str, Any] | None = None,
+    config: config_mod.Config | None = None,
     coded: bool = True,
 ) -> Frames:
     """The warehouse behind ``con`` as :class:`Frames` (read lazily, table by table).
@@ -602,7 +605,7 @@ def load(
     Args:
         con: an open warehouse connection (``warehouse.read_only(db)`` or a writing one).
         repos: only these repositories (``repo_id``), default all.
-        config: the effective configuration (``impactlens.config.load``), default the defaults.
+        config: the effective configuration (:class:`impactlens.config.Config`), default the defaults (no file is read).
         coded: hold person keys and repository/team ids (the columns named ``*_key``, ``*_keys``,
             ``repo_id``, ``team_id``) as :class:`polars.Categorical`, which joins, groups and sorts by
             them several times faster at millions of rows (docs/performance.md). Their values, order and
@@ -612,7 +615,7 @@ def load(
     """
     return Frames(
         con=con,
-        config=config if config is not None else config_mod.load(None),
+        config=config if config is not None else config_mod.defaults(),
         repos=tuple(repos) if repos else None,
         coded=coded,
     )
@@ -741,13 +744,14 @@ def with_team(frames: Frames, frame: pl.LazyFrame, person: str, time: str) -> pl
     """``frame`` with ``team_id``: the team(s) the actor in ``person`` belonged to at ``time``.
 
     A row whose actor was in two teams at that time appears once per team (so each team counts it
-    once); a row whose actor was in no team is dropped. ``team_memberships.valid_to`` is exclusive.
+    once); a row whose actor was in no team is dropped. ``team_memberships.valid_to`` is exclusive
+    (:mod:`impactlens.membership`, the rule :func:`impactlens.people.attach_teams` applies in SQL).
     """
     members = frames.memberships.rename({"person_key": "_member"})
     day = pl.col(time).dt.date()
     return (
         frame.join(members, left_on=person, right_on="_member", how="inner")
-        .filter((day >= pl.col("valid_from")) & (pl.col("valid_to").is_null() | (day < pl.col("valid_to"))))
+        .filter(member_on_expr(day))
         .drop("valid_from", "valid_to")
     )
 

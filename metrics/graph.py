@@ -77,6 +77,7 @@ class Graph:
     def first_parent_chain(self, head: str, stop: Iterable[str] = ()) -> list[str]:
         """``head`` and its first parents, newest first, up to (not including) any of ``stop`` or the
         first commit not stored."""
+        sha: str | None
         stops, out, sha = set(stop), [], head
         while sha in self.parents and sha not in stops:
             out.append(sha)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from impactlens.collectors.incidents import REASON_LATEST_DEPLOYMENT, REASON_NAMED_COMMIT
 from impactlens.metrics.calendar import hours
 from impactlens.metrics.frames import Frames, Grain, GroupBy, Scope, aggregate, group_columns
 
@@ -24,12 +23,12 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
     time_to_acknowledge_hours (f64 hours; null while open / never acknowledged, and null when that time
     is before opened_at), invalid_times (bool: resolved_at or acknowledged_at before opened_at, a bad
     export), commander_key (key, null when blank), responder_keys (list of keys), has_postmortem (bool),
-    deployment_id (str), attribution (str, why that deployment, from incidents.attribution_reason written by
-    the incident import: 'named_commit' (the incident's text or revert names the causing commit: the
+    deployment_id (str), attribution (str, why that deployment, from incidents.attribution_rule written by
+    :func:`impactlens.attribution.attribute`: 'named_commit' (the incident's text or revert names the causing commit: the
     deployment of that sha, else the first after it was committed), 'latest_deployment' (the repository's
     latest successful production deployment before the incident opened, DevLake's rule; also applied
-    here to incidents stored without attribution), 'recorded' (a deployment_id stored without one of
-    those reasons, e.g. set by hand), null: none), attribution_confidence ('high': the incident names its
+    here to incidents stored without attribution), 'recorded' (a deployment_id stored without a rule,
+    e.g. set by hand), null: none), attribution_confidence ('high': the incident names its
     cause (a commit, a revert, a linked PR) or the source recorded the deployment; 'medium': the latest
     deployment of the incident's own repository, finished within :data:`ATTRIBUTION_WINDOW_HOURS` before it
     opened; 'low': an older latest deployment, or one of any repository for an incident with none; null:
@@ -53,7 +52,6 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
         )
         both = pl.concat([with_repo, without], how="vertical_relaxed")
         restore, acknowledge = hours("opened_at", "resolved_at"), hours("opened_at", "acknowledged_at")
-        reason = pl.col("attribution_reason").fill_null("")
         deployed_at = frames.deployments.select(pl.col("deployment_id").alias("_attributed"),
                                                 pl.col("deployed_at").alias("_attributed_at"))
         both = both.with_columns(pl.coalesce("deployment_id", "_latest").alias("_attributed")).join(
@@ -69,12 +67,10 @@ def incident_facts(frames: Frames) -> pl.LazyFrame:
             "commander_key", "responder_keys",
             (pl.col("postmortem_url").is_not_null() & (pl.col("postmortem_url").str.strip_chars() != "")).alias("has_postmortem"),
             pl.coalesce("deployment_id", "_latest").alias("deployment_id"),
-            # The reasons collectors/incidents.py attribute() writes (docs/incidents.md "Attribution").
+            # The rule impactlens.attribution.attribute() stored (docs/incidents.md "Attribution").
             pl.when(pl.col("deployment_id").is_null())
             .then(pl.when(pl.col("_latest").is_not_null()).then(pl.lit("latest_deployment")))
-            .when(reason.str.starts_with(REASON_NAMED_COMMIT)).then(pl.lit("named_commit"))
-            .when(reason.str.starts_with(REASON_LATEST_DEPLOYMENT)).then(pl.lit("latest_deployment"))
-            .otherwise(pl.lit("recorded")).alias("attribution"),
+            .otherwise(pl.col("attribution_rule").fill_null("recorded")).alias("attribution"),
             pl.col("repo_id").is_not_null().alias("_own_repo"),
             hours("_attributed_at", "opened_at").alias("_before_hours"),
             (pl.col("resolved_at").is_not_null() & (restore >= 0).fill_null(False)).alias("is_restored"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import duckdb
 import polars as pl
@@ -23,6 +23,7 @@ from impactlens.metrics.mentoring import mentoring_summary, touchpoints
 from impactlens.metrics.ownership import artifacts, bus_factor, ownership
 from impactlens.metrics.pr import pr_facts, throughput
 from impactlens.metrics.review import review_cycles, review_load
+from impactlens.config import Config
 
 
 def _tables(frames: Frames) -> dict[str, Callable[[], pl.DataFrame]]:
@@ -120,7 +121,7 @@ def _bug_introductions(con: duckdb.DuckDBPyConnection, frames: Frames, run: Metr
 
 def materialise(
     con: duckdb.DuckDBPyConnection,
-    config: dict[str, Any] | None = None,
+    config: Config | None = None,
     *,
     run_szz: bool = False,
     on_table: Callable[[str], None] | None = None,

@@ -349,7 +349,7 @@ def reverted_prs(frames: Frames) -> pl.LazyFrame:
     return frames.derived("reverted_prs", build)
 
 
-def _landing_shas(frames: Frames) -> pl.LazyFrame:
+def landing_shas(frames: Frames) -> pl.LazyFrame:
     """pr_id, _shas (list[str]): the commits that carry a merged PR to a deployment: its merge commit, else
     its own commits (:func:`pr_commits`)."""
     merge = merge_commits(frames).select("pr_id", pl.concat_list("merge_sha").alias("_merge"))
@@ -430,7 +430,7 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             .when(pl.col("additions").is_not_null()).then(pl.lit("github_totals")).alias("size_source"),
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
-        prs = deployed(frames, prs.join(_landing_shas(frames), on="pr_id", how="left"), "merged_at", "_shas")
+        prs = deployed(frames, prs.join(landing_shas(frames), on="pr_id", how="left"), "merged_at", "_shas")
         prs = prs.join(reverted_prs(frames), on="pr_id", how="left")
         merged = pl.col("merged_at").is_not_null()
         # A PR merged without a human response has no wait for a first review (it is counted apart); its

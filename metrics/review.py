@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from impactlens.membership import overlaps_expr
 from impactlens.metrics.calendar import business_hours, hours
 from impactlens.metrics.frames import (
     GRAIN_INTERVAL,
@@ -263,8 +264,7 @@ def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month
     midnight = lambda column: pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")  # noqa: E731
     members = (
         roster.join(windows, how="cross")
-        .filter((midnight("valid_from") < pl.col("_to"))
-                & (pl.col("valid_to").is_null() | (midnight("valid_to") > pl.col("_from"))))
+        .filter(overlaps_expr(pl.col("_from"), pl.col("_to"), midnight("valid_from"), midnight("valid_to")))
         .select("period_start", "team_id", "person_key").unique()
     )
     total = pl.col("reviews").sum().over("period_start", "team_id")

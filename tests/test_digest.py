@@ -78,8 +78,7 @@ def top_share(path, team, end: date, weeks: int = 4):
 
 
 def digest(path, team, week, **overrides):
-    cfg = config_mod.load(None)
-    cfg["digest"].update(overrides)
+    cfg = config_mod.from_dict({"digest": overrides})
     with warehouse.read_only(path) as con:
         return build_digest(con, team, week, cfg)
 

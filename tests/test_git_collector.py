@@ -238,8 +238,7 @@ def test_custom_categories_from_config(con, make_repo):
     repo = make_repo()
     repo.write("handbook/oncall.md", "page me\n")
     repo.commit("Add on-call notes")
-    cfg = config.load(None)
-    cfg["categories"]["runbook"] = ["handbook/**"]
+    cfg = config.from_dict({"categories": {"runbook": ["handbook/**"]}})
     collect_git(con, repo.path, config=cfg)
     assert rows(con, "SELECT category FROM commit_files") == [("runbook",)]
 

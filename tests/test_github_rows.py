@@ -12,9 +12,7 @@ from impactlens.collectors.github.rows import Actors
 
 
 def cfg(**bots):
-    base = config_mod.load(None)
-    base["bots"].update(bots)
-    return base
+    return config_mod.from_dict({"bots": bots})
 
 
 @pytest.mark.parametrize(

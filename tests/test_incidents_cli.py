@@ -59,7 +59,7 @@ def test_incidents_list_shows_the_attribution_confidence(db_path):
     """d1 (acme/api) finished 2024-01-02 12:00; i-near opened 3 h later in acme/api: the latest deployment
     of its own repository within 24 h, medium confidence; i-far opened 3 days later: low."""
     from impactlens import warehouse
-    from impactlens.collectors.incidents import attribute
+    from impactlens.attribution import attribute
     from test_metrics_builders import add_deployment, add_incident
 
     with warehouse.writing(db_path) as con:

@@ -244,9 +244,12 @@ def test_an_unwritable_folder_is_not_reported_as_a_busy_warehouse(world, tmp_pat
     shutil.copyfile(db, folder / "w.duckdb")
     os.chmod(folder / "w.duckdb", 0o644)
     os.chmod(folder, 0o555)
+    as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable]
+    if subprocess.run([*as_nobody, "-c", "import impactlens"], capture_output=True, env=env(HOME=str(top))).returncode:
+        shutil.rmtree(top, ignore_errors=True)
+        pytest.skip("the other user cannot read this checkout (a clone inside a private folder, as mktemp -d makes)")
     done = subprocess.run(
-        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-         sys.executable, "-m", "impactlens", "people", "refresh", "--db", str(folder / "w.duckdb")],
+        [*as_nobody, "-m", "impactlens", "people", "refresh", "--db", str(folder / "w.duckdb")],
         capture_output=True, text=True, env=env(HOME=str(top)),
     )
     err = done.stderr.strip()

@@ -125,7 +125,4 @@ def add_incident(con, incident_id: str, opened: str, *, resolved: str | None = N
 def frames_of(con, **config_overrides: Any):
     from impactlens import config as config_mod
 
-    cfg = config_mod.load(None)
-    for section, values in config_overrides.items():
-        cfg[section].update(values)
-    return load(con, config=cfg)
+    return load(con, config=config_mod.from_dict(config_overrides))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from impactlens.collectors.incidents import attribute
+from impactlens.attribution import attribute
 from impactlens.metrics import incident_facts, incident_summary
 from test_metrics_builders import add_commit, add_deployment, add_incident, add_person, frames_of
 
@@ -122,7 +122,7 @@ def attributed(con):
     con.execute("UPDATE incidents SET cause_sha = ? WHERE incident_id = 'a-named'", [NAMED])
     con.execute("UPDATE incidents SET cause_sha = ? WHERE incident_id = 'a-after'", [LATER])
     attribute(con)
-    con.execute("UPDATE incidents SET deployment_id = 'd1', attribution_reason = NULL WHERE incident_id = 'a-hand'")
+    con.execute("UPDATE incidents SET deployment_id = 'd1', attribution_reason = NULL, attribution_rule = NULL WHERE incident_id = 'a-hand'")
     add_incident(con, "a-late", "2024-01-03 10:00")
     return frames_of(con)
 
@@ -148,7 +148,7 @@ def test_attribution_confidence(attributed, con):
     add_incident(con, "a-old", "2024-01-05 10:00")
     add_incident(con, "a-nowhere", "2024-01-03 10:00", repo=None)
     attribute(con)
-    con.execute("UPDATE incidents SET deployment_id = 'd1', attribution_reason = NULL WHERE incident_id = 'a-hand'")
+    con.execute("UPDATE incidents SET deployment_id = 'd1', attribution_reason = NULL, attribution_rule = NULL WHERE incident_id = 'a-hand'")
     rows = facts_of(frames_of(con))
     got = {i: (r["deployment_id"], r["attribution_confidence"]) for i, r in rows.items()}
     assert got == {

@@ -27,7 +27,7 @@ def test_import_list_unresolved_merge_unmerge(make_repo, db_path, tmp_path):
     )
     imported = impactlens("people", "import", str(roster), *db)
     assert imported.returncode == 0, imported.stderr
-    assert "1 people imported" in imported.stdout
+    assert "1 person imported" in imported.stdout
 
     shown = impactlens("people", "show", "ada@example.com", *db)
     assert shown.stdout.splitlines()[0] == "ada: Ada Lovelace (roster)"
@@ -86,7 +86,7 @@ def test_import_takes_the_roster_path_from_the_config(db_path, tmp_path):
     (tmp_path / "impactlens.toml").write_text('[people]\nroster = "team.csv"\n')
     result = impactlens("people", "import", "--db", str(db_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "team.csv: 1 people imported." in result.stdout
+    assert "team.csv: 1 person imported." in result.stdout
     (tmp_path / "impactlens.toml").write_text("[people]\nroster = \"\"\n")
     missing = impactlens("people", "import", "--db", str(db_path), cwd=tmp_path)
     assert missing.returncode == 2 and "give a roster file" in missing.stderr

@@ -49,6 +49,26 @@ def test_older_file_is_upgraded_in_place(db_path):
         )
 
 
+def test_the_attribution_rule_is_read_back_from_the_reason_of_an_older_file(db_path):
+    # A version-3 file, attributed by the old code (the rule was only in the reason's words): migration 4 stores it.
+    old = duckdb.connect(str(db_path))
+    warehouse.migrate(old, warehouse.MIGRATIONS[:3])
+    for incident_id, deployment, reason in (
+        ("i:named", "d1", "its text names abc1234, deployed as v1 at 2024-01-01 10:00 UTC"),
+        ("i:latest", "d1", "latest successful production deployment of acme/api before it opened: v1 at ..."),
+        ("i:none", None, "no successful production deployment of acme/api before it opened"),
+        ("i:hand", "d1", None),
+    ):
+        old.execute("INSERT INTO incidents (incident_id, source, external_id, opened_at, status, deployment_id, "
+                    "attribution_reason) VALUES (?, 'i', ?, TIMESTAMPTZ '2024-01-02 00:00:00+00', 'open', ?, ?)",
+                    [incident_id, incident_id, deployment, reason])
+    old.close()
+    warehouse.upgrade(db_path)
+    with warehouse.read_only(db_path) as con:
+        rules = dict(con.execute("SELECT incident_id, attribution_rule FROM incidents").fetchall())
+    assert rules == {"i:named": "named_commit", "i:latest": "latest_deployment", "i:none": None, "i:hand": None}
+
+
 def test_newer_file_is_refused_with_a_clear_message(db_path):
     con = warehouse.open_for_write(db_path)
     con.execute("INSERT INTO schema_version VALUES (99, 'from the future', now())")

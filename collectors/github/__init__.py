@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import duckdb
 
@@ -148,7 +148,7 @@ def collect_github(
     since: str | None = None,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    config: dict[str, Any] | None = None,
+    config: config_mod.Config | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> GitHubCollection:
     """Collect ``target`` (``"owner/repo"``, or ``"owner"`` for every repository of a user or
@@ -174,7 +174,7 @@ def collect_github(
     started = time.perf_counter()
     owner, repo = parse_target(target)
     since_iso = parse_since(since)
-    cfg = config or config_mod.load()
+    cfg = config or config_mod.defaults()
     client = client or GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
     result = GitHubCollection(target=target)
     say = on_progress or (lambda _text: None)

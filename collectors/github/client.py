@@ -308,7 +308,7 @@ class GitHubClient:
 
     def _github_error(self, exc: GithubException, what: str) -> CollectionError:
         data = exc.data if isinstance(exc.data, dict) else {}
-        errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+        errors: list[Any] = data["errors"] if isinstance(data.get("errors"), list) else []
         types = {e.get("type") for e in errors if isinstance(e, dict)}
         if exc.status == 429 or "RATE_LIMITED" in types:
             return self._rate_limited(exc.headers)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from impactlens.bots import BotRules
 from impactlens.collectors.github.queries import TIMELINE_TYPES
+from impactlens.config import Config
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "pull_requests": (
@@ -73,6 +74,10 @@ _TERMINAL_DEPLOYMENT_STATES = {"success", "failure", "error"}
 _PENDING_STATES = {"queued": "pending", "waiting": "pending"}
 
 
+@overload
+def ts(value: str) -> datetime: ...
+@overload
+def ts(value: None) -> None: ...
 def ts(value: str | None) -> datetime | None:
     """An ISO-8601 timestamp from GitHub (``2024-01-02T03:04:05Z``) as an aware UTC datetime."""
     return datetime.fromisoformat(value) if value else None
@@ -85,7 +90,7 @@ def _length(text: str | None) -> int | None:
 class Actors:
     """Logins and bot flags of GraphQL ``Actor`` objects (``{"__typename", "login"}`` or null)."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: Config) -> None:
         self._rules = BotRules.from_config(config)
 
     @staticmethod

@@ -36,6 +36,7 @@ from impactlens.collectors.github.client import (
 )
 from impactlens.collectors.github.rows import Actors, later, ts
 from impactlens.errors import CollectionError
+from impactlens.config import Config
 
 DEPLOYMENT_LOOKBACK_DAYS = 7
 MIN_PR_PAGE_SIZE = 10  # a page of PRs that GitHub keeps failing to answer is halved down to this
@@ -86,7 +87,7 @@ class RepositorySync:
         client: GitHubClient,
         repo_id: str,
         *,
-        config: dict[str, Any],
+        config: Config,
         since: str | None = None,
         on_page: Callable[[str], None] | None = None,
     ) -> None:
@@ -209,7 +210,7 @@ class RepositorySync:
             self.counts.changed_pull_requests += len(fresh)
             page = self._pull_request_rows(fresh)
             if done:
-                next_cursor = {"updated_at": later(top, mark)}
+                next_cursor: dict[str, Any] = {"updated_at": later(top, mark)}
             else:
                 after = conn["pageInfo"]["endCursor"]
                 next_cursor = {"updated_at": mark, "pending": {"after": after, "top": top, "lower": lower}}

@@ -4,7 +4,8 @@ Other commands open the dashboard through :func:`launch` (``impactlens demo`` ca
 ``dashboard.launch(db_path)`` once the demo warehouse is built).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 import os
 import signal
@@ -13,15 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
-import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import DbOption, fail
+from impactlens.commands import ConfigOption, DbOption, fail
 from impactlens.errors import ImpactlensError
 
 DEFAULT_PORT = 8501
@@ -106,17 +105,24 @@ def choose_port(port: int | None, address: str = DEFAULT_ADDRESS) -> tuple[int, 
 
 
 def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, browser: bool = True,
-           address: str | None = None) -> int:
+           address: str | None = None, config: str | os.PathLike[str] | None = None) -> int:
     """Serve the dashboard on ``db_path`` until the user stops it (Ctrl-C); returns Streamlit's exit code.
 
     Listens on ``address`` (default 127.0.0.1, this machine only); any other address prints
     :func:`network_warning` on stderr first. Without ``port``, 8501 or the next free port, saying so when
     it moved. Opens a browser tab unless ``browser`` is False. The warehouse is read read-only and reloaded
     when a collection publishes a new file, so the dashboard can stay open while collections run.
+    The configuration is ``config``, else ./impactlens.toml when present, else the defaults
+    (:func:`impactlens.config.find`); Streamlit gets its path in ``$IMPACTLENS_CONFIG``.
 
     Raises:
-        ImpactlensError: the warehouse cannot be opened (see :func:`check`); the port is taken.
+        ImpactlensError: the warehouse cannot be opened (see :func:`check`); the port is taken; the
+            configuration is missing or not valid (ConfigError).
     """
+    from impactlens import config as config_mod
+
+    config_file = config_mod.find(config)
+    config_mod.load(config_file)  # a bad file fails here, in one line, not in the browser
     path = check(db_path)
     address = address or DEFAULT_ADDRESS
     port, moved = choose_port(port, address)
@@ -126,6 +132,9 @@ def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, b
     if moved:
         typer.echo(f"impactlens: {moved}", err=True)
     env = {**os.environ, warehouse.DB_ENV: str(path)}
+    env.pop(config_mod.CONFIG_ENV, None)
+    if config_file is not None:
+        env[config_mod.CONFIG_ENV] = str(config_file.resolve())
     started: list[subprocess.Popen] = []
     if threading.current_thread() is threading.main_thread():  # a `kill` of impactlens stops Streamlit too
         signal.signal(signal.SIGTERM, lambda *_: started[0].terminate() if started else sys.exit(143))
@@ -161,6 +170,9 @@ def free_port(start: int, address: str = DEFAULT_ADDRESS) -> int:
 
 def _open_when_ready(process: subprocess.Popen, port: int, timeout: float = 120) -> None:
     """Open a browser tab on the dashboard once Streamlit answers its health check."""
+    import urllib.request
+    import webbrowser
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -186,12 +198,13 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
         port: Annotated[Optional[int], typer.Option("--port", help="Port to serve on (default 8501, or the next free one).")] = None,
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser tab.")] = False,
         address: AddressOption = None,
+        config: ConfigOption = None,
     ) -> None:
         """Serve the dashboard (My impact, Promotion case, Team health) on the warehouse, read-only.
 
         It listens on 127.0.0.1 (this machine only) unless --address says otherwise."""
         try:
-            code = launch(db, port=port, browser=not no_browser, address=address)
+            code = launch(db, port=port, browser=not no_browser, address=address, config=config)
         except ImpactlensError as exc:
             fail(str(exc))
         raise typer.Exit(code)

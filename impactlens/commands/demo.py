@@ -1,6 +1,7 @@
 """``impactlens demo``: build the demo organisation's warehouse (or reuse it) and open the dashboard on it."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 import time
 from pathlib import Path

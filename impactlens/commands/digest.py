@@ -4,7 +4,8 @@ Cron-friendly: ``--quiet`` prints nothing; the exit code is 0 when nothing alert
 (:data:`impactlens.digest.ALERT_EXIT_CODE`) when something does; 2 on bad input.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from pathlib import Path
 from typing import Annotated, Optional
@@ -34,7 +35,7 @@ def digest(
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}').")
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if post and not cfg["digest"]["webhook_url"]:
             fail("--post needs [digest] webhook_url in impactlens.toml.")
         if demo:

@@ -1,6 +1,7 @@
 """``impactlens collect github OWNER[/REPO]``: pull requests, reviews, issues and more from GitHub."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from typing import Annotated, List, Optional
 
@@ -47,7 +48,7 @@ def collect_github_command(
     with user_errors():
         since_day = dates.parse_day(since, "--since")
         since = since_day.isoformat() if since_day else None
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         owner, repo = parse_target(target)
         # Credentials are checked before the warehouse is touched.
         client = GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)

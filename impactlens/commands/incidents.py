@@ -1,6 +1,7 @@
 """``impactlens collect incidents|tags|releases`` and ``impactlens incidents list``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -31,7 +32,7 @@ def collect_incidents_command(
     from impactlens.collectors import incidents
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if file is not None:
             incidents.read_file(file, fmt)  # check before touching the warehouse
         with warehouse.writing(db, job=job(config=cfg)) as con:
@@ -61,7 +62,7 @@ def collect_tags_command(
     from impactlens.collectors.git import open_repository
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         open_repository(path)
         with warehouse.writing(db, job=job(config=cfg)) as con:
             result = deployments.collect_tags(con, path, cfg, repo_id=name, patterns=pattern or None)

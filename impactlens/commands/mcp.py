@@ -4,7 +4,8 @@ stdio by default (the client starts the process); ``--http`` serves streamable H
 Nothing is printed to stdout: on stdio it carries the protocol.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from typing import Annotated
 
@@ -27,7 +28,7 @@ def mcp(
     from impactlens.mcp_server import build_server, configured_me
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         if demo:
             from impactlens import demo as demo_mod
 
@@ -35,7 +36,7 @@ def mcp(
                 fail("give --demo or --db, not both.")
             db, _ = demo_mod.ensure()
         warehouse.read_only(db).close()  # fail now, in one line, rather than in every tool call
-    server = build_server(db, configured_me(cfg))
+    server = build_server(db, configured_me(cfg), cfg)
     if http:
         typer.echo(f"impactlens mcp: serving http://127.0.0.1:{port}/mcp", err=True)
         server.run("streamable-http", host="127.0.0.1", port=port)

@@ -1,6 +1,7 @@
 """``impactlens metrics``: compute every metric and store the ``metric_*`` tables in the warehouse."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from typing import Annotated
 
@@ -28,7 +29,7 @@ def metrics_command(
     from impactlens.metrics.job import materialise
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         path = warehouse.resolve_path(db)
         if not path.exists():
             raise WarehouseError(

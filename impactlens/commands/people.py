@@ -1,6 +1,7 @@
 """``impactlens people ...``: the roster, identity resolution, merges; ``impactlens collect codeowners``."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 import datetime as dt
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, user_errors
 from impactlens.errors import ImpactlensError
+from impactlens.text import counted
 
 T = TypeVar("T")
 
@@ -26,13 +28,13 @@ def _echo_rows(header: tuple[str, ...], rows: list[tuple]) -> None:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
-def _write(db: Path | None, config: Path | None, action: Callable[[Any, dict[str, Any]], T]) -> T:
+def _write(db: Path | None, config: Path | None, action: Callable[[Any, Any], T]) -> T:
     """Load the configuration, run ``action(con, config)`` in one writing job, turn user errors into exit 2."""
     from impactlens import config as config_mod
     from impactlens import derive
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         with warehouse.writing(db, job=job(config=cfg)) as con:
             derive.if_pending(con, cfg)  # identities need every collected row derived
             return action(con, cfg)
@@ -50,7 +52,7 @@ def import_command(
     from impactlens import people
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         path = roster or (Path(cfg["people"]["roster"]) if cfg["people"]["roster"] else None)
         if path is None:
             fail("give a roster file (impactlens people import ROSTER) or set [people] roster in impactlens.toml.")
@@ -60,7 +62,7 @@ def import_command(
 
             derive.if_pending(con, cfg)
             count, warnings, result = people.import_roster(con, path, cfg)
-    typer.echo(f"{path}: {count} people imported.")
+    typer.echo(f"{path}: {counted(count, 'people')} imported.")
     for warning in warnings:
         typer.echo(f"warning: {warning}")
     typer.echo(result.summary())
@@ -142,8 +144,8 @@ def list_command(
         else:
             typer.echo("No people yet: import a roster (impactlens people import ROSTER) or run impactlens people refresh.")
         return
-    cols = ("person_id", "display_name", "teams", "title", "level", "identities", "source", "commits", "prs",
-            "last_active", "flag")
+    cols: tuple[str, ...] = ("person_id", "display_name", "teams", "title", "level", "identities", "source",
+                             "commits", "prs", "last_active", "flag")
     if bots:
         cols += ("bot_kind",)
     _echo_rows(cols, frame.select(cols).rows())
@@ -268,7 +270,8 @@ def owners_command(
     from impactlens import ownership
 
     with user_errors():
-        when = dt.datetime.combine(_date(at), dt.time(23, 59, 59), dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc)
+        day = _date(at)
+        when = dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone.utc) if day else dt.datetime.now(dt.timezone.utc)
         with warehouse.read_only(db) as con:
             file = ownership.history(con, repo).at(when)
     if file is None:
@@ -324,7 +327,7 @@ def bots_command(db: DbOption = None, config: ConfigOption = None) -> None:
     from impactlens import config as config_mod
 
     with user_errors():
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         with warehouse.read_only(db) as con:
             rows = [(i, k, why) for i, k, why in bots.classify(con, cfg) if k]
     if not rows:

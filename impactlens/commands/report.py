@@ -1,11 +1,12 @@
 """Commands of the report area: ``impactlens report`` (promotion packet or weekly team review) and
 ``impactlens note add`` (an entry in the brag document). Formats and wording: docs/evidence.md."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
+# each start-up (50 ms; docs/performance.md, "Start-up").
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -66,12 +67,13 @@ def report(
                 typer.echo(f"built the demo warehouse {db}", err=True)
         from impactlens import config as config_mod
 
-        cfg = config_mod.load(config)
+        cfg = config_mod.resolve(config)
         con = warehouse.read_only(db)
     except ImpactlensError as exc:
         fail(str(exc))
     try:
         with con:
+            doc: Any  # a Packet or a TeamReview: both write md, html and json
             if person is not None:
                 start = _day(since, "--since")
                 if start is None:
@@ -82,11 +84,12 @@ def report(
                 doc = build_packet(con, person, start, end, rubric=rubric, brag=brag, charts=out is not None or fmt == "html",
                                    config=cfg)
             else:
+                assert team is not None  # checked above: exactly one of --person and --team
                 if week is None:
                     fail("--week is required with --team (2026-W14 or a date in the week).")
                 from impactlens import dates
 
-                doc = build_team_review(con, team, dates.parse_week(week, "--week"), names=show_names)
+                doc = build_team_review(con, team, dates.parse_week(week, "--week"), names=show_names, config=cfg)
             if out is None:
                 text = doc.to_markdown() if fmt == "md" else doc.to_html() if fmt == "html" else doc.to_json()
                 typer.echo(text, nl=False)

@@ -120,6 +120,7 @@ def pr_files(repo: str, total_lines: int, rng: random.Random, *, tests: bool = T
             changes.append(FileChange(path, "M", added, lines - added))
     if rng.random() < 0.06 and LOCKFILES[repo][1]:
         manifest, lock = LOCKFILES[repo]
+        assert lock is not None  # the condition above
         changes.append(FileChange(manifest, "M", rng.randint(1, 4), rng.randint(0, 3)))
         big = int(rng.lognormvariate(6.5, 0.8))
         changes.append(FileChange(lock, "M", big, int(big * rng.uniform(0.3, 0.9))))

@@ -41,7 +41,8 @@ def _rng(seed: int, name: str) -> random.Random:
     return random.Random(f"{seed}:{name}")
 
 
-def _sha(*parts: Any) -> str:
+def fake_sha(*parts: Any) -> str:
+    """A stable 40-hex commit sha for the demo's ``parts`` (repository, kind, number...): the SHA-1 of them joined."""
     return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()
 
 
@@ -122,7 +123,7 @@ class Generator:
     def __init__(self, seed: int = cast.SEED) -> None:
         self.seed = seed
         self.calendar = Calendar(PEOPLE, _rng(seed, "vacations"))
-        self.categorize = categorizer(config_mod.DEFAULTS)
+        self.categorize = categorizer(config_mod.defaults())
         self.issues: list[Issue] = []
         self.prs: list[PullRequest] = []
         self.milestones: list[dict[str, Any]] = []
@@ -470,7 +471,7 @@ class Generator:
         mentoring = pr.mentee_index is not None
         approved_at: list[datetime] = []
         t_author = ready
-        for i, reviewer in enumerate(reviewers):
+        for reviewer in reviewers:
             at = self.calendar.add_working_hours(reviewer, ready, self._review_delay(reviewer, pr, rng))
             for round_ in range(4):
                 if not self.calendar.employed(reviewer, at.date()):
@@ -642,7 +643,7 @@ class Generator:
         self.commit_rows: list[dict[str, Any]] = []
         for repo in REPOS:
             merged = sorted((p for p in self.prs if p.repo is repo and p.merged), key=lambda p: (p.merged, p.number))
-            head = _sha(repo.repo_id, "root")
+            head = fake_sha(repo.repo_id, "root")
             self.commit_rows.append(self._commit_row(
                 repo, head, next(p for p in PEOPLE if p.person_id in LEADS and p.teams[0][0] == repo.team),
                 START_AT - timedelta(days=1),
@@ -707,7 +708,7 @@ class Generator:
         trailers = "".join(f"\nCo-authored-by: {c.name} <{c.commit_email}>" for c in coauthors)
         fixes = "".join(f"\nFixes #{i.number}" for i in pr.issues)
         if repo.merge_style == "squash":
-            sha = _sha(repo.repo_id, "squash", pr.number)
+            sha = fake_sha(repo.repo_id, "squash", pr.number)
             body = f"* {pr.title.lower()}" + ("\n* address review comments" if pr.commit_count > 1 else "")
             if pr.reverts is not None:
                 body = f"This reverts commit {pr.reverts.merge_sha}."
@@ -733,7 +734,7 @@ class Generator:
             if k:
                 at = self.calendar.add_working_hours(person, at, lognormal(rng, 1.5, 0.8)) if person else at
                 at = min(at, pr.merged - timedelta(minutes=2 * (n - k)))
-            sha = _sha(repo.repo_id, "branch", pr.number, k)
+            sha = fake_sha(repo.repo_id, "branch", pr.number, k)
             body = trailers.strip("\n") if k == 0 else ""
             if k == 0 and pr.reverts is not None:
                 body = f"This reverts commit {pr.reverts.merge_sha}."
@@ -743,7 +744,7 @@ class Generator:
             self.commit_rows.append(row)
             parent = sha
         merger = _actor(pr.merged_by)
-        sha = _sha(repo.repo_id, "merge", pr.number)
+        sha = fake_sha(repo.repo_id, "merge", pr.number)
         row = self._commit_row(repo, sha, merger if isinstance(merger, Person) else None, pr.merged,
                                f"Merge pull request #{pr.number} from {cast.ORG}/{pr.branch}", pr.title, [head, parent],
                                [], committer=GITHUB_COMMITTER, author_bot=merger if isinstance(merger, Bot) else None,
@@ -770,7 +771,7 @@ class Generator:
         return out
 
     def _release_commit(self, repo: Repo, tag: str, at: datetime, head: str, rng: random.Random) -> str:
-        sha = _sha(repo.repo_id, "release", tag)
+        sha = fake_sha(repo.repo_id, "release", tag)
         bot = BOTS_BY_LOGIN["github-actions[bot]"]
         files = [FileChange("CHANGELOG.md", "M", rng.randint(8, 40), 0)]
         if repo.name == "mobile":
@@ -803,7 +804,7 @@ class Generator:
                 add(retry, environment, head_at(retry), "success")
 
         if repo.name == "mobile":
-            for at, tag in releases:
+            for at, _tag in releases:
                 add(at + timedelta(hours=2), "production", head_at(at + timedelta(minutes=1)))
             return
         merges = [(at, sha) for at, sha in chain[1:]]

@@ -9,7 +9,7 @@ from typing import Any
 
 from impactlens.demo import cast
 from impactlens.demo.cast import BOTS_BY_LOGIN, PEOPLE_BY_ID, REPOS
-from impactlens.demo.generate import END_AT, START_AT, Comment, Generator, _sha
+from impactlens.demo.generate import END_AT, START_AT, Comment, Generator, fake_sha
 
 Tables = dict[str, dict[str, list[Any]]]
 
@@ -123,7 +123,7 @@ def _pull_requests(gen: Generator, rng: random.Random) -> Tables:
                 repo_id=pr.repo.repo_id, review_id=review_id, pr_number=pr.number, reviewer_login=review.reviewer,
                 reviewer_is_bot=_is_bot(review.reviewer), state=state, submitted_at=review.at,
                 body_length=review.body_length, comment_count=len(review.comments),
-                commit_sha=_sha(pr.repo.repo_id, "head", pr.number, review.at), url=f"{url}#pullrequestreview-{number}",
+                commit_sha=fake_sha(pr.repo.repo_id, "head", pr.number, review.at), url=f"{url}#pullrequestreview-{number}",
             )
             for comment in review.comments:
                 _comment_rows(gen, comments, pr.repo.repo_id, pr.number, "pull_request", url, comment, review_id)
@@ -216,7 +216,7 @@ def _incidents(gen: Generator) -> dict[str, list[Any]]:
                   acknowledged_at=i["acknowledged"], resolved_at=i["resolved"], commander=i["commander"].email,
                   responders=[p.email for p in i["responders"]], postmortem_url=i["postmortem"],
                   url=f"https://acme.pagerduty.com/incidents/{i['external_id']}", deployment_id=None,
-                  attribution_reason=None)  # the incident import attributes them (collectors/incidents.py)
+                  attribution_reason=None)  # the incident import attributes them (impactlens/attribution.py)
     return table.columns
 
 
@@ -239,7 +239,7 @@ def _codeowners() -> dict[str, list[Any]]:
         if repo.name == "platform":
             content += f"/runbooks/ @{PEOPLE_BY_ID[cast.RUNBOOK_AUTHOR].login}\n"
         table.add(repo_id=repo.repo_id, path=".github/CODEOWNERS", valid_from=START_AT - timedelta(days=1),
-                  commit_sha=_sha(repo.repo_id, "root"), source="github", content=content)
+                  commit_sha=fake_sha(repo.repo_id, "root"), source="github", content=content)
     return table.columns
 
 

@@ -132,7 +132,7 @@ def build(path: str | os.PathLike[str], *, seed: int = cast.SEED,
         # ... whose run log row has a random id and the wall-clock time: the demo keeps its own, fixed one.
         con.execute("DELETE FROM collection_runs WHERE source = 'incidents'")
         # People, identities and teams come through the real roster import and identity resolution.
-        imported, warnings, _ = people.import_roster(con, roster, config_mod.DEFAULTS)
+        imported, warnings, _ = people.import_roster(con, roster, config_mod.defaults())
         if warnings:
             raise WarehouseError(f"the demo roster did not import cleanly: {'; '.join(warnings)}")
         counts["people"] = imported

@@ -20,6 +20,8 @@ from typing import Callable
 import duckdb
 import polars as pl
 
+from impactlens.config import Config
+from impactlens.membership import overlaps_expr
 from impactlens.text import counted
 from impactlens import coverage as coverage_mod
 from impactlens.evidence import tables
@@ -79,8 +81,8 @@ class Subject:
     since: date
     until: date
     frames: Frames = field(default=None)  # type: ignore[assignment]
-    #: The effective configuration (impactlens.config.load); None: ./impactlens.toml or the defaults.
-    config: dict | None = None
+    #: The effective configuration (:class:`impactlens.config.Config`); None: the defaults.
+    config: Config | None = None
 
     def __post_init__(self) -> None:
         if self.until < self.since:
@@ -145,8 +147,7 @@ class Subject:
         """The teams the person belonged to during the period: (team_id, name, members during the period)."""
         members = self.frames.memberships.collect()
         since, end = self.since, self.until + timedelta(days=1)
-        overlap = (pl.col("valid_from") < end) & (pl.col("valid_to").is_null() | (pl.col("valid_to") > since))
-        current = members.filter(overlap)
+        current = members.filter(overlaps_expr(since, end))
         names = tables.team_names(self.con)
         mine = current.filter(pl.col("person_key") == self.person_id)["team_id"].unique().sort().to_list()
         return [

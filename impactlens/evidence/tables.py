@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from impactlens.errors import ImpactlensError
+from impactlens.identity import identity_id, identity_sql
 from impactlens.people import is_junk_key
 
 
@@ -44,7 +45,7 @@ def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
         WHERE i.identity_id IN (?, ?, ?)
         UNION SELECT person_id FROM people WHERE lower(person_id) = ?
         """,
-        [key, f"github_login:{key}", f"email:{key}", key],
+        [key, identity_id("github_login", key), identity_id("email", key), key],
     ).fetchall()
     if not actors:
         actors = con.execute(
@@ -181,19 +182,20 @@ def deployment_urls(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def commits(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every commit with its author resolved as the data contract says (docs/schema.md): the person key
-    is ``coalesce(actors.actor_id, 'email:' || lower(author_email))``.
+    is ``coalesce(actors.actor_id, identity_id)`` (the identity key: :mod:`impactlens.identity`).
 
     Columns: repo_id, sha, author_key (str), authored_at (Datetime UTC), is_merge (bool), pr_number (i32),
     subject (str). Bots are not flagged here: callers look up a known person's commits or commits by sha.
     """
+    email = identity_sql("c.author_email", kind="email")
     return _frame(
         con,
-        """
+        f"""
         SELECT c.repo_id, c.sha,
                CASE WHEN c.author_email IS NOT NULL
-                    THEN coalesce(a.actor_id, 'email:' || lower(trim(c.author_email))) END AS author_key,
+                    THEN coalesce(a.actor_id, {email}) END AS author_key,
                c.authored_at, c.is_merge, c.pr_number, c.subject
-        FROM commits c LEFT JOIN actors a ON a.identity_id = 'email:' || lower(trim(c.author_email))
+        FROM commits c LEFT JOIN actors a ON a.identity_id = {email}
         """,
     )
 

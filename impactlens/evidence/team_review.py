@@ -20,8 +20,10 @@ import altair as alt
 import duckdb
 import polars as pl
 
+from impactlens.config import Config
+from impactlens.membership import overlaps_expr
 from impactlens.evidence.model import Figure, Record, fmt_number, to_jsonable
-from impactlens.evidence.packet import Chart, _file_link, _page, _record_html, write_document
+from impactlens.evidence.packet import Chart, file_link, html_page, record_html, write_document
 from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
 from impactlens.metrics import comparison
 from impactlens.text import md_text
@@ -103,7 +105,7 @@ class TeamReview:
                f"previous {BASELINE_WEEKS} weeks.*", ""]
         for chart in self.charts:
             if chart_files and chart.name in chart_files:
-                out += [f"![{md(chart.title)}]({_file_link(chart_files[chart.name])})", ""]
+                out += [f"![{md(chart.title)}]({file_link(chart_files[chart.name])})", ""]
         out += ["## Figures that moved most", ""]
         if not self.moved:
             out += ["The data has no team figures for this week.", ""]
@@ -143,11 +145,11 @@ class TeamReview:
             f"<li>{e(m.line())} <span class='ctx'>({e(m.figure.context)})</span></li>"
             for m in self.moved) + "</ul>")
         parts.append("<h2>Open PRs waiting longest for a first review</h2><ul>" + "".join(
-            f"<li>{_record_html(w['record'])}: waiting {w['waiting_hours']:.0f} hours</li>" for w in self.waiting) + "</ul>")
+            f"<li>{record_html(w['record'])}: waiting {w['waiting_hours']:.0f} hours</li>" for w in self.waiting) + "</ul>")
         parts.append(f"<h2>Review load balance</h2><p>{e(self._load_text())}</p>")
         parts.append("<h2>Incidents</h2><ul>" + "".join(
-            f"<li>{_record_html(i['record'])}: {e(i['status'])}</li>" for i in self.incidents) + "</ul>")
-        return _page(f"Team health review: {self.team_name}", "\n".join(parts))
+            f"<li>{record_html(i['record'])}: {e(i['status'])}</li>" for i in self.incidents) + "</ul>")
+        return html_page(f"Team health review: {self.team_name}", "\n".join(parts))
 
     def to_json(self) -> str:
         data = to_jsonable({k: v for k, v in self.__dict__.items() if k != "charts"})
@@ -175,8 +177,10 @@ _FIRST = {"pull_requests": "SELECT min(created_at) FROM pull_requests", "reviews
 _COUNTS = ("PRs", "reviews", "incidents")
 
 
-def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False) -> TeamReview:
-    """The health review of ``team`` (a team id or name) for the week holding ``week``.
+def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False,
+                      config: Config | None = None) -> TeamReview:
+    """The health review of ``team`` (a team id or name) for the week holding ``week``, with ``config``
+    (business hours, bots, review settings; default the defaults).
 
     Raises:
         EvidenceError: unknown team or week.
@@ -189,11 +193,10 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     start = datetime.combine(monday, datetime.min.time(), timezone.utc)
     end = start + timedelta(days=7)
     base_start = start - timedelta(weeks=BASELINE_WEEKS)
-    frames = load(con, coded=False)
+    frames = load(con, coded=False, config=config)
     urls = repo_urls(con)
     members = frames.memberships.filter(
-        (pl.col("team_id") == team_id) & (pl.col("valid_from") < (monday + timedelta(days=7)))
-        & (pl.col("valid_to").is_null() | (pl.col("valid_to") > monday))
+        (pl.col("team_id") == team_id) & overlaps_expr(monday, monday + timedelta(days=7))
     ).collect()["person_key"].n_unique()
 
     scope = Scope(team=team_id, start=base_start, end=end)
@@ -201,7 +204,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
     series: list[dict] = []
     firsts = {source: con.sql(sql).fetchall()[0][0] for source, sql in _FIRST.items()}
     for label, func, column, unit, count_column, source in _FIGURES:
-        kwargs = {"by": None, "grain": "week"}
+        kwargs: dict[str, Any] = {"by": None, "grain": "week"}
         frame = func(frames, scope, **kwargs).collect()
         if frame.is_empty():
             continue
@@ -209,6 +212,7 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
         base_rows = frame.filter(pl.col("period_start") < start)
         this, base = this_rows[column], base_rows[column].drop_nulls()
         value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
+        baseline: float | None
         if unit in _COUNTS:  # weeks with no row had none
             baseline = float(base.sum()) / BASELINE_WEEKS
         else:
@@ -274,9 +278,9 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
         }
         if names:
             people = frames.people.select("person_key", "display_name").collect()
-            label = dict(zip(people["person_key"], people["display_name"]))
+            name_of = dict(zip(people["person_key"], people["display_name"]))
             load_info["shares"] = [
-                {"name": label.get(r["person_key"], r["person_key"]), "reviews": int(r["reviews"]), "share": float(r["share"] or 0)}
+                {"name": name_of.get(r["person_key"], r["person_key"]), "reviews": int(r["reviews"]), "share": float(r["share"] or 0)}
                 for r in share_rows.sort("reviews", descending=True).iter_rows(named=True)
             ]
 
