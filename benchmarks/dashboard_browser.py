@@ -109,8 +109,12 @@ class Run:
         page.traffic = drive.Traffic().attach(page)
         return page
 
-    def step(self, name: str, kind: str, action, page=None) -> dict:
+    def step(self, name: str, kind: str, action, page=None, title: str | None = None) -> dict:
+        """Time ``action`` on ``page`` (default the run's page) until it settled; ``title``: the text the
+        page's heading must then start with (default the step's page name), else the step counts as failed
+        (a click that did not switch pages)."""
         page = page or self.page
+        title = title or name.split(":")[0]
         page.traffic.reset()
         since = time.time()
         try:
@@ -125,6 +129,10 @@ class Run:
             return row
         settled = drive.settle(page, since)
         errors = page.locator(drive.EXCEPTION).count()
+        heading = page.locator(f"{drive.MAIN} h1").first.inner_text(timeout=5000).strip()
+        if not heading.startswith(title):
+            print(f"{name}: the page shows {heading!r}, not {title!r}", file=sys.stderr)
+            errors += 1
         traffic = page.traffic
         row = {"step": name, "kind": kind, "paint": settled.first if kind != "widget" else None,
                "done": settled.done, "script": (traffic.finished[-1] - since) if traffic.finished else None,
@@ -150,11 +158,13 @@ class Run:
 
 
 def later_start(page) -> None:
-    """Move the sidebar's date range to start a month later (the start date's month, one up; leaving the field commits)."""
+    """Move the sidebar's date range to start a month later: the start date's month one up, then a click on the
+    page's title, since the field commits its value only when the focus leaves it (Tab stays inside, on the
+    day)."""
     month = page.locator(f'{SIDEBAR} [data-testid="stDateInput"] [data-range-field="start"] [data-type="month"]')
     month.first.click()
     page.keyboard.press("ArrowUp")
-    page.keyboard.press("Tab")
+    page.locator(f"{drive.MAIN} h1").first.click()
 
 
 def one_run(db: Path, browser_factory, shots: Path | None, log: Path) -> list[dict]:
@@ -174,9 +184,10 @@ def one_run(db: Path, browser_factory, shots: Path | None, log: Path) -> list[di
                 run.step(f"{title}: new tab", "page", run.goto(f"{path}?person={PERSON}"), page=tab)
                 tab.context.close()
             run.step("Team health: week", "widget", lambda page: drive.choose(page, "Week", 1))
-            run.step("Sidebar: team", "widget", lambda page: drive.choose(page, "Team", TEAM, where=SIDEBAR))
+            run.step("Sidebar: team", "widget", lambda page: drive.choose(page, "Team", TEAM, where=SIDEBAR),
+                     title="Team health")
             run.shot("team_health_web")
-            run.step("Sidebar: date range", "widget", later_start)
+            run.step("Sidebar: date range", "widget", later_start, title="Team health")
             run.step("My impact", "page", run.nav("My impact"))
             run.step("My impact: person", "widget", lambda page: drive.choose(page, "Person", 0))
             run.step("Promotion case", "page", run.nav("Promotion case"))
