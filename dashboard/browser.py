@@ -9,6 +9,7 @@ page, until the script stopped running. Playwright is imported by the callers.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import time
@@ -34,11 +35,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class Server(str):
+    """The base URL of a served dashboard (a ``str``), with its process id (``pid``), the seconds from starting
+    it until it answered (``ready``) and :meth:`cpu`."""
+
+    pid: int
+    ready: float
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server process has used so far (Linux ``/proc``; 0.0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def serve(db: Path, log: Path, *, port: int | None = None, timeout: float = 120,
-          extra: list[str] | None = None) -> Iterator[str]:
+          extra: list[str] | None = None, env: dict[str, str] | None = None) -> Iterator[Server]:
     """``streamlit run`` of the dashboard on ``db`` (127.0.0.1, a free port unless ``port``), output to ``log``;
-    yields the base URL once ``/_stcore/health`` answers, stops the server on exit.
+    yields the base URL (a :class:`Server`) once ``/_stcore/health`` answers, stops the server on exit. ``env``: the server's
+    environment (default this process's).
 
     Raises:
         RuntimeError: the server exited or did not answer within ``timeout`` seconds (the log's tail says why).
@@ -50,15 +68,18 @@ def serve(db: Path, log: Path, *, port: int | None = None, timeout: float = 120,
     if extra:  # Streamlit options go before the `--` that starts the app's own arguments
         cut = command.index("--")
         command = [*command[:cut], *extra, *command[cut:]]
+    started = time.monotonic()
     with open(log, "wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
+    base = Server(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
                     if response.read() == b"ok":
+                        base.ready = time.monotonic() - started
                         break
             except OSError:
                 pass
