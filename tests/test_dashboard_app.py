@@ -460,7 +460,7 @@ def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, 
     from impactlens.dashboard import data
 
     command = streamlit_command(small_db, port=9123)
-    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(app_path())
+    assert command[1:4] == ["-m", "impactlens.dashboard.serve", "run"] and command[4] == str(app_path())
     assert command[-3:] == ["--", "--db", str(small_db)]
     assert command[command.index("--server.port") + 1] == "9123"
     assert command[command.index("--server.headless") + 1] == "true"
