@@ -14,11 +14,12 @@ import datetime as dt
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from impactlens.errors import CollectionError, FileProblemsError
+from impactlens.incident_store import Incident
 
 FORMATS = ("pagerduty", "opsgenie", "incidentio", "generic")
 
@@ -28,36 +29,6 @@ class IncidentFileError(FileProblemsError, CollectionError):
 
     def __init__(self, path: Path, problems: list[str]) -> None:
         super().__init__(path, "rejected, nothing stored", problems)
-
-@dataclass
-class Incident:
-    """One incident, normalised (times are aware datetimes in UTC)."""
-
-    source: str
-    external_id: str
-    opened_at: dt.datetime
-    title: str | None = None
-    severity: str | None = None
-    service: str | None = None
-    acknowledged_at: dt.datetime | None = None
-    resolved_at: dt.datetime | None = None
-    commander: str | None = None
-    responders: list[str] = field(default_factory=list)
-    postmortem_url: str | None = None
-    url: str | None = None
-    repo_id: str | None = None
-    text: str = ""
-    cause_sha: str | None = None
-
-    @property
-    def incident_id(self) -> str:
-        """``'<source>:<external id>'``."""
-        return f"{self.source}:{self.external_id}"
-
-    @property
-    def status(self) -> str:
-        """'resolved' when a resolution time is known, else 'open'."""
-        return "resolved" if self.resolved_at else "open"
 
 # ---------------------------------------------------------------------------------------------
 # Reading files: records with positions

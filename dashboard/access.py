@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import polars as pl
 import streamlit as st
 
-from impactlens.dashboard import data
+from impactlens.dashboard import state
 from impactlens.errors import ImpactlensError
 
 
@@ -52,12 +52,12 @@ OPEN = Access(None, None, None, None)
 
 
 def settings() -> Mapping[str, Any]:
-    """``[access]`` of the dashboard's configuration (:func:`data.current_config`; defaults when absent).
+    """``[access]`` of the dashboard's configuration (:func:`state.current_config`; defaults when absent).
 
     Raises:
         ConfigError: the file is not valid.
     """
-    return data.current_config().access
+    return state.current_config().access
 
 
 def sign_in_required() -> bool:
@@ -74,7 +74,7 @@ def signed_in_email() -> str | None:
     return email or None
 
 
-def person_of_email(wh: data.Warehouse, email: str) -> str | None:
+def person_of_email(wh: state.Warehouse, email: str) -> str | None:
     """The person key whose identity is ``email:<email>`` (exact, case-insensitive), or None."""
     from impactlens.identity import identity_id
 
@@ -84,19 +84,19 @@ def person_of_email(wh: data.Warehouse, email: str) -> str | None:
         rows = wh.query("SELECT person_id FROM identities WHERE identity_id = ? AND person_id IS NOT NULL",
                         [identity])
         return rows["person_id"][0] if rows.height else None
-    person = data.memo(wh, "person_of_email", identity)(build)
+    person = state.memo(wh, "person_of_email", identity)(build)
     if person is not None:
         return person
     hit = wh.people.filter(pl.col("person_key") == identity)
     return identity if hit.height else None
 
 
-def _members_ever(wh: data.Warehouse, team: str) -> set[str]:
+def _members_ever(wh: state.Warehouse, team: str) -> set[str]:
     rows = wh.frames.memberships.filter(pl.col("team_id") == team).select("person_key").unique().collect()
     return set(rows["person_key"].to_list())
 
 
-def for_email(wh: data.Warehouse, email: str, rules: Mapping[str, Any]) -> Access:
+def for_email(wh: state.Warehouse, email: str, rules: Mapping[str, Any]) -> Access:
     """What ``email`` may see under ``rules`` (the ``[access]`` table)."""
     email = email.strip().lower()
     me = person_of_email(wh, email)
@@ -123,7 +123,7 @@ def _auth_configured() -> bool:
         return False
 
 
-def gate(wh: data.Warehouse) -> Access:
+def gate(wh: state.Warehouse) -> Access:
     """Sign-in at the top of the app: without ``[access] sign_in = true``, everything (:data:`OPEN`). Else a
     signed-out visitor sees only a sign-in button, and a signed-in one the pages their email allows; someone
     allowed nothing sees a notice. Stops the script run where nothing may be shown."""

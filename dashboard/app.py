@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from impactlens.dashboard import access, data, ui
+from impactlens.dashboard import access, state, ui
 from impactlens.errors import ImpactlensError
 
 HERE = Path(__file__).parent
@@ -22,7 +22,7 @@ HERE = Path(__file__).parent
 st.set_page_config(page_title="impactlens", page_icon=":material/insights:", layout="wide")
 
 try:
-    warehouse = data.current_warehouse()
+    warehouse = state.current_warehouse()
 except ImpactlensError as exc:
     st.title("impactlens")
     st.error(str(exc))
@@ -37,7 +37,7 @@ ui.sidebar(warehouse)
 def watch_for_new_data(identity: tuple[int, int, int]) -> None:
     """Every 30 s: when a collection has published a new warehouse file, rerun the app on it."""
     try:
-        current = data.file_identity(data.db_path())
+        current = state.file_identity(state.db_path())
     except ImpactlensError:
         return
     if current != identity:

@@ -1,7 +1,7 @@
 """The Promotion case page's content until the evidence module publishes its packet: a person's figures and
 records grouped the way promotion committees read them, and the same as Markdown and HTML downloads.
 
-A :class:`Case` holds :class:`Section` s (committee heading, what it covers, :class:`impactlens.dashboard.data.Figure` s
+A :class:`Case` holds :class:`Section` s (committee heading, what it covers, :class:`impactlens.dashboard.figures.Figure` s
 and :class:`Record` s with links). Nothing here judges: the wording states what the data shows.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from impactlens.dashboard import data
+from impactlens.dashboard import figures, state
 from impactlens import metrics
 from impactlens.text import counted, md_link, md_text, safe_url
 
@@ -35,7 +35,7 @@ class Record:
 class Section:
     title: str
     about: str
-    figures: list[data.Figure]
+    figures: list[figures.Figure]
     records: list[Record] = field(default_factory=list)
     total_records: int = 0
     empty: str = "No records in the data for this period."
@@ -49,7 +49,7 @@ class Case:
     sections: list[Section]
 
 
-def _commit_url(wh: data.Warehouse, repo_id: str, sha: str, path: str | None = None) -> str | None:
+def _commit_url(wh: state.Warehouse, repo_id: str, sha: str, path: str | None = None) -> str | None:
     hit = wh.repos.filter(pl.col("repo_id") == repo_id)
     base = hit["url"][0] if hit.height else None
     if not base:
@@ -57,7 +57,7 @@ def _commit_url(wh: data.Warehouse, repo_id: str, sha: str, path: str | None = N
     return f"{base}/blob/{sha}/{path}" if path else f"{base}/commit/{sha}"
 
 
-def _directories(wh: data.Warehouse, person: str, period: data.Period, repo: str | None) -> pl.DataFrame:
+def _directories(wh: state.Warehouse, person: str, period: state.Period, repo: str | None) -> pl.DataFrame:
     """repo_id, directory, lines, share, owner_share: where the person's changed lines went
     (:func:`impactlens.metrics.ownership`; ``share`` of the person's lines, ``owner_share`` of the directory's)."""
     found = metrics.ownership(wh.frames, period.scope(person=person, repo=repo)).collect()
@@ -66,12 +66,12 @@ def _directories(wh: data.Warehouse, person: str, period: data.Period, repo: str
                         pl.col("share").alias("owner_share")).sort("lines", descending=True)
 
 
-def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
+def build(wh: state.Warehouse, person: str, filters: state.Filters) -> Case:
     """The committee-shaped case for ``person`` over the sidebar's period and repository."""
     period, repo = filters.period, filters.repo
-    figs = data.committee_figures(wh, person, period, repo)
+    figs = figures.committee_figures(wh, person, period, repo)
     pick = lambda keys: [figs[k] for k in keys if k in figs]  # noqa: E731
-    sections = {title: Section(title, about, pick(keys)) for title, about, keys in data.COMMITTEE_SECTIONS}
+    sections = {title: Section(title, about, pick(keys)) for title, about, keys in figures.COMMITTEE_SECTIONS}
 
     scope = sections["Scope and ownership"]
     dirs = _directories(wh, person, period, repo)
@@ -83,8 +83,8 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     scope.empty = "No commits by this person in this period."
 
     lead = sections["Technical leadership"]
-    written = data.artifacts(wh, person, period, repo)
-    asked = data.person_reviews(wh, person, period, repo).filter(pl.col("state") == "changes_requested")
+    written = figures.artifacts(wh, person, period, repo)
+    asked = figures.person_reviews(wh, person, period, repo).filter(pl.col("state") == "changes_requested")
     lead.records = [Record(f"{r['category'].replace('_', ' ')}: {r['path']}", _commit_url(wh, r["repo_id"], r["sha"], r["path"]),
                            f"{r['repo_id']}, added {r['authored_at']:%d %b %Y}") for r in written.iter_rows(named=True)]
     lead.records += [Record(f"Changes requested on “{r['title']}” by {r['author']}", r["url"],
@@ -93,7 +93,7 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     lead.empty = "No ADRs, design docs or changes-requested reviews in this period."
 
     mentor = sections["Mentoring"]
-    mentees = data.mentoring(wh, person, period, repo)
+    mentees = figures.mentoring(wh, person, period, repo)
     mentor.total_records = mentees.height
     mentor.records = [Record(wh.name(r["mentee_key"]), None,
                              f"{counted(r['touchpoints'], 'touchpoints')}: {counted(r['reviews'], 'reviews')}, "
@@ -103,29 +103,29 @@ def build(wh: data.Warehouse, person: str, filters: data.Filters) -> Case:
     mentor.empty = "No reviews, comments or pairing on less experienced colleagues' work in this period."
 
     ops = sections["Operational excellence"]
-    incidents = data.person_incidents(wh, person, period, repo)
+    incidents = figures.person_incidents(wh, person, period, repo)
     ops.total_records = incidents.height
     ops.records = [Record(f"{r['incident_id']}: {r['title'] or 'incident'}", r["url"],
                           f"{r['role']}, opened {r['opened_at']:%d %b %Y}, restored in "
-                          f"{data.format_value(r['time_to_restore_hours'], 'hours')}"
+                          f"{figures.format_value(r['time_to_restore_hours'], 'hours')}"
                           + (", postmortem" if r["has_postmortem"] else ""))
                    for r in incidents.head(MAX_RECORDS).iter_rows(named=True)]
     ops.empty = "No incidents led or responded to in this period."
 
     delivery = sections["Delivery outcomes"]
-    merged = data.person_prs(wh, person, period, repo).filter(pl.col("merged_at").is_not_null())
+    merged = figures.person_prs(wh, person, period, repo).filter(pl.col("merged_at").is_not_null())
     delivery.total_records = merged.height
     delivery.records = [Record(f"{r['repo_id']}#{r['number']} {r['title']}", r["url"],
                                f"merged {r['merged_at']:%d %b %Y}, {r['changed_lines'] or 0:,} changed lines")
                         for r in merged.head(MAX_RECORDS).iter_rows(named=True)]
     delivery.empty = "No merged pull requests in this period."
 
-    teams = ", ".join(data.person_teams(wh, person, period)) or "no team in the roster"
+    teams = ", ".join(state.person_teams(wh, person, period)) or "no team in the roster"
     context = f"{teams} · {period.label()} · {repo or 'all repositories'}"
     return Case(person, wh.name(person), context, list(sections.values()))
 
 
-def _figure_line(fig: data.Figure) -> str:
+def _figure_line(fig: figures.Figure) -> str:
     text = f"{fig.label}: {fig.shown()}"
     if fig.previous is not None:
         text += f" (previous period {fig.shown(fig.previous)}"

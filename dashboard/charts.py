@@ -1,7 +1,7 @@
 """Altair chart builders for the dashboard: every chart has a title, axis titles with units, and a reading.
 
 Each builder takes a small, already aggregated Polars frame (one row per week, phase or bucket: never
-more than a few hundred rows; see :mod:`impactlens.dashboard.data`) and returns a :class:`Panel`: the
+more than a few hundred rows; see :mod:`impactlens.dashboard.figures`) and returns a :class:`Panel`: the
 chart and a one-line plain-language reading of what it shows, which the page prints under the chart.
 Weeks are UTC weeks starting on Monday; durations are hours; sizes are changed lines.
 """

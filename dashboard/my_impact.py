@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from impactlens.dashboard import charts, data, ui
+from impactlens.dashboard import charts, figures, ui
 
 wh, filters = ui.context()
 st.title("My impact")
@@ -16,9 +16,9 @@ if person is not None:
     ui.person_context(wh, filters, person)
     if not wh.has("commits") and not wh.has("pull_requests"):
         ui.empty("commits or pull requests", "commits")
-    ui.figures(data.person_figures(wh, person, period, repo))
+    ui.figures(figures.person_figures(wh, person, period, repo))
 
-    weekly = data.person_weekly(wh, person, period, repo)
+    weekly = figures.person_weekly(wh, person, period, repo)
     left, right = st.columns(2)
     if wh.has("pull_requests"):
         with left:
@@ -31,11 +31,11 @@ if person is not None:
         with right:
             ui.no_pull_requests(wh, repo)
 
-    prs = data.person_prs(wh, person, period, repo)
-    reviews = data.person_reviews(wh, person, period, repo)
-    incidents = data.person_incidents(wh, person, period, repo)
-    written = data.artifacts(wh, person, period, repo)
-    mentees = data.mentoring(wh, person, period, repo)
+    prs = figures.person_prs(wh, person, period, repo)
+    reviews = figures.person_reviews(wh, person, period, repo)
+    incidents = figures.person_incidents(wh, person, period, repo)
+    written = figures.artifacts(wh, person, period, repo)
+    mentees = figures.mentoring(wh, person, period, repo)
     tabs = st.tabs([f"Pull requests ({prs.height})", f"Reviews given ({reviews.height})",
                     f"Incidents ({incidents.height})", f"Artifacts ({written.height})",
                     f"Mentoring ({mentees.height})"])
@@ -49,7 +49,7 @@ if person is not None:
         elif wh.has("pull_requests"):
             st.info("No pull requests by this person in this period.")
         else:
-            commits = data.person_commits(wh, person, period, repo)
+            commits = figures.person_commits(wh, person, period, repo)
             ui.empty("pull requests (showing commits from git)", "pull_requests")
             if commits.height:
                 ui.link_table(commits, dates=("authored_at",), labels={"sha": "Commit", "lines": "Changed lines"})

@@ -9,7 +9,7 @@ import re
 import streamlit as st
 
 from impactlens.dashboard import case as case_mod
-from impactlens.dashboard import data, ui
+from impactlens.dashboard import figures, state, ui
 from impactlens.evidence.packet import figure_label
 from impactlens.text import md_link, md_text
 
@@ -26,7 +26,7 @@ def show_packet(packet, stem: str) -> None:
     """The evidence packet, part by part in the packet's own rendering (impactlens.evidence.packet: the same
     labels, records and rubric text as the downloads): summary, data coverage, charts, sections, audit, STAR."""
     # The HTML embeds the charts rendered by vl-convert (seconds): build it only when the button is clicked.
-    downloads(stem, packet.to_markdown(), lambda: data.memo(wh, "packet_html", person, filters.period)(packet.to_html))
+    downloads(stem, packet.to_markdown(), lambda: state.memo(wh, "packet_html", person, filters.period)(packet.to_html))
     st.subheader("Summary")
     st.markdown(md_text(packet.summary))
     if packet.coverage:
@@ -76,10 +76,10 @@ if person is not None:
     slug = re.sub(r"[^a-z0-9]+", "-", wh.name(person).lower()).strip("-") or "person"
     stem = f"promotion-case-{slug}-{filters.period.start:%Y%m%d}-{filters.period.end:%Y%m%d}"
     packet, problem = None, None
-    if data.evidence_api() is not None:
+    if figures.evidence_api() is not None:
         try:
             with st.spinner("Building the evidence packet…"):
-                packet = data.evidence_packet(wh, person, filters.period)
+                packet = figures.evidence_packet(wh, person, filters.period)
         except Exception as exc:  # the evidence module's failure must not take the page down
             problem = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
     if packet is not None:

@@ -7,7 +7,8 @@ from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from impactlens.dashboard import access, charts, data, ui
+from impactlens.dashboard import access, charts, figures, state, ui
+from impactlens.text import plural
 
 wh, filters = ui.context()
 if not access.current().may_see_team(filters.team):  # signed in: a lead sees their own teams only
@@ -24,23 +25,23 @@ if not wh.has("pull_requests") and not wh.has("commits"):
     ui.empty("pull requests", "pull_requests", wh)
     st.stop()
 
-weeks = data.week_choices(filters.period)
+weeks = state.week_choices(filters.period)
 week = st.selectbox("Week", weeks, format_func=ui.week_label, key="team_week",
                     help="The week to review; figures compare it with the week before.")
-active = data.active_people(wh, filters)  # humans with activity in the period (docs/metrics.md "Comparisons")
+active = state.active_people(wh, filters)  # humans with activity in the period (docs/metrics.md "Comparisons")
 if filters.team:
-    members = data.team_members(wh, filters.team, filters.period).height
+    members = state.team_members(wh, filters.team, filters.period).height
     people_text = f"{active} of {members} team members active"
 else:
-    people_text = f"{active} {data.plural('people', active)} active"
+    people_text = f"{active} {plural('people', active)} active"
 st.markdown(f"{team_name.capitalize() if not filters.team else team_name} · {people_text} in "
             f"{filters.period.label()} · {filters.repo or 'all repositories'}"
             + ("" if filters.team else " · pick a team in the sidebar for one team's review"))
 st.caption("Active: a human (bots left out) with a commit, PR or review in the period.")
 
 st.subheader("Moved most since last week")
-week_figs = data.week_figures(wh, filters, week)
-moved = data.moved_most(week_figs)
+week_figs = figures.week_figures(wh, filters, week)
+moved = figures.moved_most(week_figs)
 if moved:
     columns = st.columns(len(moved))
     for column, (fig, verdict) in zip(columns, moved):
@@ -64,7 +65,7 @@ else:
         st.info("Nothing to compare: no activity in this week or the week before.")
 
 st.subheader("DORA four keys")
-keys = data.dora_summary(wh, filters)
+keys = figures.dora_summary(wh, filters)
 if not wh.has("deployments"):
     ui.empty("deployments", "deployments", wh)
 elif not keys or not keys.get("deployments"):
@@ -74,18 +75,18 @@ else:
         return (keys.get(name) or "no band").capitalize()
 
     dora = [
-        ("Deployment days per week", data.format_value(keys["median_deploy_days_per_week"], "count"),
+        ("Deployment days per week", figures.format_value(keys["median_deploy_days_per_week"], "count"),
          f"{band('deployment_frequency_band')} · {keys['deployments']} deployments",
          "Median number of days per week with a successful production deployment."),
-        ("Lead time for changes", data.format_value(keys["lead_time_median_hours"], "hours"),
+        ("Lead time for changes", figures.format_value(keys["lead_time_median_hours"], "hours"),
          f"{band('lead_time_band')} · {keys['changes_deployed']} changes deployed",
          "Median time from a change's first commit to the deployment that shipped it."),
-        ("Change failure rate", data.format_value(keys["change_failure_rate"], "share"),
+        ("Change failure rate", figures.format_value(keys["change_failure_rate"], "share"),
          f"{band('change_failure_band')} · {keys['failed_deployments']} of {keys['deployments']} deployments",
          "Deployments followed by an incident, revert or hotfix, over all deployments."),
-        ("Time to restore service", data.format_value(keys["time_to_restore_median_hours"], "hours"),
+        ("Time to restore service", figures.format_value(keys["time_to_restore_median_hours"], "hours"),
          f"No band (incident duration) · {keys['restored_incidents']} restored "
-         f"{data.plural('incidents', keys['restored_incidents'])} attributed to its deployments",
+         f"{plural('incidents', keys['restored_incidents'])} attributed to its deployments",
          "Median time from an incident opening to its resolution."),
     ]
     for column, (label, value, caption, help_text) in zip(st.columns(4), dora):
@@ -96,7 +97,7 @@ else:
                "docs/metrics.md \"DORA four keys\"). Time to restore is an incident's duration: the reports' "
                "recovery bands are for failed deployments.")
 
-trends = data.team_weekly(wh, filters)
+trends = figures.team_weekly(wh, filters)
 st.subheader("Trends")
 if wh.has("pull_requests"):
     left, right = st.columns(2)
@@ -109,7 +110,7 @@ if wh.has("pull_requests"):
         ui.chart(charts.cycle_phases(trends["cycle"]))
     with right:
         at = datetime.combine(week + timedelta(days=7), time(), timezone.utc)
-        ui.chart(charts.open_prs(data.open_prs_by_age(wh, filters, at), f"the end of the week of {week:%d %b %Y}"))
+        ui.chart(charts.open_prs(figures.open_prs_by_age(wh, filters, at), f"the end of the week of {week:%d %b %Y}"))
 else:  # no empty charts on a git-only warehouse
     ui.no_pull_requests(wh, filters.repo)
 left, right = st.columns(2)

@@ -10,8 +10,9 @@ import polars as pl
 import streamlit as st
 
 from impactlens import coverage
-from impactlens.dashboard import access, data
+from impactlens.dashboard import access, state
 from impactlens.dashboard.charts import Panel
+from impactlens.dashboard.figures import Figure
 from impactlens.errors import ImpactlensError
 from impactlens.text import safe_url
 
@@ -21,9 +22,9 @@ _PROBLEM = "_impactlens_problem"
 CARD_HEIGHT = 180
 
 
-def sidebar(wh: data.Warehouse) -> data.Filters:
+def sidebar(wh: state.Warehouse) -> state.Filters:
     """Draw the shared sidebar (date range, team, repository) and remember the choice for the pages."""
-    default = data.default_period(wh)
+    default = state.default_period(wh)
     with st.sidebar:
         st.markdown("### impactlens")
         # Until the user picks a range, it follows the data: a collection that adds days moves the default.
@@ -37,7 +38,7 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
             help="Figures cover these days; changes compare with the period of the same length just before.",
         )
         if isinstance(chosen, (tuple, list)) and len(chosen) == 2:
-            period = data.Period(chosen[0], chosen[1])
+            period = state.Period(chosen[0], chosen[1])
         else:  # the second date is not picked yet
             period = default
         viewer = access.current()
@@ -48,11 +49,11 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
         index = 1 if viewer.teams and len(teams) > 1 else 0  # a lead opens on their first team
         if wanted:
             try:
-                found = data.find_team(wh, wanted)  # type: ignore[arg-type]
+                found = state.find_team(wh, wanted)  # type: ignore[arg-type]
                 if found not in teams:
-                    raise data.NotFound(f"You may not see team '{wanted}'.")
+                    raise state.NotFound(f"You may not see team '{wanted}'.")
                 index = teams.index(found)
-            except data.NotFound as exc:
+            except state.NotFound as exc:
                 # Never the whole organisation in place of an unknown team: say so, once, and stop the page.
                 st.session_state[_PROBLEM] = f"{exc} The link's ?team={wanted} was dropped: pick a team in the sidebar."
                 del st.query_params["team"]
@@ -65,7 +66,7 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
                             key="repo")
         st.caption(f"Warehouse `{wh.path}` · data from {wh.first_day:%d %b %Y} to {wh.last_day:%d %b %Y}. "
                    "New collections show up within 30 s.")
-    filters = data.Filters(period, team, repo)
+    filters = state.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters
 
@@ -73,7 +74,7 @@ def sidebar(wh: data.Warehouse) -> data.Filters:
 _SEEN = "_impactlens_seen"
 
 
-def freshness(wh: data.Warehouse) -> None:
+def freshness(wh: state.Warehouse) -> None:
     """Say where the figures stand against collections: after a collection published a new file since this
     session last drew a page, "Newer data arrived (collected at HH:MM UTC)"; while a collection is writing its
     copy (``<db>.writing``), that the figures are the last published data. Nothing otherwise."""
@@ -106,10 +107,10 @@ def _dates(value) -> tuple[date, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
-def context() -> tuple[data.Warehouse, data.Filters]:
+def context() -> tuple[state.Warehouse, state.Filters]:
     """The warehouse and the sidebar's filters, for a page (the app draws the sidebar first)."""
-    wh = data.current_warehouse()
-    filters = st.session_state.get(_STATE) or data.Filters(data.default_period(wh), None, None)
+    wh = state.current_warehouse()
+    filters = st.session_state.get(_STATE) or state.Filters(state.default_period(wh), None, None)
     return wh, filters
 
 
@@ -117,7 +118,7 @@ def context() -> tuple[data.Warehouse, data.Filters]:
 _TABLE_SOURCES = {table: source for source, (table, *_) in coverage.SOURCES.items()}
 
 
-def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
+def empty(what: str, table: str, wh: state.Warehouse | None = None) -> None:
     """An empty state: the command that collects the missing data, or, when that source was collected
     (``wh.collected``) and holds nothing, that there is none, so nobody is told to run what they ran."""
     collected = wh.collected if wh is not None else frozenset()
@@ -127,27 +128,27 @@ def empty(what: str, table: str, wh: data.Warehouse | None = None) -> None:
         text = (f"No {what}: GitHub holds no deployments or releases for these repositories; "
                 "`impactlens collect tags CLONE` derives them from the clone's release tags.")
     else:
-        text = f"No {what}: run `{data.COLLECT[table]}`."
+        text = f"No {what}: run `{state.COLLECT[table]}`."
     st.info(text, icon=":material/info:")
 
 
 def configured_me() -> str | None:
-    """``[dashboard] me`` of the dashboard's configuration (:func:`data.current_config`), or None when unset.
+    """``[dashboard] me`` of the dashboard's configuration (:func:`state.current_config`), or None when unset.
 
     Raises:
         ConfigError: the file is not valid (shown by the caller).
     """
-    me = data.current_config().dashboard.me.strip()
+    me = state.current_config().dashboard.me.strip()
     return me or None
 
 
-def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | None:
+def person_picker(wh: state.Warehouse, filters: state.Filters, key: str) -> str | None:
     """A person selectbox (members of the sidebar's team, if any) with no default: it starts from the person
     chosen on another page, else ``?person=`` in the URL, else ``[dashboard] me`` of impactlens.toml, and
     never silently from anyone else. An unknown or out-of-scope person is a visible error naming close
     matches. Returns the person key, or None while nobody is chosen."""
     viewer = access.current()
-    people = data.people_choices(wh, filters)
+    people = state.people_choices(wh, filters)
     if not viewer.everything:  # signed in: only the people the allow-list gives this viewer
         people = people.filter(pl.col("person_key").is_in(sorted(viewer.people)))  # type: ignore[arg-type]
     if people.height == 0:
@@ -170,7 +171,7 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
                 st.error(str(exc))
         if asked:
             try:
-                wanted = data.find_person(wh, asked)[0]
+                wanted = state.find_person(wh, asked)[0]
             except ImpactlensError as exc:
                 if viewer.everything:
                     st.error(f"{where}{asked}: {exc}", icon=":material/person_off:")
@@ -196,16 +197,16 @@ def person_picker(wh: data.Warehouse, filters: data.Filters, key: str) -> str | 
     return person
 
 
-def person_context(wh: data.Warehouse, filters: data.Filters, person: str) -> None:
+def person_context(wh: state.Warehouse, filters: state.Filters, person: str) -> None:
     """One line of context for a person's figures: role, team(s) and their size, period, repository."""
     row = wh.people.filter(pl.col("person_key") == person)
     title = row["title"][0] if row.height and row["title"][0] else None
-    teams = data.person_teams(wh, person, filters.period)
+    teams = state.person_teams(wh, person, filters.period)
     team_text = ""
     if teams:
         sizes = []
         for team_id in wh.teams.filter(pl.col("name").is_in(teams))["team_id"]:
-            sizes.append(f"{wh.team_name(team_id)} ({data.team_members(wh, team_id, filters.period).height} people)")
+            sizes.append(f"{wh.team_name(team_id)} ({state.team_members(wh, team_id, filters.period).height} people)")
         team_text = " · " + ", ".join(sizes)
     previous = filters.period.previous()
     st.markdown(
@@ -215,7 +216,7 @@ def person_context(wh: data.Warehouse, filters: data.Filters, person: str) -> No
     )
 
 
-def figures(items: list[data.Figure], per_row: int = 3) -> None:
+def figures(items: list[Figure], per_row: int = 3) -> None:
     """Headline figures as st.metric cards: value, change against the previous period, and the counts behind."""
     for start in range(0, len(items), per_row):
         columns = st.columns(per_row)
@@ -224,14 +225,14 @@ def figures(items: list[data.Figure], per_row: int = 3) -> None:
                 figure(fig)
 
 
-def no_pull_requests(wh: data.Warehouse, repo: str | None) -> None:
+def no_pull_requests(wh: state.Warehouse, repo: str | None) -> None:
     """The notice that replaces PR charts when no pull requests were collected, naming the command."""
     target = repo if repo and "/" in repo else "OWNER/REPO"
     st.info(f"No pull requests collected: `impactlens collect github {target}` adds them "
             "(PR size, review and cycle-time charts need them).", icon=":material/info:")
 
 
-def figure(fig: data.Figure, flag: bool = False, note: str = "") -> None:
+def figure(fig: Figure, flag: bool = False, note: str = "") -> None:
     """One headline figure in a bordered card: value, change against the previous period, and the counts behind."""
     change = fig.change  # None when the previous period is not covered as fully (the caption says so)
     delta = f"{change:+.0%} vs {fig.shown(fig.previous)}" if change is not None else None
@@ -275,7 +276,7 @@ def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] 
                  height=height if height is not None else "auto", placeholder="–")
 
 
-def records(wh: data.Warehouse, frame: pl.DataFrame, *, table: str, none: str, **table_args) -> None:
+def records(wh: state.Warehouse, frame: pl.DataFrame, *, table: str, none: str, **table_args) -> None:
     """``frame`` as a :func:`link_table`; when empty, ``none`` if the warehouse has ``table`` rows at all, else
     the empty state naming the command that collects them."""
     if frame.height:

@@ -25,7 +25,8 @@ from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, Scope, load, period_start, with_team
 from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
 from impactlens.metrics.mentoring import experience, mentees, mentoring_summary, routine_approvals, touchpoints
-from impactlens.metrics.ownership import artifact_summary, artifacts, bus_factor, ownership
+from impactlens.metrics.artifacts import artifact_summary, artifacts
+from impactlens.metrics.ownership import bus_factor, ownership
 from impactlens.metrics.pr import activity, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
 from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
 

@@ -1,7 +1,8 @@
 """The metrics job: compute every metric and store it in the warehouse as ``metric_*`` tables.
 
-Each table is replaced whole on every run (docs/schema.md "Metric tables"), all in one transaction:
-each is written as soon as it is computed, and a failure leaves every previous table in place.
+The tables are declared by the schema (impactlens/schema/005_metric_tables.sql; docs/schema.md "Metric
+tables"). Each run replaces a table's rows whole, all in one transaction: each is written as soon as it is
+computed, and a failure leaves every previous row in place.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, load, plain
 from impactlens.metrics.incidents import incident_facts
 from impactlens.metrics.mentoring import mentoring_summary, touchpoints
-from impactlens.metrics.ownership import artifacts, bus_factor, ownership
+from impactlens.metrics.artifacts import artifacts
+from impactlens.metrics.ownership import bus_factor, ownership
 from impactlens.metrics.pr import pr_facts, throughput
 from impactlens.metrics.review import review_cycles, review_load
 from impactlens.config import Config
@@ -119,6 +121,28 @@ def _bug_introductions(con: duckdb.DuckDBPyConnection, frames: Frames, run: Metr
     return pl.concat(found)
 
 
+def _replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Replace every row of the declared ``table`` by ``frame``'s, matched by column name.
+
+    Raises ``RuntimeError`` when the frame's columns or their types are not the table's (the metric and
+    impactlens/schema/005_metric_tables.sql disagree: a change to one needs the other). A column of nulls
+    only (Polars' Null type) fits any type.
+    """
+    declared = dict(con.execute(f"SELECT name, type FROM pragma_table_info('{table}')").fetchall())
+    con.register("_metric_frame", frame.to_arrow())
+    try:
+        given = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _metric_frame)").fetchall())
+        wrong = [f"{name} {given.get(name, '(missing)')} (schema: {declared.get(name, 'none')})"
+                 for name in {**declared, **given}
+                 if given.get(name) != declared.get(name) and not (name in declared and given.get(name) == '"NULL"')]
+        if wrong:
+            raise RuntimeError(f"{table} does not fit its schema (impactlens/schema/): {', '.join(wrong)}")
+        con.execute(f"DELETE FROM {table}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _metric_frame")
+    finally:
+        con.unregister("_metric_frame")
+
+
 def materialise(
     con: duckdb.DuckDBPyConnection,
     config: Config | None = None,
@@ -126,7 +150,7 @@ def materialise(
     run_szz: bool = False,
     on_table: Callable[[str], None] | None = None,
 ) -> MetricsRun:
-    """Compute every metric from the warehouse behind ``con`` and replace the ``metric_*`` tables.
+    """Compute every metric from the warehouse behind ``con`` and replace the rows of the ``metric_*`` tables.
 
     Args:
         con: a writable warehouse connection (``warehouse.writing(db)``).
@@ -150,17 +174,10 @@ def materialise(
             if on_table:
                 on_table(name)
             frame = build()
-            con.register("_metric_frame", plain(frame).to_arrow())
-            try:
-                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _metric_frame")
-            finally:
-                con.unregister("_metric_frame")
+            _replace_rows(con, name, plain(frame))
             run.rows[name] = frame.height
             del frame
-        con.execute(
-            "CREATE OR REPLACE TABLE metric_runs (table_name VARCHAR PRIMARY KEY, row_count BIGINT NOT NULL, "
-            "computed_at TIMESTAMPTZ NOT NULL)"
-        )
+        con.execute("DELETE FROM metric_runs")
         for name, count in run.rows.items():
             con.execute("INSERT INTO metric_runs VALUES (?, ?, ?)", [name, count, run.computed_at])
     return run

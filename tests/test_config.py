@@ -117,16 +117,16 @@ def test_the_config_is_frozen_and_typed():
 
 
 def test_the_dashboard_reads_the_file_the_command_line_resolved(world, monkeypatch):
-    from impactlens.dashboard import data
+    from impactlens.dashboard import state
 
     _, cwd, other = world
     monkeypatch.chdir(cwd)
     monkeypatch.delenv(config_mod.CONFIG_ENV, raising=False)
-    assert data.config_path([]) == config_mod.find("impactlens.toml")
+    assert state.config_path([]) == config_mod.find("impactlens.toml")
     monkeypatch.setenv(config_mod.CONFIG_ENV, str(other))
-    assert data.config_path([]) == other
-    assert data.current_config().review.first_response == "review_or_comment"
-    assert data.config_path(["--db", "x", "--config", "impactlens.toml"]) == config_mod.find("impactlens.toml")
+    assert state.config_path([]) == other
+    assert state.current_config().review.first_response == "review_or_comment"
+    assert state.config_path(["--db", "x", "--config", "impactlens.toml"]) == config_mod.find("impactlens.toml")
 
 
 def test_dashboard_takes_config_and_a_missing_file_is_one_line(world):

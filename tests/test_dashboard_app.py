@@ -292,9 +292,9 @@ def test_promotion_case_follows_the_person_picker(app, small_db, media):
 
 
 def test_committee_fallback_when_the_evidence_module_is_absent(app, small_db, media, monkeypatch):
-    from impactlens.dashboard import data
+    from impactlens.dashboard import figures
 
-    monkeypatch.setattr(data, "evidence_api", lambda: None)
+    monkeypatch.setattr(figures, "evidence_api", lambda: None)
     at = goto(app(small_db, {"person": "alice"}), "promotion_case.py")
     assert [h.value for h in at.subheader] == ["Scope and ownership", "Technical leadership", "Mentoring",
                                                "Operational excellence", "Delivery outcomes"]
@@ -457,7 +457,7 @@ def test_dashboard_command_fails_in_one_line_without_a_warehouse(tmp_path):
 
 def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, monkeypatch):
     from impactlens.commands.dashboard import app_path, check, streamlit_command
-    from impactlens.dashboard import data
+    from impactlens.dashboard import state
 
     command = streamlit_command(small_db, port=9123)
     assert command[1:4] == ["-m", "impactlens.dashboard.serve", "run"] and command[4] == str(app_path())
@@ -466,9 +466,9 @@ def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, 
     assert command[command.index("--server.headless") + 1] == "true"
     assert check(small_db) == small_db.resolve()
     # The app reads the path back from its argv, else from $IMPACTLENS_DB.
-    assert data.db_path(["--db", str(small_db)]) == small_db
+    assert state.db_path(["--db", str(small_db)]) == small_db
     monkeypatch.setenv(warehouse.DB_ENV, "/elsewhere.duckdb")
-    assert data.db_path([]) == Path("/elsewhere.duckdb")
+    assert state.db_path([]) == Path("/elsewhere.duckdb")
 
 
 def test_empty_warehouse_names_the_commands_on_every_page(app, tmp_path):
@@ -516,10 +516,10 @@ def test_dashboard_command_serves_on_a_machine_where_streamlit_never_ran(small_d
 
 
 def _two_figures():
-    from impactlens.dashboard import data, ui
+    from impactlens.dashboard import figures, ui
 
-    ui.figure(data.Figure("mentees", "Mentees", 2, 2, "count"))
-    ui.figure(data.Figure("reviews", "Reviews", 3, 2, "count"))
+    ui.figure(figures.Figure("mentees", "Mentees", 2, 2, "count"))
+    ui.figure(figures.Figure("reviews", "Reviews", 3, 2, "count"))
 
 
 def test_an_unchanged_figure_shows_no_arrow_and_no_colour():

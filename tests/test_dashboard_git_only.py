@@ -190,13 +190,13 @@ def test_team_health_counts_active_humans_and_compares_weeks_honestly(app, git_d
 
 
 def test_one_failure_becoming_none_is_not_flagged_on_team_health():
-    from impactlens.dashboard import data
+    from impactlens.dashboard import figures
 
     # Change failure rate 0 of 30 deployments this week against 1 of 33 the week before: -100%, one event.
-    cfr = data.Figure("cfr", "Change failure rate", 0.0, 1 / 33, "share", 30, 33, "deployments", True,
+    cfr = figures.Figure("cfr", "Change failure rate", 0.0, 1 / 33, "share", 30, 33, "deployments", True,
                       events=0, previous_events=1)
-    deploys = data.Figure("deployments", "Deployments", 12.0, 2.0, "count")
-    moved = data.moved_most([cfr, deploys])
+    deploys = figures.Figure("deployments", "Deployments", 12.0, 2.0, "count")
+    moved = figures.moved_most([cfr, deploys])
     verdicts = {fig.key: verdict for fig, verdict in moved}
     assert not verdicts["cfr"].significant
     assert verdicts["cfr"].reason == "1 failure in both periods together (fewer than 5)"

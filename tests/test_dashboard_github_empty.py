@@ -67,9 +67,9 @@ def test_team_health_says_there_are_none_and_draws_no_empty_chart(github_db, mon
 
 
 def test_a_count_figure_names_what_it_counts_in_the_noise_reason():
-    from impactlens.dashboard import data
+    from impactlens.dashboard import figures
 
-    one = data.judge(data.Figure("prs_merged", "PRs merged", 1, 0, "count"))
+    one = figures.judge(figures.Figure("prs_merged", "PRs merged", 1, 0, "count"))
     assert one.reason == "1 merged PR in both periods together (fewer than 5)"  # not "1 prs merged"
-    three = data.judge(data.Figure("commits", "Commits", 2, 1, "count"))
+    three = figures.judge(figures.Figure("commits", "Commits", 2, 1, "count"))
     assert three.reason == "3 commits in both periods together (fewer than 5)"

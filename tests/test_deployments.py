@@ -8,6 +8,7 @@ import pytest
 
 from impactlens import config as config_mod
 from impactlens.collectors import deployments
+from impactlens.derive.releases import deployments_from_releases
 from impactlens.errors import CollectionError
 
 CFG = config_mod.DEFAULTS
@@ -74,7 +75,7 @@ def test_a_release_and_its_tag_are_one_deployment(con, tagged):
             "published_at, target_commitish, url) VALUES ('acme/shop', ?, ?, 'ada-l', ?, ?, ?, 'main', ?)",
             [release_id, tag, draft, pre, published, f"https://github.com/acme/shop/releases/tag/{tag}"],
         )
-    result = deployments.deployments_from_releases(con)
+    result = deployments_from_releases(con)
     assert (result.seen, result.stored, result.skipped) == (3, 2, 1)
     got = {r[0]: r for r in deployment_rows(con)}
     assert len(got) == 3  # v1.0 (tag), v1.1 (tag + release, once), v2.0-rc1 (release)
@@ -85,7 +86,7 @@ def test_a_release_and_its_tag_are_one_deployment(con, tagged):
     rc = got["tag:acme/shop:v2.0-rc1"]
     assert rc[2:5] == ("prerelease", False, None)  # 'main' is a branch, not a sha
     before = deployment_rows(con)
-    deployments.deployments_from_releases(con)
+    deployments_from_releases(con)
     deployments.collect_tags(con, tagged.path, CFG, repo_id="acme/shop", patterns=["v*"])
     assert deployment_rows(con) == before
 

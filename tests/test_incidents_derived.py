@@ -10,6 +10,7 @@ import pytest
 from impactlens import config as config_mod
 from impactlens.collectors import deployments, incidents
 from impactlens.collectors.git import collect_git
+from impactlens.derive.incidents import derive_incidents
 
 CFG = config_mod.DEFAULTS
 UTC = dt.timezone.utc
@@ -90,7 +91,7 @@ def test_labelled_issues_are_incidents(con):
     add_issue(con, 1, ["incident", "sev2"], "closed", "2024-03-02 13:30:00+00", ["ada-l", "bob-stone"])
     add_issue(con, 2, ["bug"])
     add_issue(con, 3, ["Outage"])
-    result = incidents.derive(con, CFG)
+    result = derive_incidents(con, CFG)
     assert (result.issues, result.reverts) == (2, 0)
     got = {r[0]: r[1:] for r in con.sql(
         "SELECT external_id, status, opened_at, resolved_at, severity, commander, responders FROM incidents"
@@ -98,10 +99,10 @@ def test_labelled_issues_are_incidents(con):
     assert got["acme/shop#1"] == ("resolved", dt.datetime(2024, 3, 2, 10, tzinfo=UTC),
                                   dt.datetime(2024, 3, 2, 13, 30, tzinfo=UTC), "sev2", "@ada-l", ["@ada-l", "@bob-stone"])
     assert got["acme/shop#3"][:3] == ("open", dt.datetime(2024, 3, 2, 10, tzinfo=UTC), None)
-    incidents.derive(con, CFG)
+    derive_incidents(con, CFG)
     assert con.sql("SELECT count(*) FROM incidents").fetchall() == [(2,)]  # stored once
     add_issue(con, 3, ["wontfix"])  # label removed
-    incidents.derive(con, CFG)
+    derive_incidents(con, CFG)
     assert con.sql("SELECT external_id FROM incidents").fetchall() == [("acme/shop#1",)]
 
 
@@ -128,11 +129,11 @@ def test_reverts_are_incidents_when_switched_on(con, make_repo, tmp_path):
             "merge_commit_sha, url) VALUES ('acme/shop', ?, ?, 'ada-l', 'closed', TIMESTAMPTZ '2024-03-01 00:00:00+00', ?, ?, ?, ?)",
             [number, title, merged, head, f"{number:040x}", f"https://github.com/acme/shop/pull/{number}"],
         )
-    assert incidents.derive(con, CFG).reverts == 0  # off by default
+    assert derive_incidents(con, CFG).reverts == 0  # off by default
     toml = tmp_path / "impactlens.toml"
     toml.write_text("[incidents]\nreverts_as_incidents = true\n")
     on = config_mod.load(toml)
-    assert incidents.derive(con, on).reverts == 2
+    assert derive_incidents(con, on).reverts == 2
     got = {r[0]: r[1:] for r in con.sql(
         "SELECT external_id, opened_at, resolved_at, cause_sha, status FROM incidents WHERE source = 'revert'"
     ).fetchall()}
@@ -142,7 +143,7 @@ def test_reverts_are_incidents_when_switched_on(con, make_repo, tmp_path):
         # git revert, no PR: from the original commit to the revert commit: 6 hours.
         f"acme/shop@{revert_sha[:12]}": (dt.datetime(2024, 3, 2, 10, tzinfo=UTC), dt.datetime(2024, 3, 2, 16, tzinfo=UTC), cache, "resolved"),
     }
-    incidents.derive(con, on)
+    derive_incidents(con, on)
     assert con.sql("SELECT count(*) FROM incidents").fetchall() == [(2,)]
-    incidents.derive(con, CFG)  # switched off again: the revert incidents go
+    derive_incidents(con, CFG)  # switched off again: the revert incidents go
     assert con.sql("SELECT count(*) FROM incidents").fetchall() == [(0,)]

@@ -114,6 +114,23 @@ def test_a_kill_during_derivation_then_any_command_gives_the_uninterrupted_wareh
     assert not warehouse.working_copy_path(db).exists()
 
 
+@pytest.mark.parametrize("later", [["collect", "releases"], ["collect", "codeowners", "{repo}"]])
+def test_the_next_command_finishes_a_killed_derivation_with_its_own_config(world, tmp_path, later):
+    # The history holds a revert of "change a"; only this configuration makes it an incident, so the
+    # derivation the next command finishes shows which configuration it read (not ./impactlens.toml).
+    repo, db, _ = world
+    toml = tmp_path / "reverts.toml"
+    toml.write_text("[incidents]\nreverts_as_incidents = true\n", encoding="utf-8")
+    killed = impactlens("collect", "git", str(repo.path), "-q", "--db", str(db), env=env(**{DIE: "derive"}))
+    assert killed.returncode == -9
+    args = [a.format(repo=repo.path) for a in later]
+    done = impactlens(*args, "--config", str(toml), "-q", "--db", str(db), env=env())
+    assert done.returncode == 0, done.stderr
+    assert "finished the derivation" in done.stderr
+    (incident,) = derived(db)["incidents"]
+    assert incident[0].startswith("revert:")
+
+
 def test_a_warehouse_published_without_derivation_is_derived_by_the_next_collect(world, tmp_path):
     """Before issue 23, a kill during derivation was followed by "Already up to date" and a publication
     with no identities; the next run now derives it."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from impactlens import warehouse
 from impactlens.cli import app
 from impactlens.collectors.git import collect_git
-from impactlens.metrics.job import TABLES
+from impactlens.metrics.job import TABLES, materialise
 from test_metrics_builders import add_deployment, add_incident, add_member, add_person, add_pr, add_review
 
 runner = CliRunner()
@@ -97,5 +98,22 @@ def test_a_failed_run_keeps_the_previous_tables(db_path, make_repo, tmp_path):
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         assert con.sql("SELECT count(*) FROM metric_prs").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_a_metric_that_does_not_fit_its_declared_table_is_refused(db_path, make_repo):
+    # The tables are declared by migration 005; a metric whose columns drifted from it stops the run
+    # (rolled back: the previous rows stay) rather than being cast into the wrong type.
+    build(db_path, make_repo)
+    assert runner.invoke(app, ["metrics", "--db", str(db_path), "--quiet"]).exit_code == 0
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("ALTER TABLE metric_prs ALTER COLUMN number TYPE VARCHAR")
+        with pytest.raises(RuntimeError, match=r"metric_prs does not fit its schema .*number INTEGER \(schema: VARCHAR\)"):
+            materialise(con)
+        assert con.sql("SELECT count(*) FROM metric_prs").fetchall() == [(2,)]
+        assert dict(con.sql("SELECT table_name, row_count FROM metric_runs").fetchall())["metric_prs"] == 2
     finally:
         con.close()

@@ -119,11 +119,6 @@ MAY_IMPORT = {
     "commands": {"core", "collectors", "metrics", "evidence", "show", "demo"},
     "demo": {"core", "collectors", "metrics", "evidence", "show"},
 }
-#: Imports that break the rule today, each to remove (issue #17 "a derive stage"); a new one fails the test.
-KNOWN_EXCEPTIONS = {
-    ("impactlens/derive.py", "collectors"),
-    ("impactlens/ownership.py", "collectors"),
-}
 
 
 def _group_of_module(name: str) -> str | None:
@@ -170,5 +165,4 @@ def test_lower_layers_never_import_higher_ones():
                     there = _group_of_module(name)
                     if there and there != here and there not in MAY_IMPORT[here]:
                         broken.add((path.relative_to(ROOT).as_posix(), there))
-    assert broken - KNOWN_EXCEPTIONS == set(), "imports against docs/architecture.md"
-    assert KNOWN_EXCEPTIONS - broken == set(), "a known exception is gone: remove it from KNOWN_EXCEPTIONS"
+    assert broken == set(), "imports against docs/architecture.md"

@@ -69,6 +69,33 @@ def test_the_attribution_rule_is_read_back_from_the_reason_of_an_older_file(db_p
     assert rules == {"i:named": "named_commit", "i:latest": "latest_deployment", "i:none": None, "i:hand": None}
 
 
+def test_a_new_file_has_the_metric_tables_empty(con):
+    from impactlens.metrics.job import TABLES
+
+    assert set(TABLES) | {"metric_bug_introductions", "metric_szz_repositories", "metric_runs"} <= tables(con)
+    assert con.execute("SELECT count(*) FROM metric_prs").fetchall() == [(0,)]
+    # Declared, not guessed from a first run: the incident table's list column has its type before any row.
+    kinds = dict(con.execute("SELECT name, type FROM pragma_table_info('metric_incidents')").fetchall())
+    assert kinds["responder_keys"] == "VARCHAR[]" and kinds["opened_at"] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_a_version_4_file_gets_the_declared_metric_tables(db_path):
+    # Version 4: `impactlens metrics` created its tables itself (CREATE TABLE AS), in that day's shape.
+    old = duckdb.connect(str(db_path))
+    warehouse.migrate(old, warehouse.MIGRATIONS[:4])
+    old.execute("CREATE TABLE metric_prs AS SELECT 1 AS number, 'gone' AS a_dropped_column")
+    old.execute("CREATE TABLE metric_runs AS SELECT 'metric_prs' AS table_name, 1 AS row_count, now() AS computed_at")
+    old.close()
+    assert warehouse.upgrade(db_path) == warehouse.SCHEMA_VERSION
+    with warehouse.read_only(db_path) as con:
+        columns = [name for (name,) in con.execute("SELECT name FROM pragma_table_info('metric_prs')").fetchall()]
+        assert "a_dropped_column" not in columns and columns[:3] == ["pr_id", "repo_id", "number"]
+        assert con.execute("SELECT count(*) FROM metric_prs").fetchall() == [(0,)]
+        # Emptied with the tables: nothing claims a computation the tables no longer hold.
+        assert con.execute("SELECT count(*) FROM metric_runs").fetchall() == [(0,)]
+        assert "metric_incidents" in tables(con)
+
+
 def test_newer_file_is_refused_with_a_clear_message(db_path):
     con = warehouse.open_for_write(db_path)
     con.execute("INSERT INTO schema_version VALUES (99, 'from the future', now())")

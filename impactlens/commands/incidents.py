@@ -30,6 +30,7 @@ def collect_incidents_command(
     """
     from impactlens import config as config_mod
     from impactlens.collectors import incidents
+    from impactlens.derive.incidents import derive_incidents
 
     with user_errors():
         cfg = config_mod.resolve(config)
@@ -37,7 +38,7 @@ def collect_incidents_command(
             incidents.read_file(file, fmt)  # check before touching the warehouse
         with warehouse.writing(db, job=job(config=cfg)) as con:
             loaded = incidents.load_file(con, file, fmt=fmt, repo_id=repo) if file is not None else None
-            derived = incidents.derive(con, cfg)
+            derived = derive_incidents(con, cfg)
             totals = con.sql(
                 "SELECT count(*), count(*) FILTER (WHERE status = 'open'), count(deployment_id) FROM incidents"
             ).fetchall()[0]
@@ -73,14 +74,17 @@ def collect_tags_command(
 def collect_releases_command(
     repo: Annotated[Optional[str], typer.Option("--repo", help="Only this repository id.")] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Deployments from the GitHub releases already collected (run after impactlens collect github)."""
-    from impactlens.collectors import deployments
+    from impactlens import config as config_mod
+    from impactlens.derive.releases import deployments_from_releases
 
     with user_errors():
-        with warehouse.writing(db, job=job()) as con:
-            result = deployments.deployments_from_releases(con, repo_id=repo)
+        cfg = config_mod.resolve(config)  # a killed collection's derivation, finished first, uses it
+        with warehouse.writing(db, job=job(config=cfg)) as con:
+            result = deployments_from_releases(con, repo_id=repo)
     if not quiet:
         typer.echo(result.summary("releases"))
 

@@ -267,13 +267,13 @@ def owners_command(
     db: DbOption = None,
 ) -> None:
     """Owners of PATH by CODEOWNERS (last matching rule wins), and the rule that decided."""
-    from impactlens import ownership
+    from impactlens import codeowners
 
     with user_errors():
         day = _date(at)
         when = dt.datetime.combine(day, dt.time(23, 59, 59), dt.timezone.utc) if day else dt.datetime.now(dt.timezone.utc)
         with warehouse.read_only(db) as con:
-            file = ownership.history(con, repo).at(when)
+            file = codeowners.history(con, repo).at(when)
     if file is None:
         typer.echo(f"{repo} had no CODEOWNERS on {when:%Y-%m-%d} (collect it: impactlens collect codeowners PATH).")
         return
@@ -289,16 +289,19 @@ def collect_codeowners_command(
     name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin).")] = None,
     branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch (default HEAD).")] = None,
     db: DbOption = None,
+    config: ConfigOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Collect every version of CODEOWNERS (.github/, root, docs/) from a clone's git history."""
-    from impactlens import ownership
+    from impactlens import config as config_mod
+    from impactlens.collectors.codeowners import collect_codeowners
     from impactlens.collectors.git import open_repository
 
     with user_errors():
+        cfg = config_mod.resolve(config)  # a killed collection's derivation, finished first, uses it
         open_repository(path)
-        with warehouse.writing(db, job=job()) as con:
-            count = ownership.collect_codeowners(con, path, repo_id=name, branch=branch)
+        with warehouse.writing(db, job=job(config=cfg)) as con:
+            count = collect_codeowners(con, path, repo_id=name, branch=branch)
     if not quiet:
         typer.echo(f"{count} CODEOWNERS versions from {path}.")
 

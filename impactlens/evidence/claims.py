@@ -26,8 +26,8 @@ from impactlens.text import counted
 from impactlens import coverage as coverage_mod
 from impactlens.evidence import tables
 from impactlens.evidence.model import Claim, Figure, Record
-from impactlens.ownership import owner_key
-from impactlens.ownership import parse as parse_codeowners
+from impactlens.codeowners import owner_key
+from impactlens.codeowners import parse as parse_codeowners
 from impactlens.metrics.frames import EXCLUDED_CATEGORIES
 from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS, MENTEE_WEEKS, is_mentee, touch_weeks
 from impactlens.metrics.pr import directory_of
@@ -307,7 +307,7 @@ def projects_led(s: Subject) -> list[Claim]:
 
 
 def _codeowners_patterns(content: str, identities: set[str]) -> list[str]:
-    """Patterns of a CODEOWNERS text (impactlens.ownership.parse) whose owners include one of ``identities``."""
+    """Patterns of a CODEOWNERS text (impactlens.codeowners.parse) whose owners include one of ``identities``."""
     owned = []
     for rule in parse_codeowners(content).rules:
         if any(owner_key(o) == ("identity", i) for o in rule.owners for i in identities):

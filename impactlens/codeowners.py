@@ -1,4 +1,6 @@
-"""Code ownership from CODEOWNERS files, as GitHub resolves them, over time.
+"""The CODEOWNERS model: who a CODEOWNERS file names as owner of a path, as GitHub resolves it, over time.
+
+(Not the code-ownership metrics, which count authored lines: :mod:`impactlens.metrics.ownership`.)
 
 Syntax (GitHub's "About code owners"): one rule per line, a gitignore-style pattern then owners
 separated by spaces; ``#`` starts a comment; owners are ``@login``, ``@org/team`` or an email; a
@@ -11,7 +13,7 @@ reported as errors and skipped, as GitHub does. Paths are case-sensitive.
 GitHub reads the first of ``.github/CODEOWNERS``, ``CODEOWNERS``, ``docs/CODEOWNERS`` that exists
 (:data:`LOCATIONS`). Over time, each version of the file applies from the commit that wrote it until
 the next; the history comes from the ``codeowners`` table (filled by the GitHub collector or by
-:func:`collect_codeowners` from git).
+:func:`impactlens.collectors.codeowners.collect_codeowners` from git).
 """
 
 from __future__ import annotations
@@ -19,22 +21,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-import subprocess
-import uuid
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import polars as pl
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
-from impactlens import warehouse
-from impactlens.errors import CollectionError
 from impactlens.identity import identity_id
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
-SOURCE = "git"
 
 _OWNER = re.compile(r"^(@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:\[bot\])?(?:/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
@@ -237,66 +232,3 @@ def attach_owners(
         schema={"owner": pl.Utf8, "owner_kind": pl.Utf8, "owner_key": pl.Utf8},
     )
     return out.join(lookup, on="owner", how="left", maintain_order="left")
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
-
-
-def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo_id: str | None = None,
-                       branch: str | None = None) -> int:
-    """Read every version of the CODEOWNERS files from the git history of the clone at ``path``.
-
-    For each commit on ``branch`` (default HEAD) that changed one of :data:`LOCATIONS`, stores a row
-    in ``codeowners`` (repo_id, path, valid_from = committer time UTC, commit_sha, source 'git',
-    content; empty content when the commit deleted the file). Upserts on the primary key, so a
-    second run stores nothing new. Records a ``collection_runs`` row.
-
-    Returns:
-        The number of versions found.
-
-    Raises:
-        CollectionError: not a git repository, or an unknown branch.
-    """
-    from impactlens.collectors.git import open_repository, stored_repo_id
-
-    repo = open_repository(path)
-    repo_id = repo_id or stored_repo_id(con, repo)
-    ref = branch or "HEAD"
-    listed = _git(repo, "log", "--format=%H %ct", "--name-status", "--no-renames", ref, "--", *LOCATIONS)
-    if listed.returncode != 0:
-        raise CollectionError(f"git log failed in {repo}: {listed.stderr.decode(errors='replace').strip()}")
-    rows = []
-    sha, when = "", None
-    for line in listed.stdout.decode("utf-8", "replace").splitlines():
-        if not line.strip():
-            continue
-        if "\t" not in line:
-            sha, stamp = line.split()
-            when = dt.datetime.fromtimestamp(int(stamp), dt.timezone.utc)
-            continue
-        status, file = line.split("\t", 1)
-        if file not in LOCATIONS:
-            continue
-        content = ""
-        if status != "D":
-            shown = _git(repo, "show", f"{sha}:{file}")
-            content = shown.stdout.decode("utf-8", "replace")
-        rows.append((repo_id, file, when, sha, SOURCE, content))
-    run_id = uuid.uuid4().hex
-    with warehouse.transaction(con):
-        con.execute(
-            "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, 'codeowners', ?, now(), 'running')",
-            [run_id, repo_id],
-        )
-        for row in rows:
-            con.execute(
-                "INSERT INTO codeowners VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo_id, path, valid_from) "
-                "DO UPDATE SET commit_sha = excluded.commit_sha, content = excluded.content",
-                list(row),
-            )
-        con.execute(
-            "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
-            [json.dumps({"versions": len(rows)}), run_id],
-        )
-    return len(rows)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from impactlens import ownership
+from impactlens import codeowners as ownership
+from impactlens.collectors.codeowners import collect_codeowners
 
 # The rules of the example in GitHub's "About code owners" page, in its order.
 GITHUB_EXAMPLE = """\
@@ -85,8 +86,8 @@ def test_ownership_over_time_from_git_history(con, make_repo):
     repo.git("rm", "-q", ".github/CODEOWNERS")
     repo.commit("Back to the root file", date="2024-03-01T10:00:00+00:00")
 
-    assert ownership.collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
-    assert ownership.collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
+    assert collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
+    assert collect_codeowners(con, repo.path, repo_id="acme/svc") == 3
     assert con.sql("SELECT count(*) FROM codeowners").fetchall() == [(3,)]  # stored once
 
     def at(day):
@@ -125,7 +126,7 @@ def test_attach_owners_gives_each_changed_file_its_owners_at_that_time(con, make
     repo.commit("Owners", date="2024-01-10T10:00:00+00:00")
     repo.write("CODEOWNERS", "* @ada\n")
     repo.commit("api back to Ada", date="2024-03-01T10:00:00+00:00")
-    ownership.collect_codeowners(con, repo.path, repo_id="acme/svc")
+    collect_codeowners(con, repo.path, repo_id="acme/svc")
     roster = tmp_path / "roster.yaml"
     roster.write_text("- {id: bob, name: Bob, login: bob, team: api-team}\n")
     people.import_roster(con, roster, config_mod.DEFAULTS)

@@ -1,7 +1,8 @@
-"""What every collection ends with: the rows other tables derive from what was just collected.
+"""The derive stage, what every collection ends with: the rows other tables derive from what was just collected.
 
-Deployments from GitHub releases, incidents from labelled issues (and reverts, when configured), and
-identity resolution with bot flags. Each step is idempotent, so running it after every collection is safe
+Deployments from GitHub releases (:mod:`impactlens.derive.releases`), incidents from labelled issues and
+reverts, when configured (:mod:`impactlens.derive.incidents`), and identity resolution with bot flags
+(:func:`impactlens.people.refresh`). Collectors only fetch and store; they never import this stage's steps. Each step is idempotent, so running it after every collection is safe
 and the warehouse a reader sees is always resolved.
 
 Collectors set a "derivation pending" flag (:func:`impactlens.warehouse.mark_derive_pending`) in the
@@ -46,10 +47,11 @@ def after_collection(con: duckdb.DuckDBPyConnection, config: Config) -> Derived:
     Order matters: incidents are attributed to deployments, and people resolution reads incidents.
     """
     from impactlens import people
-    from impactlens.collectors import deployments, incidents
+    from impactlens.derive.incidents import derive_incidents
+    from impactlens.derive.releases import deployments_from_releases
 
-    releases = deployments.deployments_from_releases(con)
-    derived = incidents.derive(con, config)
+    releases = deployments_from_releases(con)
+    derived = derive_incidents(con, config)
     die_here_in_tests("derive")
     resolution = people.refresh(con, config)
     warehouse.clear_derive_pending(con)
