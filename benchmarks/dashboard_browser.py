@@ -14,7 +14,7 @@ the times. Per step it prints: ``paint`` (navigation to the first element in the
 only), ``done`` (to the last sign of running), ``script`` (to the server's last ``script_finished`` message),
 ``cpu`` (CPU seconds the server process used in the step, which a busy machine changes far less than the
 times), KB the server sent over the websocket, and the charts and table cells it sent. Each page's in-process data
-time (the impactlens.dashboard.data functions it calls, nothing cached) is printed first as the baseline.
+time (the impactlens.dashboard.state/figures functions it calls, nothing cached) is printed first as the baseline.
 With several repetitions the summary gives the best and the median of ``done`` (the verdict is on the best:
 the machine is shared), with ``uptime``. The server runs as ``impactlens dashboard`` runs it
 (:func:`impactlens.commands.dashboard.streamlit_command`), its bytecode cached (:func:`server_env`). Targets (issue 19): a page < 1.0 s after the first load, < 2.5 s on the first load, a widget < 0.5 s.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from impactlens.dashboard import browser as drive
-from impactlens.dashboard import data
+from impactlens.dashboard import figures, state
 
 PERSON, TEAM = "nina-petrova", "Web"  # a member of Web: the person stays chosen with the team
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -54,10 +55,10 @@ def data_times(db: Path, repeat: int) -> dict[str, float]:
     best: dict[str, float] = defaultdict(lambda: float("inf"))
     for _ in range(repeat):
         start = time.perf_counter()
-        wh = data.load_warehouse(db)
+        wh = state.load_warehouse(db)
         best["warehouse"] = min(best["warehouse"], time.perf_counter() - start)
-        period = data.default_period(wh)
-        everyone = data.Filters(period, None, None)
+        period = state.default_period(wh)
+        everyone = state.Filters(period, None, None)
         for page, run in (("My impact", _my_impact), ("Promotion case", _promotion_case),
                           ("Team health", _team_health)):
             wh.cache.clear()
@@ -67,33 +68,34 @@ def data_times(db: Path, repeat: int) -> dict[str, float]:
     return dict(best)
 
 
-def _my_impact(wh: data.Warehouse, filters: data.Filters) -> None:
+def _my_impact(wh: state.Warehouse, filters: state.Filters) -> None:
     period = filters.period
-    data.people_choices(wh, filters)
-    data.person_teams(wh, PERSON, period)
-    data.person_figures(wh, PERSON, period, None)
-    data.person_weekly(wh, PERSON, period, None)
-    for records in (data.person_prs, data.person_reviews, data.person_incidents, data.artifacts, data.mentoring):
+    state.people_choices(wh, filters)
+    state.person_teams(wh, PERSON, period)
+    figures.person_figures(wh, PERSON, period, None)
+    figures.person_weekly(wh, PERSON, period, None)
+    for records in (figures.person_prs, figures.person_reviews, figures.person_incidents, figures.artifacts,
+                    figures.mentoring):
         records(wh, PERSON, period, None)
 
 
-def _promotion_case(wh: data.Warehouse, filters: data.Filters) -> None:
-    data.people_choices(wh, filters)
-    data.person_teams(wh, PERSON, filters.period)
-    packet = data.evidence_packet(wh, PERSON, filters.period)
+def _promotion_case(wh: state.Warehouse, filters: state.Filters) -> None:
+    state.people_choices(wh, filters)
+    state.person_teams(wh, PERSON, filters.period)
+    packet = figures.evidence_packet(wh, PERSON, filters.period)
     if packet is not None:
         packet.to_markdown()
 
 
-def _team_health(wh: data.Warehouse, filters: data.Filters) -> None:
+def _team_health(wh: state.Warehouse, filters: state.Filters) -> None:
     from datetime import datetime, time as day_start, timedelta, timezone
 
-    week = data.week_choices(filters.period)[0]
-    data.active_people(wh, filters)
-    data.moved_most(data.week_figures(wh, filters, week))
-    data.dora_summary(wh, filters)
-    data.team_weekly(wh, filters)
-    data.open_prs_by_age(wh, filters, datetime.combine(week + timedelta(days=7), day_start(), timezone.utc))
+    week = state.week_choices(filters.period)[0]
+    state.active_people(wh, filters)
+    figures.moved_most(figures.week_figures(wh, filters, week))
+    figures.dora_summary(wh, filters)
+    figures.team_weekly(wh, filters)
+    figures.open_prs_by_age(wh, filters, datetime.combine(week + timedelta(days=7), day_start(), timezone.utc))
 
 
 # ---------------------------------------------------------------------------- the browser
@@ -141,6 +143,9 @@ class Run:
         if not heading.startswith(title):
             print(f"{name}: the page shows {heading!r}, not {title!r}", file=sys.stderr)
             errors += 1
+        elif title == "Team health" and (problem := week_disagrees(page)):
+            print(f"{name}: {problem}", file=sys.stderr)
+            errors += 1
         traffic = page.traffic
         row = {"step": name, "kind": kind, "paint": settled.first if kind != "widget" else None,
                "done": settled.done, "script": (traffic.finished[-1] - since) if traffic.finished else None,
@@ -164,6 +169,21 @@ class Run:
         drive.screenshot(page, self.shots / f"{name}.png", charts=page.locator(drive.CHART).count())
         page.set_viewport_size(size)
         drive.settle(page, time.time(), quiet=0.3)
+
+
+def week_disagrees(page) -> str | None:
+    """On Team health: why the Week box and the week its figures are for (the caption under "Moved most",
+    when shown) disagree, or None."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(
+        has=page.locator('[data-testid="stWidgetLabel"]', has_text="Week")).first
+    found = re.search(r"Week of \d\d \w{3} \d{4}", box.evaluate("e => e.outerHTML"))  # the value is an attribute
+    if found is None:
+        return "the Week box shows no week"
+    shown = found.group(0)
+    caption = page.locator('[data-testid="stCaptionContainer"]', has_text="against the week before")
+    if caption.count() and not caption.first.inner_text().startswith(shown):
+        return f"the Week box shows {shown!r}, the figures are for {caption.first.inner_text()[:24]!r}"
+    return None
 
 
 def later_start(page) -> None:
