@@ -13,7 +13,7 @@ status widget ("Running…", which appears late) showed nor the page's DOM chang
 the times. Per step it prints: ``paint`` (navigation to the first element in the main block, page loads
 only), ``done`` (to the last sign of running), ``script`` (to the server's last ``script_finished`` message),
 ``cpu`` (CPU seconds the server process used in the step, which a busy machine changes far less than the
-times), KB the server sent over the websocket, and the charts and table cells it sent. Each page's in-process data
+times), ``browser`` (CPU seconds of Playwright's driver and Chromium, the settling second included), KB the server sent over the websocket, and the charts and table cells it sent. Each page's in-process data
 time (the impactlens.dashboard.state/figures functions it calls, nothing cached) is printed first as the baseline.
 With several repetitions the summary gives the best and the median of ``done`` (the verdict is on the best:
 the machine is shared), with ``uptime``. The server runs as ``impactlens dashboard`` runs it
@@ -125,7 +125,7 @@ class Run:
         page = page or self.page
         title = title or name.split(":")[0]
         page.traffic.reset()
-        cpu = self.base.cpu()
+        cpu, browser_cpu = self.base.cpu(), drive.browser_cpu(skip=self.base.pid)
         since = time.time()
         try:
             action(page)
@@ -134,7 +134,8 @@ class Run:
             page.screenshot(path=str(failed), full_page=True)
             print(f"{name} failed: the page is in {failed}", file=sys.stderr)
             row = {"step": name, "kind": kind, "paint": None, "done": float("nan"), "script": None, "kb": 0.0,
-                   "charts": 0, "cells": 0, "errors": 1, "cpu": float("nan")}
+                   "charts": 0, "cells": 0, "errors": 1, "cpu": float("nan"),
+                   "browser": float("nan")}
             self.rows.append(row)
             return row
         settled = drive.settle(page, since)
@@ -150,7 +151,8 @@ class Run:
         row = {"step": name, "kind": kind, "paint": settled.first if kind != "widget" else None,
                "done": settled.done, "script": (traffic.finished[-1] - since) if traffic.finished else None,
                "kb": traffic.received / 1024, "charts": traffic.charts, "cells": traffic.cells, "errors": errors,
-               "cpu": self.base.cpu() - cpu}
+               "cpu": self.base.cpu() - cpu,
+               "browser": drive.cpu_since(browser_cpu, drive.browser_cpu(skip=self.base.pid))}
         self.rows.append(row)
         return row
 
@@ -245,12 +247,13 @@ def _s(value: float | None) -> str:
 
 
 def print_rows(rows: list[dict]) -> None:
-    print(f"  {'step':<28} {'paint':>7} {'done':>7} {'script':>7} {'cpu':>7} {'KB sent':>8} {'charts':>6} {'cells':>6}")
+    print(f"  {'step':<28} {'paint':>7} {'done':>7} {'script':>7} {'cpu':>7} {'browser':>7} {'KB sent':>8} "
+          f"{'charts':>6} {'cells':>6}")
     for row in rows:
         flag = "  ERROR on the page" if row["errors"] else ""
         over = "  over target" if row["done"] > TARGETS[row["kind"]] else ""
         print(f"  {row['step']:<28} {_s(row['paint']):>7} {_s(row['done']):>7} {_s(row['script']):>7} "
-              f"{_s(row['cpu']):>7} {row['kb']:>8.1f} {row['charts']:>6} {row['cells']:>6}{flag}{over}")
+              f"{_s(row['cpu']):>7} {_s(row['browser']):>7} {row['kb']:>8.1f} {row['charts']:>6} {row['cells']:>6}{flag}{over}")
 
 
 def uptime() -> str:
@@ -293,11 +296,12 @@ def main() -> None:
         done = [r[index]["done"] for r in runs]
         script = [r[index]["script"] for r in runs if r[index]["script"] is not None]
         cpu = min(r[index]["cpu"] for r in runs)
+        browser = min(r[index]["browser"] for r in runs)
         page = row["step"].split(":")[0]
         base = f"  data {baseline[page]:.3f}s" if page in baseline and row["kind"] != "widget" else ""
         verdict = "ok" if min(done) <= TARGETS[row["kind"]] else "OVER"
         print(f"  {row['step']:<28} {min(done):>6.2f}s / {statistics.median(done):>5.2f}s  "
-              f"script median {_s(statistics.median(script)) if script else '–':>6}  server cpu {_s(cpu):>6}  "
+              f"script median {_s(statistics.median(script)) if script else '–':>6}  cpu server {_s(cpu):>6} browser {_s(browser):>6}  "
               f"{row['kb']:>7.1f} KB {row['charts']:>3} charts {row['cells']:>5} cells  {verdict} "
               f"(< {TARGETS[row['kind']]} s){base}")
 

@@ -45,10 +45,42 @@ class Server(str):
     def cpu(self) -> float:
         """CPU seconds (user + system) the server process has used so far (Linux ``/proc``; 0.0 elsewhere)."""
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return _proc_cpu(self.pid)[1]
         except OSError:
             return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds) of ``pid`` from ``/proc`` (Linux); raises OSError when it is gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu(skip: int | None = None) -> dict[int, float]:
+    """CPU seconds used so far by each of this process's descendants (Playwright's driver and the Chromium
+    it launched), by pid, leaving out ``skip`` (the server, a child too) and its descendants; empty without
+    ``/proc``. Subtract two readings with :func:`cpu_since` (a tab closed in between drops out)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)], cpu[int(entry.name)] = _proc_cpu(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    me, mine = os.getpid(), {}
+    for pid in cpu:
+        ancestor = pid
+        while ancestor not in (me, skip, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == me and pid != me:
+            mine[pid] = cpu[pid]
+    return mine
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two :func:`browser_cpu` readings, over the processes alive at the second."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 @contextlib.contextmanager

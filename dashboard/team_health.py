@@ -73,8 +73,9 @@ def week_review() -> None:
             st.info("Nothing to compare: no activity in this week or the week before.")
     if wh.has("pull_requests"):
         at = datetime.combine(week + timedelta(days=7), time(), timezone.utc)
-        ui.chart(charts.open_prs(figures.open_prs_by_age(wh, filters, at),
-                                 f"the end of the week of {week:%d %b %Y}"))
+        with st.columns(2)[0]:  # half width, as the trends below
+            ui.chart(charts.open_prs(figures.open_prs_by_age(wh, filters, at),
+                                     f"the end of the week of {week:%d %b %Y}"))
 
 
 week_review()
