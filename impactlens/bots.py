@@ -27,7 +27,7 @@ import duckdb
 
 from impactlens import warehouse
 
-from impactlens.identity import KINDS, identity_id, identity_sql
+from impactlens.identity import identity_id, identity_sql, split_key
 from impactlens.config import Config
 
 BOT = "bot"
@@ -212,8 +212,9 @@ def _identity_ids(con: duckdb.DuckDBPyConnection, text: str) -> list[str]:
     """The identity ids ``text`` names: an identity id, ``@login``, an email, a login, or a person id (all its
     identities). Empty when none exists."""
     text = text.strip()
-    if ":" in text and text.split(":", 1)[0] in KINDS:
-        ids = [identity_id(*text.split(":", 1))]
+    named = split_key(text)
+    if named:
+        ids = [identity_id(*named)]
     elif text.startswith("@"):
         ids = [identity_id("github_login", text[1:])]
     elif "@" in text:

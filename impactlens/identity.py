@@ -9,6 +9,8 @@ per place the key is built; tests/test_identity.py checks they agree:
 * :func:`identity_sql` as a DuckDB SQL expression over a column (``'email:' || lower(trim(c.author_email))``);
 * :func:`identity_expr` as a Polars expression over a string column.
 
+:func:`split_key` reads a key back into its kind and value.
+
 Trimming removes spaces around the value; an empty value gives ``'email:'`` (callers skip blank values: the
 people area never records an identity for one). A null value gives null in SQL and Polars.
 """
@@ -37,6 +39,14 @@ def identity_id(kind: str, value: str) -> str:
         ValueError: ``kind`` is not one of :data:`KINDS`.
     """
     return f"{_check(kind)}:{value.strip(' ').lower()}"
+
+
+def split_key(key: str) -> tuple[str, str] | None:
+    """``(kind, value)`` of an identity key (``'email:ada@x.com'`` -> ``('email', 'ada@x.com')``), or None when
+    ``key`` is not one (a person id such as ``'ada'`` or ``'auto:...'``). The inverse of :func:`identity_id` for
+    a key it built."""
+    kind, sep, value = key.partition(":")
+    return (kind, value) if sep and kind in KINDS else None
 
 
 def identity_sql(value: str, *, kind: str | None = None, kind_sql: str | None = None) -> str:

@@ -31,6 +31,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from impactlens.text import safe_url
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
+from impactlens.membership import member_on_sql
 from impactlens.config import Config
 
 ME_ENV = "IMPACTLENS_ME"
@@ -192,8 +193,8 @@ class Assistant:
         with self.connect() as con:
             rows = con.execute(
                 "SELECT p.person_id, p.display_name, p.github_login, p.level, p.title, "
-                "  (SELECT string_agg(DISTINCT m.team_id, ',') FROM team_memberships m WHERE m.person_id = p.person_id "
-                "   AND (m.valid_to IS NULL OR m.valid_to >= current_date)) AS teams "
+                "  (SELECT string_agg(DISTINCT m.team_id, ',' ORDER BY m.team_id) FROM team_memberships m "
+                f"   WHERE m.person_id = p.person_id AND {member_on_sql('current_date')}) AS teams "
                 "FROM people p WHERE NOT p.is_bot AND (lower(p.person_id) LIKE ? OR lower(p.display_name) LIKE ? "
                 "  OR lower(coalesce(p.github_login, '')) LIKE ? OR lower(coalesce(p.primary_email, '')) LIKE ? "
                 "  OR p.person_id IN (SELECT person_id FROM identities WHERE lower(value) LIKE ?)) "

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from impactlens import config as config_mod, people
-from impactlens.identity import KINDS, identity_expr, identity_id, identity_sql
+from impactlens.identity import KINDS, identity_expr, identity_id, identity_sql, split_key
 from impactlens.membership import member_on_expr, member_on_sql, overlaps_expr
 
 # (kind, raw value, key worked out by hand: kind, a colon, the value without surrounding spaces, lower case)
@@ -46,6 +46,14 @@ def test_polars_form_agrees():
     for kind, value, key in CASES:
         frame = pl.DataFrame({"v": [value, None]}, schema={"v": pl.String})
         assert frame.select(identity_expr(kind, "v"))["literal"].to_list() == [key, None]
+
+
+def test_a_key_reads_back_into_its_kind_and_value():
+    for kind, value, key in CASES:
+        assert split_key(key) == (kind, value.strip(" ").lower())
+    assert split_key("email:a:b@x.com") == ("email", "a:b@x.com")  # only the first colon separates
+    # Person ids are not identity keys: a roster id, an automatic person, a word before a colon that is no kind.
+    assert [split_key(k) for k in ("ada", "auto:email:a@x.com", "team:web", "")] == [None, None, None, None]
 
 
 def test_unknown_kind_and_bad_arguments():

@@ -159,6 +159,26 @@ def test_sql_stops_a_long_query_and_caps_rows(demo_path):
         a.sql("SELECT 1; DROP TABLE people")
 
 
+def test_find_person_lists_the_teams_of_today_by_the_team_at_a_time_rule(tmp_path):
+    # valid_to is exclusive: a membership ending today is over; one starting tomorrow has not begun.
+    from datetime import datetime, timedelta, timezone
+
+    from test_metrics_builders import add_member, add_person
+
+    today = datetime.now(timezone.utc).date()  # the warehouse's session is in UTC
+    day = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
+    db = tmp_path / "w.duckdb"
+    con = warehouse.open_for_write(db)
+    add_person(con, "ada", logins=("ada",))
+    add_member(con, "ada", "api", day(-30))                # ongoing
+    add_member(con, "ada", "web", day(-30), day(0))        # ended today
+    add_member(con, "ada", "ops", day(-30), day(1))        # ends tomorrow: still in it today
+    add_member(con, "ada", "data", day(1))                 # starts tomorrow
+    con.close()
+    (found,) = Assistant(db).find_person("ada")["people"]
+    assert found["teams"] == ["api", "ops"]
+
+
 def test_periods():
     assert parse_period("2026-W14") == (date(2026, 3, 30), date(2026, 4, 6))
     assert parse_period("2026-Q4") == (date(2026, 10, 1), date(2027, 1, 1))

@@ -117,6 +117,23 @@ def _actor(login: str) -> Person | Bot:
     return BOTS_BY_LOGIN.get(login) or cast.PEOPLE_BY_LOGIN[login]
 
 
+def _person(login: str) -> Person:
+    """The person behind a login that is a person's by construction (a human PR's author, a reviewer)."""
+    return cast.PEOPLE_BY_LOGIN[login]
+
+
+def _started(person: Person) -> date:
+    """The start day of someone who joined in the demo's window (a mentee)."""
+    assert person.start is not None, person.person_id
+    return person.start
+
+
+def _merged(pr: "PullRequest") -> datetime:
+    """The merge time of a PR that is merged by construction."""
+    assert pr.merged is not None, pr.number
+    return pr.merged
+
+
 class Generator:
     """Builds the organisation step by step; :meth:`tables` gives the rows."""
 
@@ -279,7 +296,7 @@ class Generator:
     def _pr_rate(self, person: Person, day: date) -> float:
         rate = LEVEL_PR_RATE[person.level]
         if person.person_id in cast.MENTEES:
-            weeks = (day - person.start).days / 7
+            weeks = (day - _started(person)).days / 7
             rate = 0.5 if weeks < 3 else min(3.2, 0.5 + 2.7 * (weeks - 3) / 14)
         elif person.start and (day - person.start).days < 42:
             rate *= 0.5
@@ -469,6 +486,7 @@ class Generator:
             pr.reviews.append(review)
         lines = sum((f.additions or 0) + (f.deletions or 0) for f in pr.files)
         mentoring = pr.mentee_index is not None
+        early_mentee = pr.mentee_index is not None and pr.mentee_index <= 30  # the mentee's first 30 PRs
         approved_at: list[datetime] = []
         t_author = ready
         for reviewer in reviewers:
@@ -476,7 +494,7 @@ class Generator:
             for round_ in range(4):
                 if not self.calendar.employed(reviewer, at.date()):
                     break  # the reviewer left before getting to it
-                if mentoring and reviewer.person_id == cast.MENTOR and pr.mentee_index <= 30 and round_ == 0:
+                if early_mentee and reviewer.person_id == cast.MENTOR and round_ == 0:
                     state = rng.choices(("CHANGES_REQUESTED", "COMMENTED", "APPROVED"), (0.5, 0.35, 0.15))[0]
                     n_comments = rng.randint(3, 9)
                 elif round_ == 0:
@@ -507,20 +525,20 @@ class Generator:
         # Conversation on the PR itself.
         for _ in range(rng.choice((0, 0, 0, 1, 1, 2))):
             who = rng.choice([pr.author] + [r.login for r in reviewers])
-            at = self.calendar.add_working_hours(_actor(who), ready, lognormal(rng, 3, 1.0))
+            at = self.calendar.add_working_hours(_person(who), ready, lognormal(rng, 3, 1.0))
             pr.comments.append(Comment(who, at, int(lognormal(rng, 150, 0.9)), "issue"))
         if pr.repo.name == "web" and rng.random() < 0.5:
             pr.comments.append(Comment("github-actions[bot]", pr.created + timedelta(minutes=rng.randint(4, 9)),
                                        380, "issue"))
-        if mentoring and (pr.mentee_index <= 30 or rng.random() < 0.4):
+        if mentoring and (early_mentee or rng.random() < 0.4):
             mentor = PEOPLE_BY_ID[cast.MENTOR]
             at = self.calendar.add_working_hours(mentor, ready, lognormal(rng, 2, 0.8))
             pr.comments.append(Comment(mentor.login, at, int(lognormal(rng, 320, 0.6)), "issue"))
-            if pr.mentee_index <= 30 and rng.random() < 0.4:
+            if early_mentee and rng.random() < 0.4:
                 pr.coauthors.append(cast.MENTOR)
         elif pr.author == PEOPLE_BY_ID[cast.MENTOR].login:
             mentees = [PEOPLE_BY_ID[m] for m in cast.MENTEES if self.calendar.employed(PEOPLE_BY_ID[m], day)]
-            if mentees and (day - min(m.start for m in mentees)).days < 150 and rng.random() < 0.3:
+            if mentees and (day - min(_started(m) for m in mentees)).days < 150 and rng.random() < 0.3:
                 pr.coauthors.append(rng.choice(mentees).person_id)
         elif rng.random() < 0.03 and len(team_pool) > 1:
             pr.coauthors.append(rng.choice([p for p in team_pool if p.login != pr.author]).person_id)
@@ -550,12 +568,12 @@ class Generator:
         for original in candidates:
             if pick.random() >= 0.0125:
                 continue
-            author = _actor(original.author)
-            team = [p for p in self.team_members(original.repo.team, original.merged.date()) if p is not author]
+            author, merged = _person(original.author), _merged(original)
+            team = [p for p in self.team_members(original.repo.team, merged.date()) if p is not author]
             reverter = author if pick.random() < 0.7 or not team else pick.choice(team)
-            if not self.calendar.employed(reverter, original.merged.date()):
+            if not self.calendar.employed(reverter, merged.date()):
                 continue
-            created = self.calendar.add_working_hours(reverter, original.merged, lognormal(pick, 3, 1.0))
+            created = self.calendar.add_working_hours(reverter, merged, lognormal(pick, 3, 1.0))
             if created > END_AT - timedelta(days=2):
                 continue
             files = [FileChange(f.path, {"A": "D", "D": "A"}.get(f.change_type, "M"), f.deletions, f.additions,
@@ -631,7 +649,8 @@ class Generator:
     def _number(self) -> None:
         """Issues and PRs share one number sequence per repository, in creation order (as on GitHub)."""
         for repo in REPOS:
-            items = [(i.created, 0, i.title, i) for i in self.issues if i.repo is repo]
+            items: list[tuple[datetime, int, str, Issue | PullRequest]] = [
+                (i.created, 0, i.title, i) for i in self.issues if i.repo is repo]
             items += [(p.created, 1, p.title, p) for p in self.prs if p.repo is repo]
             items.sort(key=lambda item: item[:3])
             for number, (_, _, _, item) in enumerate(items, start=1):
@@ -652,10 +671,11 @@ class Generator:
             main_chain: list[tuple[datetime, str]] = [(START_AT - timedelta(days=1), head)]
             self._chain_times = [main_chain[0][0]]
             releases = self._release_days(repo, rng)
-            queue = [(p.merged, 1, p.number, p) for p in merged] + [(at, 0, k, tag) for k, (at, tag) in enumerate(releases)]
+            queue: list[tuple[datetime, int, int, PullRequest | str]] = [(_merged(p), 1, p.number, p) for p in merged]
+            queue += [(at, 0, k, tag) for k, (at, tag) in enumerate(releases)]
             queue.sort(key=lambda item: item[:3])
-            for at, is_pr, _, item in queue:
-                if is_pr:
+            for at, _, _, item in queue:
+                if isinstance(item, PullRequest):
                     head = self._merge_pr(repo, item, head, main_chain, rng)
                 else:
                     head = self._release_commit(repo, item, at, head, rng)
@@ -678,7 +698,9 @@ class Generator:
             name = raw_name = person.name
             if raw_email == person.mailmap_raw:
                 raw_name = person.name.split()[0].lower()
-            offset = int(at.astimezone(zone(person.tz)).utcoffset().total_seconds() // 60)
+            local_offset = at.astimezone(zone(person.tz)).utcoffset()
+            assert local_offset is not None  # a zone from zoneinfo always has one
+            offset = int(local_offset.total_seconds() // 60)
         else:
             name = raw_name = "Acme Engineering"
             email = raw_email = "engineering@acme.io"
@@ -701,7 +723,7 @@ class Generator:
 
     def _merge_pr(self, repo: Repo, pr: PullRequest, head: str, chain: list[tuple[datetime, str]],
                   rng: random.Random) -> str:
-        author = _actor(pr.author)
+        author, merged = _actor(pr.author), _merged(pr)
         person = author if isinstance(author, Person) else None
         bot = author if isinstance(author, Bot) else None
         coauthors = [PEOPLE_BY_ID[c] for c in pr.coauthors]
@@ -713,7 +735,7 @@ class Generator:
             if pr.reverts is not None:
                 body = f"This reverts commit {pr.reverts.merge_sha}."
             body = (body + "\n" + fixes + ("\n" if trailers else "") + trailers).strip("\n")
-            row = self._commit_row(repo, sha, person, pr.merged, f"{pr.title} (#{pr.number})", body, [head], pr.files,
+            row = self._commit_row(repo, sha, person, merged, f"{pr.title} (#{pr.number})", body, [head], pr.files,
                                    committer=GITHUB_COMMITTER, author_bot=bot, pr_number=pr.number, rng=rng)
             row["_coauthors"] = coauthors
             self.commit_rows.append(row)
@@ -733,7 +755,7 @@ class Generator:
         for k, group in enumerate(groups):
             if k:
                 at = self.calendar.add_working_hours(person, at, lognormal(rng, 1.5, 0.8)) if person else at
-                at = min(at, pr.merged - timedelta(minutes=2 * (n - k)))
+                at = min(at, merged - timedelta(minutes=2 * (n - k)))
             sha = fake_sha(repo.repo_id, "branch", pr.number, k)
             body = trailers.strip("\n") if k == 0 else ""
             if k == 0 and pr.reverts is not None:
@@ -743,9 +765,10 @@ class Generator:
             row["_coauthors"] = coauthors if k == 0 else []
             self.commit_rows.append(row)
             parent = sha
+        assert pr.merged_by is not None, pr.number
         merger = _actor(pr.merged_by)
         sha = fake_sha(repo.repo_id, "merge", pr.number)
-        row = self._commit_row(repo, sha, merger if isinstance(merger, Person) else None, pr.merged,
+        row = self._commit_row(repo, sha, merger if isinstance(merger, Person) else None, merged,
                                f"Merge pull request #{pr.number} from {cast.ORG}/{pr.branch}", pr.title, [head, parent],
                                [], committer=GITHUB_COMMITTER, author_bot=merger if isinstance(merger, Bot) else None,
                                pr_number=pr.number, rng=rng)

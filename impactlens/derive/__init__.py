@@ -2,7 +2,8 @@
 
 Deployments from GitHub releases (:mod:`impactlens.derive.releases`), incidents from labelled issues and
 reverts, when configured (:mod:`impactlens.derive.incidents`), and identity resolution with bot flags
-(:func:`impactlens.people.refresh`). Collectors only fetch and store; they never import this stage's steps. Each step is idempotent, so running it after every collection is safe
+(:func:`impactlens.people.refresh`). Collectors only fetch and store; they never import this stage's steps.
+Each step is idempotent, so running it after every collection is safe
 and the warehouse a reader sees is always resolved.
 
 Collectors set a "derivation pending" flag (:func:`impactlens.warehouse.mark_derive_pending`) in the
