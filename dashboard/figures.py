@@ -301,7 +301,8 @@ def evidence_packet(wh: Warehouse, person: str, period: Period) -> Packet:
     def build():
         con = warehouse.read_only(wh.path)
         try:
-            return build_packet(con, person, period.start, period.end, config=wh.frames.config)
+            return build_packet(con, person, period.start, period.end, config=wh.frames.config,
+                                frames=wh.frames)  # the derived tables built once for every packet
         except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
             return exc
         finally:

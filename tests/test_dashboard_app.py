@@ -406,6 +406,63 @@ def test_dashboard_sees_a_new_collection_without_restarting(app, small_db, tmp_p
     assert metrics_of(at)["PRs merged"][0] == "4"
 
 
+def _publish(db: Path, tmp_path: Path, sql: str) -> None:
+    """A collection's publication: a copy with ``sql`` applied replaces ``db`` atomically (os.replace)."""
+    staged = tmp_path / "staged.duckdb"
+    shutil.copyfile(db, staged)
+    con = warehouse.open_for_write(staged)
+    con.execute(sql)
+    con.close()
+    os.replace(staged, db)
+
+
+def test_cached_figures_and_packets_follow_a_new_collection(app, small_db, tmp_path, media):
+    # Every figure is cached per warehouse file (its inode, mtime and size): after a publication the pages show
+    # the new data, on a page already drawn (Team health's open PRs, the Promotion case's packet).
+    at = app(small_db, {"person": "alice"})
+    at.selectbox(key="team").set_value("core").run()
+    at = goto(at, "team_health.py")
+    at.selectbox(key="team_week").set_value(date(2026, 10, 12)).run()
+    assert "Open PRs by age: no PR was open at the end of the week of 12 Oct 2026." in [i.value for i in at.info]
+    at = goto(at, "promotion_case.py")
+    assert "acme/api#7" not in texts(at)
+    # Bob opens PR 9 on 13 Oct (open at the end of that week: 1 PR); Alice's PR 7 merges on 11 Nov.
+    _publish(small_db, tmp_path,
+             "INSERT INTO pull_requests (repo_id, number, title, author_login, state, created_at, merged_at, "
+             "additions, deletions, url) VALUES ('acme/api', 7, 'More', 'alice', 'closed', '2026-11-10 09:00+00', "
+             "'2026-11-11 09:00+00', 1, 1, 'https://github.com/acme/api/pull/7'), ('acme/api', 9, 'Bob again', "
+             "'bob', 'open', '2026-10-13 09:00+00', NULL, 2, 2, 'https://github.com/acme/api/pull/9')")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "acme/api#7" in texts(at)  # the packet was built again on the new file
+    at = goto(at, "team_health.py")
+    at.selectbox(key="team_week").set_value(date(2026, 10, 12)).run()
+    assert "Open PRs by age" in {_title(s) for s in specs(at)}
+    assert "1 PR was open at the end of the week of 12 Oct 2026; 0 of them for more than a week." in [
+        c.value for c in at.caption]
+
+
+def test_the_warm_up_fills_the_entry_the_app_reads(app, small_db, tmp_path, monkeypatch):
+    # `impactlens dashboard` reads the warehouse before Streamlit answers (impactlens.dashboard.serve): the first
+    # page must find it, not read the file again; a later publication is read afresh.
+    from impactlens.dashboard import serve, state
+
+    monkeypatch.setattr("sys.argv", ["serve", "run", "app.py", "--", "--db", str(small_db)])
+    monkeypatch.delenv("IMPACTLENS_CONFIG", raising=False)
+    serve.warm()
+    loads: list[str] = []
+    real = state.load_warehouse
+    monkeypatch.setattr(state, "load_warehouse", lambda path, config=None: loads.append(path) or real(path, config))
+    at = app(small_db, {"person": "alice"})
+    assert metrics_of(at)["PRs merged"][0] == "3" and loads == []
+    _publish(small_db, tmp_path,
+             "INSERT INTO pull_requests (repo_id, number, title, author_login, state, created_at, merged_at, "
+             "additions, deletions, url) VALUES ('acme/api', 7, 'More', 'alice', 'closed', '2026-11-10 09:00+00', "
+             "'2026-11-11 09:00+00', 1, 1, 'https://github.com/acme/api/pull/7')")
+    at.run()
+    assert metrics_of(at)["PRs merged"][0] == "4" and len(loads) == 1
+
+
 # ---------------------------------------------------------------------------- the demo organisation
 
 
@@ -457,7 +514,7 @@ def test_streamlit_command_passes_the_warehouse_after_the_double_dash(small_db, 
     from impactlens.dashboard import state
 
     command = streamlit_command(small_db, port=9123)
-    assert command[1:4] == ["-m", "streamlit", "run"] and command[4] == str(app_path())
+    assert command[1:4] == ["-m", "impactlens.dashboard.serve", "run"] and command[4] == str(app_path())
     assert command[-3:] == ["--", "--db", str(small_db)]
     assert command[command.index("--server.port") + 1] == "9123"
     assert command[command.index("--server.headless") + 1] == "true"

@@ -178,3 +178,26 @@ def test_a_misspelt_access_key_is_a_one_line_error(app):
     at = app(rules="[access]\nsign_inn = true\n")
     assert any("unknown key 'access.sign_inn'" in e.value for e in at.error)
     assert not at.metric
+
+
+def test_a_figure_cached_for_an_admin_is_never_shown_to_a_viewer_who_may_not_see_it(app):
+    # Figures and packets are cached per warehouse file, shared by every session: the access check runs before
+    # any cached call, so a cache the admin filled (Grace's figures and packet, core's Team health) shows
+    # Ada nothing of Grace's, and Linus no Team health.
+    boss = app(user=signed_in("boss@example.com"), query={"person": "grace@example.com"})
+    assert commits(boss) == "2"
+    boss.switch_page("promotion_case.py").run()
+    assert "Grace Hopper" in texts(boss)
+    boss.selectbox(key="team").set_value("core").run()
+    boss.switch_page("team_health.py").run()
+    assert boss.title[0].value == "Team health: core"  # the roster names no team, its id stands in
+    at = app(user=signed_in("ada@example.com"), query={"person": "grace@example.com"})
+    assert any("You may not see grace@example.com's pages" in e.value for e in at.error)
+    assert commits(at) == "3"  # Ada's own, not Grace's cached 2
+    at.switch_page("promotion_case.py").run()
+    assert at.selectbox(key="promotion_person").options == ["Ada Lovelace"]
+    assert "Grace Hopper" not in texts(at) and "Ada Lovelace" in texts(at)
+    linus = app(user=signed_in("linus@example.com"), query={"team": "core"})
+    assert any("You may not see team 'core'" in e.value for e in linus.error)
+    with pytest.raises(ValueError, match="Known pages"):
+        linus.switch_page("team_health.py")
