@@ -182,7 +182,7 @@ def week_disagrees(page) -> str | None:
     if found is None:
         return "the Week box shows no week"
     shown = found.group(0)
-    caption = page.locator('[data-testid="stCaptionContainer"]', has_text="against the week before")
+    caption = page.locator('[data-testid="stCaptionContainer"]', has_text="weeks before. ⚑")
     if caption.count() and not caption.first.inner_text().startswith(shown):
         return f"the Week box shows {shown!r}, the figures are for {caption.first.inner_text()[:24]!r}"
     return None
