@@ -17,6 +17,13 @@ import sys
 
 def warm() -> None:
     """Import what the pages use and read the warehouse named by ``--db``/``--config`` in ``sys.argv``."""
+    import logging
+
+    # Outside a page run Streamlit's caches log "missing ScriptRunContext" (harmless here, but users read a
+    # warning at start-up): quiet that one logger while warming, then give it back its level.
+    quiet = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         import altair  # noqa: F401  the charts
         import pandas  # noqa: F401  st.dataframe converts Polars frames through pandas' type checks
@@ -37,6 +44,8 @@ def warm() -> None:
         delta_generator._use_warning_has_been_displayed = True
     except Exception:  # the first page run reports it
         pass
+    finally:
+        quiet.setLevel(level)
 
 
 def main() -> int:
