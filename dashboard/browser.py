@@ -1,5 +1,5 @@
 """The dashboard served by ``streamlit run`` and driven in headless Chromium, for the browser test
-(tests/test_dashboard_browser.py) and benchmark (benchmarks/dashboard_browser.py).
+(tests/dashboard/test_dashboard_browser.py) and benchmark (benchmarks/dashboard_browser.py).
 
 Nothing here runs inside the app: :func:`serve` starts the server in a child process, :func:`chromium`
 launches the system browser (``/usr/bin/chromium``, no Playwright download) and :func:`settle` waits, in the

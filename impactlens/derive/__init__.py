@@ -77,6 +77,6 @@ def if_pending(con: duckdb.DuckDBPyConnection, config: Config) -> Derived | None
 
 def die_here_in_tests(point: str) -> None:
     """Test hook: with ``IMPACTLENS_TEST_DIE_IN=<point>`` the process kills itself here (SIGKILL), the
-    way a kill or power cut would stop it (tests/test_kill_safe.py)."""
+    way a kill or power cut would stop it (tests/core/test_kill_safe.py)."""
     if os.environ.get(TEST_DIE_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)
