@@ -17,7 +17,7 @@ times), ``browser`` (CPU seconds of Playwright's driver and Chromium, the settli
 time (the impactlens.dashboard.state/figures functions it calls, nothing cached) is printed first as the baseline.
 With several repetitions the summary gives the best and the median of ``done`` (the verdict is on the best:
 the machine is shared), with ``uptime``. The server runs as ``impactlens dashboard`` runs it
-(:func:`impactlens.commands.dashboard.streamlit_command`), its bytecode cached (:func:`server_env`). Targets (issue 19): a page < 1.0 s after the first load, < 2.5 s on the first load, a widget < 0.5 s.
+(:func:`impactlens.dashboard.serve.streamlit_command`), its bytecode cached (:func:`server_env`). Targets (issue 19): a page < 1.0 s after the first load, < 2.5 s on the first load, a widget < 0.5 s.
 """
 
 from __future__ import annotations

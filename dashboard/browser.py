@@ -93,7 +93,7 @@ def serve(db: Path, log: Path, *, port: int | None = None, timeout: float = 120,
     Raises:
         RuntimeError: the server exited or did not answer within ``timeout`` seconds (the log's tail says why).
     """
-    from impactlens.commands.dashboard import streamlit_command
+    from impactlens.dashboard.serve import streamlit_command
 
     port = port or free_port()
     command = streamlit_command(db, port=port, address="127.0.0.1")

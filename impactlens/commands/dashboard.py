@@ -21,6 +21,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, fail
+from impactlens.dashboard.serve import app_path, streamlit_command  # noqa: F401  (app_path: re-exported)
 from impactlens.errors import ImpactlensError
 
 DEFAULT_PORT = 8501
@@ -47,33 +48,6 @@ def network_warning(address: str) -> str | None:
     return (f"serving the dashboard on {where}: anyone who can reach this machine sees every person's figures; "
             "turn on sign-in ([dashboard.auth] in impactlens.toml, see docs/reliability.md) "
             "or serve on 127.0.0.1 (the default).")
-
-
-def app_path() -> Path:
-    """The Streamlit script of the dashboard (``impactlens/dashboard/app.py`` as installed)."""
-    import impactlens.dashboard
-
-    return Path(impactlens.dashboard.__file__).resolve().parent / "app.py"
-
-
-def streamlit_command(db_path: Path, *, port: int | None = None, address: str | None = None) -> list[str]:
-    """The ``streamlit run`` command line serving the dashboard on ``db_path`` (passed after ``--``), through
-    :mod:`impactlens.dashboard.serve` (the pages' modules and the warehouse read while the server starts).
-
-    Streamlit always runs headless: otherwise, on a machine where it has never run, it stops at a prompt
-    asking for an e-mail address. :func:`launch` opens the browser tab itself. Streamlit's collection of
-    garbage after every script run (0.2-0.3 s with the warehouse in memory, holding up the next click) and its
-    watching of the source files (polling them: the dashboard is not edited while it serves) are off.
-    """
-    command = [sys.executable, "-m", "impactlens.dashboard.serve", "run", str(app_path()),
-               "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
-               "--runner.postScriptGC", "false", "--server.fileWatcherType", "none"]
-    if port is not None:
-        command += ["--server.port", str(port)]
-    if address is not None:
-        command += ["--server.address", address]
-    return [*command, "--", "--db", str(db_path)]
 
 
 def check(db_path: str | os.PathLike[str] | None) -> Path:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -127,7 +126,7 @@ def test_a_5xx_retry_is_announced_with_its_wait_and_attempt(server, tmp_path):
     done = cli("collect", "github", "acme/api", "--api-url", server.api_url, "--db", str(tmp_path / "w.duckdb"),
                "--quiet", env={"GITHUB_TOKEN": TOKEN})
     assert done.returncode == 0, done.stderr
-    lines = [l for l in done.stderr.splitlines() if "retrying" in l]
+    lines = [line for line in done.stderr.splitlines() if "retrying" in line]
     # backoff_factor 1: urllib3 retries the first failure at once, then waits 2 s
     assert lines == ["impactlens: GitHub answered 502 for POST /api/graphql; retrying in 0 s (attempt 1 of 6)",
                      "impactlens: GitHub answered 502 for POST /api/graphql; retrying in 2 s (attempt 2 of 6)"]

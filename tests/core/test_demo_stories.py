@@ -67,7 +67,7 @@ def test_mentor_reviews_and_pairs_on_the_new_hires_first_prs(db):
 
 def test_new_hires_throughput_grows(db):
     for mentee_id, start in STORIES["mentoring"]["mentee_starts"].items():
-        def merged(weeks_from: int, weeks_to: int) -> int:
+        def merged(weeks_from: int, weeks_to: int, mentee_id=mentee_id, start=start) -> int:
             return one(db, "SELECT count(*) FROM pull_requests WHERE author_login = ? AND merged_at >= ? AND merged_at < ?",
                        [login(mentee_id), at(start + timedelta(weeks=weeks_from)), at(start + timedelta(weeks=weeks_to))])
         early, later = merged(0, 8), merged(24, 32)

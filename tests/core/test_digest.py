@@ -63,7 +63,7 @@ def top_share(path, team, end: date, weeks: int = 4):
     """(top reviewer login, their share, total) of human reviews by ``team``'s members in the weeks before ``end``."""
     start = end - timedelta(weeks=weeks)
     with warehouse.read_only(path) as con:
-        rows = con.execute(f"""
+        rows = con.execute("""
             SELECT r.reviewer_login, count(*) AS n FROM reviews r
             JOIN pull_requests p ON p.repo_id = r.repo_id AND p.number = r.pr_number
             JOIN people pe ON pe.github_login = r.reviewer_login

@@ -199,7 +199,7 @@ def test_a_stale_copy_with_no_owner_is_explained_with_the_command_that_clears_it
 
 def test_a_killed_non_collecting_job_is_discarded_and_said_so(world):
     _, db, _ = world
-    published = digest(db)
+    digest(db)
     # A people refresh killed inside the derivation it runs when a collection is pending is modelled
     # by a copy it owns: a writer that does not resume, killed.
     script = (

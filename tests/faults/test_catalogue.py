@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from conftest import GitRepo
-from impactlens import warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 
