@@ -368,6 +368,7 @@ def measure(path: Path) -> None:
             "WHERE lower(event_type) IN ('ready_for_review', 'convert_to_draft', 'closed', 'reopened')"
         ).to_arrow_table()).lazy()
         narrow = SimpleNamespace(
+            config=f.config,  # _first_responses reads [review] first_response
             reviews=f._resolved("reviews", "hash(t.repo_id, t.pr_number) AS pr_id, submitted_at",
                                 [("reviewer_login", "reviewer", "github_login", "reviewer_is_bot")],
                                 where="t.submitted_at IS NOT NULL AND lower(t.state) <> 'pending'"),

@@ -7,9 +7,7 @@ The versions go to the ``codeowners`` table (docs/schema.md); :mod:`impactlens.c
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
-import uuid
 from pathlib import Path
 
 import duckdb
@@ -65,20 +63,12 @@ def collect_codeowners(con: duckdb.DuckDBPyConnection, path: str | Path, *, repo
             shown = _git(repo, "show", f"{sha}:{file}")
             content = shown.stdout.decode("utf-8", "replace")
         rows.append((repo_id, file, when, sha, SOURCE, content))
-    run_id = uuid.uuid4().hex
-    with warehouse.transaction(con):
-        con.execute(
-            "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, 'codeowners', ?, now(), 'running')",
-            [run_id, repo_id],
-        )
+    with warehouse.collection_run(con, "codeowners", repo_id, transaction=True) as run:
         for row in rows:
             con.execute(
                 "INSERT INTO codeowners VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (repo_id, path, valid_from) "
                 "DO UPDATE SET commit_sha = excluded.commit_sha, content = excluded.content",
                 list(row),
             )
-        con.execute(
-            "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
-            [json.dumps({"versions": len(rows)}), run_id],
-        )
+        run.counts = {"versions": len(rows)}
     return len(rows)

@@ -22,7 +22,6 @@ email are kept. Non-UTF-8 bytes in messages or paths are replaced (U+FFFD), neve
 
 from __future__ import annotations
 
-import json
 import queue
 import re
 import subprocess
@@ -68,23 +67,21 @@ FILE_COLUMNS = (
 )
 COAUTHOR_COLUMNS = ("repo_id", "sha", "email", "name")
 
-def _column_types() -> tuple[dict[str, Any], dict[str, Any]]:
-    import polars as pl  # imported on first write: an up-to-date run never needs it
-
-    commit_types = {
-        "authored_at": pl.Int64,  # seconds since the epoch, made UTC timestamps by _table
-        "committed_at": pl.Int64,
-        "author_utc_offset_minutes": pl.Int16,
-        "committer_utc_offset_minutes": pl.Int16,
-        "parent_shas": pl.List(pl.String),
-        "is_merge": pl.Boolean,
-        "insertions": pl.Int32,
-        "deletions": pl.Int32,
-        "files_changed": pl.Int32,
-        "pr_number": pl.Int32,
-    }
-    file_types = {"additions": pl.Int32, "deletions": pl.Int32, "is_binary": pl.Boolean}
-    return commit_types, file_types
+# DuckDB types of the columns that are not VARCHAR, for warehouse.upsert.
+_COMMIT_TYPES = {
+    "authored_at": "BIGINT",  # seconds since the epoch, made UTC timestamps by _EPOCHS
+    "committed_at": "BIGINT",
+    "author_utc_offset_minutes": "SMALLINT",
+    "committer_utc_offset_minutes": "SMALLINT",
+    "parent_shas": "VARCHAR[]",
+    "is_merge": "BOOLEAN",
+    "insertions": "INTEGER",
+    "deletions": "INTEGER",
+    "files_changed": "INTEGER",
+    "pr_number": "INTEGER",
+}
+_EPOCHS = {"authored_at": "to_timestamp(authored_at)", "committed_at": "to_timestamp(committed_at)"}
+_FILE_TYPES = {"additions": "INTEGER", "deletions": "INTEGER", "is_binary": "BOOLEAN"}
 
 
 @dataclass
@@ -157,8 +154,11 @@ def open_repository(path: str | Path) -> Path:
         raise CollectionError(f"{repo} does not exist: give the path of a local git clone.")
     if not repo.is_dir():
         raise CollectionError(f"{repo} is a file, not a git repository: give the path of a local clone.")
-    found = _git(repo, "rev-parse", "--is-bare-repository", "--show-cdup")
-    if found.returncode != 0:
+    # One git process answers all three questions (bare? top folder? a first commit?): with --quiet, a
+    # repository with no commit exits 1 after printing the first two answers; git that cannot read the
+    # folder prints nothing on stdout.
+    found = _git(repo, "rev-parse", "--is-bare-repository", "--show-cdup", "--verify", "--quiet", "HEAD^{commit}")
+    if found.returncode != 0 and not found.stdout.strip():
         lines = [x.strip() for x in found.stderr.decode("utf-8", "replace").splitlines() if x.strip()]
         message = next((x for x in lines if x.startswith("fatal:")), lines[0] if lines else "no message")
         if "not a git repository" in message:
@@ -167,11 +167,12 @@ def open_repository(path: str | Path) -> Path:
             raise CollectionError(f"git refuses to read {repo}: it belongs to another user (git's 'dubious "
                                   f"ownership'); `git config --global --add safe.directory {repo}` allows it.")
         raise CollectionError(f"git cannot read {repo}: {message.removeprefix('fatal: ')}")
-    bare, _, cdup = found.stdout.decode("utf-8", "replace").partition("\n")
-    if bare.strip() != "true" and cdup.strip():
+    bare, _, rest = found.stdout.decode("utf-8", "replace").partition("\n")
+    cdup = rest.partition("\n")[0] if bare.strip() != "true" else ""
+    if cdup.strip():
         top = (repo / cdup.strip()).resolve()
         raise CollectionError(f"{repo} is a folder inside the git repository {top}: give the clone's top folder.")
-    if _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").returncode != 0:
+    if found.returncode != 0:
         raise CollectionError(f"{repo} is an empty repository: it has no commits to collect.")
     return repo
 
@@ -363,27 +364,12 @@ class _Batch:
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
-        commit_types, file_types = _column_types()
-        commits = _table(self.commits, commit_types, timestamps=("authored_at", "committed_at"))
-        files = _table(self.files, file_types)
-        coauthors = _table(self.coauthors, {})
         with warehouse.transaction(con):
-            for name, table, columns in (
-                ("commits", commits, COMMIT_COLUMNS),
-                ("commit_files", files, FILE_COLUMNS),
-                ("commit_coauthors", coauthors, COAUTHOR_COLUMNS),
-            ):
-                warehouse.upsert(con, name, table, columns)
+            warehouse.upsert(con, "commits", self.commits, _COMMIT_TYPES, expressions=_EPOCHS)
+            files = warehouse.upsert(con, "commit_files", self.files, _FILE_TYPES)
+            warehouse.upsert(con, "commit_coauthors", self.coauthors)
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
-        return files.height
-
-
-def _table(columns: dict[str, list[Any]], types: dict[str, Any], timestamps: tuple[str, ...] = ()) -> Any:
-    import polars as pl
-
-    return warehouse.frame(columns, types).with_columns(
-        pl.from_epoch(name, time_unit="s").dt.replace_time_zone("UTC") for name in timestamps
-    )
+        return files
 
 
 def _stream_records(proc: subprocess.Popen[bytes]) -> Iterator[bytes]:
@@ -426,13 +412,6 @@ def _feed(proc: subprocess.Popen[bytes], shas: list[str]) -> None:
         pass
 
 
-def _cursors(con: duckdb.DuckDBPyConnection, repo_id: str) -> dict[str, str]:
-    rows = con.execute(
-        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [SOURCE, repo_id]
-    ).fetchall()
-    return {resource: json.loads(cursor)["head"] for resource, cursor in rows}
-
-
 def collect_git(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
@@ -468,72 +447,46 @@ def collect_git(
         found_id = stored_repo_id(con, repo)
     repo_id = repo_id or found_id
     ref = branch or "HEAD"
-    resolved = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if resolved.returncode != 0:
+    resolved = _git(repo, "rev-parse", "--is-shallow-repository", "--verify", "--quiet", f"{ref}^{{commit}}")
+    answers = resolved.stdout.decode().split()
+    if resolved.returncode != 0 or len(answers) != 2:
         raise CollectionError(f"{repo} has no branch or revision '{ref}'.")
-    head = resolved.stdout.decode().strip()
+    shallow, head = answers[0] == "true", answers[1]
     result = GitCollection(repo_id=repo_id, ref=ref, head=head)
 
-    shallow = _git(repo, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
     if shallow:
         git_dir = Path(_git(repo, "rev-parse", "--absolute-git-dir").stdout.decode().strip())
         boundary = git_dir / "shallow"
         result.shallow = True
         result.shallow_boundaries = len(boundary.read_text().split()) if boundary.exists() else 0
 
-    _finish_stale_runs(con, repo_id)
-    con.execute(
-        "INSERT INTO collection_runs (run_id, source, target, started_at, status) "
-        "VALUES (?, ?, ?, now(), 'running')",
-        [result.run_id, SOURCE, repo_id],
-    )
-    con.execute(
-        "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
-        "owner = coalesce(excluded.owner, repositories.owner), "
-        # a web address found now (or given) replaces one stored before; an old local path is dropped
-        "url = CASE WHEN excluded.url IS NOT NULL THEN excluded.url "
-        "WHEN repositories.url LIKE 'http%' THEN repositories.url END, "
-        "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
-        [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
-    )
-    try:
-        _collect(con, repo, result, ref, since, cfg, batch_size, on_start, on_progress)
-    except BaseException as exc:
-        message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
+    with warehouse.collection_run(con, SOURCE, repo_id, run_id=result.run_id) as run:
         con.execute(
-            "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ?, counts = ? "
-            "WHERE run_id = ?",
-            [message, json.dumps({"commits": result.commits_stored, "files": result.files_stored}), result.run_id],
+            "INSERT INTO repositories (repo_id, name, owner, url, source_path, default_branch, last_collected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, now()) ON CONFLICT (repo_id) DO UPDATE SET "
+            "owner = coalesce(excluded.owner, repositories.owner), "
+            # a web address found now (or given) replaces one stored before; an old local path is dropped
+            "url = CASE WHEN excluded.url IS NOT NULL THEN excluded.url "
+            "WHEN repositories.url LIKE 'http%' THEN repositories.url END, "
+            "source_path = excluded.source_path, last_collected_at = excluded.last_collected_at",
+            [repo_id, repo_id.split("/")[-1], owner, url, str(repo.resolve()), branch],
         )
-        raise
-    cursor = json.dumps({"head": head, "since": since})
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [SOURCE, repo_id, f"ref:{ref}", cursor]
-    )
-    result.total_in_warehouse = con.execute(
-        "SELECT count(*) FROM commits WHERE repo_id = ?", [repo_id]
-    ).fetchall()[0][0]
-    result.seconds = time.perf_counter() - started
-    counts = {
-        "in_range": result.in_range, "already_stored": result.already_stored,
-        "commits": result.commits_stored, "files": result.files_stored, "merges": result.merges,
-        "shallow": result.shallow,
-    }
-    con.execute(
-        "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), cursor = ?, counts = ? "
-        "WHERE run_id = ?",
-        [cursor, json.dumps(counts), result.run_id],
-    )
+        try:
+            _collect(con, repo, result, ref, since, cfg, batch_size, on_start, on_progress)
+        finally:  # what a failed run stored stays (the next run resumes after it): its counts say so
+            run.counts = {"commits": result.commits_stored, "files": result.files_stored}
+        run.cursor = {"head": head, "since": since}
+        warehouse.save_cursor(con, SOURCE, repo_id, f"ref:{ref}", run.cursor)
+        result.total_in_warehouse = con.execute(
+            "SELECT count(*) FROM commits WHERE repo_id = ?", [repo_id]
+        ).fetchall()[0][0]
+        result.seconds = time.perf_counter() - started
+        run.counts = {
+            "in_range": result.in_range, "already_stored": result.already_stored,
+            "commits": result.commits_stored, "files": result.files_stored, "merges": result.merges,
+            "shallow": result.shallow,
+        }
     return result
-
-
-def _finish_stale_runs(con: duckdb.DuckDBPyConnection, repo_id: str) -> None:
-    """A 'running' row left by a killed process is marked 'interrupted' (one writer at a time)."""
-    con.execute(
-        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
-        [SOURCE, repo_id],
-    )
 
 
 def _collect(
@@ -547,16 +500,20 @@ def _collect(
     on_start: Callable[[int], None] | None,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    exclude = [sha for sha in _cursors(con, result.repo_id).values() if _exists(repo, sha)]
-    args = ["rev-list", "--topo-order", "--reverse", result.head]
-    if since:
-        args.append(f"--since={since}")
-    if exclude:
-        args += ["--not", *exclude]
-    listed = _git(repo, *args)
-    if listed.returncode != 0:
-        raise CollectionError(f"git rev-list failed in {repo}: {_first_line(listed.stderr)}")
-    todo = listed.stdout.decode().split()
+    heads = [cursor["head"] for cursor in warehouse.cursors(con, SOURCE, result.repo_id).values()]
+    if result.head in heads:  # collected up to this head before: `rev-list H --not H` lists nothing
+        todo: list[str] = []
+    else:
+        exclude = [sha for sha in heads if _exists(repo, sha)]
+        args = ["rev-list", "--topo-order", "--reverse", result.head]
+        if since:
+            args.append(f"--since={since}")
+        if exclude:
+            args += ["--not", *exclude]
+        listed = _git(repo, *args)
+        if listed.returncode != 0:
+            raise CollectionError(f"git rev-list failed in {repo}: {_first_line(listed.stderr)}")
+        todo = listed.stdout.decode().split()
     result.in_range = len(todo)
     if todo:
         stored = {

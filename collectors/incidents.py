@@ -15,8 +15,6 @@ written in ``attribution_reason`` so a reader can check it. Formats, columns and
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,19 +60,10 @@ def load_file(
         IncidentFileError: the file is malformed (nothing is stored; a failed run is recorded).
     """
     path = Path(path)
-    run_id = uuid.uuid4().hex
-    try:
-        chosen, incidents, skipped = read_file(path, fmt)
-    except IncidentFileError as exc:
-        con.execute(
-            "INSERT INTO collection_runs (run_id, source, target, started_at, finished_at, status, error) "
-            "VALUES (?, 'incidents', ?, now(), now(), 'failed', ?)",
-            [run_id, str(path), str(exc)[:2000]],
-        )
-        raise
-    result = LoadResult(path, chosen, incidents=len(incidents), skipped=skipped)
-    result.open = sum(1 for i in incidents if i.resolved_at is None)
-    with warehouse.transaction(con):
+    with warehouse.collection_run(con, "incidents", str(path), transaction=True) as run:
+        chosen, incidents, skipped = read_file(path, fmt)  # IncidentFileError: nothing stored, a failed run
+        result = LoadResult(path, chosen, incidents=len(incidents), skipped=skipped)
+        result.open = sum(1 for i in incidents if i.resolved_at is None)
         known = {r[0] for r in con.execute("SELECT incident_id FROM incidents WHERE source = ?", [chosen]).fetchall()}
         result.new = sum(1 for i in incidents if i.incident_id not in known)
         for incident in incidents:
@@ -82,9 +71,5 @@ def load_file(
             incident.cause_sha = named_sha(con, incident.text, incident.repo_id)
         store(con, incidents)
         attribute(con)
-        con.execute(
-            "INSERT INTO collection_runs (run_id, source, target, started_at, finished_at, status, counts) "
-            "VALUES (?, 'incidents', ?, now(), now(), 'succeeded', ?)",
-            [run_id, str(path), json.dumps({"format": chosen, "incidents": len(incidents), "new": result.new})],
-        )
+        run.counts = {"format": chosen, "incidents": len(incidents), "new": result.new}
     return result

@@ -9,29 +9,26 @@ All timestamps are UTC; durations are hours; sizes are changed lines.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from impactlens import coverage, metrics, warehouse
 from impactlens.dashboard.state import Filters, Period, Warehouse, all_weeks, memo
+from impactlens.evidence.model import Figure
+from impactlens.evidence.packet import Packet, build_packet
+from impactlens.evidence.team_review import Moved, what_moved
 from impactlens.identity import identity_sql
 from impactlens.metrics import (
-    dora as _dora, gini, human_reviews, incident_facts, incident_roles, incident_summary, review_depth, review_load,
+    dora as _dora, human_reviews, incident_facts, incident_roles, incident_summary, organisation_review_load,
+    review_load,
     review_turnaround,
 )
 from impactlens.metrics import comparison
-from impactlens.metrics.mentoring import is_mentee, touch_weeks
-from impactlens.text import plural
 
 #: The phases of PR cycle time (docs/metrics.md "PR cycle time").
 PHASES = ("coding", "pickup", "review", "deploy")
-
-
-#: What each source holds, for the notices.
-SOURCE_NOUNS = coverage.NOUNS
 
 
 def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None:
@@ -45,14 +42,10 @@ def data_begins(wh: Warehouse, source: str, repo: str | None) -> datetime | None
 
 #: The source each figure's records come from (the comparison rule checks that one's coverage).
 FIGURE_SOURCES = {
-    "commits": "git", "directories_touched": "git", "artifacts": "git", "repos_touched": "git",
+    "commits": "git", "artifacts": "git",
     "prs_merged": "pull_requests", "median_pr_size": "pull_requests", "ttfr_received": "pull_requests",
-    "cycle_time": "pull_requests", "cycle": "pull_requests", "ttfr_p50": "pull_requests", "ttfr_p90": "pull_requests",
-    "ttfr_given": "reviews", "reviews_given": "reviews", "reviews": "reviews", "changes_requested": "reviews",
-    "authors_reviewed": "reviews", "gini": "reviews", "mentees": "reviews", "touchpoints": "reviews",
-    "incidents_led": "incidents", "mttr_led": "incidents", "incidents_responded": "incidents",
-    "postmortems": "incidents", "incidents": "incidents", "mttr": "incidents",
-    "deployments": "deployments", "cfr": "deployments",
+    "ttfr_given": "reviews", "reviews_given": "reviews", "mentees": "reviews",
+    "incidents_led": "incidents", "mttr_led": "incidents",
 }
 
 
@@ -64,8 +57,8 @@ def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo
 
     out = []
     for fig in figures:
-        source = FIGURE_SOURCES.get(fig.key)
-        if source == "reviews" and fig.key in ("mentees", "touchpoints") and not wh.has("reviews"):
+        source = FIGURE_SOURCES.get(fig.name)
+        if source == "reviews" and fig.name == "mentees" and not wh.has("reviews"):
             source = "git"
         if source is None:
             out.append(fig)
@@ -78,94 +71,6 @@ def with_coverage(wh: Warehouse, figures: list["Figure"], previous: Period, repo
 
 
 # ---------------------------------------------------------------------------- figures
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One headline number with what it stands on.
-
-    ``value``/``previous`` are in ``unit``; ``count``/``previous_count`` are how many records stand
-    behind each (``basis`` names them, e.g. "PRs"); ``lower_is_better`` colours the change.
-    """
-
-    key: str
-    label: str
-    value: float | None
-    previous: float | None
-    unit: str
-    count: int | None = None
-    previous_count: int | None = None
-    basis: str = ""
-    lower_is_better: bool = False
-    help: str = ""
-    #: The source of the figure's records (:data:`FIGURE_SOURCES`), and whether the previous period is covered
-    #: by it as fully as this one (:func:`with_coverage`); ``covered``: share of the previous period covered.
-    source: str = ""
-    comparable: bool = True
-    covered: float | None = None
-    #: For a rate (unit "share"): the numerator's events behind each value (failed deployments); ``count``
-    #: and ``previous_count`` are then the denominators (deployments).
-    events: int | None = None
-    previous_events: int | None = None
-
-    @property
-    def change(self) -> float | None:
-        """Relative change against the previous period (0.25 = +25%); None without both values or when the
-        previous period is not covered as fully as this one (docs/metrics.md "Comparisons")."""
-        if not self.comparable or self.value is None or self.previous is None or self.previous == 0:
-            return None
-        return (self.value - self.previous) / abs(self.previous)
-
-    def uncovered(self) -> str:
-        """ "vs 4 (previous period only 30% covered by pull requests: no comparison)" when the change is hidden
-        for coverage, else ""."""
-        if self.comparable or self.previous is None:
-            return ""
-        noun = SOURCE_NOUNS.get(self.source, "the data")
-        if self.covered is None:
-            return f"no {noun} collected"
-        return (f"vs {self.shown(self.previous)} (previous period only {self.covered:.0%} covered by {noun}: "
-                "no comparison)")
-
-    def shown(self, value: float | None = None) -> str:
-        value = self.value if value is None else value
-        return format_value(value, self.unit)
-
-    def context(self) -> str:
-        """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
-        when there is no change to show."""
-        if not self.comparable and self.covered is None and self.source:  # the source was never collected
-            return f"no {SOURCE_NOUNS.get(self.source, 'data')} collected"
-        parts = []
-        if self.count is not None:
-            text = f"{self.count} {plural(self.basis, self.count)}".strip()
-            if self.previous_count is not None and self.previous is not None and self.comparable:
-                text += f" (previous: {self.previous_count})"
-            parts.append(text)
-        if self.previous is None:
-            parts.append("no value in the previous period")
-        elif not self.comparable:
-            parts.append(self.uncovered())
-        elif self.change is None:
-            parts.append(f"previous period: {self.shown(self.previous)}")
-        return " · ".join(parts)
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """``value`` for display: hours as "5.2 h" or "3.1 d", counts as integers, shares as percentages."""
-    if value is None:
-        return "–"
-    if unit == "hours":
-        return f"{value / 24:.1f} d" if value >= 72 else f"{value:.1f} h"
-    if unit == "share":
-        return f"{value:.0%}"
-    if unit == "lines":
-        return f"{value:,.0f} lines"
-    if unit == "gini":
-        return f"{value:.2f}"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.1f}"
 
 
 def _one(frame: pl.LazyFrame) -> dict[str, Any]:
@@ -184,28 +89,17 @@ def _int(row: dict[str, Any], key: str) -> int:
 
 
 def mentoring(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Mentoring touchpoints ``person`` gave in ``period``, per colleague (:func:`impactlens.metrics.touchpoints`).
+    """Mentoring touchpoints ``person`` gave in ``period``, per colleague: :func:`impactlens.metrics.mentee_touchpoints`
+    (the one per-mentee frame) in the repository chosen.
 
-    Columns: mentee_key (str), touchpoints, reviews, review_comments, pairing, weeks (u32: distinct ISO weeks of
-    the touchpoints), is_mentee (bool: metrics.mentoring.is_mentee, at least three touchpoints over two weeks,
+    Columns: mentee_key (str), touchpoints, reviews, review_comments (``comments``), pairing (``pairing_commits``),
+    weeks (u32: distinct ISO weeks of the touchpoints), is_mentee (bool: at least three touchpoints over two weeks,
     docs/metrics.md "Mentoring touchpoints"); most touchpoints first.
     """
     def build() -> pl.DataFrame:
-        found = period.scope(person=person, repo=repo).apply(
-            wh.frames, metrics.touchpoints(wh.frames), person="mentor_key", time="at")
-        kind = pl.col("kind")
-        return (
-            found.group_by("mentee_key").agg(
-                pl.len().cast(pl.UInt32).alias("touchpoints"),
-                kind.str.ends_with("review").sum().cast(pl.UInt32).alias("reviews"),
-                kind.str.ends_with("comment").sum().cast(pl.UInt32).alias("review_comments"),
-                (kind == "pairing").sum().cast(pl.UInt32).alias("pairing"),
-                touch_weeks().alias("weeks"),
-            )
-            .with_columns(is_mentee().alias("is_mentee"))
-            .sort(["touchpoints", "mentee_key"], descending=[True, False])
-            .collect()
-        )
+        found = metrics.mentee_touchpoints(wh.frames, period.scope(person=person, repo=repo))
+        return found.select("mentee_key", "touchpoints", "reviews", pl.col("comments").alias("review_comments"),
+                            pl.col("pairing_commits").alias("pairing"), "weeks", "is_mentee").collect()
     return memo(wh, "mentoring", person, period, repo)(build)
 
 
@@ -234,10 +128,10 @@ def _person_numbers(wh: Warehouse, person: str, period: Period, repo: str | None
     out["size"] = _one(metrics.pr_size(frames, scope))
     out["ttfr"] = _one(metrics.time_to_first_review(frames, scope))
     out["turnaround"] = _one(review_turnaround(frames, scope, by=None))
-    led = led_incidents(wh, person, period, repo)
-    out["led"] = led.height
-    out["mttr"] = led["time_to_restore_hours"].median() if led.height else None
-    out["restored"] = led["time_to_restore_hours"].drop_nulls().len()
+    roles = _one(incident_summary(frames, scope))
+    out["led"] = _int(roles, "led")
+    out["mttr"] = _num(roles, "mttr_led_median_hours")
+    out["restored"] = _int(roles, "restored_led")
     mentees = mentoring(wh, person, period, repo)
     out["mentees"] = mentees.filter(pl.col("is_mentee")).height
     out["touchpoints"] = int(mentees["touchpoints"].sum()) if mentees.height else 0
@@ -253,9 +147,10 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
 
         def fig(key, label, section, column, unit, basis, count_col, lower=False, help=""):
             a, b = now[section], before[section]
-            return Figure(key, label, _num(a, column), _num(b, column), unit,
-                          _int(a, count_col) if count_col else None, _int(b, count_col) if count_col else None,
-                          basis, lower, help)
+            return Figure(key, _num(a, column), unit, previous=_num(b, column), label=label,
+                          count=_int(a, count_col) if count_col else None,
+                          previous_count=_int(b, count_col) if count_col else None,
+                          basis=basis, lower_is_better=lower, help=help)
 
         return with_coverage(wh, [
             fig("prs_merged", "PRs merged", "throughput", "prs_merged", "count", "", None,
@@ -272,16 +167,18 @@ def person_figures(wh: Warehouse, person: str, period: Period, repo: str | None)
                 help="Reviews submitted on other people's PRs."),
             fig("commits", "Commits", "throughput", "commits", "count", "", None,
                 help="Non-merge commits you authored (git)."),
-            Figure("mentees", "Mentees", float(now["mentees"]), float(before["mentees"]), "count",
-                   now["touchpoints"], before["touchpoints"], "touchpoints",
+            Figure("mentees", float(now["mentees"]), "count", previous=float(before["mentees"]), label="Mentees",
+                   count=now["touchpoints"], previous_count=before["touchpoints"], basis="touchpoints",
                    help="Less experienced colleagues with at least 3 touchpoints from you (reviews, review "
                    "comments, co-authored commits)."),
-            Figure("incidents_led", "Incidents led", float(now["led"]), float(before["led"]), "count",
+            Figure("incidents_led", float(now["led"]), "count", previous=float(before["led"]), label="Incidents led",
                    help="Incidents where you were the incident commander."),
-            Figure("mttr_led", "MTTR of incidents led", now["mttr"], before["mttr"], "hours", now["restored"],
-                   before["restored"], "restored incidents", lower_is_better=True,
+            Figure("mttr_led", now["mttr"], "hours", previous=before["mttr"], label="MTTR of incidents led",
+                   count=now["restored"], previous_count=before["restored"], basis="restored incidents",
+                   lower_is_better=True,
                    help="Median hours from opened to resolved, over the incidents you led."),
-            Figure("artifacts", "Artifacts authored", float(now["artifacts"]), float(before["artifacts"]), "count",
+            Figure("artifacts", float(now["artifacts"]), "count", previous=float(before["artifacts"]),
+                   label="Artifacts authored",
                    help="ADRs, design docs, runbooks and postmortems you added."),
         ], period.previous(), repo)
     return memo(wh, "person_figures", person, period, repo)(build)
@@ -348,12 +245,6 @@ def person_reviews(wh: Warehouse, person: str, period: Period, repo: str | None)
     return memo(wh, "person_reviews", person, period, repo)(build)
 
 
-def led_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
-    """Incidents the person commanded, opened in the period (incident_facts columns)."""
-    facts = period.scope(repo=repo).apply(wh.frames, incident_facts(wh.frames), person=None, time="opened_at")
-    return facts.filter(pl.col("commander_key") == person).collect()
-
-
 def person_incidents(wh: Warehouse, person: str, period: Period, repo: str | None) -> pl.DataFrame:
     """Incidents the person led or responded to, opened in the period: incident_id, title, role, severity,
     opened_at, time_to_restore_hours, has_postmortem, url, newest first."""
@@ -398,30 +289,20 @@ def _utc(value: Any) -> datetime:
 # ---------------------------------------------------------------------------- evidence
 
 
-def evidence_api():
-    """The evidence module (:mod:`impactlens.evidence`) when it is installed and has ``build_packet``, else None."""
-    try:
-        import impactlens.evidence as evidence
-    except ImportError:
-        return None
-    return evidence if callable(getattr(evidence, "build_packet", None)) else None
-
-
-def evidence_packet(wh: Warehouse, person: str, period: Period):
-    """The evidence packet of ``person`` for ``period`` (``impactlens.evidence.build_packet``), or None when the
-    evidence module is not installed. Opens the warehouse read-only for the build and closes it again.
+def evidence_packet(wh: Warehouse, person: str, period: Period) -> Packet:
+    """The evidence packet of ``person`` for ``period`` (:func:`impactlens.evidence.build_packet` with the
+    dashboard's configuration), cached on the warehouse. Opens the warehouse read-only for the build and closes
+    it again.
 
     Raises:
-        Whatever ``build_packet`` raised (EvidenceError for a person it cannot resolve), again on each call.
+        Whatever ``build_packet`` raised (EvidenceError for a person it cannot resolve: a bot, a junk identity),
+        again on each call.
     """
-    evidence = evidence_api()
-    if evidence is None:
-        return None
-
     def build():
         con = warehouse.read_only(wh.path)
         try:
-            return evidence.build_packet(con, person, period.start, period.end, config=wh.frames.config)
+            return build_packet(con, person, period.start, period.end, config=wh.frames.config,
+                                frames=wh.frames)  # the derived tables built once for every packet
         except Exception as exc:  # remembered, so a person without a packet is not rebuilt on every rerun
             return exc
         finally:
@@ -430,73 +311,6 @@ def evidence_packet(wh: Warehouse, person: str, period: Period):
     if isinstance(found, Exception):
         raise found
     return found
-
-
-#: The sections promotion committees read, in their order, with the figures that evidence each.
-COMMITTEE_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Scope and ownership", "Where the work landed: repositories, directories and the areas the person owns.",
-     ("repos_touched", "directories_touched", "prs_merged", "commits")),
-    ("Technical leadership", "Design work and the reviews that shape others' changes.",
-     ("artifacts", "reviews_given", "changes_requested", "authors_reviewed")),
-    ("Mentoring", "Reviews, comments and pairing on the work of less experienced colleagues.",
-     ("mentees", "touchpoints")),
-    ("Operational excellence", "Incidents handled and how fast service came back.",
-     ("incidents_led", "incidents_responded", "mttr_led", "postmortems")),
-    ("Delivery outcomes", "What the person shipped and how fast it moved.",
-     ("prs_merged", "median_pr_size", "ttfr_received", "ttfr_given", "cycle_time")),
-)
-
-
-def committee_figures(wh: Warehouse, person: str, period: Period, repo: str | None) -> dict[str, Figure]:
-    """Every figure the committee sections use, keyed as in :data:`COMMITTEE_SECTIONS`."""
-    def build() -> dict[str, Figure]:
-        base = {f.key: f for f in person_figures(wh, person, period, repo)}
-
-        def numbers(p: Period) -> dict[str, Any]:
-            scope = p.scope(person=person, repo=repo)
-            frames = wh.frames
-            roles = incident_summary(frames, scope)
-            return {
-                "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
-                "depth": _one(review_depth(frames, scope, by=None)),
-                "cycle": _one(metrics.cycle_time(frames, scope)),
-                "roles": _one(roles),
-                "mentoring": mentoring(wh, person, p, repo),
-            }
-
-        a, b = numbers(period), numbers(period.previous())
-
-        def f(key, label, section, column, unit="count", basis="", count=None, lower=False, help=""):
-            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
-                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
-                          basis, lower, help)
-
-        extra = {
-            "repos_touched": f("repos_touched", "Repositories touched", "throughput", "repos_touched",
-                               help="Repositories with a PR, commit or review by the person."),
-            "directories_touched": f("directories_touched", "Directories changed", "throughput",
-                                     "directories_touched", help="Distinct two-level folders the person's commits changed."),
-            "commits": f("commits", "Commits", "throughput", "commits", help="Non-merge commits authored."),
-            "changes_requested": f("changes_requested", "Changes requested", "depth", "changes_requested",
-                                   help="Reviews that asked for changes on someone else's PR."),
-            "authors_reviewed": f("authors_reviewed", "Authors reviewed", "depth", "authors_reviewed",
-                                  help="Distinct people whose PRs the person reviewed."),
-            "incidents_responded": f("incidents_responded", "Incidents responded to", "roles", "responded",
-                                     help="Incidents where the person was a responder (not the commander)."),
-            "postmortems": f("postmortems", "Incidents with a postmortem", "roles", "with_postmortem",
-                             help="Incidents the person took part in that have a postmortem link."),
-            "cycle_time": f("cycle_time", "PR cycle time to merge", "cycle", "median_cycle_time_to_merge_hours",
-                            "hours", "merged PRs", "prs", lower=True,
-                            help="Median hours from first commit to merge of the person's PRs."),
-            "touchpoints": Figure("touchpoints", "Mentoring touchpoints",
-                                  float(a["mentoring"]["touchpoints"].sum()) if a["mentoring"].height else 0.0,
-                                  float(b["mentoring"]["touchpoints"].sum()) if b["mentoring"].height else 0.0,
-                                  "count", a["mentoring"].height, b["mentoring"].height, "people",
-                                  help="Reviews, review comments and co-authored commits on less experienced colleagues' work."),
-        }
-        extra = {f.key: f for f in with_coverage(wh, list(extra.values()), period.previous(), repo)}
-        return {**base, **extra}
-    return memo(wh, "committee_figures", person, period, repo)(build)
 
 
 # ---------------------------------------------------------------------------- team health
@@ -536,18 +350,8 @@ def team_weekly(wh: Warehouse, filters: Filters) -> dict[str, pl.DataFrame]:
         }, schema={"phase": pl.String, "median_hours": pl.Float64, "prs": pl.Int64})
         _, teams = review_load(frames, scope, grain="week")
         load = teams.collect().rename({"period_start": "week"})
-        if filters.team is None:
-            # The organisation: reviews per team as one total, Gini over every team's members.
-            shares, _ = review_load(frames, scope, grain="week")
-            load = (
-                shares.collect().rename({"period_start": "week"})
-                .group_by("week", "person_key").agg(pl.col("reviews").sum())
-                .group_by("week").agg(
-                    pl.len().alias("members"), pl.col("reviews").sum().alias("reviews"),
-                    gini(pl.col("reviews")).alias("gini"),
-                    (pl.col("reviews").max() / pl.col("reviews").sum()).alias("top_share"),
-                )
-            )
+        if filters.team is None:  # the organisation: every team's members as one group
+            load = organisation_review_load(frames, scope, grain="week").collect().rename({"period_start": "week"})
         load = weeks.join(load.select("week", "members", "reviews", "gini", "top_share"), on="week", how="left")
         incidents = weekly(incident_summary(frames, scope, grain="week")).select(
             "week", pl.col("incidents").fill_null(0), "mttr_median_hours", pl.col("resolved_incidents").fill_null(0))
@@ -570,113 +374,18 @@ def dora_summary(wh: Warehouse, filters: Filters) -> dict[str, Any]:
 
 
 def open_prs_by_age(wh: Warehouse, filters: Filters, at: datetime) -> pl.DataFrame:
-    """Human PRs open at ``at`` (created before, not yet merged or closed), per age bucket.
-
-    Columns: age (str, ordered buckets), order (i32), state ('ready' | 'draft'), prs (u32). Draft is the PR's
-    draft flag now. Team: the author's team when the PR was created.
-    """
-    def build() -> pl.DataFrame:
-        frames = wh.frames
-        facts = metrics.pr_facts(frames).filter(~pl.col("author_is_bot"))
-        scope = metrics.Scope(team=filters.team, repo=filters.repo)
-        facts = scope.apply(frames, facts, person="author_key", time="created_at")
-        end = pl.min_horizontal("merged_at", "closed_at")
-        open_ = facts.filter((pl.col("created_at") < at) & (end.is_null() | (end >= at)))
-        age = (pl.lit(at) - pl.col("created_at")).dt.total_hours() / 24
-        buckets = [(1, "< 1 day"), (3, "1–3 days"), (7, "3–7 days"), (14, "1–2 weeks"), (28, "2–4 weeks")]
-        label = pl.when(age < buckets[0][0]).then(pl.lit(buckets[0][1]))
-        order = pl.when(age < buckets[0][0]).then(0)
-        for i, (limit, name) in enumerate(buckets[1:], start=1):
-            label = label.when(age < limit).then(pl.lit(name))
-            order = order.when(age < limit).then(i)
-        label, order = label.otherwise(pl.lit("> 4 weeks")), order.otherwise(len(buckets))
-        counted = (
-            open_.with_columns(label.alias("age"), order.cast(pl.Int32).alias("order"),
-                               pl.when(pl.col("is_draft")).then(pl.lit("draft")).otherwise(pl.lit("ready")).alias("state"))
-            .group_by("age", "order", "state").agg(pl.len().cast(pl.UInt32).alias("prs"))
-            .sort("order", "state").collect()
-        )
-        return counted
-    return memo(wh, "open_prs", filters, at)(build)
+    """Human PRs open at ``at`` per age bucket and state (:func:`impactlens.metrics.open_prs_by_age`) in the
+    team and repository of ``filters``. Columns: age, order (i32), state ('ready' | 'draft'), prs (u32)."""
+    return memo(wh, "open_prs", filters, at)(lambda: metrics.open_prs_by_age(
+        wh.frames, metrics.Scope(team=filters.team, repo=filters.repo), at).collect())
 
 
-def week_figures(wh: Warehouse, filters: Filters, week: date) -> list[Figure]:
-    from dataclasses import replace
-
-    """The team's figures for ``week`` (Monday, UTC) against the week before, for "moved most"."""
-    def numbers(start: date) -> dict[str, dict[str, Any]]:
-        p = Period(start, start + timedelta(days=6))
-        scope = team_scope(p, filters)
-        frames = wh.frames
-        _, teams = review_load(frames, scope, grain="week")
-        load = teams.collect()
-        out = {
-            "size": _one(metrics.pr_size(frames, scope)),
-            "ttfr": _one(metrics.time_to_first_review(frames, scope)),
-            "cycle": _one(metrics.cycle_time(frames, scope)),
-            "throughput": _one(metrics.throughput(frames, scope, by=None, grain=None)),
-            "incidents": _one(incident_summary(frames, scope)),
-            "load": load.row(0, named=True) if load.height == 1 else {},
-            "dora": _one(_dora(frames, scope, by=None, grain=None)) if _dora is not None else {},
-        }
-        return out
-
-    def build() -> list[Figure]:
-        a, b = numbers(week), numbers(week - timedelta(days=7))
-
-        def f(key, label, section, column, unit="count", basis="", count=None, lower=False):
-            return Figure(key, label, _num(a[section], column), _num(b[section], column), unit,
-                          _int(a[section], count) if count else None, _int(b[section], count) if count else None,
-                          basis, lower)
-
-        cfr = f("cfr", "Change failure rate", "dora", "change_failure_rate", "share", "deployments", "deployments", True)
-        figures = [
-            f("commits", "Commits", "throughput", "commits"),
-            f("prs_merged", "PRs merged", "throughput", "prs_merged"),
-            f("reviews", "Reviews given", "throughput", "reviews_given"),
-            f("median_pr_size", "Median PR size", "size", "median_changed_lines", "lines", "PRs", "prs", True),
-            f("ttfr_p50", "First review p50", "ttfr", "median_hours", "hours", "PRs", "prs", True),
-            f("ttfr_p90", "First review p90", "ttfr", "p90_hours", "hours", "PRs", "prs", True),
-            f("cycle", "Cycle time to merge", "cycle", "median_cycle_time_to_merge_hours", "hours", "PRs", "prs", True),
-            f("incidents", "Incidents", "incidents", "incidents", lower=True),
-            f("mttr", "MTTR", "incidents", "mttr_median_hours", "hours", "restored", "resolved_incidents", True),
-            f("deployments", "Deployments", "dora", "deployments"),
-            replace(cfr, events=_int(a["dora"], "failed_deployments"), previous_events=_int(b["dora"], "failed_deployments")),
-        ]
-        if filters.team is not None:
-            figures.append(f("gini", "Review load Gini", "load", "gini", "gini", "reviews", "reviews", True))
-        return with_coverage(wh, figures, Period(week - timedelta(days=7), week - timedelta(days=1)), filters.repo)
-    return memo(wh, "week_figures", filters, week)(build)
-
-
-#: What a count figure counts, in the plural, for the comparison rule's reason ("3 merged PRs in both periods").
-COUNT_NOUNS = {"commits": "commits", "prs_merged": "merged PRs", "reviews": "reviews", "incidents": "incidents",
-               "deployments": "deployments"}
-
-
-def judge(fig: Figure) -> comparison.Change:
-    """The comparison rule's verdict on ``fig``'s change (:func:`impactlens.metrics.comparison.judge`): counts
-    by the exact Poisson test, shares (change failure rate) by the two-proportion z-test on ``events`` of
-    ``count``, medians and the Gini by their record counts and a 25% change."""
-    kind = "count" if fig.unit == "count" else "rate" if fig.unit == "share" else "median"
-    noun = {"count": COUNT_NOUNS.get(fig.key, "events"), "rate": "failures", "median": fig.basis or "records"}[kind]
-    return comparison.judge(kind, fig.value, fig.previous, count=fig.count, previous_count=fig.previous_count,  # type: ignore[arg-type]
-                            events=fig.events, previous_events=fig.previous_events, noun=noun)
-
-
-def moved_most(figures: list[Figure], *, limit: int = 5) -> list[tuple[Figure, comparison.Change]]:
-    """The figures that changed most, each with the comparison rule's verdict (``verdict.significant`` is the
-    ⚑ flag): significant changes first, then the largest relative change (a count from 0 counts as largest).
-    Figures whose previous period is not covered by their source (``comparable`` False), or without both
-    values, or unchanged, are left out."""
-    ranked = []
-    for fig in figures:
-        if not fig.comparable or fig.value is None or fig.previous is None or fig.value == fig.previous:
-            continue
-        if fig.change is None and not (fig.unit == "count" and fig.previous == 0):
-            continue
-        verdict = judge(fig)
-        size = abs(fig.change) if fig.change is not None else float("inf")
-        ranked.append((verdict.significant, size, fig, verdict))
-    ranked.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    return [(fig, verdict) for _, _, fig, verdict in ranked[:limit]]
+def team_moved(wh: Warehouse, filters: Filters, week: date) -> list[Moved]:
+    """What moved in the week of ``week`` (a Monday, UTC) for the team (None: the organisation) and repository of
+    ``filters``: :func:`impactlens.evidence.team_review.what_moved`, the team review's one definition (the week
+    against the mean of the 4 weeks before, the comparison rule's verdict), with each source's coverage from
+    the first records of the repository chosen (of every repository without one)."""
+    def build() -> list[Moved]:
+        firsts = {source: data_begins(wh, source, filters.repo) for source in coverage.SOURCES}
+        return what_moved(wh.frames, week, firsts, team=filters.team, repo=filters.repo)
+    return memo(wh, "team_moved", filters, week)(build)

@@ -1,6 +1,6 @@
 """Promotion case: the evidence packet (claims with links, rubric audit, STAR stubs) section by section, with
-Markdown and HTML downloads. Without the evidence module (or when it cannot build a packet for someone), the
-person's figures grouped the way committees read them."""
+Markdown and HTML downloads. The page only displays :func:`impactlens.evidence.build_packet`'s packet; when the
+evidence module cannot build one (a bot, a junk identity), it says why."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import re
 
 import streamlit as st
 
-from impactlens.dashboard import case as case_mod
 from impactlens.dashboard import figures, state, ui
+from impactlens.errors import ImpactlensError
 from impactlens.evidence.packet import figure_label
-from impactlens.text import md_link, md_text
+from impactlens.text import md_text
 
 
 def downloads(stem: str, markdown: str, html) -> None:
@@ -47,24 +47,6 @@ def show_packet(packet, stem: str) -> None:
             st.markdown("\n".join(packet.star_markdown(stub)))
 
 
-def show_case(case: case_mod.Case, stem: str) -> None:
-    """The committee-shaped figures and records (no evidence module, or no packet for this person)."""
-    downloads(stem, case_mod.markdown(case), case_mod.html_page(case))
-    for section in case.sections:
-        st.subheader(section.title)
-        st.caption(section.about)
-        ui.figures(section.figures, per_row=4)
-        with st.expander(f"Records ({section.total_records})", expanded=bool(section.records)):
-            if section.records:
-                lines = [f"- {md_link(r.text, r.url)}" + (f" — {md_text(r.detail)}" if r.detail else "")
-                         for r in section.records]
-                if section.total_records > len(section.records):
-                    lines.append(f"- … and {section.total_records - len(section.records)} more")
-                st.markdown("\n".join(lines))
-            else:
-                st.write(section.empty)
-
-
 wh, filters = ui.context()
 st.title("Promotion case")
 st.caption("The evidence a promotion committee reads, with a link behind every record. The period is the "
@@ -75,19 +57,17 @@ if person is not None:
     ui.person_context(wh, filters, person)
     slug = re.sub(r"[^a-z0-9]+", "-", wh.name(person).lower()).strip("-") or "person"
     stem = f"promotion-case-{slug}-{filters.period.start:%Y%m%d}-{filters.period.end:%Y%m%d}"
-    packet, problem = None, None
-    if figures.evidence_api() is not None:
-        try:
-            with st.spinner("Building the evidence packet…"):
-                packet = figures.evidence_packet(wh, person, filters.period)
-        except Exception as exc:  # the evidence module's failure must not take the page down
-            problem = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
-    if packet is not None:
-        show_packet(packet, stem)
-    else:
-        if problem:
-            st.warning(f"The evidence packet could not be built ({problem}); showing the figures instead.")
-        else:
-            st.caption("Figures grouped the way committees read them. Claims, the rubric audit and STAR stubs "
-                       "appear here once the evidence module is installed.")
-        show_case(case_mod.build(wh, person, filters), stem)
+    try:
+        with st.spinner("Building the evidence packet…"):
+            packet = figures.evidence_packet(wh, person, filters.period)
+    except ImpactlensError as exc:  # a bot, a junk identity: the evidence module says why there is no packet
+        st.warning(f"No evidence packet for {wh.name(person)}: {str(exc).splitlines()[0]}", icon=":material/info:")
+        st.stop()
+    except Exception as exc:  # the evidence module's failure must not take the page down
+        problem = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
+        st.error(f"The evidence packet could not be built ({problem}).", icon=":material/error:")
+        st.stop()
+    if filters.repo:
+        st.caption(f"The packet covers every repository of {wh.name(person)}'s work: the sidebar's repository "
+                   "does not narrow it.")
+    show_packet(packet, stem)

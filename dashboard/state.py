@@ -373,13 +373,12 @@ def find_person(wh: Warehouse, who: str) -> tuple[str, str]:
 
 def active_people(wh: Warehouse, filters: Filters, period: Period | None = None) -> int:
     """How many humans (bots left out, junk identities in) have some activity (a commit, PR opened or merged,
-    review) in ``period`` (default the filters' period), in the team and repository of ``filters``."""
+    review) in ``period`` (default the filters' period), in the team and repository of ``filters``
+    (:func:`impactlens.metrics.active_people`)."""
     period = period or filters.period
 
     def build() -> int:
-        found = period.scope(team=filters.team, repo=filters.repo).apply(
-            wh.frames, metrics.activity(wh.frames), person="actor_key", time="at")
-        return int(found.select(pl.col("actor_key").drop_nulls().n_unique()).collect().item())
+        return metrics.active_people(wh.frames, period.scope(team=filters.team, repo=filters.repo))
     return memo(wh, "active_people", filters.team, filters.repo, period)(build)
 
 

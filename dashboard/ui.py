@@ -12,7 +12,7 @@ import streamlit as st
 from impactlens import coverage
 from impactlens.dashboard import access, state
 from impactlens.dashboard.charts import Panel
-from impactlens.dashboard.figures import Figure
+from impactlens.evidence.model import Figure
 from impactlens.errors import ImpactlensError
 from impactlens.text import safe_url
 
@@ -233,18 +233,19 @@ def no_pull_requests(wh: state.Warehouse, repo: str | None) -> None:
 
 
 def figure(fig: Figure, flag: bool = False, note: str = "") -> None:
-    """One headline figure in a bordered card: value, change against the previous period, and the counts behind."""
+    """One headline figure in a bordered card: value, change against the previous period (its
+    ``previous_label``), and the counts behind (:meth:`impactlens.evidence.model.Figure.behind`)."""
     change = fig.change  # None when the previous period is not covered as fully (the caption says so)
     delta = f"{change:+.0%} vs {fig.shown(fig.previous)}" if change is not None else None
     unchanged = change is not None and round(change, 2) == 0  # shown as ±0%: no arrow, no colour
     if unchanged:
         delta = f"±0% vs {fig.shown(fig.previous)}"
     colour = "off" if unchanged else "inverse" if fig.lower_is_better else "normal"
-    label = f"⚑ {fig.label}" if flag else fig.label
+    label = f"⚑ {fig.label or fig.name}" if flag else fig.label or fig.name
     with st.container(border=True, height=CARD_HEIGHT):
         st.metric(label, fig.shown(), delta, delta_color=colour, delta_arrow="off" if unchanged else "auto",  # type: ignore[arg-type]
                   help=fig.help or None)
-        st.caption(" · ".join(t for t in (fig.context(), note) if t) or "&nbsp;")
+        st.caption(" · ".join(t for t in (fig.behind(), note) if t) or "&nbsp;")
 
 
 def chart(panel: Panel) -> None:

@@ -109,11 +109,10 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
         attributed += chosen is not None
         updates.append((chosen[0] if chosen else None, reason, rule, incident_id))
     if updates:
-        con.register("_attribution", warehouse.frame({
+        with warehouse.staged(con, "_attribution", {
             name: [u[i] for u in updates]
             for i, name in enumerate(("deployment_id", "attribution_reason", "attribution_rule", "incident_id"))
-        }))
-        try:
+        }):
             con.execute(
                 "UPDATE incidents SET deployment_id = a.deployment_id, attribution_reason = a.attribution_reason, "
                 "attribution_rule = a.attribution_rule "
@@ -122,8 +121,6 @@ def attribute(con: duckdb.DuckDBPyConnection) -> int:
                 "OR incidents.attribution_reason IS DISTINCT FROM a.attribution_reason "
                 "OR incidents.attribution_rule IS DISTINCT FROM a.attribution_rule)"
             )
-        finally:
-            con.unregister("_attribution")
     return attributed
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import duckdb
 
@@ -175,16 +176,13 @@ def flag_identities(con: duckdb.DuckDBPyConnection, config: Config) -> int:
     ``'bot'`` even when no pattern names it. The caller owns the transaction.
     """
     kinds = [(identity_id, kind) for identity_id, kind, _ in classify(con, config)]
-    table = warehouse.frame({"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]})
-    con.register("_bot_kinds", table)
-    try:
+    table: dict[str, list[Any]] = {"identity_id": [k[0] for k in kinds], "bot_kind": [k[1] for k in kinds]}
+    with warehouse.staged(con, "_bot_kinds", table):
         con.execute(
             "UPDATE identities SET is_bot = b.bot_kind IS NOT NULL, bot_kind = b.bot_kind "
             "FROM _bot_kinds b WHERE identities.identity_id = b.identity_id "
             "AND (identities.is_bot <> (b.bot_kind IS NOT NULL) OR identities.bot_kind IS DISTINCT FROM b.bot_kind)"
         )
-    finally:
-        con.unregister("_bot_kinds")
     return sum(1 for _, kind in kinds if kind)
 
 

@@ -8,15 +8,13 @@ deriving deployments from releases (:mod:`impactlens.derive.releases`) store it 
 
 from __future__ import annotations
 
-import json
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import duckdb
 
-from impactlens.errors import CollectionError
+from impactlens import warehouse
 
 
 @dataclass
@@ -44,30 +42,11 @@ def deployment_id(repo_id: str, tag: str) -> str:
 
 @contextmanager
 def load_run(con: duckdb.DuckDBPyConnection, source: str, target: str) -> Iterator[dict[str, Any]]:
-    """One load in one transaction: a ``collection_runs`` row, incident attribution refreshed at the
-    end; on failure the transaction is rolled back and the run recorded as failed."""
+    """One load in one transaction (:func:`impactlens.warehouse.collection_run`), incident attribution
+    refreshed at its end; yields the run's counts for the block to fill in. On failure the load is
+    rolled back and the run recorded as failed."""
     from impactlens.attribution import attribute
 
-    run_id = uuid.uuid4().hex
-    con.execute(
-        "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, ?, ?, now(), 'running')",
-        [run_id, source, target],
-    )
-    counts: dict[str, Any] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield counts
+    with warehouse.collection_run(con, source, target, transaction=True) as run:
+        yield run.counts
         attribute(con)
-        con.execute(
-            "UPDATE collection_runs SET status = 'succeeded', finished_at = now(), counts = ? WHERE run_id = ?",
-            [json.dumps(counts), run_id],
-        )
-        con.execute("COMMIT")
-    except BaseException as exc:
-        con.execute("ROLLBACK")
-        message = str(exc) if isinstance(exc, CollectionError) else f"{type(exc).__name__}: {exc}"
-        con.execute(
-            "UPDATE collection_runs SET status = 'failed', finished_at = now(), error = ? WHERE run_id = ?",
-            [message[:2000], run_id],
-        )
-        raise

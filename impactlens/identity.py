@@ -3,7 +3,7 @@
 Every table that names a person by a raw value (a commit's author email, a PR's author login, an incident
 commander's name) is joined to ``identities`` on this key, and the metrics count an actor as
 ``coalesce(identities.person_id, identity_id)`` (docs/identities.md). The same rule has three forms, one
-per place the key is built; tests/test_identity.py checks they agree:
+per place the key is built; tests/core/test_identity.py checks they agree:
 
 * :func:`identity_id` in Python (``identity_id("email", " Ada@X.com ")`` is ``'email:ada@x.com'``);
 * :func:`identity_sql` as a DuckDB SQL expression over a column (``'email:' || lower(trim(c.author_email))``);

@@ -67,10 +67,8 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         else f"{c} = coalesce(excluded.{c}, incidents.{c})"
         for c in _COLUMNS[1:]
     )
-    import polars as pl
-
-    stamp = pl.Datetime("us", "UTC")
-    types = {"opened_at": stamp, "acknowledged_at": stamp, "resolved_at": stamp, "responders": pl.List(pl.String)}
+    stamp = "TIMESTAMPTZ"
+    types = {"opened_at": stamp, "acknowledged_at": stamp, "resolved_at": stamp, "responders": "VARCHAR[]"}
     values: dict[str, list[Any]] = {
         "incident_id": [i.incident_id for i in incidents], "source": [i.source for i in incidents],
         "external_id": [i.external_id for i in incidents], "repo_id": [i.repo_id for i in incidents],
@@ -81,11 +79,8 @@ def store(con: duckdb.DuckDBPyConnection, incidents: list[Incident]) -> None:
         "responders": [i.responders for i in incidents], "postmortem_url": [i.postmortem_url for i in incidents],
         "url": [i.url for i in incidents], "cause_sha": [i.cause_sha for i in incidents],
     }
-    con.register("_incidents", warehouse.frame(values, types))
-    try:
+    with warehouse.staged(con, "_incidents", values, types):
         con.execute(
             f"INSERT INTO incidents ({cols}) SELECT {cols} FROM _incidents "
             f"ON CONFLICT (incident_id) DO UPDATE SET {updates}"
         )
-    finally:
-        con.unregister("_incidents")

@@ -617,7 +617,7 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
                 else:
                     result.tables.append(_merge(con, lake, dest, src, info))
                 if result.tables[-1].version is not None:
-                    die_here_in_tests("publish")  # tests/test_lake.py: a publish killed half-way
+                    die_here_in_tests("publish")  # tests/core/test_lake.py: a publish killed half-way
     finally:
         if owned:
             con.close()

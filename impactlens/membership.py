@@ -1,7 +1,7 @@
 """The team-at-a-time rule, written once: a person is in a team on day ``d`` when a ``team_memberships`` row
 has ``valid_from <= d`` and (``valid_to`` is null, ongoing, or ``d < valid_to``: exclusive).
 
-A time is taken as its UTC date. Two forms, one per place the rule is applied (tests/test_identity.py checks
+A time is taken as its UTC date. Two forms, one per place the rule is applied (tests/core/test_identity.py checks
 they agree): :func:`member_on_sql` for DuckDB (``impactlens.people``) and :func:`member_on_expr` for Polars
 (``impactlens.metrics.frames.with_team``). Over a period ``[start, end)`` (a team's members in a week, a
 person's teams in a packet's period), a membership counts when the two overlap: :func:`overlaps_expr`.

@@ -21,13 +21,14 @@ import os
 import re
 import shutil
 import sys
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from impactlens.errors import SchemaOutdatedError, SchemaTooNewError, WarehouseError
+from impactlens.errors import ImpactlensError, SchemaOutdatedError, SchemaTooNewError, WarehouseError
 
 if TYPE_CHECKING:
     import duckdb
@@ -100,39 +101,56 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def frame(columns: dict[str, list[Any]], dtypes: dict[str, Any] | None = None) -> Any:
-    """A Polars frame of Python lists, one per column (``dtypes``: Polars types by column name,
-    default ``pl.String``), for :func:`upsert` or ``con.register``. Raises ``TypeError`` when a value
-    does not fit its column's type.
+@contextmanager
+def staged(
+    con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list[Any]], types: dict[str, str] | None = None,
+) -> Iterator[int]:
+    """Make ``columns`` (column name -> Python list, all of one length) readable in SQL as the temporary
+    table ``name`` for the block, for bulk writes (``UPDATE t ... FROM name``); yields its row count.
+    ``types`` gives DuckDB types by column name (default ``VARCHAR``; ``VARCHAR[]`` for lists of text,
+    ``TIMESTAMPTZ`` for aware datetimes). Raises ``duckdb.ConversionException`` when a value does not
+    fit its column's type.
 
-    Collectors build their batches with this rather than ``pyarrow.array``, whose first call imports
-    pandas (0.4-0.6 s) to check whether the lists are pandas objects: a cost every collection paid.
+    The lists travel as one list parameter per column, unnested by DuckDB: no frame library is imported
+    (Polars with pyarrow and numpy cost 0.4-0.9 s on a collection's first write, docs/performance.md),
+    and it is as fast as a Polars frame from a few thousand rows up. (A temporary table, not a
+    registered relation: DuckDB binds a registered relation of parameters again on every use, 50-100 ms.)
     """
-    import polars as pl
+    select, params = _unnest(columns, types)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {select}', params)
+    try:
+        yield len(next(iter(columns.values()), []))
+    finally:
+        con.execute(f'DROP TABLE IF EXISTS temp."{name}"')
 
-    dtypes = dtypes or {}
-    return pl.DataFrame(
-        [pl.Series(name, values, dtype=dtypes.get(name, pl.String)) for name, values in columns.items()]
-    )
+
+def _unnest(columns: dict[str, list[Any]], types: dict[str, str] | None) -> tuple[str, list[list[Any]]]:
+    """``SELECT unnest($1::T[]) AS c1, ...`` over ``columns`` and its parameters (the lists)."""
+    types = types or {}
+    names = list(columns)
+    select = ", ".join(f'unnest(${i + 1}::{types.get(c, "VARCHAR")}[]) AS "{c}"' for i, c in enumerate(names))
+    return f"SELECT {select}", [columns[c] for c in names]
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: Any, columns: Sequence[str] | None = None) -> int:
-    """``INSERT OR REPLACE`` the Arrow table (or Polars frame) ``rows`` into ``table`` by name.
+def upsert(
+    con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, list[Any]], types: dict[str, str] | None = None,
+    *, expressions: dict[str, str] | None = None,
+) -> int:
+    """``INSERT OR REPLACE`` the rows of ``columns`` (column name -> Python list, see :func:`staged` for
+    ``types``) into ``table`` by column name; returns the rows written.
 
     The primary key of ``table`` decides which rows are replaced, so loading the same rows twice
-    stores them once. ``columns`` defaults to all of ``rows``' columns. Returns the rows written.
+    stores them once. ``expressions`` replaces a column's value by SQL over the given columns
+    (``{"committed_at": "to_timestamp(committed_at)"}`` for epoch seconds).
     """
-    if hasattr(rows, "to_arrow"):
-        rows = rows.to_arrow()
-    if not rows.num_rows:
+    if not columns or not next(iter(columns.values())):
         return 0
-    names = ", ".join(f'"{c}"' for c in (columns or rows.column_names))
-    con.register("_upsert_rows", rows)
-    try:
-        con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM _upsert_rows")
-    finally:
-        con.unregister("_upsert_rows")
-    return rows.num_rows
+    expressions = expressions or {}
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(expressions.get(c, f'"{c}"') for c in columns)
+    select, params = _unnest(columns, types)
+    con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT {values} FROM ({select})", params)
+    return len(next(iter(columns.values())))
 
 
 def migrate(
@@ -245,6 +263,108 @@ def owner_path(path: Path) -> Path:
     return path.with_name(path.name + ".writing.owner")
 
 
+# -- collection runs and cursors ----------------------------------------------------------------
+# Every collector records each run in collection_runs through collection_run, and keeps its high-water
+# marks in sync_state (source, target, resource -> JSON) through cursors / save_cursor.
+
+
+@dataclass
+class CollectionRun:
+    """The ``collection_runs`` row of one run, as the block of :func:`collection_run` fills it in.
+
+    ``counts`` (JSON-able dict) and ``cursor`` (JSON-able, or None) are stored when the run ends;
+    ``status`` is how a run that did not raise ended (``succeeded``, or ``stopped`` with ``error``
+    saying why, as a rate limit stops a GitHub run); ``target`` may be corrected by the block (a
+    renamed repository)."""
+
+    run_id: str
+    source: str
+    target: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    cursor: Any = None
+    status: str = "succeeded"
+    error: str | None = None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message a failed run records: an impactlens error's own text, else the type and text."""
+    text = str(exc) if isinstance(exc, ImpactlensError) else f"{type(exc).__name__}: {exc}"
+    return text[:2000]
+
+
+@contextmanager
+def collection_run(
+    con: duckdb.DuckDBPyConnection, source: str, target: str, *, transaction: bool = False,
+    run_id: str | None = None,
+) -> Iterator[CollectionRun]:
+    """Record one collection run of ``source`` (``git``, ``github``, ``incidents``...) for ``target``
+    (a repository id, a file) in ``collection_runs``, around the block.
+
+    At the start a ``running`` row is written (and a ``running`` row of the same source and target,
+    left by a killed process, becomes ``interrupted``: there is one writer at a time). When the block
+    ends the row gets ``finished_at``, the run's ``counts`` and ``cursor`` (JSON) and its ``status``;
+    when the block raises, ``failed`` with the exception's one line (``interrupted`` for Ctrl-C) and
+    the exception goes on. Rows the block committed stay either way, for the next run to resume from.
+
+    ``transaction=True`` makes the block's writes and the finished row one transaction (the block
+    must not open its own): if the block raises they are rolled back and only the failed row remains.
+    """
+    run = CollectionRun(run_id or uuid.uuid4().hex, source, target)
+    con.execute(
+        "UPDATE collection_runs SET status = 'interrupted' WHERE source = ? AND target = ? AND status = 'running'",
+        [source, target],
+    )
+    con.execute(
+        "INSERT INTO collection_runs (run_id, source, target, started_at, status) VALUES (?, ?, ?, now(), 'running')",
+        [run.run_id, source, target],
+    )
+    if transaction:
+        con.execute("BEGIN TRANSACTION")
+    try:
+        yield run
+    except BaseException as exc:
+        if transaction:
+            con.execute("ROLLBACK")
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C: no error to report
+            _finish_run(con, run, "interrupted", run.error)
+        else:
+            _finish_run(con, run, "failed", run.error or _one_line(exc))
+        raise
+    try:
+        _finish_run(con, run, run.status, run.error)
+    except BaseException:
+        if transaction:
+            con.execute("ROLLBACK")
+        raise
+    if transaction:
+        con.execute("COMMIT")
+
+
+def _finish_run(con: duckdb.DuckDBPyConnection, run: CollectionRun, status: str, error: str | None) -> None:
+    con.execute(
+        "UPDATE collection_runs SET status = ?, finished_at = now(), counts = ?, cursor = ?, error = ?, target = ? "
+        "WHERE run_id = ?",
+        [status, json.dumps(run.counts, sort_keys=True),
+         None if run.cursor is None else json.dumps(run.cursor, sort_keys=True), error, run.target, run.run_id],
+    )
+
+
+def cursors(con: duckdb.DuckDBPyConnection, source: str, target: str) -> dict[str, Any]:
+    """The stored cursors of ``source`` for ``target``, by resource (JSON decoded); empty when none."""
+    rows = con.execute(
+        "SELECT resource, cursor FROM sync_state WHERE source = ? AND target = ?", [source, target]
+    ).fetchall()
+    return {resource: json.loads(cursor) for resource, cursor in rows}
+
+
+def save_cursor(con: duckdb.DuckDBPyConnection, source: str, target: str, resource: str, cursor: Any) -> None:
+    """Store the cursor (JSON-able) of ``resource``; call it in the transaction that stores the rows it covers."""
+    con.execute(
+        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())",
+        [source, target, resource, json.dumps(cursor, sort_keys=True)],
+    )
+
+
 # -- derivation pending -------------------------------------------------------------------------
 # One sync_state row says whether rows were stored that the derived tables (identities, people,
 # incidents from reverts and labels, deployments from releases) do not reflect yet. Collectors set
@@ -255,23 +375,18 @@ _DERIVE_KEY = ("impactlens", "derive", "state")
 
 def mark_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
     """Record that derivation is due (call inside the transaction that stores collected rows)."""
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": true}']
-    )
+    save_cursor(con, *_DERIVE_KEY, {"pending": True})
 
 
 def clear_derive_pending(con: duckdb.DuckDBPyConnection) -> None:
     """Record that every derived table reflects the collected rows (end of derivation)."""
-    con.execute(
-        "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, now())", [*_DERIVE_KEY, '{"pending": false}']
-    )
+    save_cursor(con, *_DERIVE_KEY, {"pending": False})
 
 
 def _pending_flag(con: duckdb.DuckDBPyConnection) -> bool | None:
-    row = con.execute(
-        "SELECT cursor FROM sync_state WHERE source = ? AND target = ? AND resource = ?", list(_DERIVE_KEY)
-    ).fetchall()
-    return bool(json.loads(row[0][0]).get("pending")) if row else None
+    source, target, resource = _DERIVE_KEY
+    state = cursors(con, source, target).get(resource)
+    return bool(state.get("pending")) if state is not None else None
 
 
 def derive_pending(con: duckdb.DuckDBPyConnection) -> bool:

@@ -24,23 +24,31 @@ from impactlens.metrics.defects import bug_issues, classify_commits, defect_rate
 from impactlens.metrics.dora import changes, deployment_facts, dora
 from impactlens.metrics.frames import Frames, Scope, load, period_start, with_team
 from impactlens.metrics.incidents import incident_facts, incident_roles, incident_summary
-from impactlens.metrics.mentoring import experience, mentees, mentoring_summary, routine_approvals, touchpoints
+from impactlens.metrics.mentoring import (
+    experience, mentee_touchpoints, mentees, mentoring_summary, routine_approvals, touchpoints,
+)
 from impactlens.metrics.artifacts import artifact_summary, artifacts
 from impactlens.metrics.ownership import bus_factor, ownership
-from impactlens.metrics.pr import activity, cycle_time, pr_facts, pr_size, throughput, time_to_first_review
-from impactlens.metrics.review import gini, human_reviews, review_cycles, review_depth, review_load, review_turnaround
+from impactlens.metrics.pr import (
+    active_people, activity, cycle_time, open_prs_by_age, pr_facts, pr_size, throughput, time_to_first_review,
+)
+from impactlens.metrics.review import (
+    gini, human_reviews, organisation_review_load, review_cycles, review_depth, review_load, review_turnaround,
+)
 
 __all__ = [
     # loading and scoping
     "Frames", "Scope", "load", "period_start", "with_team", "business_hours", "hours",
     # pull requests
-    "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput",
+    "pr_facts", "pr_size", "time_to_first_review", "cycle_time", "activity", "throughput", "open_prs_by_age",
+    "active_people",
     # reviews
-    "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "gini",
+    "human_reviews", "review_cycles", "review_turnaround", "review_depth", "review_load", "organisation_review_load",
+    "gini",
     # incidents and DORA
     "incident_facts", "incident_roles", "incident_summary", "changes", "deployment_facts", "dora",
     # mentoring, ownership, defects
-    "experience", "touchpoints", "mentoring_summary", "mentees", "routine_approvals",
+    "experience", "touchpoints", "mentoring_summary", "mentees", "mentee_touchpoints", "routine_approvals",
     "ownership", "bus_factor", "artifacts", "artifact_summary",
     "bug_issues", "classify_commits", "defect_rate", "szz",
     # change over time

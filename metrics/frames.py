@@ -255,7 +255,8 @@ class Frames:
         The frames that walk the commit graph (read from the connection, :meth:`graph`) are computed now
         too: the PR's own commits, each commit's first deployment, the direct pushes."""
         for name in ("actors", "people", "prs", "reviews", "comments", "timeline", "commits",
-                     "commit_files", "renames", "coauthors", "issues", "incidents", "deployments", "memberships"):
+                     "commit_files", "renames", "coauthors", "issues", "incidents", "deployments", "memberships",
+                     "trailer_reviewers"):
             getattr(self, name)
         from impactlens.metrics.containment import commit_deployments, direct_pushes  # they read these frames
         from impactlens.metrics.pr import pr_commits

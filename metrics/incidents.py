@@ -116,7 +116,8 @@ def incident_summary(
     (u32: resolved with possible times; one resolved before it opened is not restored), mttr_mean_hours, mttr_median_hours (f64 hours, over resolved incidents whose resolution is not
     before their opening), median_time_to_acknowledge_hours (f64 hours, likewise), with_postmortem (u32),
     invalid_times (u32: incidents resolved or acknowledged before they opened, left out of those figures);
-    with people: led (u32), responded (u32).
+    with people: led (u32), responded (u32), mttr_led_median_hours (f64 hours: the median time to restore of the
+    incidents led, impossible times left out), restored_led (u32: the led incidents behind it).
     docs/metrics.md "Incidents and MTTR".
     """
     facts = incident_facts(frames)
@@ -143,5 +144,8 @@ def incident_summary(
         exprs += [
             (pl.col("role") == "commander").sum().cast(pl.UInt32).alias("led"),
             (pl.col("role") == "responder").sum().cast(pl.UInt32).alias("responded"),
+            pl.col("time_to_restore_hours").filter(pl.col("role") == "commander").median().alias("mttr_led_median_hours"),
+            pl.col("time_to_restore_hours").filter(pl.col("role") == "commander").count().cast(pl.UInt32)
+            .alias("restored_led"),
         ]
     return aggregate(frame, keys, exprs)

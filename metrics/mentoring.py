@@ -225,6 +225,39 @@ def mentoring_summary(
     ])
 
 
+def mentee_touchpoints(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:
+    """The per-mentee frame: a mentor's :func:`touchpoints` in ``scope`` (``scope.person`` the mentor; its
+    window, repository and team over the touchpoint's time and the mentor), per (mentor, mentee) pair.
+
+    Columns: mentor_key, mentee_key (str); touchpoints, weeks (distinct ISO weeks of the touchpoints),
+    reviews (reviews, onboarding ones included), comments (PR comments, onboarding ones included),
+    onboarding (reviews and comments on the mentee's first PRs), pairing_commits (u32); first_at, last_at
+    (Datetime UTC); prs (list of struct repo_id, number (i32): the PRs of the review and comment touchpoints),
+    commits (list of struct repo_id, sha: the co-authored commits), both sorted; is_mentee (bool:
+    :func:`is_mentee`, at least MENTEE_TOUCHPOINTS over MENTEE_WEEKS weeks). Sorted by mentor, most
+    touchpoints first, then mentee. docs/metrics.md "Mentoring touchpoints" (Mentees).
+    """
+    found = scope.apply(frames, touchpoints(frames), person="mentor_key", time="at")
+    kind = pl.col("kind")
+    is_pr = kind != "pairing"
+    return (
+        found.group_by("mentor_key", "mentee_key").agg(
+            pl.len().cast(pl.UInt32).alias("touchpoints"),
+            touch_weeks().alias("weeks"),
+            kind.is_in(["review", "onboarding_review"]).sum().cast(pl.UInt32).alias("reviews"),
+            kind.is_in(["comment", "onboarding_comment"]).sum().cast(pl.UInt32).alias("comments"),
+            kind.str.starts_with("onboarding").sum().cast(pl.UInt32).alias("onboarding"),
+            (kind == "pairing").sum().cast(pl.UInt32).alias("pairing_commits"),
+            pl.col("at").min().alias("first_at"), pl.col("at").max().alias("last_at"),
+            pl.struct("repo_id", pl.col("ref").cast(pl.Int32, strict=False).alias("number")).filter(is_pr)
+            .unique().sort().alias("prs"),
+            pl.struct("repo_id", pl.col("ref").alias("sha")).filter(~is_pr).unique().sort().alias("commits"),
+        )
+        .with_columns(is_mentee().alias("is_mentee"))
+        .sort(["mentor_key", "touchpoints", "mentee_key"], descending=[False, True, False])
+    )
+
+
 def mentees(frames: Frames, mentor: str, start, end) -> pl.LazyFrame:
     """The mentor's mentees in [start, end) and how their own figures moved afterwards.
 
@@ -244,12 +277,9 @@ def mentees(frames: Frames, mentor: str, start, end) -> pl.LazyFrame:
     if s is None or e is None or e <= s:
         raise ValueError("mentees: give start < end")
     length = e - s
-    tp = Scope(person=mentor, start=s, end=e).apply(frames, touchpoints(frames), person="mentor_key", time="at")
     found = (
-        tp.group_by("mentee_key")
-        .agg(pl.len().alias("touchpoints"), touch_weeks().alias("weeks"),
-             pl.col("at").min().alias("first_at"), pl.col("at").max().alias("last_at"))
-        .filter(is_mentee()).drop("weeks")
+        mentee_touchpoints(frames, Scope(person=mentor, start=s, end=e))
+        .filter(pl.col("is_mentee")).select("mentee_key", "touchpoints", "first_at", "last_at")
     )
     acts = activity(frames)
     facts = pr_facts(frames).filter(pl.col("merged_at").is_not_null())

@@ -2,7 +2,7 @@
 
 Messages are matched inside the reading query (DuckDB), so 10M messages never travel to Polars;
 PR titles, branches and labels are matched in Polars. Every pattern reads the same in both engines
-(tests/test_metrics_patterns.py). A message is the subject, a newline and the body, so ``^`` is the start
+(tests/metrics/test_metrics_patterns.py). A message is the subject, a newline and the body, so ``^`` is the start
 of the subject. Definitions: docs/metrics.md "Defects" and "DORA four keys".
 """
 

@@ -22,6 +22,7 @@ from impactlens.metrics.frames import (
     group_columns,
     not_self,
     sort_by_repo,
+    utc,
 )
 
 #: What ends the wait for a first review (``[review] first_response``, docs/metrics.md "Time to first review").
@@ -654,3 +655,43 @@ def throughput(
         .select(*keys, *columns)
         .sort(keys)
     )
+
+
+#: The age buckets of :func:`open_prs_by_age`: (upper bound in days, label), then "> 4 weeks".
+OPEN_PR_AGES = ((1, "< 1 day"), (3, "1–3 days"), (7, "3–7 days"), (14, "1–2 weeks"), (28, "2–4 weeks"))
+
+
+def open_prs_by_age(frames: Frames, scope: Scope, at) -> pl.LazyFrame:
+    """Human PRs open at ``at`` (a UTC datetime: created before it, not merged or closed by then), per age bucket
+    and state, in ``scope``'s team (the author's team when the PR was created) and repository; ``scope``'s
+    dates are not used (the PRs open at one moment).
+
+    Columns: age (str: a label of :data:`OPEN_PR_AGES`, else "> 4 weeks"), order (i32: the bucket's position,
+    youngest 0), state ('ready' | 'draft': the PR's draft flag now), prs (u32); sorted by order and state.
+    """
+    moment = utc(at)
+    facts = pr_facts(frames).filter(~pl.col("author_is_bot"))
+    facts = Scope(team=scope.team, repo=scope.repo).apply(frames, facts, person="author_key", time="created_at")
+    end = pl.min_horizontal("merged_at", "closed_at")
+    open_ = facts.filter((pl.col("created_at") < moment) & (end.is_null() | (end >= moment)))
+    age = (pl.lit(moment) - pl.col("created_at")).dt.total_hours() / 24
+    label = pl.when(age < OPEN_PR_AGES[0][0]).then(pl.lit(OPEN_PR_AGES[0][1]))
+    order = pl.when(age < OPEN_PR_AGES[0][0]).then(0)
+    for i, (limit, name) in enumerate(OPEN_PR_AGES[1:], start=1):
+        label = label.when(age < limit).then(pl.lit(name))
+        order = order.when(age < limit).then(i)
+    label, order = label.otherwise(pl.lit("> 4 weeks")), order.otherwise(len(OPEN_PR_AGES))
+    return (
+        open_.with_columns(label.alias("age"), order.cast(pl.Int32).alias("order"),
+                           pl.when(pl.col("is_draft")).then(pl.lit("draft")).otherwise(pl.lit("ready")).alias("state"))
+        .group_by("age", "order", "state").agg(pl.len().cast(pl.UInt32).alias("prs"))
+        .sort("order", "state")
+    )
+
+
+def active_people(frames: Frames, scope: Scope = Scope()) -> int:
+    """People in a period (docs/metrics.md "Comparisons"): how many humans (bots left out, junk identities in)
+    have a contribution of :func:`activity` (a commit, a PR opened or merged, a review) in ``scope`` (its
+    dates, repository, team at the time of the contribution)."""
+    found = scope.apply(frames, activity(frames), person="actor_key", time="at")
+    return int(found.select(pl.col("actor_key").drop_nulls().n_unique()).collect().item())

@@ -285,3 +285,28 @@ def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month
         .sort("period_start", "team_id")
     )
     return shares, teams
+
+
+def organisation_review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month") -> pl.LazyFrame:
+    """Review load balance of the whole organisation: every team's members (:func:`review_load`'s shares) as
+    one group, per period.
+
+    Columns: period_start (Datetime UTC), members (u32: people in some team in the period), reviews (u32),
+    gini (f64, 0-1: over the members' reviews, null with no reviews), top_share (f64: the busiest member's
+    share). A person's reviews are summed over the teams they were in during the period, so someone in two
+    teams at once counts each review twice (as :func:`review_load` counts it for both teams).
+    docs/metrics.md "Review load balance".
+
+    Raises:
+        ValueError: as :func:`review_load`.
+    """
+    shares, _ = review_load(frames, scope, grain=grain)
+    return (
+        shares.group_by("period_start", "person_key").agg(pl.col("reviews").sum())
+        .group_by("period_start").agg(
+            pl.len().cast(pl.UInt32).alias("members"), pl.col("reviews").sum().cast(pl.UInt32).alias("reviews"),
+            gini(pl.col("reviews")).alias("gini"),
+            (pl.col("reviews").max() / pl.col("reviews").sum()).alias("top_share"),
+        )
+        .sort("period_start")
+    )

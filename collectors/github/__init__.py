@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Callable, Sequence
 import duckdb
 
 from impactlens import config as config_mod
+from impactlens import warehouse
 from impactlens.collectors.github import store
 from impactlens.collectors.github.client import (
     BadAnswerError, CredentialsError, GitHubClient, RateLimited, Settings, UnreachableError,
@@ -192,31 +192,30 @@ def collect_github(
         say(f"{owner}: {len(repo_ids)} of {len(listed)} repositories selected")
 
     for repo_id in repo_ids:
-        run_id = uuid.uuid4().hex
-        store.start_run(con, run_id, repo_id)
         sync = RepositorySync(
             con, client, repo_id, config=cfg, since=since_iso,
             on_page=lambda text: say(f"{text} · {client.budget.describe()}"),
         )
         outcome = RepoOutcome(repo_id=repo_id, status="succeeded")
         spent = (client.budget.requests, client.budget.points)
-        try:
-            sync.run()
-        except RateLimited as exc:
-            outcome.status, outcome.error = "stopped", str(exc)
-            result.stopped = str(exc)
-        except CollectionError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
-            if repo or _fatal(exc):
+        with warehouse.collection_run(con, store.SOURCE, repo_id) as run:
+            try:
+                sync.run()
+            except RateLimited as exc:
+                outcome.status, outcome.error = "stopped", str(exc)
+                result.stopped = str(exc)
+            except CollectionError as exc:
+                outcome.status, outcome.error = "failed", str(exc)
+                if repo or _fatal(exc):
+                    raise
+            except KeyboardInterrupt:
+                outcome.status = "interrupted"  # Ctrl-C: the pages stored so far stay for the next run
                 raise
-        except KeyboardInterrupt:
-            outcome.status = "interrupted"  # Ctrl-C: the pages stored so far stay for the next run
-            raise
-        except BaseException as exc:
-            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            _close(con, run_id, sync, outcome, client, spent)
+            except BaseException as exc:
+                outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                _close(con, run, sync, outcome, client, spent)
         result.repositories.append(outcome)
         if result.stopped:
             break
@@ -233,10 +232,11 @@ def _fatal(exc: CollectionError) -> bool:
 
 
 def _close(
-    con: duckdb.DuckDBPyConnection, run_id: str, sync: RepositorySync, outcome: RepoOutcome,
+    con: duckdb.DuckDBPyConnection, run: warehouse.CollectionRun, sync: RepositorySync, outcome: RepoOutcome,
     client: GitHubClient, spent: tuple[int, int],
 ) -> None:
-    """Fill ``outcome`` from ``sync`` and close the run row; its counts JSON holds the rows written
+    """Fill ``outcome`` from ``sync``, and the run row with it (its status, error, target, every
+    resource's cursor of the repository); its counts JSON holds the rows written
     per table, the PRs and issues that changed, and the requests and GraphQL points this repository cost."""
     outcome.repo_id = sync.repo_id
     outcome.counts = dict(sync.counts.tables)
@@ -245,4 +245,5 @@ def _close(
     counts = {**outcome.counts, "changed_pull_requests": outcome.changed_pull_requests,
               "changed_issues": outcome.changed_issues, "requests": client.budget.requests - spent[0],
               "points": client.budget.points - spent[1]}
-    store.finish_run(con, run_id, status=outcome.status, counts=counts, error=outcome.error, repo_id=sync.repo_id)
+    run.status, run.error, run.target, run.counts = outcome.status, outcome.error, sync.repo_id, counts
+    run.cursor = warehouse.cursors(con, store.SOURCE, sync.repo_id)

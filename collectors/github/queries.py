@@ -7,7 +7,7 @@ request covers :data:`PR_PAGE_SIZE` pull requests; the few PRs of a page with mo
 than fit are completed together by one ``node(id:)`` query per round (:func:`follow_ups`, up to
 :data:`FOLLOW_UP_BATCH` lists each).
 
-All queries are validated against GitHub's published schema in ``tests/test_github_queries.py``.
+All queries are validated against GitHub's published schema in ``tests/collectors/test_github_queries.py``.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 import duckdb
 
+from impactlens import warehouse
 from impactlens.collectors.github import queries, rows, store
 from impactlens.collectors.github.client import (
     BadAnswerError, CredentialsError, GitHubClient, RateLimited, ServerError, UnreachableError,
@@ -148,7 +149,7 @@ class RepositorySync:
 
     def run(self) -> RepoCounts:
         """Collect every resource; returns the counts. Raises what the client raises."""
-        marks = store.cursors(self.con, self.repo_id)
+        marks = warehouse.cursors(self.con, store.SOURCE, self.repo_id)
         codeowners_mark = later((marks.get("codeowners") or {}).get("committed_at"), self.since)
         data = self._query(queries.REPOSITORY, first=queries.REPO_ITEMS_PAGE_SIZE, since=codeowners_mark)
         repo = data.get("repository")
@@ -157,7 +158,7 @@ class RepositorySync:
         if repo["nameWithOwner"] != self.repo_id:  # GitHub's spelling (case, renames) is the id
             self.repo_id = repo["nameWithOwner"]
             self.owner, self.name = self.repo_id.split("/", 1)
-            marks = store.cursors(self.con, self.repo_id)
+            marks = warehouse.cursors(self.con, store.SOURCE, self.repo_id)
         self.web_url = repo.get("url")
         store.save_repository(self.con, repo)
         self._codeowners(repo, marks.get("codeowners") or {})

@@ -22,9 +22,10 @@ def db_info(db: DbOption = None) -> None:
         tables = con.sql(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         ).fetchall()
+        width = max((len(table) for (table,) in tables), default=0)
         for (table,) in tables:
             count = con.sql(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-            typer.echo(f"  {table:<22} {count:>10,}")
+            typer.echo(f"  {table:<{width}} {count:>10,}")
         runs = con.sql(
             "SELECT source, target, status, started_at, finished_at FROM collection_runs "
             "ORDER BY started_at DESC LIMIT 5"

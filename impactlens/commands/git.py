@@ -30,7 +30,7 @@ def collect_git_command(
     from impactlens import config as config_mod
     from impactlens import dates
     from impactlens.collectors.git import collect_git, open_repository, repository_id
-    from impactlens.derive import after_collection
+    from impactlens.derive import after_run
 
     with user_errors():
         since_day = dates.parse_day(since, "--since")
@@ -48,13 +48,11 @@ def collect_git_command(
                 on_start=lambda n: bar.update(task, total=n),
                 on_progress=lambda k: bar.advance(task, k),
             )
-            this.reached("derive")
             # Identities, bot flags and derived rows are refreshed when rows arrived that they do not
             # reflect yet (this run's, or a killed run's), so an up-to-date run stays fast
             # (`impactlens people refresh` re-applies config changes).
             result.pending_derivation = warehouse.derive_pending(con)
-            new_data = result.commits_stored or result.already_stored
-            derived = after_collection(con, cfg) if new_data or result.pending_derivation else None
+            derived = after_run(con, cfg, this, changed=bool(result.commits_stored or result.already_stored))
     if not quiet:
         typer.echo(result.summary())
         if derived:

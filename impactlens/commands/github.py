@@ -57,7 +57,7 @@ def collect_github_command(
     from impactlens import config as config_mod
     from impactlens import dates
     from impactlens.collectors.github import GitHubClient, collect_github, parse_target
-    from impactlens.derive import after_collection
+    from impactlens.derive import after_run
 
     if engine != "local":
         return _collect_on_spark(target, since, api_url, token_env, token_envs, include, exclude, config, quiet,
@@ -88,9 +88,8 @@ def collect_github_command(
                 con, target, client=client, since=since, include=include or (), exclude=exclude or (),
                 config=cfg, on_progress=on_progress,
             )
-            this.reached("derive")
             changed = any(sum(repo.counts.values()) for repo in result.repositories)
-            derived = after_collection(con, cfg) if changed or warehouse.derive_pending(con) else None
+            derived = after_run(con, cfg, this, changed=changed)
     if not quiet:
         typer.echo(result.summary())
         if derived:

@@ -59,6 +59,17 @@ def after_collection(con: duckdb.DuckDBPyConnection, config: Config) -> Derived:
     return Derived(releases.stored, derived.summary(), resolution.summary())
 
 
+def after_run(
+    con: duckdb.DuckDBPyConnection, config: Config, job: warehouse.Job, *, changed: bool
+) -> Derived | None:
+    """The end of a collection command: record in ``job``'s owner file that every collected row is
+    committed (phase ``derive``, so a kill from here on leaves a copy any writer may finish), then run
+    :func:`after_collection` when this run stored rows (``changed``) or rows of a killed run wait for
+    it; returns its counts, or None when nothing was due (an up-to-date run stays fast)."""
+    job.reached("derive")
+    return after_collection(con, config) if changed or warehouse.derive_pending(con) else None
+
+
 def if_pending(con: duckdb.DuckDBPyConnection, config: Config) -> Derived | None:
     """Run :func:`after_collection` when collected rows wait for it; returns its counts, or None."""
     return after_collection(con, config) if warehouse.derive_pending(con) else None
@@ -66,6 +77,6 @@ def if_pending(con: duckdb.DuckDBPyConnection, config: Config) -> Derived | None
 
 def die_here_in_tests(point: str) -> None:
     """Test hook: with ``IMPACTLENS_TEST_DIE_IN=<point>`` the process kills itself here (SIGKILL), the
-    way a kill or power cut would stop it (tests/test_kill_safe.py)."""
+    way a kill or power cut would stop it (tests/core/test_kill_safe.py)."""
     if os.environ.get(TEST_DIE_ENV) == point:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -29,10 +29,10 @@ from impactlens.evidence.model import Claim, Figure, Record
 from impactlens.codeowners import owner_key
 from impactlens.codeowners import parse as parse_codeowners
 from impactlens.metrics.frames import EXCLUDED_CATEGORIES
-from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS, MENTEE_WEEKS, is_mentee, touch_weeks
+from impactlens.metrics.mentoring import MENTEE_TOUCHPOINTS, MENTEE_WEEKS, mentee_touchpoints
 from impactlens.metrics.pr import directory_of
 from impactlens.metrics import (
-    Frames, Scope, artifacts, deployment_facts, human_reviews, incident_facts, incident_roles, load, ownership, pr_facts, touchpoints,
+    Frames, Scope, artifacts, deployment_facts, human_reviews, incident_facts, incident_roles, load, ownership, pr_facts,
 )
 
 #: A milestone is "led" by the author of at least this share of its merged PRs (and at least MIN PRs).
@@ -456,38 +456,11 @@ def design_reviews(s: Subject) -> list[Claim]:
 # ================================================================ mentoring
 
 
-def mentoring_touchpoints(s: Subject, start: datetime, end: datetime) -> pl.DataFrame:
-    """The subject's mentoring touchpoints in [start, end) per mentee (metrics.touchpoints, docs/metrics.md
-    "Mentoring touchpoints"), with the records behind them.
-
-    Columns: mentee_key (str), touchpoints, weeks (distinct ISO weeks), reviews, comments, onboarding, pairing_commits (u32),
-    prs (list[struct repo_id, number]), commits (list[struct repo_id, sha]); sorted by touchpoints, descending.
-    """
-    tp = touchpoints(s.frames).filter(
-        (pl.col("mentor_key") == s.person_id) & (pl.col("at") >= start) & (pl.col("at") < end)
-    ).collect()
-    kind = pl.col("kind")
-    is_pr = kind != "pairing"
-    return (
-        tp.group_by("mentee_key").agg(
-            pl.len().cast(pl.UInt32).alias("touchpoints"),
-            touch_weeks().alias("weeks"),
-            kind.is_in(["review", "onboarding_review"]).sum().cast(pl.UInt32).alias("reviews"),
-            kind.is_in(["comment", "onboarding_comment"]).sum().cast(pl.UInt32).alias("comments"),
-            kind.str.starts_with("onboarding").sum().cast(pl.UInt32).alias("onboarding"),
-            (kind == "pairing").sum().cast(pl.UInt32).alias("pairing_commits"),
-            pl.struct("repo_id", pl.col("ref").cast(pl.Int32, strict=False).alias("number")).filter(is_pr)
-            .unique().sort().alias("prs"),
-            pl.struct("repo_id", pl.col("ref").alias("sha")).filter(~is_pr).unique().sort().alias("commits"),
-        )
-        .sort(["touchpoints", "mentee_key"], descending=[True, False])
-    )
-
-
 def _mentees(s: Subject, start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
-    """Mentees as metrics defines them (metrics.mentoring.is_mentee: three touchpoints over two weeks)."""
-    found = mentoring_touchpoints(s, start or s.start, end or s.end)
-    return found.filter(is_mentee())
+    """The subject's mentees in [start, end) (default the period): :func:`impactlens.metrics.mentee_touchpoints`,
+    the one per-mentee frame, kept where ``is_mentee`` (three touchpoints over two weeks)."""
+    found = mentee_touchpoints(s.frames, Scope(person=s.person_id, start=start or s.start, end=end or s.end))
+    return found.filter(pl.col("is_mentee")).collect()
 
 
 def mentees(s: Subject) -> list[Claim]:

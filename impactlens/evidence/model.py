@@ -7,10 +7,11 @@ be built (``ValueError``): every sentence in a packet can be checked by followin
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from impactlens.coverage import NOUNS
 from impactlens.text import md_link, plural, safe_url
 
 #: The six sections of a promotion packet, in the order they are shown (key, title).
@@ -74,26 +75,48 @@ class Record:
 
 @dataclass(frozen=True)
 class Figure:
-    """One number behind a claim.
+    """One number: behind a claim, in the team review, or on a dashboard card (the one figure model).
 
     ``value`` and ``previous`` (the same figure in the previous period of equal length, None when not
-    measured) are in ``unit`` ("PRs", "hours", "lines", "incidents", "share"...). ``context`` says what
-    the number is relative to: the period, the team and its size, the denominator of a share.
+    measured) are in ``unit`` ("PRs", "hours", "lines", "incidents", "share"...; on the dashboard also
+    "count" and "gini", see :func:`format_value`). ``context`` says what the number is relative to: the
+    period, the team and its size, the denominator of a share.
+
+    The rest is for display (defaults leave a claim's figure as it was): ``label`` the reader's name of it
+    (else :func:`impactlens.evidence.packet.figure_label` of ``name``); ``count``/``previous_count`` how
+    many records stand behind each value (``basis`` names them, e.g. "PRs"); ``lower_is_better`` colours the
+    change; ``help`` a definition; ``source`` the source of its records (a key of
+    :data:`impactlens.coverage.SOURCES`) and ``comparable`` whether the previous period is covered by it as
+    fully as this one (docs/metrics.md "Comparisons"), ``covered`` the share of the previous period covered;
+    for a rate (unit "share"), ``events``/``previous_events`` the numerator's events behind each value
+    (failed deployments; ``count``/``previous_count`` are then the denominators).
     """
 
     name: str
     value: float | int | None
     unit: str
-    context: str
+    context: str = ""
     previous: float | int | None = None
     previous_label: str = "previous period"
+    label: str = ""
+    count: int | None = None
+    previous_count: int | None = None
+    basis: str = ""
+    lower_is_better: bool = False
+    help: str = ""
+    source: str = ""
+    comparable: bool = True
+    covered: float | None = None
+    events: int | None = None
+    previous_events: int | None = None
 
     @property
     def change(self) -> float | None:
-        """Relative change from ``previous`` to ``value`` (-0.65 for a 65 % fall); None if not computable."""
-        if self.value is None or self.previous in (None, 0):
+        """Relative change from ``previous`` to ``value`` (-0.65 for a 65 % fall); None if not computable
+        or when the previous period is not covered as fully as this one (``comparable`` False)."""
+        if not self.comparable or self.value is None or self.previous in (None, 0):
             return None
-        return (self.value - self.previous) / self.previous
+        return (self.value - self.previous) / abs(self.previous)  # type: ignore[operator]
 
     def text(self) -> str:
         """``"9.0 hours (previous period: 26.0 hours, -65%)"``, with the unit and change; shares as percentages."""
@@ -111,6 +134,63 @@ class Figure:
             change = self.change
             out += f", {change:+.0%})" if change is not None else ")"
         return out
+
+    def shown(self, value: float | int | None = None) -> str:
+        """``value`` (default the figure's) as a dashboard card shows it (:func:`format_value`)."""
+        return format_value(self.value if value is None else value, self.unit)
+
+    def uncovered(self) -> str:
+        """ "vs 4 (previous period only 30% covered by pull requests: no comparison)" when the change is hidden
+        for coverage, else ""."""
+        if self.comparable or self.previous is None:
+            return ""
+        noun = NOUNS.get(self.source, "the data")
+        if self.covered is None:
+            return f"no {noun} collected"
+        return (f"vs {self.shown(self.previous)} ({self.previous_label} only {self.covered:.0%} covered by {noun}: "
+                "no comparison)")
+
+    def behind(self) -> str:
+        """What stands behind the figure, e.g. "15 merged PRs · previous period 9 PRs", or the previous value
+        when there is no change to show (a dashboard card's caption)."""
+        if not self.comparable and self.covered is None and self.source:  # the source was never collected
+            return f"no {NOUNS.get(self.source, 'data')} collected"
+        parts = []
+        if self.count is not None:
+            text = f"{self.count} {plural(self.basis, self.count)}".strip()
+            if self.previous_count is not None and self.previous is not None and self.comparable:
+                text += f" (previous: {self.previous_count})"
+            parts.append(text)
+        if self.previous is None:
+            parts.append(f"no value in the {self.previous_label}")
+        elif not self.comparable:
+            parts.append(self.uncovered())
+        elif self.change is None:
+            parts.append(f"{self.previous_label}: {self.shown(self.previous)}")
+        return " · ".join(parts)
+
+
+#: Figure fields for display only: left out of the JSON when they hold their defaults.
+_DISPLAY_DEFAULTS = {"label": "", "count": None, "previous_count": None, "basis": "", "lower_is_better": False,
+                     "help": "", "source": "", "comparable": True, "covered": None, "events": None,
+                     "previous_events": None}
+
+
+def format_value(value: float | int | None, unit: str) -> str:
+    """``value`` for a dashboard card: hours as "5.2 h" or "3.1 d", counts as integers, shares as percentages."""
+    if value is None:
+        return "–"
+    if unit == "hours":
+        return f"{value / 24:.1f} d" if value >= 72 else f"{value:.1f} h"
+    if unit == "share":
+        return f"{value:.0%}"
+    if unit == "lines":
+        return f"{value:,.0f} lines"
+    if unit == "gini":
+        return f"{value:.2f}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
 
 
 def fmt_number(value: float | int | None) -> str:
@@ -185,8 +265,11 @@ class Section:
 
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, dates and tuples as plain JSON values (dates as ISO strings)."""
+    if isinstance(value, Figure):  # display fields only when set
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)
+                if f.name not in _DISPLAY_DEFAULTS or getattr(value, f.name) != _DISPLAY_DEFAULTS[f.name]}
     if hasattr(value, "__dataclass_fields__"):
-        return {k: to_jsonable(v) for k, v in asdict(value).items()}
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

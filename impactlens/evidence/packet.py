@@ -32,7 +32,7 @@ from impactlens.evidence.claims import Subject
 from impactlens.evidence.model import SECTIONS, Claim, Record, Section, SelfReported, fmt_number, to_jsonable
 from impactlens.evidence.rubric import EVIDENCED, NO_EVIDENCE, NOT_JUDGED, PARTLY, AuditItem, Rubric, audit, load_rubric
 from impactlens.evidence.tables import EvidenceError, resolve_person
-from impactlens.metrics import Scope, throughput
+from impactlens.metrics import Frames, Scope, throughput
 from impactlens.text import md_link, md_text, safe_url
 
 #: Records listed under a claim in Markdown and HTML (all of them are in the JSON packet).
@@ -519,6 +519,7 @@ def build_packet(
     *,
     charts: bool = True,
     config: Config | None = None,
+    frames: Frames | None = None,
 ) -> Packet:
     """Build the evidence packet of ``person`` (a person id, login or email) for [since, until] (dates,
     both included, UTC).
@@ -530,6 +531,9 @@ def build_packet(
         charts: build the charts (the dashboard may draw its own).
         config: the effective configuration (``impactlens.config.load``): categories, bots, review and
             ladder settings; None: the defaults (no file is read).
+        frames: the warehouse's :class:`impactlens.metrics.Frames` read with ``config`` (the dashboard passes
+            its preloaded ones, so the organisation-wide derived tables such as ``pr_facts`` are built once for
+            every packet); None: read from ``con``.
 
     Raises:
         EvidenceError: unknown person, ``until`` before ``since``; RubricError / BragError for bad files.
@@ -538,7 +542,7 @@ def build_packet(
     rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
     entries = brag if isinstance(brag, list) else (load_brag(brag) if brag is not None else [])
     entries = [resolve_links(con, e) for e in entries]
-    s = Subject(con, person_id, since, until, config=config)
+    s = Subject(con, person_id, since, until, config=config, frames=frames)  # type: ignore[arg-type]
     found = claims_mod.all_claims(s)
     unmeasured = {name: reason for name in claims_mod.NEEDS if (reason := s.unmeasured(name))}
     items = audit(rub, found, unmeasured)

@@ -56,6 +56,10 @@ def resolve_person(con: duckdb.DuckDBPyConnection, who: str) -> tuple[str, str]:
             """,
             [key, key],
         ).fetchall()
+    if not actors:  # a commit author whose identity is not recorded yet (no derive step ran): its own actor
+        email = identity_sql("author_email", kind="email")
+        actors = con.execute(f"SELECT DISTINCT {email} FROM commits WHERE {email} IN (?, ?)",
+                             [key, identity_id("email", key)]).fetchall()
     if not actors:
         raise EvidenceError(f"no person, login, email or name '{who}' in the warehouse{_close_matches(con, key)}")
     if len(actors) > 1:
@@ -110,6 +114,9 @@ def person_profile(con: duckdb.DuckDBPyConnection, person_id: str) -> dict:
     if not rows:  # an identity not linked to a person: its own display name (else its value)
         ident = con.execute("SELECT coalesce(display_name, value) FROM identities WHERE identity_id = ?",
                             [person_id]).fetchall()
+        if not ident:  # not recorded as an identity yet: the name on its latest commit
+            ident = con.execute(f"SELECT author_name FROM commits WHERE {identity_sql('author_email', kind='email')} = ? "
+                                "ORDER BY authored_at DESC LIMIT 1", [person_id]).fetchall()
         name = ident[0][0] if ident and ident[0][0] else person_id
         return {"display_name": name, "level": None, "title": None, "start_date": None}
     name, level, title, start = rows[0]

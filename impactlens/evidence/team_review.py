@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import altair as alt
 import duckdb
@@ -28,8 +28,8 @@ from impactlens.evidence.tables import EvidenceError, repo_urls, team_names
 from impactlens.metrics import comparison
 from impactlens.text import md_text
 from impactlens.metrics import (
-    Scope, cycle_time, incident_facts, incident_roles, incident_summary, load, pr_facts, pr_size, review_load, throughput,
-    time_to_first_review, with_team,
+    Frames, Scope, cycle_time, dora, incident_facts, incident_roles, incident_summary, load, pr_facts, pr_size, review_load,
+    throughput, time_to_first_review, with_team,
 )
 
 #: Weeks before the reviewed one whose mean is the baseline of "figures that moved".
@@ -163,24 +163,108 @@ class TeamReview:
 _FIGURES = (
     # (label, metric function, column, unit, column of the records behind a median, source of the data)
     ("PRs merged", throughput, "prs_merged", "PRs", None, "pull_requests"),
+    ("Commits", throughput, "commits", "commits", None, "git"),
     ("Reviews given", throughput, "reviews_given", "reviews", None, "reviews"),
     ("Median PR size", pr_size, "median_changed_lines", "lines", "prs", "pull_requests"),
     ("Median time to first review", time_to_first_review, "median_hours", "hours", "prs", "pull_requests"),
     ("Median cycle time to merge", cycle_time, "median_cycle_time_to_merge_hours", "hours", "prs", "pull_requests"),
     ("Incidents", incident_summary, "incidents", "incidents", None, "incidents"),
     ("Median time to restore", incident_summary, "mttr_median_hours", "hours", "resolved_incidents", "incidents"),
+    ("Deployments", dora, "deployments", "deployments", None, "deployments"),
 )
 #: source -> SQL of the first record's time (the comparison rule: is the baseline covered?).
 _FIRST = {"pull_requests": "SELECT min(created_at) FROM pull_requests", "reviews": "SELECT min(submitted_at) FROM reviews",
-          "incidents": "SELECT min(opened_at) FROM incidents"}
+          "incidents": "SELECT min(opened_at) FROM incidents", "git": "SELECT min(authored_at) FROM commits",
+          "deployments": "SELECT min(created_at) FROM deployments"}
 #: Units of counts: a week without a row had none of them.
-_COUNTS = ("PRs", "reviews", "incidents")
+_COUNTS = ("PRs", "commits", "reviews", "incidents", "deployments")
+#: The figures of the team review's trend chart.
+_TREND = ("PRs merged", "Median time to first review")
+
+
+def first_records(con: duckdb.DuckDBPyConnection) -> dict[str, datetime | None]:
+    """source (a key of :data:`impactlens.coverage.SOURCES`: git, pull_requests, reviews, incidents,
+    deployments) -> when its data begins (its first record over every repository, UTC; None when none)."""
+    return {source: con.sql(sql).fetchall()[0][0] for source, sql in _FIRST.items()}
+
+
+def what_moved(frames: Frames, week: date, firsts: Mapping[str, date | datetime | None], *, team: str | None = None,
+               repo: str | None = None, context: str = "") -> list[Moved]:
+    """What moved in the week of ``week`` (a Monday, UTC): the one definition of a team's "figures that moved"
+    (docs/metrics.md "Comparisons"), for the team review and the dashboard's Team health.
+
+    Each figure of :data:`_FIGURES` (PRs merged, commits, reviews given, median PR size, median time to first
+    review, median cycle time to merge, incidents, median time to restore, deployments), for the people of
+    ``team`` (None: everyone) in ``repo`` (None: every repository), in the week against its baseline: the mean of
+    the previous :data:`BASELINE_WEEKS` weeks (a count's total over them / 4; a median's weekly values'
+    mean). The baseline is left out, with the share covered in the figure's context, when the figure's source
+    (``firsts[source]``: when its data begins; see :func:`first_records`) does not cover the baseline weeks
+    (:func:`impactlens.metrics.comparison.comparable`); else ``verdict`` is the comparison rule's
+    (:func:`impactlens.metrics.comparison.judge`: counts by the exact Poisson test at exposure 1/4, medians by
+    the records behind them and a 25% change). Figures with no value in the week and no baseline are left
+    out. Sorted: significant changes first, then by the size of the change; no change to measure last.
+    ``context`` starts each figure's context (who and which week). Each figure has its ``source``,
+    ``comparable`` (False when the baseline is not covered; ``covered`` is then the share of its days the data
+    covers, None when the source was never collected) and ``lower_is_better`` (sizes, times, incidents).
+    """
+    start = datetime.combine(week, datetime.min.time(), timezone.utc)
+    end = start + timedelta(days=7)
+    base_start = start - timedelta(weeks=BASELINE_WEEKS)
+    scope = Scope(team=team, repo=repo, start=base_start, end=end)
+    moved: list[Moved] = []
+    for label, func, column, unit, count_column, source in _FIGURES:
+        kwargs: dict[str, Any] = {"by": None, "grain": "week"}
+        frame = func(frames, scope, **kwargs).collect()  # type: ignore[operator]
+        if frame.is_empty():
+            continue
+        this_rows = frame.filter(pl.col("period_start") == start)
+        base_rows = frame.filter((pl.col("period_start") < start) & (pl.col("period_start") >= base_start))
+        this, base = this_rows[column], base_rows[column].drop_nulls()
+        value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
+        baseline: float | None
+        if unit in _COUNTS:  # weeks with no row had none
+            baseline = float(base.sum()) / BASELINE_WEEKS
+        else:
+            baseline = float(base.mean()) if len(base) else None  # type: ignore[arg-type]
+        text = f"{context}; baseline: mean of the previous {BASELINE_WEEKS} weeks" if context else \
+            f"baseline: mean of the previous {BASELINE_WEEKS} weeks"
+        first = firsts.get(source)
+        verdict = None
+        covered: float | None = 1.0
+        comparable = comparison.comparable(first, base_start.date())
+        if not comparable:
+            # The baseline weeks are not all covered by this figure's data: no baseline, no change.
+            share = comparison.covered_share(first, base_start.date(), (start - timedelta(days=1)).date())
+            covered = share if first is not None else None
+            text += (f", only {share:.0%} covered by the data (it begins {first:%Y-%m-%d}): no comparison"
+                     if first is not None else ", not covered by the data: no comparison")
+            baseline = None
+        elif value is not None and baseline is not None:
+            if unit in _COUNTS:
+                verdict = comparison.judge("count", value, baseline, exposure=1 / BASELINE_WEEKS, noun=unit)
+            else:
+                n_this = int(this_rows[count_column].sum() or 0) if count_column in this_rows.columns else 0
+                n_base = int(base_rows[count_column].sum() or 0) if count_column in base_rows.columns else 0
+                verdict = comparison.judge("median", value, baseline, count=n_this, previous_count=n_base,
+                                           noun="records")
+        if value is None and baseline is None:
+            continue
+        fig = Figure(label, round(value, 1) if value is not None else None, unit, text,
+                     previous=round(baseline, 1) if baseline is not None else None,
+                     previous_label=f"mean of the previous {BASELINE_WEEKS} weeks",
+                     lower_is_better=unit in ("lines", "hours", "incidents"), source=source,
+                     comparable=comparable, covered=None if comparable else covered)
+        moved.append(Moved(fig, len(base), verdict))
+    # Figures that moved beyond noise first, then by the size of the change; no change to measure last.
+    moved.sort(key=lambda m: (not (m.verdict and m.verdict.significant),
+                              -abs(m.figure.change) if m.figure.change is not None else 0.0))
+    return moved
 
 
 def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | date, *, names: bool = False,
                       config: Config | None = None) -> TeamReview:
     """The health review of ``team`` (a team id or name) for the week holding ``week``, with ``config``
-    (business hours, bots, review settings; default the defaults).
+    (business hours, bots, review settings; default the defaults). Its figures are :func:`what_moved`'s.
 
     Raises:
         EvidenceError: unknown team or week.
@@ -199,55 +283,18 @@ def build_team_review(con: duckdb.DuckDBPyConnection, team: str, week: str | dat
         (pl.col("team_id") == team_id) & overlaps_expr(monday, monday + timedelta(days=7))
     ).collect()["person_key"].n_unique()
 
+    moved = what_moved(frames, monday, first_records(con), team=team_id,
+                       context=f"team {teams[team_id]} ({members} engineers), week {monday}")
     scope = Scope(team=team_id, start=base_start, end=end)
-    moved: list[Moved] = []
+    shown = {m.figure.name for m in moved}
     series: list[dict] = []
-    firsts = {source: con.sql(sql).fetchall()[0][0] for source, sql in _FIRST.items()}
-    for label, func, column, unit, count_column, source in _FIGURES:
-        kwargs: dict[str, Any] = {"by": None, "grain": "week"}
-        frame = func(frames, scope, **kwargs).collect()
-        if frame.is_empty():
+    for label, func, column, unit, _, _ in _FIGURES:
+        if label not in _TREND or label not in shown:
             continue
-        this_rows = frame.filter(pl.col("period_start") == start)
-        base_rows = frame.filter(pl.col("period_start") < start)
-        this, base = this_rows[column], base_rows[column].drop_nulls()
-        value = float(this[0]) if len(this) and this[0] is not None else (0.0 if unit in _COUNTS else None)
-        baseline: float | None
-        if unit in _COUNTS:  # weeks with no row had none
-            baseline = float(base.sum()) / BASELINE_WEEKS
-        else:
-            baseline = float(base.mean()) if len(base) else None
-        context = (f"team {teams[team_id]} ({members} engineers), week {monday}; baseline: mean of the "
-                   f"previous {BASELINE_WEEKS} weeks")
-        first = firsts.get(source)
-        verdict = None
-        if not comparison.comparable(first, base_start.date()):
-            # The baseline weeks are not all covered by this figure's data: no baseline, no change.
-            share = comparison.covered_share(first, base_start.date(), (start - timedelta(days=1)).date())
-            context += (f", only {share:.0%} covered by the data (it begins {first:%Y-%m-%d}): no comparison"
-                        if first is not None else ", not covered by the data: no comparison")
-            baseline = None
-        elif value is not None and baseline is not None:
-            if unit in _COUNTS:
-                verdict = comparison.judge("count", value, baseline, exposure=1 / BASELINE_WEEKS, noun=unit)
-            else:
-                n_this = int(this_rows[count_column].sum() or 0) if count_column in this_rows.columns else 0
-                n_base = int(base_rows[count_column].sum() or 0) if count_column in base_rows.columns else 0
-                verdict = comparison.judge("median", value, baseline, count=n_this, previous_count=n_base,
-                                           noun="records")
-        if value is None and baseline is None:
-            continue
-        fig = Figure(label, round(value, 1) if value is not None else None, unit, context,
-                     previous=round(baseline, 1) if baseline is not None else None,
-                     previous_label=f"mean of the previous {BASELINE_WEEKS} weeks")
-        moved.append(Moved(fig, len(base), verdict))
-        for row in frame.iter_rows(named=True):
-            if row[column] is not None and label in ("PRs merged", "Median time to first review"):
+        for row in func(frames, scope, by=None, grain="week").collect().iter_rows(named=True):  # type: ignore[operator]
+            if row[column] is not None:
                 series.append({"week": row["period_start"].date().isoformat(), "figure": f"{label} ({unit})",
                                "value": float(row[column])})
-    # Figures that moved beyond noise first, then by the size of the change; no change to measure last.
-    moved.sort(key=lambda m: (not (m.verdict and m.verdict.significant),
-                              -abs(m.figure.change) if m.figure.change is not None else 0.0))
 
     # Open PRs by team members, ready before the week's end and with no human response by then.
     facts = with_team(frames, pr_facts(frames).filter(~pl.col("author_is_bot") & ~pl.col("is_draft")),

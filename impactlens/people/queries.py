@@ -6,12 +6,15 @@ What :mod:`impactlens.people` resolves (docs/identities.md), read back; nothing 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from impactlens.identity import identity_id, identity_sql, split_key
 from impactlens.membership import member_on_sql
+
+if TYPE_CHECKING:
+    import polars as pl  # frames come from DuckDB (.pl()): a collection's people refresh imports no frame library
 
 
 # Every place an identity acts: (identity kind expression, value, display name, source, time).
@@ -119,7 +122,12 @@ def suggestions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     Columns: name (str), actors (list[str], busiest first), activity (list[i64], rows naming each),
     evidence (str); strongest evidence first, then busiest.
     """
-    frame = con.sql(
+    return suggestion_rows(con).pl()
+
+
+def suggestion_rows(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """The relation :func:`suggestions` reads (``refresh`` counts it without a frame library)."""
+    return con.sql(
         f"""
         WITH act AS (SELECT identity_id, count(*) AS activity FROM ({ACTIVITY_SQL}) GROUP BY 1),
         ids AS (
@@ -143,8 +151,7 @@ def suggestions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                     THEN 'name and email user' ELSE 'name' END AS evidence
         FROM grouped ORDER BY evidence = 'name', total DESC, name
         """
-    ).pl()
-    return frame
+    )
 
 
 def actor_of(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> str:

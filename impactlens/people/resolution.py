@@ -5,6 +5,7 @@ The rules: :mod:`impactlens.people` and docs/identities.md.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections import defaultdict
@@ -12,13 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import polars as pl
 
 from impactlens import bots, warehouse
 from impactlens.errors import ImpactlensError
 from impactlens.identity import identity_id, identity_sql, split_key
 from impactlens.config import Config
-from impactlens.people.queries import ACTIVITY_SQL, suggestions
+from impactlens.people.queries import ACTIVITY_SQL, suggestion_rows
 
 # 12345+login@users.noreply.github.com (since 2017) and login@users.noreply.github.com (older).
 _NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -99,24 +99,24 @@ def _collect_identities(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _rows_table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
-    """An all-VARCHAR frame, for bulk writes (one statement instead of one per row)."""
-    return warehouse.frame({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+def _rows_table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> contextlib.AbstractContextManager[int]:
+    """All-VARCHAR ``rows`` as the temporary table ``name`` for a ``with`` block, for bulk writes (one
+    statement instead of one per row)."""
+    return warehouse.staged(con, name, {c: [r[i] for r in rows] for i, c in enumerate(columns)})
 
 
 def _add_identities(con: duckdb.DuckDBPyConnection, new: dict[str, str]) -> None:
     """Insert the identities in ``new`` (identity id -> source) that the table does not hold yet."""
     if not new:
         return
-    con.register("_new_identities", _rows_table(("identity_id", "source"), list(new.items())))
-    try:
+    with _rows_table(con, "_new_identities", ("identity_id", "source"), list(new.items())):
         con.execute(
             "INSERT INTO identities (identity_id, kind, value, source) "
             "SELECT identity_id, split_part(identity_id, ':', 1), substr(identity_id, strpos(identity_id, ':') + 1), "
             "source FROM _new_identities ON CONFLICT (identity_id) DO NOTHING"
         )
-    finally:
-        con.unregister("_new_identities")
 
 
 def _evidence(con: duckdb.DuckDBPyConnection, groups: _Groups, new: dict[str, str]) -> None:
@@ -265,16 +265,13 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
         else:
             assignment[members[0]] = (None, None)
 
-    con.register("_assign", _rows_table(
-        ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
-    ))
-    try:
+    with _rows_table(
+        con, "_assign", ("identity_id", "person_id", "link_reason"), [(k, p, r) for k, (p, r) in assignment.items()]
+    ):
         con.execute(
             "UPDATE identities SET person_id = a.person_id, link_reason = a.link_reason FROM _assign a "
             "WHERE identities.identity_id = a.identity_id"
         )
-    finally:
-        con.unregister("_assign")
 
     con.execute("DELETE FROM people WHERE source = 'auto'")
     _insert_auto_people(con, auto_people, activity)
@@ -295,7 +292,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, config: Config) -> Resolution:
     ).fetchall()[0]
     result.identities, result.resolved, result.people = counts
     result.auto_people = len(auto_people)
-    result.shared_names = suggestions(con).height
+    result.shared_names = suggestion_rows(con).aggregate("count(*)").fetchall()[0][0]
     return result
 
 
@@ -334,14 +331,11 @@ def _insert_auto_people(
         emails = [r[2] for r in kinds if r[1] == "email"]
         email = next((e for e in emails if not e.endswith("@users.noreply.github.com")), emails[0] if emails else None)
         rows.append((person, name or login or email or person, email, login))
-    con.register("_auto", _rows_table(("person_id", "display_name", "primary_email", "github_login"), rows))
-    try:
+    with _rows_table(con, "_auto", ("person_id", "display_name", "primary_email", "github_login"), rows):
         con.execute(
             "INSERT INTO people (person_id, display_name, primary_email, github_login, source) "
             "SELECT person_id, display_name, primary_email, github_login, 'auto' FROM _auto"
         )
-    finally:
-        con.unregister("_auto")
 
 
 # ---------------------------------------------------------------------------------------------

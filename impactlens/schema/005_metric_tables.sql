@@ -3,7 +3,7 @@
 -- A warehouse of version 4 or older holds the tables the job used to create on its own (CREATE TABLE AS), in
 -- whatever shape the impactlens of that day gave them: they are replaced here, empty, and the next
 -- `impactlens metrics` refills them (metric_runs is emptied with them, so nothing claims a computation).
--- Types are what the Polars frames give (tests/test_metrics_command.py checks that they still agree).
+-- Types are what the Polars frames give (tests/metrics/test_metrics_command.py checks that they still agree).
 
 CREATE OR REPLACE TABLE metric_prs (
     pr_id                                UBIGINT,
