@@ -2,7 +2,7 @@
 one Spark task per repository against the local GitHub server, one task dying once after it published and
 Spark running it again; the lake must hold exactly the rows a single-process `collect github --lake` gives.
 
-Skips without pyspark or Java, like tests/test_spark.py."""
+Skips without pyspark or Java, like tests/metrics/test_spark.py."""
 
 from __future__ import annotations
 
