@@ -3,6 +3,7 @@
 # No `from __future__ import annotations` here: Typer would eval() every command's string annotations at
 # each start-up (50 ms; docs/performance.md, "Start-up").
 
+import os
 from typing import Annotated, List, Optional
 
 import typer
@@ -35,6 +36,17 @@ def collect_github_command(
     config: ConfigOption = None,
     quiet: QuietOption = False,
     lake: lake_cmd.LakeOption = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", metavar="local|spark",
+        help="With OWNER --lake: collect in this process (local), or one Spark task per repository, each "
+             "publishing its repository into the lake (docs/scale.md).",
+    )] = "local",
+    master: Annotated[Optional[str], typer.Option(
+        "--master", metavar="<url>", help="With --engine spark: the Spark master (default local[2]).")] = None,
+    token_envs: Annotated[Optional[List[str]], typer.Option(
+        "--token-envs", metavar="NAME,NAME",
+        help="With --engine spark: environment variables holding tokens, taken by the tasks in turn "
+             "(comma-separated or repeated; default --token-env).")] = None,
 ) -> None:
     """Collect pull requests (with reviews, comments and timeline), issues, milestones, releases,
     deployments and CODEOWNERS history from GitHub or GitHub Enterprise.
@@ -47,6 +59,11 @@ def collect_github_command(
     from impactlens.collectors.github import GitHubClient, collect_github, parse_target
     from impactlens.derive import after_run
 
+    if engine != "local":
+        return _collect_on_spark(target, since, api_url, token_env, token_envs, include, exclude, config, quiet,
+                                 lake, engine, master)
+    if master or token_envs:
+        fail("--master and --token-envs need --engine spark.")
     with user_errors():
         since_day = dates.parse_day(since, "--since")
         since = since_day.isoformat() if since_day else None
@@ -85,6 +102,40 @@ def collect_github_command(
     if result.failures:
         names = ", ".join(r.repo_id for r in result.failures)
         fail(f"{len(result.failures)} repositories failed ({names}): {result.failures[0].error}")
+
+
+def _collect_on_spark(target, since, api_url, token_env, token_envs, include, exclude, config, quiet, lake,
+                      engine, master) -> None:
+    """``--engine spark``: one Spark task per repository of OWNER, each into its staging warehouse and then
+    its repository's partitions of the lake (impactlens/fanout.py); prints the per-repository table."""
+    from impactlens import dates, fanout
+    from impactlens.collectors.github import parse_target
+
+    if engine != "spark":
+        fail(f"--engine must be local or spark (got {engine!r}).")
+    if lake is None:
+        fail("--engine spark needs --lake DEST (every task publishes its repository into the lake).")
+    names = [n.strip() for value in (token_envs or [token_env]) for n in value.split(",") if n.strip()]
+    with user_errors():
+        since_day = dates.parse_day(since, "--since")
+        owner, repo = parse_target(target)
+        if repo:
+            repos = [f"{owner}/{repo}"]
+        else:
+            repos = fanout.owner_repositories(owner, api_url=api_url, token_env=names[0], include=include or (),
+                                              exclude=exclude or ())
+        if not any(os.environ.get(n, "").strip() for n in names):
+            names = []  # no token set: every task authenticates as the GitHub App (GITHUB_APP_*)
+        tasks = fanout.plan(repos, lake, names, api_url=api_url,
+                            since=since_day.isoformat() if since_day else None,
+                            config_path=str(config) if config else None)
+        outcomes = fanout.run(tasks, master=master)
+    if not quiet:
+        typer.echo(fanout.table(outcomes))
+    bad = [o for o in outcomes if o.status != "succeeded"]
+    if bad:
+        fail(f"{len(bad)} of {len(outcomes)} repositories did not succeed ({', '.join(o.repo for o in bad)}): "
+             f"{bad[0].status}")
 
 
 def register(app: typer.Typer, collect_app: typer.Typer) -> None:
