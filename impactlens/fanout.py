@@ -27,7 +27,7 @@ from typing import Any, Sequence
 MAX_ATTEMPTS = 3
 
 #: Test hook: ``IMPACTLENS_TEST_FAIL_ONCE=owner/repo`` makes that repository's first attempt die after it
-#: published (tests/core/test_spark_collect.py: the retry must overwrite, not append).
+#: published (tests/collectors/test_spark_collect.py: the retry must overwrite, not append).
 TEST_FAIL_ONCE_ENV = "IMPACTLENS_TEST_FAIL_ONCE"
 
 
