@@ -129,7 +129,7 @@ def parse_since(value: str | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _selected(name: str, full_name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+def selected(name: str, full_name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
     def hit(patterns: Sequence[str]) -> bool:
         return any(
             fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns for value in (name, full_name)
@@ -188,7 +188,7 @@ def collect_github(
         except RateLimited as exc:
             result.stopped = str(exc)
             return result
-        repo_ids = [r["full_name"] for r in listed if _selected(r["name"], r["full_name"], include, exclude)]
+        repo_ids = [r["full_name"] for r in listed if selected(r["name"], r["full_name"], include, exclude)]
         say(f"{owner}: {len(repo_ids)} of {len(listed)} repositories selected")
 
     for repo_id in repo_ids:

@@ -107,8 +107,9 @@ def collect_github_command(
 def _collect_on_spark(target, since, api_url, token_env, token_envs, include, exclude, config, quiet, lake,
                       engine, master) -> None:
     """``--engine spark``: one Spark task per repository of OWNER, each into its staging warehouse and then
-    its repository's partitions of the lake (impactlens/fanout.py); prints the per-repository table."""
-    from impactlens import dates, fanout
+    its repository's partitions of the lake (impactlens/commands/fanout.py); prints the per-repository table."""
+    from impactlens import dates
+    from impactlens.commands import fanout
     from impactlens.collectors.github import parse_target
 
     if engine != "spark":

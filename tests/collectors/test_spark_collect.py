@@ -1,4 +1,4 @@
-"""`collect github OWNER --lake DEST --engine spark` (impactlens/fanout.py, docs/scale.md "Collection fan-out"):
+"""`collect github OWNER --lake DEST --engine spark` (impactlens/commands/fanout.py, docs/scale.md "Collection fan-out"):
 one Spark task per repository against the local GitHub server, one task dying once after it published and
 Spark running it again; the lake must hold exactly the rows a single-process `collect github --lake` gives.
 
@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from impactlens import fanout, lake
+from impactlens import lake
+from impactlens.commands import fanout
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (uv sync installs the dev group)")
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")

@@ -161,11 +161,11 @@ def table(outcomes: Sequence[Outcome]) -> str:
 def owner_repositories(owner: str, *, api_url: str | None, token_env: str | None,
                        include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:
     """The ``owner/name`` of every repository of ``owner`` the globs select, listed on the driver."""
-    from impactlens.collectors.github import GitHubClient, _selected
+    from impactlens.collectors.github import GitHubClient, selected
 
     client = GitHubClient.from_environment(api_url=api_url, token_env=token_env or "", owner=owner)
     return [r["full_name"] for r in client.owner_repositories(owner)
-            if _selected(r["name"], r["full_name"], include, exclude)]
+            if selected(r["name"], r["full_name"], include, exclude)]
 
 
 def summary_rows(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
