@@ -4,15 +4,11 @@ test's tmp folder (look at them: `pytest tests/dashboard/test_dashboard_browser.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from impactlens.commands.dashboard import streamlit_command
+from impactlens.dashboard.browser import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,12 +22,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demo = pytest.importorskip("impactlens.demo")
@@ -42,37 +32,10 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(demo_db: Path):
-    """`streamlit run` on the demo warehouse, on a free port of 127.0.0.1; yields its base URL."""
-    port = free_port()
-    log = demo_db.with_name("streamlit.log")
-    with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            streamlit_command(demo_db, port=port, address="127.0.0.1"),
-            stdout=sink, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"streamlit exited: {log.read_text(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not answer on /_stcore/health within 120 s")
-            time.sleep(0.5)
+    """`streamlit run` on the demo warehouse, on a free port of 127.0.0.1 (:func:`impactlens.dashboard.browser.serve`);
+    yields its base URL."""
+    with serve(demo_db, demo_db.with_name("streamlit.log")) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -135,27 +98,14 @@ def test_an_open_page_shows_a_new_collection_by_itself(browser, tmp_path: Path):
     import os
 
     db = _warehouse_with_prs(tmp_path / "live.duckdb", 1)
-    port = free_port()
-    with open(tmp_path / "streamlit.log", "wb") as sink:
-        process = subprocess.Popen(streamlit_command(db, port=port, address="127.0.0.1"),
-                                   stdout=sink, stderr=subprocess.STDOUT)
-    page = browser.new_page(viewport={"width": 1400, "height": 2000})
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "streamlit did not start"
-                time.sleep(0.5)
-        page.goto(f"http://127.0.0.1:{port}/?person=github_login:dee", wait_until="domcontentloaded")  # no default person
-        merged = page.locator('[data-testid="stMetric"]', has_text="PRs merged")
-        merged.locator('[data-testid="stMetricValue"]', has_text="1").wait_for(timeout=120_000)
-        os.replace(_warehouse_with_prs(tmp_path / "staged.duckdb", 3), db)
-        merged.locator('[data-testid="stMetricValue"]', has_text="3").wait_for(timeout=90_000)
-        assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        page.close()
-        process.terminate()
-        process.wait(timeout=20)
+    with serve(db, tmp_path / "streamlit.log") as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        try:
+            page.goto(f"{base}/?person=github_login:dee", wait_until="domcontentloaded")  # no default person
+            merged = page.locator('[data-testid="stMetric"]', has_text="PRs merged")
+            merged.locator('[data-testid="stMetricValue"]', has_text="1").wait_for(timeout=120_000)
+            os.replace(_warehouse_with_prs(tmp_path / "staged.duckdb", 3), db)
+            merged.locator('[data-testid="stMetricValue"]', has_text="3").wait_for(timeout=90_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            page.close()
