@@ -214,6 +214,20 @@ def gini(values: pl.Expr) -> pl.Expr:
     return pl.when(total > 0).then(((2 * i - n - 1) * x.cast(pl.Float64)).sum() / (n * total))
 
 
+def _reviews_by_team(frames: Frames, scope: Scope, grain: Grain) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The human reviews in the scope's repository and dates (repo_id, review_id, reviewer_key, period_start,
+    submitted_at), and the same rows once per team the reviewer was in at the time (plus team_id; only
+    ``scope.team``'s when set)."""
+    in_scope = Scope(repo=scope.repo, start=scope.start, end=scope.end).apply(
+        frames, human_reviews(frames), person=None, time="submitted_at"
+    ).select("repo_id", "review_id", "reviewer_key", period_start("submitted_at", grain).alias("period_start"),
+             "submitted_at")
+    reviews = with_team(frames, in_scope, "reviewer_key", "submitted_at")
+    if scope.team is not None:
+        reviews = reviews.filter(pl.col("team_id") == scope.team)
+    return in_scope, reviews
+
+
 def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month") -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Review load balance in each team: each member's share of the team's reviews, and the team's Gini.
 
@@ -240,12 +254,7 @@ def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month
     if scope.person is not None:
         raise ValueError("review_load: load balance is per team (each member's share of the team's reviews); "
                          "scope it by team, repository or dates, not by person")
-    in_scope = Scope(repo=scope.repo, start=scope.start, end=scope.end).apply(
-        frames, human_reviews(frames), person=None, time="submitted_at"
-    ).select("reviewer_key", period_start("submitted_at", grain).alias("period_start"), "submitted_at")
-    reviews = with_team(frames, in_scope, "reviewer_key", "submitted_at")
-    if scope.team is not None:
-        reviews = reviews.filter(pl.col("team_id") == scope.team)
+    in_scope, reviews = _reviews_by_team(frames, scope, grain)
     counted = (
         reviews.group_by("period_start", "team_id", pl.col("reviewer_key").alias("person_key"))
         .agg(pl.len().cast(pl.UInt32).alias("reviews"))
@@ -293,16 +302,23 @@ def organisation_review_load(frames: Frames, scope: Scope = Scope(), *, grain: G
 
     Columns: period_start (Datetime UTC), members (u32: people in some team in the period), reviews (u32),
     gini (f64, 0-1: over the members' reviews, null with no reviews), top_share (f64: the busiest member's
-    share). A person's reviews are summed over the teams they were in during the period, so someone in two
-    teams at once counts each review twice (as :func:`review_load` counts it for both teams).
-    docs/metrics.md "Review load balance".
+    share). Each review counts once, for its reviewer, when the reviewer was in some team at the time: someone
+    in two teams at once is one member whose review counts once here (:func:`review_load` counts it for both
+    teams, each team's own figure). docs/metrics.md "Review load balance".
 
     Raises:
         ValueError: as :func:`review_load`.
     """
     shares, _ = review_load(frames, scope, grain=grain)
+    members = shares.select("period_start", "person_key").unique()
+    _, reviews = _reviews_by_team(frames, scope, grain)
+    counted = (
+        reviews.select("period_start", "repo_id", "review_id", pl.col("reviewer_key").alias("person_key")).unique()
+        .group_by("period_start", "person_key").agg(pl.len().cast(pl.UInt32).alias("reviews"))
+    )
     return (
-        shares.group_by("period_start", "person_key").agg(pl.col("reviews").sum())
+        members.join(counted, on=["period_start", "person_key"], how="left")
+        .with_columns(pl.col("reviews").fill_null(0))
         .group_by("period_start").agg(
             pl.len().cast(pl.UInt32).alias("members"), pl.col("reviews").sum().cast(pl.UInt32).alias("reviews"),
             gini(pl.col("reviews")).alias("gini"),

@@ -136,3 +136,22 @@ def test_the_organisation_as_one_group(org):
     assert set(rows) == {JAN, MAR}
     assert rows[JAN] == (4, 3, pytest.approx(7 / 12), pytest.approx(2 / 3))
     assert rows[MAR] == (3, 1, pytest.approx(2 / 3), 1.0)
+
+
+def test_someone_in_two_teams_at_once_counts_for_both_teams_but_once_for_the_organisation(org, con):
+    from impactlens.metrics import organisation_review_load
+
+    # b joins web on 2024-01-01 while staying in core (two memberships at once). Each team counts b's January
+    # reviews (2): web's January is d 0, b 2, Gini of [0, 2] = ((2-3)*0 + (4-3)*2) / (2*2) = 0.5, top share 1.
+    add_member(con, "p-b", "web", "2024-01-01")
+    frames = frames_of(con)
+    shares, teams = tables(frames)
+    assert shares[(JAN, "web", "p-b")] == (2, 1.0)
+    assert teams[(JAN, "web")] == (2, 2, pytest.approx(0.5), 1.0)
+    assert teams[(JAN, "core")] == (3, 3, pytest.approx(4 / 9), pytest.approx(2 / 3))
+    # The organisation is one group: b is one member with 2 reviews, not 4 (the three January reviews once
+    # each). Members a, b, c, d: Gini of [0, 0, 1, 2] = 7/12, the same as without the second membership.
+    rows = {r["period_start"]: (r["members"], r["reviews"], r["gini"], r["top_share"])
+            for r in organisation_review_load(frames).collect().iter_rows(named=True)}
+    assert rows[JAN] == (4, 3, pytest.approx(7 / 12), pytest.approx(2 / 3))
+    assert rows[MAR] == (3, 1, pytest.approx(2 / 3), 1.0)
