@@ -791,6 +791,58 @@ def commits_landed(s: Subject) -> list[Claim]:
                   strength=1.2 + min(len(mine), 100) / 100, subjects=repos)]
 
 
+def changes_landed(s: Subject) -> list[Claim]:
+    """Delivery in repositories whose pull requests were collected, however the changes landed: the person's
+    merged PRs (merge time in the period) plus their *direct commits*, non-merge commits authored in the period
+    (UTC) that belong to no PR (:func:`impactlens.metrics.pr.pr_commits`: neither naming a PR number nor on a
+    merged PR's side branch), counted only from the repository's first collected PR onwards (earlier commits
+    may belong to PRs that were not collected). Bots' commits are never the person's. A maintainer who pushes
+    most changes straight to the default branch is judged on those too, not only on the PRs they opened.
+    Figures: changes_landed (changes), changes_landed_per_week (changes / (days / 7)), direct_commits
+    (commits). Definition: docs/metrics.md, "Changes landed"."""
+    from impactlens.metrics.pr import pr_commits
+
+    cov = s.coverage.filter((pl.col("source") == "pull_requests") & pl.col("collected") & pl.col("first_at").is_not_null())
+    since = dict(zip(cov["repo_id"], cov["first_at"]))
+    if not since:
+        return []
+    repos = sorted(since)
+    merged = s.prs.filter((pl.col("author_key") == s.person_id) & pl.col("merged_at").is_not_null()
+                          & pl.col("repo_id").cast(pl.String).is_in(repos))
+    prs_now, prs_before = merged.filter(s.in_period("merged_at")), merged.filter(s.in_period("merged_at", previous=True))
+    starts = pl.DataFrame({"repo_id": repos, "_from": [since[r] for r in repos]})
+    direct = (
+        s.frames.commits.filter(~pl.col("is_merge") & ~pl.col("author_is_bot") & (pl.col("author_key") == s.person_id))
+        .join(pr_commits(s.frames).select("commit_id"), on="commit_id", how="anti")
+        .with_columns(pl.col("repo_id").cast(pl.String))
+        .join(starts.lazy(), on="repo_id", how="inner").filter(pl.col("authored_at") >= pl.col("_from"))
+        .collect()
+    )
+    direct_now, direct_before = direct.filter(s.in_period("authored_at")), direct.filter(s.in_period("authored_at", previous=True))
+    changes, changes_before = prs_now.height + direct_now.height, prs_before.height + direct_before.height
+    if changes == 0:
+        return []
+    weeks = s.days / 7
+    context = f"{s.context}; merged PRs and commits without a PR in {', '.join(repos)}"
+    figures = [
+        Figure("changes_landed", changes, "changes", context, previous=s.prev(changes_before)),
+        Figure("changes_landed_per_week", round(changes / weeks, 1), "changes per week", context,
+               previous=s.prev(round(changes_before / weeks, 1))),
+        Figure("direct_commits", direct_now.height, "commits", "non-merge commits that belong to no PR",
+               previous=s.prev(direct_before.height)),
+    ]
+    subjects = s.commits.select("repo_id", "sha", "subject")
+    records = _pr_records(s, prs_now) + [
+        s.commit_record(r["repo_id"], r["sha"], r["subject"])
+        for r in direct_now.join(subjects, on=["repo_id", "sha"], how="left").sort("authored_at", "sha").iter_rows(named=True)]
+    sentence = (f"The data shows {s.name} landed {counted(changes, 'changes')} in the period"
+                + (f" ({changes_before:,} in the previous period of equal length)" if s.previous_covered else "")
+                + f", {figures[1].value:g} per week: {counted(prs_now.height, 'merged PRs')} and "
+                + f"{counted(direct_now.height, 'commits')} pushed without a PR.")
+    return [Claim("changes_landed", "delivery_outcomes", sentence, figures, records,
+                  strength=1.3 + min(changes, 100) / 100, subjects=repos)]
+
+
 def others_changes_landed(s: Subject) -> list[Claim]:
     """Git review evidence, for every warehouse (first-class when no review data was collected): other
     people's non-merge commits the person committed in the period (committer date, UTC; a maintainer who
@@ -919,6 +971,9 @@ FIGURES: dict[str, str] = {
     "review_trailers": "others' commits naming the person in a Reviewed-by, Acked-by or Tested-by trailer",
     "others_authors_landed": "distinct authors of those commits",
     "prs_merged_per_week": "the person's merged PRs per week",
+    "changes_landed": "merged PRs plus commits without a PR, in repositories whose PRs were collected",
+    "changes_landed_per_week": "those changes per week of the period",
+    "direct_commits": "non-merge commits that belong to no PR, in repositories whose PRs were collected",
     "median_cycle_time_to_merge_hours": "median cycle time to merge of the person's PRs (hours)",
     "median_time_to_first_review_hours": "median wait for a first review of the person's PRs (hours)",
     "median_pr_size_lines": "median changed lines of the person's PRs",
@@ -941,6 +996,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     **{name: ("pull_requests",) for name in (
         "projects_led", "prs_authored", "project_prs", "share_of_project", "prs_merged", "prs_merged_per_week",
         "median_cycle_time_to_merge_hours", "median_pr_size_lines", "delivery_figures", "mentee_prs_per_week:",
+        "changes_landed", "changes_landed_per_week", "direct_commits",
         "mentee_growth", "repositories")},
     **{name: ("reviews",) for name in (
         "design_reviews", "design_changes_requested", "mentees", "mentees_onboarded_or_paired", "touchpoints",
@@ -988,6 +1044,7 @@ CLAIM_FUNCTIONS: dict[str, Callable[[Subject], list[Claim]]] = {
     "delivery_figures": delivery_figures,
     "owned_repo_delivery": owned_repo_delivery,
     "commits_landed": commits_landed,
+    "changes_landed": changes_landed,
     "others_changes_landed": others_changes_landed,
     "collaboration_breadth": collaboration_breadth,
 }

@@ -33,8 +33,8 @@ def test_the_git_only_promotion_page_says_what_it_cannot_judge(make_repo, db_pat
     assert "Data coverage" in notices and "Built from Git commits of work." in notices
     assert "No pull requests, reviews or issues for work: `impactlens collect github OWNER/NAME` adds them." in notices
     text = "\n".join(m.value for m in at.markdown)
-    assert "| Shipped steadily (at least one merged PR a week on average) | not judged |" in text
-    assert "figure prs_merged_per_week >= 1: not judged (no pull requests)" in text
+    assert "| Shipped steadily (at least one change landed a week on average, a merged PR or a commit without one) | not judged |" in text
+    assert "figure changes_landed_per_week >= 1: not judged (no pull requests)" in text
     assert "Commits landed: 4 commits" in text  # Ada's four non-merge commits of Q1 2025 (test_git_only_evidence)
     assert "share_of_lines:" not in text and "Prs merged" not in text and "commits_landed" not in text
     assert "No claim. Not fully judged: No pull requests" in text

@@ -98,8 +98,8 @@ def test_a_git_only_packet_shows_delivery_and_says_what_it_cannot_judge(clone, d
     assert "No incidents: `impactlens collect incidents FILE` adds them." in packet.coverage
     shipped = next(i for i in packet.audit if "Shipped steadily" in i.title)
     assert shipped.status == NOT_JUDGED
-    assert "figure prs_merged_per_week >= 1: not judged (no pull requests)" in shipped.measured
-    assert "| Shipped steadily (at least one merged PR a week on average) | not judged |" in text
+    assert "figure changes_landed_per_week >= 1: not judged (no pull requests)" in shipped.measured
+    assert "| Shipped steadily (at least one change landed a week on average, a merged PR or a commit without one) | not judged |" in text
     assert "## Data coverage" in text and "Built from Git commits of work." in text
     mentoring = next(s for s in packet.sections if s.key == "mentoring")
     assert not mentoring.claims and "No pull requests" in mentoring.gap
