@@ -37,18 +37,19 @@ def summary(path: Path, counts: dict[str, int], *, built: bool, seconds: float) 
     return "\n".join(lines)
 
 
-def open_dashboard(path: Path, *, port: int | None = None, address: str | None = None) -> bool:
+def open_dashboard(path: Path, *, port: int | None = None, address: str | None = None, browser: bool = True) -> bool:
     """Open the dashboard on the demo warehouse at ``path`` and wait until the user stops it.
 
     Returns False when this installation has no dashboard to open (the caller then says how to explore
     the warehouse instead). The dashboard area provides ``impactlens.commands.dashboard.launch(db_path)``.
+    ``browser`` False serves it without opening a browser tab (a headless machine, a remote shell).
     """
     from impactlens.commands import dashboard
 
     launch = getattr(dashboard, "launch", None)
     if launch is None:
         return False
-    launch(path, port=port, address=address)
+    launch(path, port=port, address=address, browser=browser)
     return True
 
 
@@ -58,7 +59,8 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         rebuild: Annotated[bool, typer.Option("--rebuild", help="Build the demo warehouse again even if it is current.")] = False,
-        no_open: Annotated[bool, typer.Option("--no-open", help="Build (or reuse) it and print a summary; do not open the dashboard.")] = False,
+        no_open: Annotated[bool, typer.Option("--no-open", help="Build (or reuse) it and print a summary; do not serve the dashboard.")] = False,
+        no_browser: Annotated[bool, typer.Option("--no-browser", help="Serve the dashboard but do not open a browser tab (a headless machine).")] = False,
         db: Annotated[Optional[Path], typer.Option(
             "--db", help="Where the demo warehouse goes (default sample_data/cache/demo.duckdb; "
             "$IMPACTLENS_DEMO_DB). Never a warehouse of your own: an existing non-demo file is refused.")] = None,
@@ -73,5 +75,5 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
             path, built = demo.ensure(db, rebuild=rebuild)
             seconds = time.perf_counter() - started
             typer.echo(summary(path, demo.counts(path), built=built, seconds=seconds))
-            if not no_open and not open_dashboard(path, port=port, address=address):
+            if not no_open and not open_dashboard(path, port=port, address=address, browser=not no_browser):
                 typer.echo("The dashboard is not available in this installation; explore with the commands above.")

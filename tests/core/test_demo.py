@@ -321,10 +321,16 @@ def test_demo_opens_the_dashboard_on_the_demo_warehouse(demo_db, monkeypatch):
     from impactlens.commands import dashboard
 
     opened = []
-    monkeypatch.setattr(dashboard, "launch", lambda path, **kwargs: opened.append(path) or 0)
+    monkeypatch.setattr(dashboard, "launch", lambda path, **kwargs: opened.append((path, kwargs["browser"])) or 0)
     result = CliRunner().invoke(app, ["demo", "--db", str(demo_db)])
     assert result.exit_code == 0, result.output
-    assert "Reused" in result.output and opened == [demo_db]
+    assert "Reused" in result.output and opened == [(demo_db, True)]
+    # --no-browser still serves it (a headless machine), without a browser tab; --no-open serves nothing.
+    result = CliRunner().invoke(app, ["demo", "--db", str(demo_db), "--no-browser"])
+    assert result.exit_code == 0, result.output
+    assert opened[-1] == (demo_db, False)
+    CliRunner().invoke(app, ["demo", "--db", str(demo_db), "--no-open"])
+    assert len(opened) == 2
 
 
 def test_some_changes_are_reverted_as_git_and_github_record_it(db):
