@@ -23,14 +23,19 @@ LakeOption = Annotated[Optional[Path], typer.Option(
     "--lake", help="A Delta Lake folder (docs/scale.md): collect into it / read from it instead of a --db file.")]
 
 
+def one_target(lake: Optional[Path], db: Optional[Path]) -> None:
+    """Exit with a one-line error (code 2) when a collector was given both ``--lake`` and ``--db``."""
+    if lake is not None and db is not None:
+        fail("give --db or --lake, not both (with --lake the collector writes DEST/_staging/<repo>.duckdb).")
+
+
 def staging_db(lake: Path, target: str, db: Optional[Path]) -> Path:
     """The warehouse a collector with ``--lake`` writes: its staging file for ``target`` in ``lake``.
 
     Exits with a one-line error (code 2) when ``--db`` was given too."""
     from impactlens import lake as lake_mod
 
-    if db is not None:
-        fail("give --db or --lake, not both (with --lake the collector writes DEST/_staging/<repo>.duckdb).")
+    one_target(lake, db)
     return lake_mod.staging_path(lake, target)
 
 
