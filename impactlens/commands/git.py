@@ -156,14 +156,7 @@ def collect_git_command(
                     clones[0], db=db, lake=lake, branch=branch, since=since, config=cfg, name=name,
                     web_url=web_url, bar=bar, job=lambda key: job(resumes=key, config=cfg))
     if engine == "local" and len(clones) == 1:
-        if not quiet:
-            typer.echo(result.summary())
-            if derived:
-                typer.echo(derived.summary())
-            typer.echo(f"Warehouse: {used}")
-        if lake is not None:
-            lake_cmd.publish(used, lake, [result.repo_id], quiet)
-        return
+        return lake_cmd.finish_collection(result.summary(), derived, used, lake, [result.repo_id], quiet)
     _fan_out(clones, db, lake, branch, since, config, quiet, engine, master)
 
 

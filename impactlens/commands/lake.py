@@ -49,6 +49,21 @@ def publish(staging: Path, lake: Path, repos: Optional[list], quiet: bool) -> No
         typer.echo(result.summary())
 
 
+def finish_collection(summary: str, derived, db: Path, lake: Optional[Path], repos: Optional[list],
+                      quiet: bool) -> None:
+    """How a single-process collection ends: print its ``summary``, the derivation's line (``derived``, a
+    :class:`~impactlens.derive.Derived` or None when nothing was due) and the warehouse ``db`` it wrote
+    (unless ``quiet``), then, with ``lake``, publish ``repos`` (None: every repository) of ``db``, its
+    staging warehouse, into the lake (:func:`publish`)."""
+    if not quiet:
+        typer.echo(summary)
+        if derived:
+            typer.echo(derived.summary())
+        typer.echo(f"Warehouse: {db}")
+    if lake is not None:
+        publish(db, lake, repos, quiet)
+
+
 def materialised(lake: Path, config=None):
     """A warehouse connection (in memory) holding the lake's rows, people resolved (exit 2 on a bad lake);
     says on stderr how long reading the lake took."""
