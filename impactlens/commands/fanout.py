@@ -83,6 +83,7 @@ class GitTask:
         from impactlens import lake, warehouse
         from impactlens.collectors.git import open_repository
         from impactlens.commands.git import collect_clone
+        from impactlens.derive import after_collection
         from impactlens.errors import ImpactlensError
 
         try:
@@ -92,9 +93,9 @@ class GitTask:
         cfg = config_mod.resolve(Path(self.config_path) if self.config_path else None)
         where = f"--lake {self.dest}" if self.dest is not None else f"--db {self.db}"
 
-        def job(key: str) -> warehouse.Job:
+        def job(key: str) -> warehouse.Job:  # as commands.job: a copy a killed derivation left is finished
             return warehouse.Job(command=f"impactlens collect git {self.path} {where} (a fan-out task)",
-                                 resumes=key)
+                                 resumes=key, finish=lambda con: after_collection(con, cfg))
 
         result, _derived, staging = collect_clone(
             Path(self.path), db=Path(self.db) if self.db else None, lake=Path(self.dest) if self.dest else None,
