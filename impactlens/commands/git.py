@@ -107,7 +107,7 @@ def collect_clone(path: Path, *, db: Optional[Path], lake: Optional[Path], branc
 def collect_git_command(
     paths: Annotated[Optional[List[Path]], typer.Argument(
         help="Local clones (work tree, bare or shallow), or folders whose subfolders are clones.",
-        show_default=False)] = None,
+        metavar="PATH...", show_default=False)] = None,
     branch: Annotated[Optional[str], typer.Option("--branch", "-b", help="Branch or revision (default HEAD).")] = None,
     since: Annotated[Optional[str], typer.Option("--since", help="Only commits committed from this day on (YYYY-MM-DD, UTC).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Repository id (default owner/name of origin); one clone only.")] = None,
@@ -123,7 +123,9 @@ def collect_git_command(
         help="With --lake: collect in this process (local), or one Spark task per clone, each publishing its "
              "repository into the lake (docs/scale.md).")] = "local",
     master: Annotated[Optional[str], typer.Option(
-        "--master", metavar="<url>", help="With --engine spark: the Spark master (default local[2]).")] = None,
+        "--master", metavar="<url>",
+        help="With --engine spark: the Spark master (default local[2,3]: two tasks at once, three attempts each; "
+             "spark://host:7077, yarn, k8s://...).")] = None,
     paths_from: Annotated[Optional[Path], typer.Option(
         "--paths-from", metavar="FILE",
         help="Also the clones listed in FILE, one path a line (# comments; - reads stdin).")] = None,
