@@ -1,19 +1,23 @@
-"""Collection fan-out on Spark: ``collect github ORG --lake DEST --engine spark`` (docs/scale.md).
+"""Collection fan-out on Spark: ``collect github ORG --lake DEST --engine spark`` and
+``collect git PATH... --lake DEST --engine spark`` (docs/scale.md, "Collection fan-out").
 
-The driver lists the organisation's repositories (one request page per 100), then Spark runs one task per
-repository (``sc.parallelize(tasks, len(tasks)).map(run_one)``). A task:
+The driver plans one task per repository (GitHub: the organisation's repositories, listed one request page per
+100; git: the clone paths), then Spark runs them (``sc.parallelize(tasks, len(tasks)).map(run_one)``, one
+partition each). A task:
 
-1. authenticates with its token (tasks take the names in ``token_envs`` round-robin, so the request budget
-   is spread over the tokens; the token itself stays in the task's environment, never in a task's data),
-2. collects its repository into its own staging warehouse ``lake.staging_path(DEST, repo)`` (the very
-   collector of ``collect github OWNER/REPO --lake``, derivation included),
-3. publishes that repository's partitions with :func:`impactlens.lake.publish_repository`, under the lake's
+1. collects its repository into its own staging warehouse ``lake.staging_path(DEST, repo)`` with the very
+   collector and derivation of the single-process ``collect github OWNER/REPO --lake`` / ``collect git PATH
+   --lake`` (a GitHub task authenticates with its token: tasks take the names in ``token_envs``
+   round-robin, so the request budget is spread over the tokens; the token itself stays in the task's
+   environment, never in a task's data),
+2. publishes that repository's partitions with :func:`impactlens.lake.publish_repository`, under the lake's
    writer lock: a repository's partitions are replaced, never appended to, so a task Spark runs again
    (``spark.task.maxFailures``) leaves each row once.
 
 A failed attempt raises so Spark retries it; the last attempt returns its error as the repository's status
-instead, so one bad repository does not lose the others' table. Identity resolution across repositories runs
-when the lake is read (:func:`impactlens.lake.materialise`).
+instead, so one bad repository does not lose the others' table. A failure no retry can mend (a path that is
+not a clone: :class:`Permanent`) is reported at its first attempt. Identity resolution across repositories
+runs when the lake is read (:func:`impactlens.lake.materialise`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ MAX_ATTEMPTS = 3
 TEST_FAIL_ONCE_ENV = "IMPACTLENS_TEST_FAIL_ONCE"
 
 
+class Permanent(Exception):
+    """A task's failure that no retry can mend (a path that is not a clone): :func:`run_one` reports it
+    at once instead of raising for Spark to run the task again."""
+
+
 @dataclass(frozen=True)
 class Task:
     """One repository to collect: ``repo`` ``owner/name``, the name of the environment variable holding
@@ -43,17 +52,86 @@ class Task:
     since: str | None = None
     config_path: str | None = None
 
+    def execute(self, attempt: int) -> "Outcome":
+        """Collect and publish the repository (attempt ``attempt``, 0 first); raises on failure."""
+        rows, requests, status = _collect_and_publish(self, attempt)
+        return Outcome(self.repo, rows, requests, status, attempt + 1)
+
+    def failed(self, status: str, attempts: int) -> "Outcome":
+        """The outcome of a task that failed with ``status``."""
+        return Outcome(self.repo, 0, 0, status, attempts)
+
+
+@dataclass(frozen=True)
+class GitTask:
+    """One clone to collect: ``path`` (read where the task runs: on a cluster every executor must see it),
+    ``dest`` the lake it publishes into (None: ``db``, the warehouse file several clones are collected into
+    one after another by ``collect git PATH PATH`` without ``--lake``), and ``collect git``'s options."""
+
+    path: str
+    dest: str | None
+    db: str | None = None
+    branch: str | None = None
+    since: str | None = None
+    config_path: str | None = None
+
+    def execute(self, attempt: int) -> "Outcome":
+        """Collect the clone (into its staging warehouse, then publish it into the lake, or into ``db``)
+        with :func:`impactlens.commands.git.collect_clone`; raises on failure, :class:`Permanent` when
+        ``path`` is not a clone."""
+        from impactlens import config as config_mod
+        from impactlens import lake, warehouse
+        from impactlens.collectors.git import open_repository
+        from impactlens.commands.git import collect_clone
+        from impactlens.derive import after_collection
+        from impactlens.errors import ImpactlensError
+
+        try:
+            open_repository(self.path)
+        except ImpactlensError as exc:
+            raise Permanent(str(exc)) from None
+        cfg = config_mod.resolve(Path(self.config_path) if self.config_path else None)
+        where = f"--lake {self.dest}" if self.dest is not None else f"--db {self.db}"
+
+        def job(key: str) -> warehouse.Job:  # as commands.job: a copy a killed derivation left is finished
+            return warehouse.Job(command=f"impactlens collect git {self.path} {where} (a fan-out task)",
+                                 resumes=key, finish=lambda con: after_collection(con, cfg))
+
+        result, _derived, staging = collect_clone(
+            Path(self.path), db=Path(self.db) if self.db else None, lake=Path(self.dest) if self.dest else None,
+            branch=self.branch, since=self.since, config=cfg, job=job)
+        if self.dest is not None:
+            lake.publish_repository(staging, self.dest, result.repo_id)
+            _die_once_in_tests(result.repo_id, attempt)
+        return Outcome(result.repo_id, result.commits_stored + result.files_stored, 0, "succeeded", attempt + 1,
+                       self.path)
+
+    def failed(self, status: str, attempts: int) -> "Outcome":
+        """The outcome of a task that failed with ``status``."""
+        return Outcome("", 0, 0, status, attempts, self.path)
+
+
+def plan_git(paths: Sequence[str | os.PathLike[str]], dest: str | os.PathLike[str] | None, *,
+             db: str | os.PathLike[str] | None = None, branch: str | None = None, since: str | None = None,
+             config_path: str | None = None) -> list[GitTask]:
+    """One :class:`GitTask` per clone path (``dest`` the lake; None: every clone into ``db`` in turn)."""
+    return [GitTask(str(p), str(dest) if dest is not None else None, str(db) if db is not None else None,
+                    branch, since, config_path) for p in paths]
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one task did: ``rows`` collected this run (rows written, all tables), ``requests`` sent,
-    ``status`` ``succeeded`` / ``failed: <message>`` / ``stopped: <rate limit message>``, ``attempts``."""
+    """What one task did: ``repo`` its repository id (``""`` when a clone could not be opened), ``rows``
+    collected this run (GitHub: rows written, all tables; git: commits plus file changes stored),
+    ``requests`` sent (GitHub; 0 for git), ``status`` ``succeeded`` / ``failed: <message>`` / ``stopped:
+    <rate limit message>``, ``attempts``, and ``path`` the clone a git task read (``""`` for GitHub)."""
 
     repo: str
     rows: int
     requests: int
     status: str
     attempts: int
+    path: str = ""
 
 
 def plan(repos: Sequence[str], dest: str | os.PathLike[str], token_envs: Sequence[str], *,
@@ -74,20 +152,30 @@ def _attempt() -> int:
     return context.attemptNumber() if context is not None else 0
 
 
-def run_one(task: Task, max_attempts: int = MAX_ATTEMPTS) -> Outcome:
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def run_one(task: "Task | GitTask", max_attempts: int = MAX_ATTEMPTS) -> Outcome:
     """Collect and publish one repository (runs in a Spark task; also callable directly).
 
     Raises (so Spark runs the task again) unless this is the last attempt, which returns the error as
-    the status."""
+    the status; a :class:`Permanent` failure is returned at once."""
     attempt = _attempt()
     try:
-        rows, requests, status = _collect_and_publish(task, attempt)
+        return task.execute(attempt)
+    except Permanent as exc:
+        return task.failed(f"failed: {_first_line(exc)}", attempt + 1)
     except Exception as exc:  # noqa: BLE001 - any failure is retried by Spark, then reported
         if attempt + 1 < max_attempts:
             raise
-        return Outcome(task.repo, 0, 0, f"failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                       attempt + 1)
-    return Outcome(task.repo, rows, requests, status, attempt + 1)
+        return task.failed(f"failed: {_first_line(exc)}", attempt + 1)
+
+
+def _die_once_in_tests(repo: str, attempt: int) -> None:
+    """The :data:`TEST_FAIL_ONCE_ENV` hook, called right after ``repo`` was published."""
+    if os.environ.get(TEST_FAIL_ONCE_ENV) == repo and attempt == 0:
+        raise RuntimeError(f"{TEST_FAIL_ONCE_ENV}: {repo} dies once after publishing")
 
 
 def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
@@ -115,13 +203,12 @@ def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
     if result.failures:
         raise RuntimeError(result.failures[0].error or "failed")
     lake.publish_repository(staging, task.dest, task.repo)
-    if os.environ.get(TEST_FAIL_ONCE_ENV) == task.repo and attempt == 0:
-        raise RuntimeError(f"{TEST_FAIL_ONCE_ENV}: {task.repo} dies once after publishing")
+    _die_once_in_tests(task.repo, attempt)
     status = f"stopped: {result.stopped}" if result.stopped else "succeeded"
     return rows, result.requests, status
 
 
-def run(tasks: Sequence[Task], *, master: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
+def run(tasks: "Sequence[Task | GitTask]", *, master: str | None = None, max_attempts: int = MAX_ATTEMPTS) -> list[Outcome]:
     """Run ``tasks`` on Spark, one partition each, every task tried up to ``max_attempts`` times.
 
     ``master`` defaults to ``local[2,max_attempts]`` (Spark's local mode only retries with the ``,F`` form);
@@ -140,20 +227,31 @@ def run(tasks: Sequence[Task], *, master: str | None = None, max_attempts: int =
     return sc.parallelize(list(tasks), len(tasks)).map(lambda t: run_one(t, max_attempts)).collect()
 
 
+def run_here(tasks: "Sequence[Task | GitTask]") -> list[Outcome]:
+    """Run ``tasks`` one after another in this process, each tried once (``collect git PATH PATH ...``
+    without ``--engine spark``): the same outcomes and table as :func:`run`, no Spark needed."""
+    return [run_one(t, 1) for t in tasks]
+
+
 def table(outcomes: Sequence[Outcome]) -> str:
-    """The per-repository result table (repo, rows, requests, status) as aligned text, with a total line."""
-    header = ("repository", "rows", "requests", "status")
+    """The per-repository result table as aligned text, with a total line: repository, rows, requests,
+    status for GitHub tasks; repository, path, rows, status for git tasks (outcomes with a ``path``)."""
+    git = any(o.path for o in outcomes)
+    header = ("repository", "path", "rows", "status") if git else ("repository", "rows", "requests", "status")
+    numeric = (2,) if git else (1, 2)
     lines: list[tuple[str, ...]] = [header]
     for o in outcomes:
         status = o.status if o.attempts <= 1 else f"{o.status} (attempt {o.attempts})"
-        lines.append((o.repo, f"{o.rows:,}", f"{o.requests:,}", status))
+        middle = (o.path or "-", f"{o.rows:,}") if git else (f"{o.rows:,}", f"{o.requests:,}")
+        lines.append((o.repo or "-", *middle, status))
     failed = sum(1 for o in outcomes if not o.status.startswith("succeeded"))
-    lines.append((f"{len(outcomes)} repositories", f"{sum(o.rows for o in outcomes):,}",
-                  f"{sum(o.requests for o in outcomes):,}", f"{failed} not succeeded"))
+    total = ("", f"{sum(o.rows for o in outcomes):,}") if git else (
+        f"{sum(o.rows for o in outcomes):,}", f"{sum(o.requests for o in outcomes):,}")
+    lines.append((f"{len(outcomes)} repositories", *total, f"{failed} not succeeded"))
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     out = []
     for line in lines:
-        out.append("  ".join((cell.rjust(w) if i in (1, 2) else cell.ljust(w)) for i, (cell, w)
+        out.append("  ".join((cell.rjust(w) if i in numeric else cell.ljust(w)) for i, (cell, w)
                              in enumerate(zip(line, widths))).rstrip())
     return "\n".join(out)
 

@@ -90,13 +90,7 @@ def collect_github_command(
             )
             changed = any(sum(repo.counts.values()) for repo in result.repositories)
             derived = after_run(con, cfg, this, changed=changed)
-    if not quiet:
-        typer.echo(result.summary())
-        if derived:
-            typer.echo(derived.summary())
-        typer.echo(f"Warehouse: {warehouse.resolve_path(db)}")
-    if lake is not None:
-        lake_cmd.publish(warehouse.resolve_path(db), lake, None, quiet)
+    lake_cmd.finish_collection(result.summary(), derived, warehouse.resolve_path(db), lake, None, quiet)
     if result.stopped:
         fail(result.stopped)
     if result.failures:

@@ -23,14 +23,19 @@ LakeOption = Annotated[Optional[Path], typer.Option(
     "--lake", help="A Delta Lake folder (docs/scale.md): collect into it / read from it instead of a --db file.")]
 
 
+def one_target(lake: Optional[Path], db: Optional[Path]) -> None:
+    """Exit with a one-line error (code 2) when a collector was given both ``--lake`` and ``--db``."""
+    if lake is not None and db is not None:
+        fail("give --db or --lake, not both (with --lake the collector writes DEST/_staging/<repo>.duckdb).")
+
+
 def staging_db(lake: Path, target: str, db: Optional[Path]) -> Path:
     """The warehouse a collector with ``--lake`` writes: its staging file for ``target`` in ``lake``.
 
     Exits with a one-line error (code 2) when ``--db`` was given too."""
     from impactlens import lake as lake_mod
 
-    if db is not None:
-        fail("give --db or --lake, not both (with --lake the collector writes DEST/_staging/<repo>.duckdb).")
+    one_target(lake, db)
     return lake_mod.staging_path(lake, target)
 
 
@@ -42,6 +47,21 @@ def publish(staging: Path, lake: Path, repos: Optional[list], quiet: bool) -> No
         result = lake_mod.publish(staging, lake, repos)
     if not quiet:
         typer.echo(result.summary())
+
+
+def finish_collection(summary: str, derived, db: Path, lake: Optional[Path], repos: Optional[list],
+                      quiet: bool) -> None:
+    """How a single-process collection ends: print its ``summary``, the derivation's line (``derived``, a
+    :class:`~impactlens.derive.Derived` or None when nothing was due) and the warehouse ``db`` it wrote
+    (unless ``quiet``), then, with ``lake``, publish ``repos`` (None: every repository) of ``db``, its
+    staging warehouse, into the lake (:func:`publish`)."""
+    if not quiet:
+        typer.echo(summary)
+        if derived:
+            typer.echo(derived.summary())
+        typer.echo(f"Warehouse: {db}")
+    if lake is not None:
+        publish(db, lake, repos, quiet)
 
 
 def materialised(lake: Path, config=None):

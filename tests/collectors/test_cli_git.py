@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from helpers import impactlens
+from impactlens import warehouse
 
 
 @pytest.fixture
@@ -131,3 +134,55 @@ def test_collect_reads_the_clone_and_writes_nothing_into_it(small_repo, tmp_path
     result = impactlens("collect", "git", str(bare), "--db", str(tmp_path / "b.duckdb"))
     assert result.returncode == 0, result.stderr
     assert (bare / "config").read_bytes() == bare_before
+
+
+def test_a_folder_of_clones_and_a_list_file_are_expanded_in_order_each_clone_once(make_repo, tmp_path):
+    from impactlens.commands.git import clone_paths
+
+    for name in ("zeta", "alpha"):
+        make_repo(f"src/{name}").commit("one")
+    (tmp_path / "src" / "notes").mkdir()  # not a clone: skipped inside a folder of clones
+    (tmp_path / "src" / "README").write_text("a file\n")
+    extra = make_repo("extra")
+    extra.commit("one")
+    listing = tmp_path / "clones.txt"
+    listing.write_text("# my clones\nextra\n\nsrc/alpha\n/no/such/clone\n")  # relative to the file's folder
+    got = clone_paths([tmp_path / "src", tmp_path / "src" / "README"], listing)
+    assert got == [tmp_path / "src" / "alpha", tmp_path / "src" / "zeta", tmp_path / "src" / "README",
+                   tmp_path / "extra", Path("/no/such/clone")]  # src/alpha listed again: once
+    # A folder with no clone under it stays itself, so the collector says what it is.
+    assert clone_paths([tmp_path / "src" / "notes"]) == [tmp_path / "src" / "notes"]
+
+
+def test_several_clones_are_collected_in_turn_and_a_bad_path_is_a_row_of_the_table(make_repo, tmp_path, db_path):
+    for name, n in (("api", 2), ("web", 1)):
+        repo = make_repo(f"src/{name}")
+        for i in range(n):
+            repo.write(f"f{i}.py", f"x = {i}\n")
+            repo.commit(f"change {i}")
+    result = impactlens("collect", "git", str(tmp_path / "src"), str(tmp_path / "missing"), "--db", str(db_path))
+    assert result.returncode == 2
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines[0] == ["repository", "path", "rows", "status"]
+    assert lines[1] == ["api", str(tmp_path / "src" / "api"), "4", "succeeded"]  # 2 commits + 2 file changes
+    assert lines[2] == ["web", str(tmp_path / "src" / "web"), "2", "succeeded"]
+    assert lines[3][:4] == ["-", str(tmp_path / "missing"), "0", "failed:"] and "does not exist" in result.stdout
+    assert lines[4] == ["3", "repositories", "6", "1", "not", "succeeded"]
+    assert result.stderr.startswith("impactlens: error: 1 of 3 repositories did not succeed")
+    with warehouse.read_only(db_path) as con:
+        assert con.sql("SELECT repo_id, count(*) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [
+            ("api", 2), ("web", 1)]
+
+
+def test_spark_needs_a_lake_and_one_clone_options_refuse_several(make_repo, tmp_path, db_path):
+    one = make_repo("one")
+    one.commit("one")
+    spark = impactlens("collect", "git", str(one.path), "--engine", "spark", "--db", str(db_path))
+    assert spark.returncode == 2 and "--engine spark needs --lake DEST" in spark.stderr
+    two = make_repo("two")
+    two.commit("one")
+    named = impactlens("collect", "git", str(one.path), str(two.path), "--name", "acme/x", "--db", str(db_path))
+    assert named.returncode == 2 and "--name and --web-url name one repository; 2 clones" in named.stderr
+    none = impactlens("collect", "git", "--db", str(db_path))
+    assert none.returncode == 2 and "no clone to collect" in none.stderr
+    assert not db_path.exists()

@@ -1,6 +1,7 @@
-"""`collect github OWNER --lake DEST --engine spark` (impactlens/commands/fanout.py, docs/scale.md "Collection fan-out"):
-one Spark task per repository against the local GitHub server, one task dying once after it published and
-Spark running it again; the lake must hold exactly the rows a single-process `collect github --lake` gives.
+"""`collect github OWNER --lake DEST --engine spark` and `collect git PATH... --lake DEST --engine spark`
+(impactlens/commands/fanout.py, docs/scale.md "Collection fan-out"): one Spark task per repository (against the
+local GitHub server; real git clones built here), one task dying once after it published and Spark running it
+again; the lake must hold exactly the rows single-process `collect github --lake` / `collect git --lake` give.
 
 Skips without pyspark or Java, like tests/metrics/test_spark.py."""
 
@@ -13,6 +14,7 @@ import sys
 
 import pytest
 
+from conftest import GitRepo
 from impactlens import lake
 from impactlens.commands import fanout
 
@@ -54,9 +56,23 @@ def test_result_table_lines_up_and_totals():
     assert lines[3].split() == ["2", "repositories", "1,203", "11", "0", "not", "succeeded"]
 
 
-def test_spark_fan_out_equals_a_single_process_collection_with_a_retried_task(tmp_path):
+def test_git_result_table_shows_the_path_and_the_failed_one():
+    text = fanout.table([fanout.Outcome("acme/api", 12, 0, "succeeded", 2, "/src/api"),
+                         fanout.Outcome("", 0, 0, "failed: /src/x does not exist", 1, "/src/x")])
+    lines = [line.split() for line in text.splitlines()]
+    assert lines[0] == ["repository", "path", "rows", "status"]
+    assert lines[1] == ["acme/api", "/src/api", "12", "succeeded", "(attempt", "2)"]
+    assert lines[2] == ["-", "/src/x", "0", "failed:", "/src/x", "does", "not", "exist"]
+    assert lines[3] == ["2", "repositories", "12", "1", "not", "succeeded"]
+
+
+def need_java() -> None:
     if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
         pytest.skip("no Java (java on the PATH or JAVA_HOME): Spark needs Java 17")
+
+
+def test_spark_fan_out_equals_a_single_process_collection_with_a_retried_task(tmp_path):
+    need_java()
     from github_server import TOKEN, Data, GitHubServer
 
     data = Data()
@@ -99,6 +115,61 @@ def test_spark_fan_out_equals_a_single_process_collection_with_a_retried_task(tm
     assert rows(many, "SELECT repo_id, number FROM pull_requests") == [
         ("acme/api", 1), ("acme/api", 2), ("acme/docs", 1), ("acme/web", 1)]
     for name, key in KEYS.items():  # no row twice, though acme/web published twice
+        cols = ", ".join(key)
+        assert many.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {name} GROUP BY {cols} HAVING count(*) > 1)"
+                        ).fetchall() == [(0,)], name
+
+
+#: The git tables' primary keys.
+GIT_KEYS = {"repositories": ("repo_id",), "commits": ("repo_id", "sha"), "commit_files": ("repo_id", "sha", "path"),
+            "commit_coauthors": ("repo_id", "sha", "email")}
+
+
+def test_git_fan_out_equals_single_process_collections_with_a_retried_task_and_a_bad_path(tmp_path):
+    need_java()
+    ada, bob = "Ada Lovelace <ada@example.com>", "Bob Byte <bob@example.com>"
+    clones = {}
+    for name, commits in (("api", [(ada, "2025-01-05"), (bob, "2025-02-06"), (ada, "2025-02-07")]),
+                          ("web", [(bob, "2025-03-01"), (ada, "2025-03-02")]), ("docs", [(ada, "2025-04-10")])):
+        repo = clones[name] = GitRepo(tmp_path / "src" / name)
+        for i, (who, day) in enumerate(commits):
+            repo.write(f"{name}/f{i}.py", f"x = {i}\n")
+            repo.commit(f"{name} change {i}" + ("\n\nCo-authored-by: Bob Byte <bob@example.com>" if i == 0 else ""),
+                        author=who, date=f"{day}T10:00:00+00:00")
+    single, spread = tmp_path / "single", tmp_path / "spread"
+    for repo in clones.values():  # the single-process collector, one clone per run
+        done = subprocess.run([sys.executable, "-m", "impactlens", "collect", "git", str(repo.path), "--lake",
+                               str(single), "-q"], env=env(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    missing = tmp_path / "src-elsewhere" / "gone"
+    done = subprocess.run([sys.executable, "-m", "impactlens", "collect", "git", str(tmp_path / "src"), str(missing),
+                           "--lake", str(spread), "--engine", "spark", "--master", "local[2,3]"],
+                          env=env(IMPACTLENS_TEST_FAIL_ONCE="web"), capture_output=True, text=True, timeout=240)
+    assert done.returncode == 2, done.stderr  # not every repository succeeded
+    assert "1 of 4 repositories did not succeed" in done.stderr
+    table = {line.split()[1]: line.split() for line in done.stdout.splitlines()[1:-2]}  # by path
+    assert sorted(table) == sorted([str(r.path) for r in clones.values()] + [str(missing)]), done.stdout
+    api = table[str(clones["api"].path)]
+    assert [api[0], *api[2:]] == ["api", "6", "succeeded"]  # 3 commits, 3 file changes
+    web = table[str(clones["web"].path)]
+    # web died once after publishing; Spark ran it again, which resumed its staging warehouse (0 new rows) and
+    # published the same partitions again.
+    assert [web[0], *web[2:]] == ["web", "0", "succeeded", "(attempt", "2)"], done.stdout
+    assert table[str(missing)][0] == "-" and "does not exist" in " ".join(table[str(missing)])
+    assert "(attempt" not in " ".join(table[str(missing)])  # a wrong path is not retried
+    assert done.stdout.splitlines()[-2].split() == ["4", "repositories", "8", "1", "not", "succeeded"]
+
+    one, many = lake.materialise(single), lake.materialise(spread)
+    for sql in ("SELECT * FROM commits", "SELECT * FROM commit_files", "SELECT * FROM commit_coauthors",
+                "SELECT repo_id, name, owner, url, source_path FROM repositories",
+                "SELECT identity_id, kind, value, first_seen_at, last_seen_at FROM identities",
+                "SELECT display_name FROM people"):
+        assert rows(many, sql) == rows(one, sql), sql
+    assert rows(many, "SELECT repo_id, count(*) FROM commits GROUP BY 1") == [("api", 3), ("docs", 1), ("web", 2)]
+    # Bob co-authored each first commit: api's and docs' (Ada's); web's first is his own, not a co-author row.
+    assert rows(many, "SELECT repo_id, email FROM commit_coauthors") == [("api", "bob@example.com"),
+                                                                         ("docs", "bob@example.com")]
+    for name, key in GIT_KEYS.items():  # no row twice, though web published twice
         cols = ", ".join(key)
         assert many.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {name} GROUP BY {cols} HAVING count(*) > 1)"
                         ).fetchall() == [(0,)], name
