@@ -191,8 +191,9 @@ def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
     staging = lake.staging_path(task.dest, task.repo)
     staging.parent.mkdir(parents=True, exist_ok=True)
     key = f"github {task.repo.lower()} since={task.since} include=[] exclude=[]"
+    # As commands.job and a git task: a copy a killed derivation left is finished, not refused.
     this = warehouse.Job(command=f"impactlens collect github {task.repo} --lake {task.dest} (a Spark task)",
-                         resumes=key)
+                         resumes=key, finish=lambda con: after_collection(con, cfg))
     with warehouse.writing(staging, job=this) as con:
         result = collect_github(con, task.repo, client=client, since=task.since, config=cfg)
         this.reached("derive")

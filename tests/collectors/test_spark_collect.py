@@ -173,3 +173,33 @@ def test_git_fan_out_equals_single_process_collections_with_a_retried_task_and_a
         cols = ", ".join(key)
         assert many.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {name} GROUP BY {cols} HAVING count(*) > 1)"
                         ).fetchall() == [(0,)], name
+
+
+def test_a_github_task_finishes_a_copy_a_killed_derivation_left(tmp_path):
+    """`collect github acme/api --since ... --lake` killed while deriving leaves its staging copy half-derived; a
+    fan-out task for the same repository with other options (so it does not resume that run) finishes the copy's
+    derivation and publishes it before its own work, as `impactlens.commands.job` does for any command, instead
+    of refusing it. The task runs here without Spark: the Task.execute a Spark partition calls."""
+    from github_server import TOKEN, Data, GitHubServer
+
+    data = Data()
+    ada = data.user("ada")
+    repo = data.repository("acme/api")
+    data.pull_request(repo, 1, author=ada, created="2025-05-11T09:00:00Z", state="MERGED",
+                      merged="2025-05-12T09:00:00Z", merged_by=ada, commits=["2025-05-11T08:00:00Z"])
+    dest = tmp_path / "lake"
+    with GitHubServer(data) as server:
+        killed = subprocess.run(
+            [sys.executable, "-m", "impactlens", "collect", "github", "acme/api", "--api-url", server.api_url,
+             "--since", "2025-01-01", "--lake", str(dest)], capture_output=True, text=True, timeout=300,
+            env={**os.environ, "GITHUB_TOKEN": TOKEN, "IMPACTLENS_TEST_DIE_IN": "derive"})
+        assert killed.returncode == -9, killed.stderr
+        task = fanout.Task("acme/api", str(dest), "GITHUB_TOKEN", api_url=server.api_url)
+        os.environ["GITHUB_TOKEN"] = TOKEN
+        try:
+            outcome = task.execute(0)
+        finally:
+            del os.environ["GITHUB_TOKEN"]
+    assert outcome.status == "succeeded", outcome
+    read = lake.open_lake(dest)
+    assert read.sql("SELECT repo_id, number FROM pull_requests").fetchall() == [("acme/api", 1)]
