@@ -98,6 +98,7 @@ def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
 
     owner, name = task.repo.split("/", 1)
     cfg = config_mod.resolve(Path(task.config_path) if task.config_path else None)
+    lake.configure(cfg.lake.storage_options)  # a remote lake: the executor's environment holds the credentials
     client = GitHubClient.from_environment(api_url=task.api_url, token_env=task.token_env or "", owner=owner,
                                            repo=name)
     staging = lake.staging_path(task.dest, task.repo)

@@ -38,7 +38,7 @@ def collect_git_command(
         cfg = config_mod.resolve(config)
         repo = open_repository(path)  # validate before touching the warehouse
         if lake is not None:  # the collector writes its own staging warehouse, then publishes into the lake
-            db = lake_cmd.staging_db(lake, name or repository_id(repo, web_url)[0], db)
+            db = lake_cmd.staging_db(lake, name or repository_id(repo, web_url)[0], db, cfg)
         # A run killed part-way is continued by the next run of the same repository, branch and --since.
         this = job(resumes=f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}", config=cfg)
         with progress(quiet, "commits") as bar, warehouse.writing(db, job=this) as con:
