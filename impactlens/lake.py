@@ -200,12 +200,13 @@ def _describe(exc: BaseException, dest: str) -> str:
     delta-rs gives (colours, a chain of causes, the server's XML) is reduced to its status and error code."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     code = m.group(1) if (m := re.search(r"<Code>([^<]+)</Code>", text)) else None
-    status = m.group(1) if (m := re.search(r"\b([45]\d\d) [A-Z][A-Za-z ]+", text)) else None
+    status = m.group(0).strip() if (m := re.search(r"\b[45]\d\d [A-Z][A-Za-z ]+", text)) else None
     endpoint = _options.get("AWS_ENDPOINT_URL") or _options.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL") or ""
     endpoint = re.sub(r"//[^/@]*@", "//", endpoint)  # no user:password@ of a URL
     where = f" (endpoint {endpoint})" if endpoint else ""
-    if code in _CREDENTIAL_CODES or status in ("401 Unauthorized", "403 Forbidden"):
-        return (f"the object store refused the credentials for lake {dest}{where}: {status or ''} {code or ''}. "
+    if code in _CREDENTIAL_CODES or (status or "").startswith(("401", "403")):
+        said = " ".join(x for x in (status, code) if x)
+        return (f"the object store refused the credentials for lake {dest}{where}: {said}. "
                 "Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the store's own credentials: docs/scale.md).")
     if code == "NoSuchBucket" or "NoSuchBucket" in text:
         return f"lake {dest}: the bucket does not exist{where}; create it first."
