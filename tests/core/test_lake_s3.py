@@ -249,8 +249,10 @@ def test_a_commit_that_loses_the_race_is_retried_and_keeps_the_winners_rows(aws,
         return original(self, source, *args, **kwargs)
 
     monkeypatch.setattr(deltalake.DeltaTable, "merge", merge_after_another_writer)
+    waits: list[float] = []
+    monkeypatch.setattr(lake.time, "sleep", waits.append)  # lake's retry loop waits before each new attempt
     result = lake.publish(staging, dest)
-    assert raced  # the race happened
+    assert raced and waits == [0.2]  # the race happened, our commit failed once and was retried once
     assert "identities" in [t.table for t in result.changed]
     read = lake.open_lake(dest)
     assert read.sql("SELECT identity_id, display_name FROM identities WHERE kind = 'email' ORDER BY 1").fetchall() == [
