@@ -113,7 +113,7 @@ class ExportResult:
 #: A URL delta-rs opens through object_store (``s3://``, ``gs://``, ``az://``, ``abfss://``, ``memory://``...).
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 #: ``Path("s3://b/p")`` is ``s3:/b/p``: the schemes whose collapsed form :func:`location` restores.
-_COLLAPSED = re.compile(r"^(s3|s3a|gs|gcs|az|abfs|abfss|adl|azure|file|memory|lakefs|hdfs):/(?!/)")
+_COLLAPSED = re.compile(r"^(s3|s3a|gs|gcs|az|abfs|abfss|adl|azure|memory|lakefs|hdfs):/(?!/)")
 #: Environment variables holding object-store secrets: redacted from every message (impactlens.redact).
 SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY",
               "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET", "GOOGLE_SERVICE_ACCOUNT_KEY")
@@ -126,7 +126,7 @@ def location(dest: str | os.PathLike[str]) -> str:
     """``dest`` as this module stores it: a local path (``file://`` URLs made paths), or an object-store URL
     without a trailing ``/`` (a ``Path`` that collapsed ``s3://`` to ``s3:/`` is repaired)."""
     text = _COLLAPSED.sub(r"\1://", os.fspath(dest))
-    if text.startswith("file://"):
+    if text.startswith("file:/"):  # file:///x, or file:/x from a Path
         from urllib.parse import unquote, urlparse
 
         return unquote(urlparse(text).path)
@@ -153,9 +153,9 @@ def configure(options: Mapping[str, str] | None) -> None:
 
 
 def storage_options(dest: str | os.PathLike[str]) -> dict[str, str] | None:
-    """The ``storage_options`` to open ``dest`` with: None for a local lake, else the :func:`configure` d
-    options (credentials come from the environment, which delta-rs reads). Remembers the environment's
-    object-store secrets for redaction."""
+    """The ``storage_options`` to open ``dest`` with: None for a local lake, else the options given to
+    :func:`configure` (credentials come from the environment, which delta-rs reads). Remembers the
+    environment's object-store secrets for redaction."""
     if not is_remote(dest):
         return None
     from impactlens import redact

@@ -297,6 +297,7 @@ def test_locations_staging_and_configured_options(tmp_path, monkeypatch):
     assert lake.location(Path("s3://bucket/prefix")) == "s3://bucket/prefix"
     assert lake.location("s3://bucket/prefix/") == "s3://bucket/prefix"
     assert lake.location(f"file://{tmp_path}/lake") == f"{tmp_path}/lake"
+    assert lake.location(Path(f"file://{tmp_path}/lake")) == f"{tmp_path}/lake"
     assert lake.is_remote("gs://b/p") and lake.is_remote("abfss://c@acct.dfs.core.windows.net/p")
     assert not lake.is_remote(tmp_path / "lake") and not lake.is_remote(f"file://{tmp_path}")
     assert lake.table_path("s3://b/p/", "commits") == "s3://b/p/commits"
