@@ -335,7 +335,7 @@ def test_a_secret_in_an_object_store_error_is_redacted(monkeypatch):
 
 
 def test_threads_publishing_into_one_s3_lake(aws, tmp_path):
-    """Publishes from threads of one process (what a Spark executor with several task slots does)."""
+    """Three threads of one process publishing at once (a program driving lake.publish itself)."""
     repos = []
     for name in ("t1", "t2", "t3"):
         repo = GitRepo(tmp_path / name)
