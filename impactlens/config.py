@@ -20,6 +20,8 @@ Sections (all shown by ``impactlens config show``):
 * ``[digest]``: alert thresholds of ``impactlens digest`` and its webhook (docs/assistant.md).
 * ``[access]``: optional sign-in for a team dashboard (``sign_in``) and who sees what: ``admins`` (emails that
   see everything) and ``[access.leads]`` (team id = list of lead emails); docs/dashboard.md "Sign-in".
+* ``[lake.storage_options]``: delta-rs storage options for a lake on object storage (endpoint, region,
+  ``AWS_ALLOW_HTTP``...; docs/scale.md "Object storage"). No secrets: credentials come from the environment.
 """
 
 from __future__ import annotations
@@ -161,14 +163,31 @@ DEFAULTS: dict[str, Any] = {
         "webhook_url": "",
         "webhook_format": "slack",
     },
+    # A lake on object storage (--lake s3://bucket/prefix): delta-rs storage options over the environment's,
+    # e.g. AWS_ENDPOINT_URL = "http://minio:9000", AWS_REGION, AWS_ALLOW_HTTP = "true" (docs/scale.md).
+    "lake": {
+        "storage_options": {},  # option name = string value; credentials belong in the environment
+    },
 }
 
 
 #: Tables whose keys are the user's own (team ids): each value must be a list of strings.
 _FREE_TABLES = {"access.leads"}
+#: Tables whose keys are the user's own (storage option names): each value must be a string.
+_FREE_STRING_TABLES = {"lake.storage_options"}
+#: Storage options that are credentials: refused in the file (``impactlens config show`` prints it).
+_SECRET_WORDS = ("SECRET", "TOKEN", "PASSWORD", "ACCOUNT_KEY", "ACCESS_KEY", "SAS", "SERVICE_ACCOUNT_KEY")
 
 
 def _check(data: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
+    if where in _FREE_STRING_TABLES:
+        for key, value in data.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"'{where}.{key}' must be a string.")
+            if any(word in key.upper() for word in _SECRET_WORDS) and "KEY_ID" not in key.upper():
+                raise ConfigError(f"'{where}.{key}' is a credential: set it in the environment ({key.upper()}), "
+                                  "not in the configuration file (docs/scale.md).")
+        return
     if where in _FREE_TABLES:
         for key, value in data.items():
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -326,6 +345,13 @@ class Digest(_Section):
 
 
 @dataclass(frozen=True)
+class Lake(_Section):
+    """``[lake]``: ``storage_options`` (option name -> string) a lake on object storage is opened with."""
+
+    storage_options: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Config(_Section):
     """The effective configuration: one frozen section per table of ``impactlens.toml``.
 
@@ -344,6 +370,7 @@ class Config(_Section):
     dashboard: Me
     access: Access
     digest: Digest
+    lake: Lake
 
     def as_dict(self) -> dict[str, Any]:
         """The configuration as plain TOML-shaped data (tables as dicts, tuples as lists)."""
@@ -353,7 +380,7 @@ class Config(_Section):
 _SECTIONS: dict[str, type[_Section]] = {
     "categories": Categories, "bots": Bots, "incidents": Incidents, "deployments": Deployments,
     "business_hours": BusinessHours, "people": People, "review": Review, "assistant": Me,
-    "dashboard": Me, "access": Access, "digest": Digest,
+    "dashboard": Me, "access": Access, "digest": Digest, "lake": Lake,
 }
 
 

@@ -10,7 +10,11 @@ Layout (one job: this module knows where every row of a lake lives):
 * Every commit this module makes records ``impactlens.schema_version`` (the warehouse migration the rows
   follow); readers refuse a lake of another version (:class:`LakeError`, one line naming the fix).
 * ``DEST/_staging/<slug>.duckdb`` are the private warehouses of collectors writing into the lake
-  (:func:`staging_path`), one per repository or target.
+  (:func:`staging_path`), one per repository or target; for a lake on object storage they stay on local disk.
+* ``DEST`` is a local folder or an object-store URL delta-rs takes (``s3://bucket/prefix``, ``gs://``,
+  ``az://``, ``abfss://``...): :func:`location`, :func:`storage_options`. Writers of a local lake take turns
+  on a lock file; on object storage, Delta's optimistic concurrency (conditional put of the next log file,
+  commit retries) keeps concurrent writers apart.
 
 Writes are incremental: for each partition (repository, month) the row count and a sum of row hashes are
 compared between the source warehouse and the lake, and only the partitions that differ are replaced, in
@@ -21,6 +25,8 @@ replaced whole when they differ (:func:`export`) or merged by primary key (:func
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import re
@@ -28,7 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
@@ -102,24 +108,173 @@ class ExportResult:
                 f"{rows:,} rows) in {self.seconds:.1f} s.")
 
 
-# -- paths -----------------------------------------------------------------------------------------
+# -- where a lake lives ------------------------------------------------------------------------------
+
+#: A URL delta-rs opens through object_store (``s3://``, ``gs://``, ``az://``, ``abfss://``, ``memory://``...).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
+#: ``Path("s3://b/p")`` is ``s3:/b/p``: the schemes whose collapsed form :func:`location` restores.
+_COLLAPSED = re.compile(r"^(s3|s3a|gs|gcs|az|abfs|abfss|adl|azure|memory|lakefs|hdfs):/(?!/)")
+#: Environment variables holding object-store secrets: redacted from every message (impactlens.redact).
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY",
+              "AZURE_STORAGE_SAS_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_SECRET", "GOOGLE_SERVICE_ACCOUNT_KEY")
+#: Where the staging warehouses of collectors publishing into a remote lake live (default: the user cache).
+STAGING_ENV = "IMPACTLENS_LAKE_STAGING"
+_options: dict[str, str] = {}
+
+
+def location(dest: str | os.PathLike[str]) -> str:
+    """``dest`` as this module stores it: a local path (``file://`` URLs made paths), or an object-store URL
+    without a trailing ``/`` (a ``Path`` that collapsed ``s3://`` to ``s3:/`` is repaired)."""
+    text = _COLLAPSED.sub(r"\1://", os.fspath(dest))
+    if text.startswith("file:/"):  # file:///x, or file:/x from a Path
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(text).path)
+    return text.rstrip("/") if _URL.match(text) else text
+
+
+def is_remote(dest: str | os.PathLike[str]) -> bool:
+    """Whether the lake ``dest`` is on object storage (a URL other than ``file://``), not a local folder."""
+    return bool(_URL.match(location(dest)))
+
+
+def configure(options: Mapping[str, str] | None) -> None:
+    """Set the delta-rs storage options (``[lake.storage_options]`` of the configuration: endpoint, region,
+    ``AWS_ALLOW_HTTP``...) every remote lake of this process is opened with, over what delta-rs reads from
+    the environment itself (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``,
+    ``AWS_ENDPOINT_URL``, ``AZURE_STORAGE_*``, ``GOOGLE_*``...). Values are redacted from messages."""
+    from impactlens import redact
+
+    _options.clear()
+    _options.update({str(k): str(v) for k, v in (options or {}).items()})
+    for key, value in _options.items():
+        if any(word in key.upper() for word in ("SECRET", "TOKEN", "KEY", "PASSWORD", "SAS")):
+            redact.remember(value)
+
+
+def storage_options(dest: str | os.PathLike[str]) -> dict[str, str] | None:
+    """The ``storage_options`` to open ``dest`` with: None for a local lake, else the options given to
+    :func:`configure` (credentials come from the environment, which delta-rs reads). Remembers the
+    environment's object-store secrets for redaction."""
+    if not is_remote(dest):
+        return None
+    from impactlens import redact
+
+    for name in SECRET_ENV:
+        redact.remember(os.environ.get(name))
+    return dict(_options)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _storage_errors(function: _F) -> _F:
+    """Turn the object-store errors delta-rs raises while ``function`` works on a remote lake (its ``dest``
+    argument) into one-line :class:`LakeError` s (:func:`_describe`)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            from deltalake.exceptions import DeltaError
+
+            if isinstance(exc, ImpactlensError) or not isinstance(exc, (OSError, DeltaError)):
+                raise
+            dest = signature.bind_partial(*args, **kwargs).arguments.get("dest")
+            if dest is None or not is_remote(dest):
+                raise
+            raise LakeError(_describe(exc, location(dest))) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "ExpiredToken",
+                     "InvalidToken", "AuthorizationHeaderMalformed", "InvalidClientTokenId", "AuthenticationFailed",
+                     "AuthorizationFailure", "AuthorizationPermissionMismatch"}
+
+
+def _describe(exc: BaseException, dest: str) -> str:
+    """One line saying why the object store refused or could not be reached, and what to check. The text
+    delta-rs gives (colours, a chain of causes, the server's XML) is reduced to its status and error code."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    code = m.group(1) if (m := re.search(r"<Code>([^<]+)</Code>", text)) else None
+    status = m.group(0).strip() if (m := re.search(r"\b[45]\d\d [A-Z][A-Za-z ]+", text)) else None
+    endpoint = _options.get("AWS_ENDPOINT_URL") or _options.get("endpoint") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    endpoint = re.sub(r"//[^/@]*@", "//", endpoint)  # no user:password@ of a URL
+    where = f" (endpoint {endpoint})" if endpoint else ""
+    if code in _CREDENTIAL_CODES or (status or "").startswith(("401", "403")):
+        said = " ".join(x for x in (status, code) if x)
+        return (f"the object store refused the credentials for lake {dest}{where}: {said}. "
+                "Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the store's own credentials: docs/scale.md).")
+    if code == "NoSuchBucket" or "NoSuchBucket" in text:
+        return f"lake {dest}: the bucket does not exist{where}; create it first."
+    lowered = text.lower()
+    if any(s in lowered for s in ("error sending request", "connect", "timed out", "dns error", "connection refused")):
+        return (f"cannot reach the object store of lake {dest}{where}: {_last_cause(text)}. Check AWS_ENDPOINT_URL "
+                "(and AWS_ALLOW_HTTP=true for an http:// endpoint) and the network.")
+    return f"lake {dest}: {type(exc).__name__}: {_first_line(text)}"
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip().lstrip("↳").strip() for line in text.splitlines() if line.strip().lstrip("↳").strip()]
+
+
+def _first_line(text: str) -> str:
+    lines = _lines(text)
+    return lines[0][:300] if lines else "(no message)"
+
+
+def _last_cause(text: str) -> str:
+    lines = [line for line in _lines(text) if not line.startswith("<")]
+    return lines[-1][:200] if lines else "(no message)"
+
 
 def table_path(dest: str | os.PathLike[str], table: str) -> str:
-    """Where table ``table`` of the lake ``dest`` lives (``DEST/<table>``)."""
-    return str(Path(dest) / table)
+    """Where table ``table`` of the lake ``dest`` lives (``DEST/<table>``, a path or a URL)."""
+    loc = location(dest)
+    return f"{loc}/{table}" if is_remote(loc) else str(Path(loc) / table)
 
 
 def staging_path(dest: str | os.PathLike[str], target: str) -> Path:
     """The private staging warehouse a collector of ``target`` (``owner/name``, a folder name) writes
     before publishing into ``dest``: ``DEST/_staging/<slug>.duckdb``, slug = ``target`` with every run of
-    characters other than letters, digits, ``.``, ``_`` and ``-`` made ``__``."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "__", target.strip().strip("/").lower()) or "repository"
-    return Path(dest) / STAGING / f"{slug}.duckdb"
+    characters other than letters, digits, ``.``, ``_`` and ``-`` made ``__``. For a lake on object
+    storage the file stays on local disk: ``$IMPACTLENS_LAKE_STAGING`` (default
+    ``~/.cache/impactlens/lake-staging``, ``$XDG_CACHE_HOME`` honoured) ``/<lake URL slug>/<slug>.duckdb``,
+    so a re-run on this machine is incremental."""
+    def slugify(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "__", text.strip().strip("/").lower())
+
+    slug = slugify(target) or "repository"
+    loc = location(dest)
+    if not is_remote(loc):
+        return Path(loc) / STAGING / f"{slug}.duckdb"
+    root = os.environ.get(STAGING_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "impactlens" / "lake-staging"
+    return Path(root) / slugify(loc) / f"{slug}.duckdb"
 
 
+@_storage_errors
 def tables(dest: str | os.PathLike[str]) -> list[str]:
-    """The names of the Delta tables in the lake ``dest`` (folders holding a ``_delta_log``), sorted."""
-    root = Path(dest)
+    """The names of the Delta tables in the lake ``dest`` (folders holding a ``_delta_log``), sorted.
+
+    Raises:
+        LakeError: a remote lake whose store refuses the credentials or cannot be reached.
+    """
+    loc = location(dest)
+    if is_remote(loc):
+        from deltalake import DeltaTable
+        from deltalake._internal import DeltaFileSystemHandler
+        from pyarrow.fs import FileType
+
+        options = storage_options(loc)
+        listing = DeltaFileSystemHandler(loc, options).get_file_info_selector("", allow_not_found=True)
+        names = {info.path.rstrip("/").rsplit("/", 1)[-1] for info in listing if info.type == FileType.Directory}
+        return sorted(n for n in names if not n.startswith("_")
+                      and DeltaTable.is_deltatable(table_path(loc, n), options))
+    root = Path(loc)
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if not p.name.startswith("_") and (p / "_delta_log").is_dir())
@@ -146,6 +301,7 @@ def _last_metadata(dt: Any) -> dict[str, Any] | None:
     return None
 
 
+@_storage_errors
 def table_info(dest: str | os.PathLike[str], table: str) -> TableInfo | None:
     """The :class:`TableInfo` of ``table`` in ``dest``; None when there is no such Delta table.
 
@@ -155,9 +311,10 @@ def table_info(dest: str | os.PathLike[str], table: str) -> TableInfo | None:
     from deltalake import DeltaTable
 
     path = table_path(dest, table)
-    if not DeltaTable.is_deltatable(path):
+    options = storage_options(dest)
+    if not DeltaTable.is_deltatable(path, options):
         return None
-    dt = DeltaTable(path)
+    dt = DeltaTable(path, storage_options=options)
     meta = _last_metadata(dt)
     if meta is None:
         raise LakeError(f"{path} is a Delta table impactlens did not write (no {VERSION_KEY} in its last "
@@ -167,6 +324,7 @@ def table_info(dest: str | os.PathLike[str], table: str) -> TableInfo | None:
                      meta.get(RESOLVED_KEY, "true") == "true")
 
 
+@_storage_errors
 def check(dest: str | os.PathLike[str]) -> dict[str, TableInfo]:
     """Every table of the lake ``dest`` by name, after checking they follow this code's schema version.
 
@@ -211,12 +369,12 @@ def _register(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], info
     """
     from deltalake import DeltaTable
 
-    dt = DeltaTable(table_path(dest, info.name))
+    dt = DeltaTable(table_path(dest, info.name), storage_options=storage_options(dest))
     cols = [f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t in info.columns]
     if MONTH_COLUMN in info.partition_by:
         cols.append(f"CAST({_quote(MONTH_COLUMN)} AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
     raw = f"_lake_raw_{info.name}"
-    if dt.protocol().reader_features:
+    if dt.protocol().reader_features or is_remote(dest):  # DuckDB reads s3:// only with httpfs (not offline)
         con.register(raw, dt.to_pyarrow_dataset())
         source = _quote(raw)
     else:
@@ -237,6 +395,7 @@ def _unregister(con: duckdb.DuckDBPyConnection, info: TableInfo) -> None:
     con.unregister(f"_lake_raw_{info.name}")  # a no-op when the table was read from its parquet files
 
 
+@_storage_errors
 def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection (in memory, or ``con``) with one view per lake table, named as in the warehouse,
     with the warehouse's columns and types (the partition column ``lake_month`` is left out).
@@ -259,6 +418,7 @@ def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | Non
     return con
 
 
+@_storage_errors
 def needs_resolution(dest: str | os.PathLike[str]) -> bool:
     """Whether the lake's people were merged from collectors' staging warehouses (:func:`publish`), so
     identity resolution must run across all repositories before metrics read it (:func:`materialise`)."""
@@ -266,6 +426,7 @@ def needs_resolution(dest: str | os.PathLike[str]) -> bool:
     return info is not None and not info.resolved
 
 
+@_storage_errors
 def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | None = None, *,
                 config: Config | None = None) -> duckdb.DuckDBPyConnection:
     """Copy the lake ``dest`` into a warehouse (a DuckDB file at ``path``, or in memory) and return it open
@@ -407,7 +568,8 @@ def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whol
         try:
             write_deltalake(path, data, mode="overwrite", predicate=None if whole else predicate,
                             partition_by=list(source.partition_by) or None,
-                            schema_mode="overwrite" if whole else None, commit_properties=props)
+                            schema_mode="overwrite" if whole else None, commit_properties=props,
+                            storage_options=storage_options(dest))
             break
         except CommitFailedError:  # another writer committed first (delta-rs retries some conflicts itself)
             if attempt == 4:
@@ -415,7 +577,7 @@ def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whol
             time.sleep(0.2 * (attempt + 1))
     from deltalake import DeltaTable
 
-    return DeltaTable(path).version()
+    return DeltaTable(path, storage_options=storage_options(dest)).version()
 
 
 def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
@@ -468,10 +630,17 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
 @contextmanager
 def _locked(dest: str) -> Iterator[None]:
     """Hold ``DEST/_impactlens.lock`` while writing a local lake: publishes and exports into one lake take
-    turns (each is short), so no two merges of the unpartitioned tables race. (On object storage, delta-rs's
-    own conflict checks are what keep concurrent writers apart.)"""
+    turns (each is short), so no two merges of the unpartitioned tables race. On object storage there is no
+    lock (a file there cannot be one): Delta's optimistic concurrency keeps concurrent writers apart. delta-rs
+    puts the next ``_delta_log`` file only if it does not exist (S3 ``If-None-Match: *``; GCS and Azure have
+    their own conditional create), so of two commits of one version one wins; the other is checked against
+    the winner (no conflict when they touched different partitions: it commits as the next version) or
+    fails with ``CommitFailedError``, which :func:`_write` and :func:`_merge` retry from a fresh snapshot."""
     from filelock import FileLock, Timeout
 
+    if is_remote(dest):
+        yield
+        return
     Path(dest).mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(Path(dest) / "_impactlens.lock"), timeout=LOCK_TIMEOUT):
@@ -481,6 +650,7 @@ def _locked(dest: str) -> Iterator[None]:
                         "try again when it is done.") from None
 
 
+@_storage_errors
 def upgrade(dest: str | os.PathLike[str]) -> int:
     """Bring the lake ``dest`` to this code's schema version in place; returns that version.
 
@@ -507,7 +677,7 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
     if found - {old, warehouse.SCHEMA_VERSION}:
         raise LakeError(f"lake {dest} holds tables of schema versions {sorted(found)}: export a current "
                         f"warehouse into a new folder instead.")
-    dest = str(dest)
+    dest = location(dest)
     con = duckdb.connect()
     with _locked(dest), con:
         warehouse._configure(con)
@@ -545,6 +715,7 @@ def _open_source(source: duckdb.DuckDBPyConnection | str | os.PathLike[str]) -> 
     return source, False
 
 
+@_storage_errors
 def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str]) -> ExportResult:
     """Write every table of the warehouse ``source`` (an open connection or a file path) into the lake
     ``dest``, creating it if needed; incremental and idempotent (module docstring): a partition whose row
@@ -558,7 +729,7 @@ def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str
 
     started = time.perf_counter()
     con, owned = _open_source(source)
-    dest = str(dest)
+    dest = location(dest)
     try:
         infos = {name: table_info(dest, name) for name in tables(dest)}
         for info in infos.values():
@@ -579,6 +750,7 @@ def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str
     return result
 
 
+@_storage_errors
 def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str],
             repos: Sequence[str] | None = None) -> ExportResult:
     """Publish the repositories ``repos`` (default: every ``repositories.repo_id`` of ``staging``) from a
@@ -599,7 +771,7 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
 
     started = time.perf_counter()
     con, owned = _open_source(staging)
-    dest = str(dest)
+    dest = location(dest)
     try:
         if repos is None:
             repos = [r[0] for r in con.execute("SELECT repo_id FROM repositories ORDER BY 1").fetchall()]
@@ -659,7 +831,7 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     props = CommitProperties(custom_metadata=_metadata(source, False, "publish"))
     for attempt in range(5):
         try:
-            (DeltaTable(table_path(dest, source.name))
+            (DeltaTable(table_path(dest, source.name), storage_options=storage_options(dest))
              .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
              .when_matched_update_all().when_not_matched_insert_all().execute())
             break
@@ -667,12 +839,14 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
-    result.rows, result.version = news.num_rows, DeltaTable(table_path(dest, source.name)).version()
+    result.rows, result.version = news.num_rows, DeltaTable(table_path(dest, source.name),
+                                                            storage_options=storage_options(dest)).version()
     return result
 
 
 __all__ = [
     "COLUMNS_KEY", "ExportResult", "LakeError", "MONTHLY", "MONTH_COLUMN", "TableInfo", "TableWrite", "VERSION_KEY",
-    "check", "export", "materialise", "needs_resolution", "open_lake", "publish", "publish_repository",
-    "staging_path", "table_info", "table_path", "tables", "upgrade",
+    "check", "configure", "export", "is_remote", "location", "materialise", "needs_resolution", "open_lake",
+    "publish", "publish_repository", "staging_path", "storage_options", "table_info", "table_path", "tables",
+    "upgrade",
 ]

@@ -177,8 +177,9 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser tab.")] = False,
         address: AddressOption = None,
         config: ConfigOption = None,
-        lake: Annotated[Optional[Path], typer.Option(
-            "--lake", help="Serve a Delta Lake folder (docs/scale.md), copied into a temporary warehouse at start.")] = None,
+        lake: Annotated[Optional[str], typer.Option(
+            "--lake", help="Serve a Delta Lake folder or object-store URL (docs/scale.md), copied into a temporary "
+                           "warehouse at start.")] = None,
     ) -> None:
         """Serve the dashboard (My impact, Promotion case, Team health) on the warehouse, read-only.
 

@@ -6,7 +6,7 @@
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import DbOption, user_errors
+from impactlens.commands import ConfigOption, DbOption, user_errors
 from impactlens.commands import lake as lake_cmd
 
 db_app = typer.Typer(help="Inspect and upgrade the warehouse file.", no_args_is_help=True)
@@ -37,12 +37,13 @@ def db_info(db: DbOption = None) -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(db: DbOption = None, lake: lake_cmd.LakeOption = None) -> None:
+def db_upgrade(db: DbOption = None, lake: lake_cmd.LakeOption = None, config: ConfigOption = None) -> None:
     """Migrate the warehouse (or, with --lake, a lake in place) to this version's schema."""
     if lake is not None:
         from impactlens import lake as lake_mod
 
         with user_errors():
+            lake_cmd.use_config(config)
             version = lake_mod.upgrade(lake)
         typer.echo(f"{lake}: schema version {version}")
         return

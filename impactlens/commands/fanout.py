@@ -98,7 +98,7 @@ class GitTask:
                                  resumes=key, finish=lambda con: after_collection(con, cfg))
 
         result, _derived, staging = collect_clone(
-            Path(self.path), db=Path(self.db) if self.db else None, lake=Path(self.dest) if self.dest else None,
+            Path(self.path), db=Path(self.db) if self.db else None, lake=self.dest,
             branch=self.branch, since=self.since, config=cfg, job=job)
         if self.dest is not None:
             lake.publish_repository(staging, self.dest, result.repo_id)
@@ -186,6 +186,7 @@ def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
 
     owner, name = task.repo.split("/", 1)
     cfg = config_mod.resolve(Path(task.config_path) if task.config_path else None)
+    lake.configure(cfg.lake.storage_options)  # a remote lake: the executor's environment holds the credentials
     client = GitHubClient.from_environment(api_url=task.api_url, token_env=task.token_env or "", owner=owner,
                                            repo=name)
     staging = lake.staging_path(task.dest, task.repo)

@@ -65,7 +65,7 @@ def clone_paths(args: List[Path], paths_from: Optional[Path] = None) -> List[Pat
     return unique
 
 
-def collect_clone(path: Path, *, db: Optional[Path], lake: Optional[Path], branch: Optional[str],
+def collect_clone(path: Path, *, db: Optional[Path], lake: Optional[str], branch: Optional[str],
                   since: Optional[str], config: Any, job: Callable[[str], warehouse.Job],
                   name: Optional[str] = None, web_url: Optional[str] = None, bar: Any = None) -> tuple:
     """Collect the clone at ``path`` into ``db`` (with ``lake``: its staging warehouse
@@ -80,13 +80,12 @@ def collect_clone(path: Path, *, db: Optional[Path], lake: Optional[Path], branc
     Raises:
         CollectionError: ``path`` is not a clone with commits, the branch is unknown, git fails part-way.
     """
-    from impactlens import lake as lake_mod
     from impactlens.collectors.git import collect_git, open_repository, repository_id
     from impactlens.derive import after_run
 
     repo = open_repository(path)  # validate before touching the warehouse
     if lake is not None:  # the collector writes its own staging warehouse, published into the lake after
-        db = lake_mod.staging_path(lake, name or repository_id(repo, web_url)[0])
+        db = lake_cmd.staging_db(lake, name or repository_id(repo, web_url)[0], None, config)
     # A run killed part-way is continued by the next run of the same repository, branch and --since.
     this = job(f"git {name or repository_id(repo)[0]} {branch or 'HEAD'} since={since}")
     with warehouse.writing(db, job=this) as con:
@@ -162,13 +161,22 @@ def collect_git_command(
     _fan_out(clones, db, lake, branch, since, config, quiet, engine, master)
 
 
+def _absolute_lake(lake: Optional[str]) -> Optional[str]:
+    """``lake`` as every task can open it: an object-store URL as given, a local folder made absolute."""
+    from impactlens import lake as lake_mod
+
+    if lake is None or lake_mod.is_remote(lake):
+        return lake
+    return str(Path(lake_mod.location(lake)).absolute())
+
+
 def _fan_out(clones, db, lake, branch, since, config, quiet, engine, master) -> None:
     """Several clones (or ``--engine spark``): one task per clone (impactlens/commands/fanout.py), on Spark or
     here one after another; prints the per-repository table, exits 2 when any did not succeed."""
     from impactlens.commands import fanout
 
     # Absolute paths: a Spark task's working folder need not be this one.
-    tasks = fanout.plan_git([p.absolute() for p in clones], lake.absolute() if lake is not None else None,
+    tasks = fanout.plan_git([p.absolute() for p in clones], _absolute_lake(lake),
                             db=warehouse.resolve_path(db).absolute() if lake is None else None, branch=branch,
                             since=since, config_path=str(Path(config).absolute()) if config else None)
     with user_errors():

@@ -70,7 +70,7 @@ def collect_github_command(
         cfg = config_mod.resolve(config)
         owner, repo = parse_target(target)
         if lake is not None:  # one staging warehouse per target, published into the lake after (docs/scale.md)
-            db = lake_cmd.staging_db(lake, target, db)
+            db = lake_cmd.staging_db(lake, target, db, cfg)
         # Credentials are checked before the warehouse is touched.
         client = GitHubClient.from_environment(api_url=api_url, token_env=token_env, owner=owner, repo=repo)
         client.verify()

@@ -47,7 +47,7 @@ def report(
     demo: Annotated[bool, typer.Option("--demo", help="Use the demo organisation's warehouse (built if missing).")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
-    lake: Annotated[Optional[Path], typer.Option("--lake", help="Read a Delta Lake folder (docs/scale.md) instead of --db.")] = None,
+    lake: Annotated[Optional[str], typer.Option("--lake", help="Read a Delta Lake folder or object-store URL (docs/scale.md) instead of --db.")] = None,
 ) -> None:
     """Write a promotion evidence packet (--person) or the weekly team health review (--team)."""
     from impactlens.evidence.packet import FORMATS, build_packet
