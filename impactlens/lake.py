@@ -251,7 +251,7 @@ def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | Non
 
     infos = check(dest)
     con = con or duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    warehouse.configure(con)
     for info in infos.values():
         _register(con, dest, info, f"_lake_{info.name}")
         names = ", ".join(_quote(c) for c, _ in info.columns)
@@ -286,7 +286,7 @@ def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | Non
         raise warehouse.WarehouseError(f"{path} exists: materialise a lake into a new file.")
     con = warehouse.open_for_write(path) if path is not None else duckdb.connect()
     try:
-        warehouse._configure(con)
+        warehouse.configure(con)
         if path is None:
             warehouse.migrate(con)
         known = _base_tables(con)
@@ -510,7 +510,7 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
     dest = str(dest)
     con = duckdb.connect()
     with _locked(dest), con:
-        warehouse._configure(con)
+        warehouse.configure(con)
         warehouse.migrate(con, warehouse.MIGRATIONS[:old])
         known = _base_tables(con)
         for info in infos.values():
@@ -567,7 +567,7 @@ def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str
                                 f"({warehouse.SCHEMA_VERSION}): upgrade impactlens before exporting into it.")
         result = ExportResult(dest)
         lake = duckdb.connect()
-        lake.execute("SET TimeZone = 'UTC'")
+        warehouse.configure(lake)
         with _locked(dest), lake:
             for src in _sources(con):
                 result.tables.append(_sync(con, lake, dest, src, table_info(dest, src.name), repos=None,
@@ -605,7 +605,7 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
             repos = [r[0] for r in con.execute("SELECT repo_id FROM repositories ORDER BY 1").fetchall()]
         result = ExportResult(dest)
         lake = duckdb.connect()
-        lake.execute("SET TimeZone = 'UTC'")
+        warehouse.configure(lake)
         with _locked(dest), lake:
             for src in _sources(con):
                 info = table_info(dest, src.name)
