@@ -67,6 +67,12 @@ SKIPPED = {"schema_version"}
 #: Tables whose names start so are metrics over the whole lake: a collector's :func:`publish` leaves them alone
 #: (its staging warehouse has none), ``impactlens metrics --lake`` writes them (:func:`export` with ``only``).
 METRIC_PREFIX = "metric_"
+#: A collector's bookkeeping: table -> its columns that only say when it ran (None: the whole table). Every
+#: collection run changes them, so :func:`publish` writes them only with rows that changed (or into a lake
+#: without them): an up-to-date re-run publishes nothing (docs/scale.md).
+BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
+    "collection_runs": None, "sync_state": None, "repositories": ("last_collected_at",),
+}
 _HISTORY_DEPTH = 50
 #: Seconds a writer waits for another one writing the same lake (:func:`_locked`).
 LOCK_TIMEOUT = 600
@@ -507,9 +513,11 @@ def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whol
 
 
 def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
-          info: TableInfo | None, *, repos: Sequence[str] | None, resolved: bool, writer: str) -> TableWrite:
+          info: TableInfo | None, *, repos: Sequence[str] | None, resolved: bool, writer: str,
+          ignore: Sequence[str] = ()) -> TableWrite:
     """Bring one table of ``dest`` to the rows of ``source`` in ``con``: the partitions that differ (only of
-    ``repos`` when given), or the whole table when it is new or its columns or version changed."""
+    ``repos`` when given; a difference in the columns ``ignore`` only does not count), or the whole table when
+    it is new or its columns or version changed."""
     result = TableWrite(source.name)
     if repos is not None and not repos:
         return result  # a staging warehouse with no repository: nothing of it is partitioned by one
@@ -534,8 +542,9 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         return result
     assert info is not None
     _register(lake, dest, info, "_lake_sync")
-    ours = _fingerprints(con, stored, columns, source.partition_by)
-    theirs = _fingerprints(lake, "_lake_sync", columns, source.partition_by, lake_where)
+    compared = [c for c in columns if c not in ignore]
+    ours = _fingerprints(con, stored, compared, source.partition_by)
+    theirs = _fingerprints(lake, "_lake_sync", compared, source.partition_by, lake_where)
     _unregister(lake, info)
     changed = {p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p)}
     if not changed:
@@ -718,10 +727,15 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
         lake = duckdb.connect()
         warehouse.configure(lake)
         with _locked(dest), lake:
-            for src in _sources(con):
+            # The rows first, the bookkeeping after (so it is written only when some rows changed).
+            for src in sorted(_sources(con), key=lambda s: (s.name in BOOKKEEPING, BOOKKEEPING.get(s.name, ()) is None)):
                 if src.name.startswith(METRIC_PREFIX):
                     continue  # `impactlens metrics --lake` computes them over the whole lake
                 info = table_info(dest, src.name)
+                quiet = info is not None and src.name in BOOKKEEPING and not result.changed
+                if quiet and BOOKKEEPING[src.name] is None:
+                    result.tables.append(TableWrite(src.name))  # nothing else changed: this run's record waits
+                    continue
                 if info is not None and info.schema_version != warehouse.SCHEMA_VERSION:
                     check(dest)  # raises with the fix
                 if info is not None and not info.stored_current:
@@ -729,7 +743,8 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
                                     f"storage format: run `impactlens db upgrade --lake {dest}` first.")
                 if src.partition_by:
                     result.tables.append(_sync(con, lake, dest, src, info, repos=repos, resolved=False,
-                                               writer=f"publish {','.join(repos)}"))
+                                               writer=f"publish {','.join(repos)}",
+                                               ignore=(BOOKKEEPING.get(src.name) or ()) if quiet else ()))
                 else:
                     result.tables.append(_merge(con, lake, dest, src, info))
                 if result.tables[-1].version is not None:
@@ -765,6 +780,9 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     _register(con, dest, info, "_lake_merge")
     try:
         changed = f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge"
+        # Arrow (pyarrow: 1 s to import) only when there is a row to merge: an up-to-date publish needs none.
+        if not con.sql(f"SELECT 1 FROM ({changed}) LIMIT 1").fetchall():
+            return result
         news = con.sql(_as_stored(source, changed)).to_arrow_table()
     finally:
         con.execute("DROP VIEW IF EXISTS _lake_merge")

@@ -197,11 +197,25 @@ def test_two_collectors_write_one_lake_at_once_and_people_resolve_across_reposit
                    "WHERE kind = 'email' ORDER BY 1").fetchall() == [
         ("email:ada@example.com", "2024-01-01", "2025-03-03"), ("email:bob@example.com", "2025-03-09", "2025-03-09")]
     assert con.sql("SELECT count(DISTINCT actor_id) FROM actors WHERE identity_id LIKE 'email:%'").fetchall() == [(2,)]
-    # A collector run again with nothing new publishes no repository partition again.
+    # A collector run again with nothing new publishes nothing: not even its run's record, cursor or
+    # last_collected_at (lake.BOOKKEEPING), which wait in its staging warehouse for the next change.
     before = versions(dest)
+    again = _run(one.path, dest)
+    assert again.returncode == 0, again.stderr
+    assert versions(dest) == before
+    runs = "SELECT count(*) FROM collection_runs WHERE source = 'git' AND target = 'one'"
+    assert lake.open_lake(dest).sql(runs).fetchall() == [(1,)]
+    # A new commit publishes its partition and the bookkeeping with it: both runs since are recorded.
+    one.write("new.py", "n = 1\n")
+    one.commit("new", author="Ada Lovelace <ada@example.com>", date="2024-04-01T10:00:00+00:00")
     assert _run(one.path, dest).returncode == 0
     after = versions(dest)
-    assert after["commits"] == before["commits"] and after["commit_files"] == before["commit_files"]
+    assert {"commits", "commit_files", "collection_runs", "repositories", "sync_state"} <= {t for t in after if after[t] != before[t]}
+    read = lake.open_lake(dest)
+    assert read.sql(runs).fetchall() == [(3,)]
+    assert read.sql("SELECT count(*) FROM commits WHERE repo_id = 'one'").fetchall() == [(6,)]
+    with warehouse.read_only(lake.staging_path(dest, "one")) as staging:
+        assert set(rows(staging, "collection_runs")) <= set(rows(read, "collection_runs"))  # none lost
 
 
 def test_a_killed_collection_run_again_gives_the_rows_of_an_unkilled_one(tmp_path):
