@@ -5,6 +5,9 @@ navigation: My impact, Promotion case, Team health. The warehouse comes from ``-
 ``$IMPACTLENS_DB``, else ./impactlens.duckdb; it is read read-only, and the app reruns on the new file within
 30 s of a collection publishing one (or at the next interaction), saying so ("Newer data arrived"). While a
 collection writes its copy (``<db>.writing``) the pages keep showing the last published file and say that.
+``impactlens dashboard --lake DEST`` serves a file materialised from the lake and passes ``--lake DEST`` too:
+it reads the lake again into that file when the lake changes (impactlens/commands/dashboard.py), and the
+sidebar says so.
 With ``[access] sign_in = true`` in impactlens.toml, visitors sign in first (dashboard/access.py).
 """
 

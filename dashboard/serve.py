@@ -16,14 +16,21 @@ import sys
 from pathlib import Path
 
 
+#: How often ``impactlens dashboard --lake`` looks for new Delta versions in its lake (then reads it again into
+#: the file it serves, which the app reloads within its own 30 s; dashboard/ui.py says so).
+LAKE_CHECK_SECONDS = 30
+
+
 def app_path() -> Path:
     """The Streamlit script of the dashboard (``impactlens/dashboard/app.py`` as installed)."""
     return Path(__file__).resolve().parent / "app.py"
 
 
-def streamlit_command(db_path: Path, *, port: int | None = None, address: str | None = None) -> list[str]:
+def streamlit_command(db_path: Path, *, port: int | None = None, address: str | None = None,
+                      lake: Path | None = None) -> list[str]:
     """The ``streamlit run`` command line serving the dashboard on ``db_path`` (passed after ``--``), through
     :mod:`impactlens.dashboard.serve` (the pages' modules and the warehouse read while the server starts).
+    ``lake``: the lake ``db_path`` was materialised from (``--lake`` after ``--``: the sidebar names it).
 
     Streamlit always runs headless: otherwise, on a machine where it has never run, it stops at a prompt
     asking for an e-mail address. :func:`launch` opens the browser tab itself. Streamlit's collection of
@@ -38,7 +45,7 @@ def streamlit_command(db_path: Path, *, port: int | None = None, address: str | 
         command += ["--server.port", str(port)]
     if address is not None:
         command += ["--server.address", address]
-    return [*command, "--", "--db", str(db_path)]
+    return [*command, "--", "--db", str(db_path), *(["--lake", str(lake)] if lake is not None else [])]
 
 
 def warm() -> None:

@@ -52,6 +52,13 @@ def db_path(argv: list[str] | None = None) -> Path:
     return Path(named) if named is not None else warehouse.resolve_path(None)
 
 
+def lake_path(argv: list[str] | None = None) -> Path | None:
+    """The lake the warehouse was materialised from (``--lake DEST`` after ``--``, which ``impactlens dashboard
+    --lake`` passes), else None: a warehouse file served as it is."""
+    named = _argument("--lake", sys.argv[1:] if argv is None else argv)
+    return Path(named) if named is not None else None
+
+
 def _argument(option: str, argv: list[str]) -> str | None:
     """The value of ``option`` (``--db FILE`` or ``--db=FILE``) in ``argv``; the last one given wins."""
     found = None

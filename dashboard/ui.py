@@ -22,6 +22,20 @@ _PROBLEM = "_impactlens_problem"
 CARD_HEIGHT = 180
 
 
+def source_note(wh: state.Warehouse, lake: Path | None) -> str:
+    """The sidebar's line on where the figures come from and when new collections show up: a warehouse file
+    is reloaded within 30 s of a collection publishing a new one (dashboard/app.py); a lake served by
+    ``impactlens dashboard --lake`` is checked every ``LAKE_CHECK_SECONDS`` and read again into the served
+    file when one of its tables has a new Delta version, which the app then reloads: within a minute."""
+    span = f"data from {wh.first_day:%d %b %Y} to {wh.last_day:%d %b %Y}"
+    if lake is None:
+        return f"Warehouse `{wh.path}` · {span}. New collections show up within 30 s."
+    from impactlens.dashboard.serve import LAKE_CHECK_SECONDS
+
+    return (f"Lake `{lake}` (read into `{wh.path}`) · {span}. Collections published into the lake show up "
+            f"within a minute (the lake is checked every {LAKE_CHECK_SECONDS} s).")
+
+
 def sidebar(wh: state.Warehouse) -> state.Filters:
     """Draw the shared sidebar (date range, team, repository) and remember the choice for the pages."""
     default = state.default_period(wh)
@@ -64,8 +78,7 @@ def sidebar(wh: state.Warehouse) -> state.Filters:
         repos = [None, *wh.repos["repo_id"].to_list()]
         repo = st.selectbox("Repository", repos, format_func=lambda r: "All repositories" if r is None else r,
                             key="repo")
-        st.caption(f"Warehouse `{wh.path}` · data from {wh.first_day:%d %b %Y} to {wh.last_day:%d %b %Y}. "
-                   "New collections show up within 30 s.")
+        st.caption(source_note(wh, state.lake_path()))
     filters = state.Filters(period, team, repo)
     st.session_state[_STATE] = filters
     return filters

@@ -62,8 +62,22 @@ STAGING = "_staging"
 VERSION_KEY = "impactlens.schema_version"
 COLUMNS_KEY = "impactlens.columns"
 RESOLVED_KEY = "impactlens.resolved"
+#: How the lake stores columns Delta Lake has no type for (:func:`stored_type`): 2 since unsigned integers,
+#: HUGEINT, TIME, INTERVAL, ... are stored in a wider or textual type; tables written before (no key: 1) stored
+#: unsigned integers as the signed type of their width, which fails on large values, and are rewritten whole.
+FORMAT_KEY = "impactlens.format"
+FORMAT = 2
 #: Tables of the warehouse that the lake does not copy (the lake records its version in commit metadata).
 SKIPPED = {"schema_version"}
+#: Tables whose names start so are metrics over the whole lake: a collector's :func:`publish` leaves them alone
+#: (its staging warehouse has none), ``impactlens metrics --lake`` writes them (:func:`export` with ``only``).
+METRIC_PREFIX = "metric_"
+#: A collector's bookkeeping: table -> its columns that only say when it ran (None: the whole table). Every
+#: collection run changes them, so :func:`publish` writes them only with rows that changed (or into a lake
+#: without them): an up-to-date re-run publishes nothing (docs/scale.md).
+BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
+    "collection_runs": None, "sync_state": None, "repositories": ("last_collected_at",),
+}
 _HISTORY_DEPTH = 50
 #: Seconds a writer waits for another one writing the same lake (:func:`_locked`).
 LOCK_TIMEOUT = 600
@@ -280,18 +294,45 @@ def tables(dest: str | os.PathLike[str]) -> list[str]:
     return sorted(p.name for p in root.iterdir() if not p.name.startswith("_") and (p / "_delta_log").is_dir())
 
 
+def snapshot(dest: str | os.PathLike[str]) -> tuple[tuple[str, int], ...]:
+    """(table, latest Delta version) of every table of the lake ``dest``, sorted: changes whenever a writer
+    commits into it. Read from the names of the ``_delta_log/<version>.json`` commit files (a directory listing
+    per table, no log replay: milliseconds for a lake of 45 tables), so a reader can poll it. A lake on object
+    storage asks delta-rs for each table's version instead (a request or more per table)."""
+    loc = location(dest)
+    found = []
+    for name in tables(loc):
+        if is_remote(loc):
+            from deltalake import DeltaTable
+
+            found.append((name, DeltaTable(table_path(loc, name), storage_options=storage_options(loc)).version()))
+            continue
+        commits = [int(p.name[:-5]) for p in (Path(loc) / name / "_delta_log").iterdir()
+                   if p.name.endswith(".json") and p.name[:-5].isdigit()]
+        found.append((name, max(commits, default=-1)))
+    return tuple(found)
+
+
 # -- table metadata ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class TableInfo:
     """A lake table as this module wrote it: the warehouse columns (name, DuckDB type), its partition
-    columns, the schema version of its last impactlens commit and whether its rows are resolved people."""
+    columns, the schema version of its last impactlens commit, whether its rows are resolved people, and the
+    storage format (:data:`FORMAT`) of that commit."""
 
     name: str
     columns: tuple[tuple[str, str], ...]
     partition_by: tuple[str, ...]
     schema_version: int
     resolved: bool
+    format: int = FORMAT
+
+    @property
+    def stored_current(self) -> bool:
+        """Whether the Delta table stores every column as this code writes it (:func:`stored_type`): written in
+        this :data:`FORMAT`, or in an older one that stored each of these columns the same way."""
+        return self.format >= FORMAT or all(stored_type(t) == t for _, t in self.columns)
 
 
 def _last_metadata(dt: Any) -> dict[str, Any] | None:
@@ -321,7 +362,7 @@ def table_info(dest: str | os.PathLike[str], table: str) -> TableInfo | None:
                         f"{_HISTORY_DEPTH} commits): export the warehouse into a new folder.")
     return TableInfo(table, tuple(tuple(c) for c in json.loads(meta[COLUMNS_KEY])),  # type: ignore[misc]
                      tuple(dt.metadata().partition_columns), int(meta[VERSION_KEY]),
-                     meta.get(RESOLVED_KEY, "true") == "true")
+                     meta.get(RESOLVED_KEY, "true") == "true", int(meta.get(FORMAT_KEY, "1")))
 
 
 @_storage_errors
@@ -347,6 +388,65 @@ def check(dest: str | os.PathLike[str]) -> dict[str, TableInfo]:
                 f"version {warehouse.SCHEMA_VERSION}: run `impactlens db upgrade --lake {dest}` to bring it to "
                 f"{warehouse.SCHEMA_VERSION}.")
     return infos
+
+
+# -- types -------------------------------------------------------------------------------------------
+
+#: DuckDB types Delta Lake has no type for -> the DuckDB type the lake stores them as. Every value fits (an
+#: unsigned integer goes to the next wider signed type; UBIGINT to DECIMAL(20,0)) or is kept as its text,
+#: which DuckDB casts back exactly (HUGEINT's 39 digits exceed Delta's DECIMAL(38); TIME, INTERVAL and
+#: nanosecond timestamps have no Delta type). ENUM and UUID are text in Delta; second and millisecond
+#: timestamps are microsecond ones.
+_STORED = {
+    "utinyint": "SMALLINT", "usmallint": "INTEGER", "uinteger": "BIGINT", "ubigint": "DECIMAL(20,0)",
+    "hugeint": "VARCHAR", "uhugeint": "VARCHAR", "bignum": "VARCHAR", "bit": "VARCHAR",
+    "time": "VARCHAR", "time with time zone": "VARCHAR", "interval": "VARCHAR", "timestamp_ns": "VARCHAR",
+    "timestamp_s": "TIMESTAMP", "timestamp_ms": "TIMESTAMP", "enum": "VARCHAR", "uuid": "VARCHAR",
+}
+
+
+def stored_type(dtype: str) -> str:
+    """The DuckDB type a lake stores a warehouse column of DuckDB type ``dtype`` as (``dtype`` itself when
+    Delta Lake holds it as is). Lists, fixed-size arrays (stored as lists), structs and maps are mapped
+    element by element. Readers cast the stored column back to ``dtype`` (``impactlens.columns`` records it),
+    which gives every value back: ``stored_type("UBIGINT[]") == "DECIMAL(20,0)[]"``."""
+    return _stored(dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _stored(dtype: str) -> str:
+    import duckdb
+
+    return _stored_of(duckdb.sqltype(dtype), dtype)
+
+
+def _stored_of(t: Any, text: str) -> str:
+    kind = t.id
+    if kind in _STORED:
+        return _STORED[kind]
+    if kind in ("list", "array"):
+        child = t.children[0][1]
+        inner = _stored_of(child, str(child))
+        return text if kind == "list" and inner == str(child) else f"{inner}[]"
+    if kind == "struct":
+        fields = [(name, _stored_of(c, str(c)), str(c)) for name, c in t.children]
+        if all(s == c for _, s, c in fields):
+            return text
+        return "STRUCT(" + ", ".join(f"{_quote(name)} {s}" for name, s, _ in fields) + ")"
+    if kind == "map":
+        (_, key), (_, value) = t.children
+        k, v = _stored_of(key, str(key)), _stored_of(value, str(value))
+        return text if (k, v) == (str(key), str(value)) else f"MAP({k}, {v})"
+    return text
+
+
+def _stored_columns(columns: Sequence[tuple[str, str]]) -> list[str]:
+    """SELECT items turning the warehouse columns ``columns`` (of a relation aliased ``s``) into the lake's."""
+    items = []
+    for column, dtype in columns:
+        stored = _stored(dtype)
+        items.append(f"s.{_quote(column)}" if stored == dtype else f"CAST(s.{_quote(column)} AS {stored}) AS {_quote(column)}")
+    return items
 
 
 # -- reading -----------------------------------------------------------------------------------------
@@ -410,7 +510,7 @@ def open_lake(dest: str | os.PathLike[str], con: duckdb.DuckDBPyConnection | Non
 
     infos = check(dest)
     con = con or duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    warehouse.configure(con)
     for info in infos.values():
         _register(con, dest, info, f"_lake_{info.name}")
         names = ", ".join(_quote(c) for c, _ in info.columns)
@@ -447,7 +547,7 @@ def materialise(dest: str | os.PathLike[str], path: str | os.PathLike[str] | Non
         raise warehouse.WarehouseError(f"{path} exists: materialise a lake into a new file.")
     con = warehouse.open_for_write(path) if path is not None else duckdb.connect()
     try:
-        warehouse._configure(con)
+        warehouse.configure(con)
         if path is None:
             warehouse.migrate(con)
         known = _base_tables(con)
@@ -551,11 +651,23 @@ def _partition_filter(partition_by: Sequence[str], parts: Iterable[tuple], every
 
 def _metadata(source: _Source, resolved: bool, writer: str) -> dict[str, str]:
     return {VERSION_KEY: str(warehouse.SCHEMA_VERSION), COLUMNS_KEY: json.dumps([list(c) for c in source.columns]),
-            RESOLVED_KEY: "true" if resolved else "false", "impactlens.writer": writer}
+            RESOLVED_KEY: "true" if resolved else "false", FORMAT_KEY: str(FORMAT), "impactlens.writer": writer}
 
 
-def _reader(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    return con.sql(sql).to_arrow_reader(100_000)
+def _as_stored(source: _Source, sql: str) -> str:
+    """SQL of the rows of ``sql`` (``source``'s columns, then its month column if it has one) with every column
+    in the type the lake stores it as (:func:`stored_type`)."""
+    items = _stored_columns(source.columns)
+    if source.name in MONTHLY:
+        items.append(f"s.{_quote(MONTH_COLUMN)}")
+    if all(not i.startswith("CAST(") for i in items):
+        return sql
+    return f"SELECT {', '.join(items)} FROM ({sql}) s"
+
+
+def _reader(con: duckdb.DuckDBPyConnection, source: _Source, sql: str) -> Any:
+    """Record batches of the rows of ``sql`` as the lake stores them (:func:`_as_stored`)."""
+    return con.sql(_as_stored(source, sql)).to_arrow_reader(100_000)
 
 
 def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whole: bool, resolved: bool, writer: str) -> int:
@@ -581,9 +693,11 @@ def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whol
 
 
 def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
-          info: TableInfo | None, *, repos: Sequence[str] | None, resolved: bool, writer: str) -> TableWrite:
+          info: TableInfo | None, *, repos: Sequence[str] | None, resolved: bool, writer: str,
+          ignore: Sequence[str] = ()) -> TableWrite:
     """Bring one table of ``dest`` to the rows of ``source`` in ``con``: the partitions that differ (only of
-    ``repos`` when given), or the whole table when it is new or its columns or version changed."""
+    ``repos`` when given; a difference in the columns ``ignore`` only does not count), or the whole table when
+    it is new or its columns or version changed."""
     result = TableWrite(source.name)
     if repos is not None and not repos:
         return result  # a staging warehouse with no repository: nothing of it is partitioned by one
@@ -593,7 +707,7 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
     lake_where = f"WHERE {REPO_COLUMN} IN ({listed})" if repos is not None else ""
     stored = f"({source.select(where)})"
     current = info is not None and info.columns == source.columns and info.schema_version == warehouse.SCHEMA_VERSION \
-        and info.partition_by == source.partition_by
+        and info.partition_by == source.partition_by and info.stored_current
     if not current:
         if repos is not None and info is not None:
             raise LakeError(f"table {source.name} of lake {dest} has other columns or schema version "
@@ -602,27 +716,28 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         # A collector creating the table replaces only its repositories, so a table another collector
         # created at the same moment keeps that one's partitions.
         scoped = f"{REPO_COLUMN} IN ({listed})" if repos is not None else None
-        result.version = _write(dest, source, _reader(con, source.select(where)), predicate=scoped,
+        result.version = _write(dest, source, _reader(con, source, source.select(where)), predicate=scoped,
                                 whole=scoped is None, resolved=resolved, writer=writer)
         result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), scoped is None
         return result
     assert info is not None
     _register(lake, dest, info, "_lake_sync")
-    ours = _fingerprints(con, stored, columns, source.partition_by)
-    theirs = _fingerprints(lake, "_lake_sync", columns, source.partition_by, lake_where)
+    compared = [c for c in columns if c not in ignore]
+    ours = _fingerprints(con, stored, compared, source.partition_by)
+    theirs = _fingerprints(lake, "_lake_sync", compared, source.partition_by, lake_where)
     _unregister(lake, info)
     changed = {p for p in ours.keys() | theirs.keys() if ours.get(p) != theirs.get(p)}
     if not changed:
         return result
     result.partitions, result.rows = len(changed), sum(ours[p][0] for p in changed if p in ours)
     if not source.partition_by:
-        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=False,
+        result.version = _write(dest, source, _reader(con, source, source.select()), predicate=None, whole=False,
                                 resolved=resolved, writer=writer)
         result.whole = True
         return result
     predicate = _partition_filter(source.partition_by, changed, ours.keys() | theirs.keys())
     rows = f"SELECT * FROM {stored} s WHERE {predicate}"
-    result.version = _write(dest, source, _reader(con, rows), predicate=predicate, whole=False,
+    result.version = _write(dest, source, _reader(con, source, rows), predicate=predicate, whole=False,
                             resolved=resolved, writer=writer)
     return result
 
@@ -657,7 +772,8 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
     The tables of the oldest version in the lake are read into a warehouse of that version (in memory), the
     warehouse migrations run, and each table whose columns or version changed is rewritten whole (one Delta
     transaction each; a table already current is left alone, so an interrupted upgrade is finished by
-    running it again). Whether people still need resolution across repositories is kept.
+    running it again). Whether people still need resolution across repositories is kept. A table of this
+    version written in an older storage format (:attr:`TableInfo.stored_current`) is rewritten whole, as is.
 
     Raises:
         LakeError: no lake, a lake of a newer version, or tables of more than two versions.
@@ -672,15 +788,34 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
     if max(found) > warehouse.SCHEMA_VERSION:
         check(dest)  # raises: upgrade impactlens
     old = min(found)
-    if old == warehouse.SCHEMA_VERSION:
+    stale = [i for i in infos.values() if i.schema_version == warehouse.SCHEMA_VERSION and not i.stored_current]
+    if old == warehouse.SCHEMA_VERSION and not stale:
         return old
     if found - {old, warehouse.SCHEMA_VERSION}:
         raise LakeError(f"lake {dest} holds tables of schema versions {sorted(found)}: export a current "
                         f"warehouse into a new folder instead.")
     dest = location(dest)
+    with _locked(dest):
+        if old != warehouse.SCHEMA_VERSION:
+            _upgrade_version(dest, infos, old)
+        for info in stale:
+            with duckdb.connect() as con:
+                warehouse.configure(con)
+                _register(con, dest, info, "_lake_stale")
+                src = _Source(info.name, info.columns, ())
+                _write(dest, src, _reader(con, src, "SELECT * FROM _lake_stale"), predicate=None, whole=True,
+                       resolved=info.resolved, writer="upgrade")
+                _unregister(con, info)
+    return warehouse.SCHEMA_VERSION
+
+
+def _upgrade_version(dest: str, infos: dict[str, TableInfo], old: int) -> None:
+    """:func:`upgrade`'s migration of the tables of schema version ``old`` (the lake is locked)."""
+    import duckdb
+
     con = duckdb.connect()
-    with _locked(dest), con:
-        warehouse._configure(con)
+    with con:
+        warehouse.configure(con)
         warehouse.migrate(con, warehouse.MIGRATIONS[:old])
         known = _base_tables(con)
         for info in infos.values():
@@ -698,9 +833,8 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
             before = infos.get(src.name)
             if before is not None and before.schema_version == warehouse.SCHEMA_VERSION:
                 continue
-            _write(dest, src, _reader(con, src.select()), predicate=None, whole=True,
+            _write(dest, src, _reader(con, src, src.select()), predicate=None, whole=True,
                    resolved=before.resolved if before is not None else True, writer="upgrade")
-    return warehouse.SCHEMA_VERSION
 
 
 def _base_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -716,11 +850,12 @@ def _open_source(source: duckdb.DuckDBPyConnection | str | os.PathLike[str]) -> 
 
 
 @_storage_errors
-def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str]) -> ExportResult:
-    """Write every table of the warehouse ``source`` (an open connection or a file path) into the lake
-    ``dest``, creating it if needed; incremental and idempotent (module docstring): a partition whose row
-    count and row hashes equal the lake's is not written, and a second export of unchanged data makes no
-    Delta commit. Partitions the warehouse no longer has are removed.
+def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str | os.PathLike[str],
+           only: Iterable[str] | None = None) -> ExportResult:
+    """Write every table of the warehouse ``source`` (an open connection or a file path), or only the tables
+    named in ``only``, into the lake ``dest``, creating it if needed; incremental and idempotent (module
+    docstring): a partition whose row count and row hashes equal the lake's is not written, and a second
+    export of unchanged data makes no Delta commit. Partitions the warehouse no longer has are removed.
 
     Raises:
         LakeError: the lake holds a newer schema version. WarehouseError: ``source`` cannot be opened.
@@ -738,9 +873,12 @@ def export(source: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: str
                                 f"({warehouse.SCHEMA_VERSION}): upgrade impactlens before exporting into it.")
         result = ExportResult(dest)
         lake = duckdb.connect()
-        lake.execute("SET TimeZone = 'UTC'")
+        warehouse.configure(lake)
+        wanted = None if only is None else set(only)
         with _locked(dest), lake:
             for src in _sources(con):
+                if wanted is not None and src.name not in wanted:
+                    continue
                 result.tables.append(_sync(con, lake, dest, src, table_info(dest, src.name), repos=None,
                                            resolved=True, writer="export"))
     finally:
@@ -777,15 +915,26 @@ def publish(staging: duckdb.DuckDBPyConnection | str | os.PathLike[str], dest: s
             repos = [r[0] for r in con.execute("SELECT repo_id FROM repositories ORDER BY 1").fetchall()]
         result = ExportResult(dest)
         lake = duckdb.connect()
-        lake.execute("SET TimeZone = 'UTC'")
+        warehouse.configure(lake)
         with _locked(dest), lake:
-            for src in _sources(con):
+            # The rows first, the bookkeeping after (so it is written only when some rows changed).
+            for src in sorted(_sources(con), key=lambda s: (s.name in BOOKKEEPING, BOOKKEEPING.get(s.name, ()) is None)):
+                if src.name.startswith(METRIC_PREFIX):
+                    continue  # `impactlens metrics --lake` computes them over the whole lake
                 info = table_info(dest, src.name)
+                quiet = info is not None and src.name in BOOKKEEPING and not result.changed
+                if quiet and BOOKKEEPING[src.name] is None:
+                    result.tables.append(TableWrite(src.name))  # nothing else changed: this run's record waits
+                    continue
                 if info is not None and info.schema_version != warehouse.SCHEMA_VERSION:
                     check(dest)  # raises with the fix
+                if info is not None and not info.stored_current:
+                    raise LakeError(f"table {src.name} of lake {dest} was written by an older impactlens in another "
+                                    f"storage format: run `impactlens db upgrade --lake {dest}` first.")
                 if src.partition_by:
                     result.tables.append(_sync(con, lake, dest, src, info, repos=repos, resolved=False,
-                                               writer=f"publish {','.join(repos)}"))
+                                               writer=f"publish {','.join(repos)}",
+                                               ignore=(BOOKKEEPING.get(src.name) or ()) if quiet else ()))
                 else:
                     result.tables.append(_merge(con, lake, dest, src, info))
                 if result.tables[-1].version is not None:
@@ -811,7 +960,7 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
 
     result = TableWrite(source.name)
     if info is None:
-        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=True,
+        result.version = _write(dest, source, _reader(con, source, source.select()), predicate=None, whole=True,
                                 resolved=False, writer="publish")
         result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
         result.whole = True
@@ -820,7 +969,11 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     # The lake's snapshot as a temporary view beside the staging tables: only new or changed rows leave DuckDB.
     _register(con, dest, info, "_lake_merge")
     try:
-        news = con.sql(f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge").to_arrow_table()
+        changed = f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge"
+        # Arrow (pyarrow: 1 s to import) only when there is a row to merge: an up-to-date publish needs none.
+        if not con.sql(f"SELECT 1 FROM ({changed}) LIMIT 1").fetchall():
+            return result
+        news = con.sql(_as_stored(source, changed)).to_arrow_table()
     finally:
         con.execute("DROP VIEW IF EXISTS _lake_merge")
         _unregister(con, info)
@@ -847,6 +1000,6 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
 __all__ = [
     "COLUMNS_KEY", "ExportResult", "LakeError", "MONTHLY", "MONTH_COLUMN", "TableInfo", "TableWrite", "VERSION_KEY",
     "check", "configure", "export", "is_remote", "location", "materialise", "needs_resolution", "open_lake",
-    "publish", "publish_repository", "staging_path", "storage_options", "table_info", "table_path", "tables",
-    "upgrade",
+    "publish", "publish_repository", "snapshot", "staging_path", "storage_options", "stored_type", "table_info",
+    "table_path", "tables", "upgrade",
 ]

@@ -70,7 +70,12 @@ def resolve_path(db: str | os.PathLike[str] | None = None) -> Path:
     return Path(db or os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
-def _configure(con: duckdb.DuckDBPyConnection) -> None:
+def configure(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the session settings every warehouse connection uses on ``con`` (any DuckDB connection, a file's
+    or an in-memory one): ``TimeZone = 'UTC'``, so ``TIMESTAMPTZ`` values, ``strftime`` and date truncation
+    read in UTC whatever the machine's zone (docs/schema.md: every stored time is UTC). Every connection this
+    module opens is configured so; call it on a connection made elsewhere (``duckdb.connect()``) before it
+    reads or writes warehouse rows."""
     con.execute("SET TimeZone = 'UTC'")
 
 
@@ -204,7 +209,7 @@ def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(f"cannot open warehouse {path}: {text.splitlines()[0]}") from None
     except duckdb.Error as exc:
         raise WarehouseError(f"{path} is not a usable DuckDB file: {str(exc).splitlines()[0]}") from None
-    _configure(con)
+    configure(con)
     return con
 
 

@@ -645,7 +645,7 @@ def from_arrow(
     from impactlens import warehouse
 
     con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
+    warehouse.configure(con)
     warehouse.migrate(con)
     for name, table in tables.items():
         con.register("_partition_rows", table)

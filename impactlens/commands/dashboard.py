@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 import typer
 
 from impactlens import warehouse
-from impactlens.commands import ConfigOption, DbOption, fail
+from impactlens.commands import ConfigOption, DbOption, fail, user_errors
 from impactlens.dashboard.serve import app_path, streamlit_command  # noqa: F401  (app_path: re-exported)
 from impactlens.errors import ImpactlensError
 
@@ -82,8 +82,24 @@ def choose_port(port: int | None, address: str = DEFAULT_ADDRESS) -> tuple[int, 
     return chosen, None
 
 
+def _keep_fresh(lake: Path, db: Path, config: Optional[Path], seen: tuple, stop: threading.Event) -> None:
+    """``dashboard --lake``: every ``LAKE_CHECK_SECONDS`` until ``stop``, read the lake again into the served
+    file ``db`` when a table has a Delta version newer than ``seen`` (:func:`impactlens.commands.lake.
+    refresh_file`). A lake that cannot be read leaves the served file as it was and says why on stderr; the
+    next check tries again."""
+    from impactlens.commands import lake as lake_cmd
+    from impactlens.dashboard.serve import LAKE_CHECK_SECONDS
+
+    while not stop.wait(LAKE_CHECK_SECONDS):
+        try:
+            seen = lake_cmd.refresh_file(lake, db, config, seen)
+        except (ImpactlensError, OSError) as exc:
+            typer.echo(f"impactlens: warning: lake {lake} not read again: {exc}", err=True)
+
+
 def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, browser: bool = True,
-           address: str | None = None, config: str | os.PathLike[str] | None = None) -> int:
+           address: str | None = None, config: str | os.PathLike[str] | None = None,
+           lake: Path | None = None) -> int:
     """Serve the dashboard on ``db_path`` until the user stops it (Ctrl-C); returns Streamlit's exit code.
 
     Listens on ``address`` (default 127.0.0.1, this machine only); any other address prints
@@ -116,7 +132,7 @@ def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, b
     started: list[subprocess.Popen] = []
     if threading.current_thread() is threading.main_thread():  # a `kill` of impactlens stops Streamlit too
         signal.signal(signal.SIGTERM, lambda *_: started[0].terminate() if started else sys.exit(143))
-    process = subprocess.Popen(streamlit_command(path, port=port, address=address), env=env)
+    process = subprocess.Popen(streamlit_command(path, port=port, address=address, lake=lake), env=env)
     started.append(process)
     if browser:
         threading.Thread(target=_open_when_ready, args=(process, port), daemon=True).start()
@@ -189,11 +205,20 @@ def register(app: typer.Typer, collect_app: typer.Typer) -> None:
 
             if db is not None:
                 fail("give --lake or --db, not both.")
+            from impactlens import lake as lake_mod
+
+            with user_errors():  # a remote lake is opened with the configuration's storage options
+                lake_cmd.use_config(config)
+                seen = lake_mod.snapshot(lake)  # before reading it: a commit landing meanwhile is read again
             with lake_cmd.materialised_file(lake, config) as db:
+                stop = threading.Event()
+                threading.Thread(target=_keep_fresh, args=(lake, db, config, seen, stop), daemon=True).start()
                 try:
-                    code = launch(db, port=port, browser=not no_browser, address=address, config=config)
+                    code = launch(db, port=port, browser=not no_browser, address=address, config=config, lake=lake)
                 except ImpactlensError as exc:
                     fail(str(exc))
+                finally:
+                    stop.set()
             raise typer.Exit(code)
         try:
             code = launch(db, port=port, browser=not no_browser, address=address, config=config)

@@ -114,6 +114,32 @@ def materialised_file(lake: str, config_path: Optional[Path] = None) -> Iterator
         yield path
 
 
+def refresh_file(lake: str, path: Path, config_path: Optional[Path], seen: tuple) -> tuple:
+    """Read ``lake`` again into ``path`` (the file a dashboard serves) when its :func:`impactlens.lake.snapshot`
+    is not ``seen``; returns the snapshot now served. The new copy is materialised beside ``path`` and moved
+    over it (``os.replace``), so the dashboard reloads it as it reloads a warehouse a collection published.
+
+    Raises:
+        ImpactlensError: the lake cannot be read (the file served stays as it was).
+    """
+    import os
+
+    from impactlens import config as config_mod
+    from impactlens import lake as lake_mod
+
+    now = lake_mod.snapshot(lake)  # before reading: a commit landing meanwhile is seen by the next check
+    if now == seen:
+        return seen
+    fresh = path.with_name(path.name + ".next")
+    fresh.unlink(missing_ok=True)
+    try:
+        lake_mod.materialise(lake, fresh, config=config_mod.resolve(config_path)).close()
+        os.replace(fresh, path)
+    finally:
+        fresh.unlink(missing_ok=True)
+    return now
+
+
 def export_lake(
     dest: Annotated[str, typer.Argument(help="The lake folder (created if missing) or object-store URL "
                                              "(s3://bucket/prefix: docs/scale.md).")],

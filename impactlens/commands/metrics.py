@@ -9,6 +9,7 @@ import typer
 
 from impactlens import warehouse
 from impactlens.commands import ConfigOption, DbOption, QuietOption, job, progress, user_errors
+from impactlens.commands import lake as lake_cmd
 from impactlens.errors import ImpactlensError, WarehouseError
 
 
@@ -28,10 +29,13 @@ def metrics_command(
         "--master", metavar="<url>",
         help="With --engine spark: the Spark master (default local[2]; spark://host:7077, yarn, k8s://...).",
     )] = None,
+    lake: lake_cmd.LakeOption = None,
 ) -> None:
     """Compute PR, review, incident, DORA, mentoring and ownership metrics into metric_* tables.
 
-    Every table is replaced whole; definitions are in docs/metrics.md.
+    Every table is replaced whole; definitions are in docs/metrics.md. With --lake DEST the lake is read
+    (people resolved across repositories) and the metric tables are written back into it: only the
+    partitions whose rows changed get a new Delta version (docs/scale.md).
     """
     from impactlens import config as config_mod
     from impactlens import derive
@@ -43,6 +47,11 @@ def metrics_command(
         if master and engine != "spark":
             raise UsageError("--master needs --engine spark.")
         cfg = config_mod.resolve(config)
+        if lake is not None:
+            if db is not None:
+                raise UsageError("give --lake or --db, not both.")
+            _metrics_into_lake(lake, cfg, szz=szz, engine=engine, master=master, quiet=quiet)
+            return
         path = warehouse.resolve_path(db)
         if not path.exists():
             raise WarehouseError(
@@ -58,6 +67,26 @@ def metrics_command(
     if not quiet:
         typer.echo(result.summary())
         typer.echo(f"Warehouse: {path}")
+
+
+def _metrics_into_lake(dest, cfg, *, szz: bool, engine: str, master: Optional[str], quiet: bool) -> None:
+    """``metrics --lake DEST``: the lake materialised in memory (:func:`impactlens.lake.materialise`, which
+    resolves people across the repositories collectors published), the metric tables computed there, then
+    exported back into the lake (only those tables; unchanged partitions are not written)."""
+    from impactlens import derive
+    from impactlens import lake as lake_mod
+    from impactlens.metrics.job import materialise
+
+    con = lake_cmd.materialised(dest, cfg)
+    with con, progress(quiet, "tables") as bar:
+        task = bar.add_task("metrics", total=None)
+        derive.if_pending(con, cfg)
+        result = materialise(con, cfg, run_szz=szz, engine=engine,  # type: ignore[arg-type]
+                             master=master, on_table=lambda name: bar.update(task, description=name, advance=1))
+        written = lake_mod.export(con, dest, only=[*result.rows, "metric_runs"])
+    if not quiet:
+        typer.echo(result.summary())
+        typer.echo(written.summary())
 
 
 class UsageError(ImpactlensError):

@@ -197,11 +197,25 @@ def test_two_collectors_write_one_lake_at_once_and_people_resolve_across_reposit
                    "WHERE kind = 'email' ORDER BY 1").fetchall() == [
         ("email:ada@example.com", "2024-01-01", "2025-03-03"), ("email:bob@example.com", "2025-03-09", "2025-03-09")]
     assert con.sql("SELECT count(DISTINCT actor_id) FROM actors WHERE identity_id LIKE 'email:%'").fetchall() == [(2,)]
-    # A collector run again with nothing new publishes no repository partition again.
+    # A collector run again with nothing new publishes nothing: not even its run's record, cursor or
+    # last_collected_at (lake.BOOKKEEPING), which wait in its staging warehouse for the next change.
     before = versions(dest)
+    again = _run(one.path, dest)
+    assert again.returncode == 0, again.stderr
+    assert versions(dest) == before
+    runs = "SELECT count(*) FROM collection_runs WHERE source = 'git' AND target = 'one'"
+    assert lake.open_lake(dest).sql(runs).fetchall() == [(1,)]
+    # A new commit publishes its partition and the bookkeeping with it: both runs since are recorded.
+    one.write("new.py", "n = 1\n")
+    one.commit("new", author="Ada Lovelace <ada@example.com>", date="2024-04-01T10:00:00+00:00")
     assert _run(one.path, dest).returncode == 0
     after = versions(dest)
-    assert after["commits"] == before["commits"] and after["commit_files"] == before["commit_files"]
+    assert {"commits", "commit_files", "collection_runs", "repositories", "sync_state"} <= {t for t in after if after[t] != before[t]}
+    read = lake.open_lake(dest)
+    assert read.sql(runs).fetchall() == [(3,)]
+    assert read.sql("SELECT count(*) FROM commits WHERE repo_id = 'one'").fetchall() == [(6,)]
+    with warehouse.read_only(lake.staging_path(dest, "one")) as staging:
+        assert set(rows(staging, "collection_runs")) <= set(rows(read, "collection_runs"))  # none lost
 
 
 def test_a_killed_collection_run_again_gives_the_rows_of_an_unkilled_one(tmp_path):
@@ -287,3 +301,110 @@ def test_metric_tables_are_exported_and_read_back(tmp_path):
             assert rows(read, name) == rows(con, name), name
         assert len(rows(read, "metric_commits")) == 4
     assert lake.table_info(dest, "metric_commits").partition_by == ("repo_id",)
+
+
+#: One column of each DuckDB type a lake must give back as it was (lake.stored_type), with values at the
+#: edges of their ranges: the warehouse schema uses UBIGINT (hashes above 2**63), UINTEGER, SMALLINT,
+#: INTEGER[], VARCHAR[], TIMESTAMPTZ, DATE, DOUBLE, BOOLEAN; the others are there so a migration may use them.
+ROUND_TRIP = {
+    "u8": ("UTINYINT", "255"), "u16": ("USMALLINT", "65535"), "u32": ("UINTEGER", "4294967295"),
+    "u64": ("UBIGINT", "18446744073709551615"), "u128": ("UHUGEINT", "340282366920938463463374607431768211455"),
+    "i8": ("TINYINT", "-128"), "i16": ("SMALLINT", "-32768"), "i32": ("INTEGER", "-2147483648"),
+    "i64": ("BIGINT", "-9223372036854775808"), "i128": ("HUGEINT", "-170141183460469231731687303715884105728"),
+    "dec": ("DECIMAL(38,10)", "'1234567890123456789012345678.0123456789'"), "dec4": ("DECIMAL(4,1)", "-999.9"),
+    "f32": ("FLOAT", "1.5"), "f64": ("DOUBLE", "-2.25e300"), "flag": ("BOOLEAN", "true"),
+    "day": ("DATE", "'2026-02-28'"), "at": ("TIMESTAMPTZ", "'2026-03-01 23:30:00.123456+02'"),
+    "naive": ("TIMESTAMP", "'2026-03-01 23:30:00.654321'"), "ns": ("TIMESTAMP_NS", "'2026-03-01 23:30:00.123456789'"),
+    "ms": ("TIMESTAMP_MS", "'2026-03-01 23:30:00.123'"), "clock": ("TIME", "'23:59:59.999999'"),
+    "span": ("INTERVAL", "INTERVAL '1 year 2 months 3 days 04:05:06.000007'"),
+    "uid": ("UUID", "'0f8fad5b-d9cb-469f-a165-70867728950e'"), "raw": ("BLOB", "'\\x00\\xFF'::BLOB"),
+    "text": ("VARCHAR", "'naïve, \"quoted\"'"), "kind": ("ENUM('fix', 'feat')", "'feat'"),
+    "ints": ("INTEGER[]", "[1, NULL, 3]"), "words": ("VARCHAR[]", "['a', 'b']"),
+    "hashes": ("UBIGINT[]", "[18446744073709551615, 0]"), "triple": ("UINTEGER[3]", "[4294967295, 1, 2]"),
+    "pair": ("STRUCT(\"the id\" UBIGINT, name VARCHAR)", "{'the id': 18446744073709551615, 'name': 'x'}"),
+    "counts": ("MAP(VARCHAR, UINTEGER)", "MAP {'a': 4294967295}"),
+}
+
+
+def test_every_column_type_comes_back_from_the_lake_as_it_was_written(tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    warehouse.configure(con)
+    columns = ", ".join(f'"{name}" {dtype}' for name, (dtype, _) in ROUND_TRIP.items())
+    con.execute(f"CREATE TABLE kinds (repo_id VARCHAR, n INTEGER, {columns}, PRIMARY KEY (repo_id, n))")
+    values = ", ".join(value for _, value in ROUND_TRIP.values())
+    nulls = ", ".join("NULL" for _ in ROUND_TRIP)
+    con.execute(f"INSERT INTO kinds VALUES ('acme/api', 1, {values}), ('acme/api', 2, {nulls}), ('acme/web', 1, {values})")
+    dest = tmp_path / "lake"
+
+    def same() -> None:
+        read = lake.open_lake(dest)
+        described = [c.sql("SELECT column_name, column_type FROM (DESCRIBE kinds)").fetchall() for c in (read, con)]
+        assert described[0] == described[1]
+        # As Python values (exact decimals and integers, datetimes, dicts), so a digit or a nanosecond lost shows.
+        assert rows(read, "kinds") == rows(con, "kinds")
+        assert len(rows(read, "kinds")) == 3
+
+    assert [t.table for t in lake.export(con, dest).changed] == ["kinds"]
+    same()
+    assert lake.table_info(dest, "kinds").columns[5] == ("u64", "UBIGINT")
+    # Unsigned and 128-bit integers are stored in a type that holds every value (Delta has no unsigned type).
+    stored = pa.schema(DeltaTable(lake.table_path(dest, "kinds")).schema().to_arrow())
+    assert [stored.field(c).type for c in ("u32", "u64", "u128")] == [pa.int64(), pa.decimal128(20, 0), pa.string()]
+    # One partition changed: the partial overwrite (the path that used to fail on UBIGINT) writes only it.
+    con.execute("UPDATE kinds SET u64 = 18446744073709551614 WHERE repo_id = 'acme/web'")
+    result = lake.export(con, dest)
+    assert [(t.table, t.partitions, t.whole) for t in result.changed] == [("kinds", 1, False)]
+    same()
+    assert lake.export(con, dest).changed == []
+
+
+def test_a_table_an_older_impactlens_stored_unsigned_as_signed_is_rewritten_whole(tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE tallies (repo_id VARCHAR, commits UINTEGER)")
+    con.execute("INSERT INTO tallies VALUES ('acme/api', 7)")
+    dest = tmp_path / "lake"
+    # As impactlens wrote it before the storage format: UINTEGER as Delta's int (Int32), no format key.
+    meta = {lake.VERSION_KEY: str(warehouse.SCHEMA_VERSION),
+            lake.COLUMNS_KEY: json.dumps([["repo_id", "VARCHAR"], ["commits", "UINTEGER"]])}
+    write_deltalake(lake.table_path(dest, "tallies"), pa.table({"repo_id": ["acme/api"], "commits": pa.array([7], pa.int32())}),
+                    partition_by=["repo_id"], commit_properties=CommitProperties(custom_metadata=meta))
+    assert not lake.table_info(dest, "tallies").stored_current
+    con.execute("INSERT INTO tallies VALUES ('acme/web', 4294967295)")
+    assert [(t.table, t.whole) for t in lake.export(con, dest).changed] == [("tallies", True)]
+    assert lake.table_info(dest, "tallies").stored_current
+    assert rows(lake.open_lake(dest), "tallies") == [("acme/api", 7), ("acme/web", 4294967295)]
+
+
+def test_metrics_into_a_lake_and_again_without_new_versions(demo_db, demo_lake, tmp_path):
+    from impactlens.metrics.job import materialise as compute
+
+    dest = tmp_path / "lake"
+    shutil.copytree(demo_lake, dest)
+    first = impactlens("metrics", "--lake", str(dest), "-q", env=env())
+    assert first.returncode == 0, first.stderr
+    # The rows `impactlens metrics` computes on the warehouse the lake was exported from.
+    db = tmp_path / "wh.duckdb"
+    shutil.copy(demo_db, db)
+    read = lake.open_lake(dest)
+    with warehouse.open_for_write(db) as con:
+        run = compute(con)
+        assert run.rows["metric_prs"] > 100
+        for name in run.rows:
+            assert rows(read, name) == rows(con, name), name
+    # metric_prs.pr_id is a hash (UBIGINT): the demo has values above 2**63, which Delta's long cannot hold.
+    assert read.sql("SELECT max(pr_id) > 9223372036854775807 FROM metric_prs").fetchall() == [(True,)]
+    before = versions(dest)
+    second = impactlens("metrics", "--lake", str(dest), env=env())
+    assert second.returncode == 0, second.stderr
+    after = versions(dest)
+    # Only metric_runs (when the metrics were computed) has a new version; its rows are one per table.
+    assert {t for t in after if after[t] != before[t]} == {"metric_runs"}
+    assert "wrote 1 of 17 tables" in second.stdout
+    runs = lake.open_lake(dest).sql("SELECT table_name, count(*) FROM metric_runs GROUP BY 1 HAVING count(*) > 1").fetchall()
+    assert runs == [] and len(rows(lake.open_lake(dest), "metric_runs")) == len(run.rows)
+    both = impactlens("metrics", "--lake", str(dest), "--db", str(db), env=env())
+    assert both.returncode == 2 and "not both" in both.stderr
