@@ -290,3 +290,21 @@ def records(wh: state.Warehouse, frame: pl.DataFrame, *, table: str, none: str, 
 
 def week_label(week: date) -> str:
     return f"Week of {week:%d %b %Y}"
+
+
+def lazy_tabs(names: list[str], counts: list[int], key: str):
+    """Tabs labelled "Name (count)" of which only the open one's body is run and sent to the browser
+    (``st.tabs(on_change="rerun")``; switching tabs reruns the enclosing fragment, or the page). The tab a person
+    opened stays open when the counts change (another person or period). Returns the open tab's container and
+    its name (one of ``names``; the first until another is picked)."""
+    labels = [f"{name} ({count})" for name, count in zip(names, counts)]
+    chosen = st.session_state.get(key)
+    if chosen is not None and chosen not in labels:  # same tab, new counts: keep it open
+        name = chosen.rsplit(" (", 1)[0]
+        if name in names:
+            st.session_state[key] = labels[names.index(name)]
+        else:
+            del st.session_state[key]
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    index = next((i for i, tab in enumerate(tabs) if tab.open), 0)
+    return tabs[index], names[index]

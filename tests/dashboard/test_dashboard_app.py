@@ -159,6 +159,16 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Open My impact's records tab ``name`` (labelled "name (count)"), as a click on it does, and rerun."""
+    labels = [tab.label for tab in at.tabs]
+    label = next(label for label in labels if label.startswith(f"{name} ("))
+    at.session_state["my_impact_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def metrics_of(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.proto.delta) for m in at.metric}
 
@@ -210,14 +220,26 @@ def test_my_impact_headline_figures_match_hand_computed_values(app, small_db):
 
 def test_my_impact_lists_link_to_github(app, small_db):
     at = app(small_db, {"person": "alice"})
-    tables = [df.value for df in at.dataframe]
-    prs = tables[0]
+    assert [tab.label for tab in at.tabs] == ["Pull requests (3)", "Reviews given (0)", "Incidents (1)",
+                                              "Artifacts (1)", "Mentoring (0)"]
+    assert len(at.dataframe) == 1  # only the open tab's table is sent: the others' bodies do not run
+    prs = at.dataframe[0].value
     assert sorted(prs["url"]) == [f"https://github.com/acme/api/pull/{n}" for n in (1, 2, 3)]
-    assert "No reviews given by this person in this period." in [i.value for i in at.info]  # no table for none
-    incidents = tables[1]
+    open_tab(at, "Reviews given")
+    assert not at.dataframe  # no table for none
+    assert "No reviews given by this person in this period." in [i.value for i in at.info]
+    open_tab(at, "Incidents")
+    incidents = at.dataframe[0].value
+    assert len(at.dataframe) == 1
     assert list(incidents["url"]) == ["https://acme.pagerduty.com/incidents/1"]
     assert list(incidents["role"]) == ["commander"]
-    assert list(tables[2]["path"]) == ["docs/adr/0001-use-duckdb.md"]
+    open_tab(at, "Artifacts")
+    assert list(at.dataframe[0].value["path"]) == ["docs/adr/0001-use-duckdb.md"]
+    # Another person keeps the open tab (its count changes): Bob wrote no artifact.
+    at.selectbox(key="my_impact_person").set_value("bob").run()
+    assert at.session_state["my_impact_tab"] == "Artifacts (0)"
+    assert not at.dataframe
+    assert any(i.value.startswith("No ADRs, design docs") for i in at.info)
 
 
 def test_widgets_change_what_my_impact_shows(app, small_db):
@@ -483,6 +505,7 @@ def test_every_page_renders_the_demo_organisation(app, demo_db, media):
     # The mentor's story: her mentees are listed on My impact for the quarter after they joined.
     at = goto(at, "my_impact.py")
     at.date_input(key="period").set_value((date(2025, 9, 8), date(2025, 12, 14))).run()
+    open_tab(at, "Mentoring")
     mentees = [df.value for df in at.dataframe if "touchpoints" in df.value.columns]
     assert {"Leo Park", "Sofia Marin"} <= set(mentees[0]["person"])
 
