@@ -3,7 +3,8 @@
 The person picker and everything that depends on it are one ``st.fragment``: choosing another person reruns
 that part only, not the sidebar. The records are tabs whose hidden bodies are neither run nor sent
 (:func:`impactlens.dashboard.ui.lazy_tabs`): only the open tab's table reaches the browser, and switching tabs
-reruns the records only (a fragment inside the person's)."""
+or the sort order reruns the records only (a fragment inside the person's). The tables are Markdown
+(:func:`impactlens.dashboard.ui.link_table`), far lighter for the browser than a data grid."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def records(person: str) -> None:
         elif shown == "Reviews given":
             ui.records(wh, reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
                        table="reviews", none="No reviews given by this person in this period.",
-                       dates=("submitted_at",), labels={"url": "Review", "author": "PR author"})
+                       dates=("submitted_at",), labels={"url": "Review", "author": "PR author"},
+                       sort={"Newest first": ("submitted_at", True), "Oldest first": ("submitted_at", False),
+                             "Most comments first": ("comments", True)},
+                       key="my_impact_review_sort")
         elif shown == "Incidents":
             ui.records(wh, incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
                                             "time_to_restore_hours", "has_postmortem"),
@@ -99,7 +103,11 @@ def pull_requests(person: str, prs) -> None:
                                  "time_to_first_review_hours"),
                       dates=("created_at", "merged_at"), hours=("time_to_first_review_hours",),
                       labels={"url": "Pull request", "changed_lines": "Changed lines",
-                              "time_to_first_review_hours": "Time to first review"})
+                              "time_to_first_review_hours": "Time to first review"},
+                      sort={"Newest first": ("created_at", True), "Oldest first": ("created_at", False),
+                            "Largest first": ("changed_lines", True),
+                            "Longest wait for a first review": ("time_to_first_review_hours", True)},
+                      key="my_impact_pr_sort")
     elif wh.has("pull_requests"):
         st.info("No pull requests by this person in this period.")
     else:
