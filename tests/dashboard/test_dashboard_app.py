@@ -310,6 +310,19 @@ def test_record_cells_link_only_web_addresses_and_escape_markdown():
     assert ui._cell(None) == "–" and ui._cell(True) == "yes" and ui._cell(1234) == "1,234"
 
 
+def test_the_benchmark_counts_the_cells_of_markdown_record_tables():
+    from streamlit.proto.Element_pb2 import Element
+
+    from impactlens.dashboard import browser
+
+    table = Element()
+    table.markdown.body = "| Pull request | Title |\n| --- | --- |\n| [a/b/pull/1](https://x.io/a/b/pull/1) | One |\n| – | Two |"
+    assert browser._element_size(table) == (0, 4)  # 2 rows × 2 columns
+    prose = Element()
+    prose.markdown.body = "Just | a sentence"
+    assert browser._element_size(prose) == (0, 0)
+
+
 def test_widgets_change_what_my_impact_shows(app, small_db):
     at = app(small_db, {"person": "alice"})
     at.selectbox(key="my_impact_person").set_value("bob").run()
