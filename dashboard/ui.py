@@ -307,7 +307,8 @@ def _cell(value: object, *, link: bool = False, date: bool = False, hours: bool 
         shown = _LINK_TEXT.match(address)
         return f"[{md_text(shown.group(1) if shown and shown.group(1) else address)}]({address})"
     if date and isinstance(value, datetime):
-        return f"{value.astimezone(timezone.utc) if value.tzinfo else value:%-d %b %Y, %H:%M}"
+        utc = value.astimezone(timezone.utc) if value.tzinfo else value  # naive: UTC already
+        return f"{utc.day} {utc:%b %Y, %H:%M}"
     if hours and isinstance(value, (int, float)):
         return f"{value:.1f} h"
     if isinstance(value, bool):
