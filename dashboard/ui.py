@@ -269,7 +269,7 @@ def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] 
     addresses become links), ``dates`` in UTC ("5 Oct 2026, 09:00"), ``hours`` as "4.0 h", other text escaped
     (:func:`impactlens.text.md_text`), a missing value as "–"; over :data:`TABLE_ROWS` rows it scrolls in a box.
 
-    Markdown, not ``st.dataframe``: the data grid costs the browser 1.4 MB of JavaScript and about 2 s of CPU
+    Markdown, not ``st.dataframe``: the data grid costs the browser 1.4 MB of JavaScript and seconds of CPU
     where it is the first on a page (docs/performance.md "Dashboard in a browser"). ``sort`` (option label ->
     (column, descending)) adds a "Sort by" box (``key``) whose first option is the default order; the table is
     sorted here, nulls last."""
