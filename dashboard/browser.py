@@ -182,8 +182,8 @@ def settle(page, since: float, quiet: float = 1.0, timeout: float = 60) -> Settl
 class Traffic:
     """What the server sent the page over its websocket: ``received`` bytes (the frames' payloads), when each
     script run finished (``finished``: time.time() of each ``script_finished`` ForwardMsg), the charts and
-    table cells of the elements sent (``charts``, ``cells``: rows × columns of st.dataframe/st.table data, in
-    hidden tabs too; a message the browser already cached, sent as a reference, counts as its original)."""
+    table cells of the elements sent (``charts``, ``cells``: rows × columns of st.dataframe/st.table data and of
+    Markdown record tables, in hidden tabs too; a message the browser already cached, sent as a reference, counts as its original)."""
 
     received: int = 0
     finished: list[float] = field(default_factory=list)
@@ -233,6 +233,10 @@ def _element_size(element) -> tuple[int, int]:
         return 0, lazy.row_count * max(1, len(element.dataframe.columns) or 1)
     if kind == "table":
         return 0, _arrow_cells(element.table.arrow_data.data)
+    if kind == "markdown":  # a record table as Markdown (dashboard.ui.link_table): body rows × columns
+        lines = element.markdown.body.splitlines()
+        if len(lines) > 2 and lines[0].startswith("| ") and lines[1].startswith("| --- |"):
+            return 0, (len(lines) - 2) * lines[1].count("---")
     return 0, 0
 
 

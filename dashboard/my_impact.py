@@ -1,4 +1,10 @@
-"""My impact: one person's figures against the previous period, weekly charts, and the records behind them."""
+"""My impact: one person's figures against the previous period, weekly charts, and the records behind them.
+
+The person picker and everything that depends on it are one ``st.fragment``: choosing another person reruns
+that part only, not the sidebar. The records are tabs whose hidden bodies are neither run nor sent
+(:func:`impactlens.dashboard.ui.lazy_tabs`): only the open tab's table reaches the browser, and switching tabs
+or the sort order reruns the records only (a fragment inside the person's). The tables are Markdown
+(:func:`impactlens.dashboard.ui.link_table`), far lighter for the browser than a data grid."""
 
 from __future__ import annotations
 
@@ -10,8 +16,16 @@ wh, filters = ui.context()
 st.title("My impact")
 st.caption("What you shipped, reviewed, fixed and mentored, with the records behind every number.")
 
-person = ui.person_picker(wh, filters, key="my_impact_person")
-if person is not None:
+TABS = ["Pull requests", "Reviews given", "Incidents", "Artifacts", "Mentoring"]
+
+
+@st.fragment
+def person_view() -> None:
+    """The person picker and the person's figures, charts and records: a new person reruns this part only.
+    The picker checks the viewer's access (dashboard/access.py) before anything of the person is drawn."""
+    person = ui.person_picker(wh, filters, key="my_impact_person")
+    if person is None:
+        return
     period, repo = filters.period, filters.repo
     ui.person_context(wh, filters, person)
     if not wh.has("commits") and not wh.has("pull_requests"):
@@ -30,49 +44,45 @@ if person is not None:
             ui.chart(charts.person_commits(weekly))
         with right:
             ui.no_pull_requests(wh, repo)
+    records(person)
 
+
+@st.fragment
+def records(person: str) -> None:
+    """The records behind the figures, a tab each (their counts in the labels); only the open tab's body runs."""
+    period, repo = filters.period, filters.repo
     prs = figures.person_prs(wh, person, period, repo)
     reviews = figures.person_reviews(wh, person, period, repo)
     incidents = figures.person_incidents(wh, person, period, repo)
     written = figures.artifacts(wh, person, period, repo)
     mentees = figures.mentoring(wh, person, period, repo)
-    tabs = st.tabs([f"Pull requests ({prs.height})", f"Reviews given ({reviews.height})",
-                    f"Incidents ({incidents.height})", f"Artifacts ({written.height})",
-                    f"Mentoring ({mentees.height})"])
-    with tabs[0]:
-        if prs.height:
-            ui.link_table(prs.select("url", "title", "state", "created_at", "merged_at", "changed_lines",
-                                     "time_to_first_review_hours"),
-                          dates=("created_at", "merged_at"), hours=("time_to_first_review_hours",),
-                          labels={"url": "Pull request", "changed_lines": "Changed lines",
-                                  "time_to_first_review_hours": "Time to first review"})
-        elif wh.has("pull_requests"):
-            st.info("No pull requests by this person in this period.")
-        else:
-            commits = figures.person_commits(wh, person, period, repo)
-            ui.empty("pull requests (showing commits from git)", "pull_requests")
-            if commits.height:
-                ui.link_table(commits, dates=("authored_at",), labels={"sha": "Commit", "lines": "Changed lines"})
-    with tabs[1]:
-        ui.records(wh, reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
-                   table="reviews", none="No reviews given by this person in this period.",
-                   dates=("submitted_at",), labels={"url": "Review", "author": "PR author"})
-    with tabs[2]:
-        ui.records(wh, incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
-                                        "time_to_restore_hours", "has_postmortem"),
-                   table="incidents", none="No incidents led or responded to by this person in this period.",
-                   dates=("opened_at",), hours=("time_to_restore_hours",),
-                   labels={"url": "Incident", "time_to_restore_hours": "Time to restore",
-                           "has_postmortem": "Postmortem"})
-    with tabs[3]:
-        if written.height:
-            ui.link_table(written.with_columns(written["sha"].str.slice(0, 10)), dates=("authored_at",),
-                          labels={"sha": "Commit", "path": "File", "repo_id": "Repository"})
-        else:
-            st.info("No ADRs, design docs, runbooks or postmortems added by this person in this period "
-                    "(file categories come from `[categories]` in impactlens.toml).")
-    with tabs[4]:
-        if mentees.height:
+    tab, shown = ui.lazy_tabs(TABS, [prs.height, reviews.height, incidents.height, written.height, mentees.height],
+                              key="my_impact_tab")
+    with tab:
+        if shown == "Pull requests":
+            pull_requests(person, prs)
+        elif shown == "Reviews given":
+            ui.records(wh, reviews.select("url", "title", "author", "state", "comments", "submitted_at"),
+                       table="reviews", none="No reviews given by this person in this period.",
+                       dates=("submitted_at",), labels={"url": "Review", "author": "PR author"},
+                       sort={"Newest first": ("submitted_at", True), "Oldest first": ("submitted_at", False),
+                             "Most comments first": ("comments", True)},
+                       key="my_impact_review_sort")
+        elif shown == "Incidents":
+            ui.records(wh, incidents.select("url", "incident_id", "title", "role", "severity", "opened_at",
+                                            "time_to_restore_hours", "has_postmortem"),
+                       table="incidents", none="No incidents led or responded to by this person in this period.",
+                       dates=("opened_at",), hours=("time_to_restore_hours",),
+                       labels={"url": "Incident", "time_to_restore_hours": "Time to restore",
+                               "has_postmortem": "Postmortem"})
+        elif shown == "Artifacts":
+            if written.height:
+                ui.link_table(written.with_columns(written["sha"].str.slice(0, 10)), dates=("authored_at",),
+                              labels={"sha": "Commit", "path": "File", "repo_id": "Repository"})
+            else:
+                st.info("No ADRs, design docs, runbooks or postmortems added by this person in this period "
+                        "(file categories come from `[categories]` in impactlens.toml).")
+        elif mentees.height:
             names = mentees.with_columns(
                 mentees["mentee_key"].map_elements(wh.name, return_dtype=str).alias("person"))
             ui.link_table(names.select("person", "is_mentee", "touchpoints", "reviews", "review_comments", "pairing"),
@@ -82,3 +92,29 @@ if person is not None:
                        "or more make a mentee (docs/metrics.md).")
         else:
             st.info("No reviews, comments or pairing on less experienced colleagues' work in this period.")
+
+
+def pull_requests(person: str, prs) -> None:
+    """The Pull requests tab: the person's PRs created or merged in the period; on a git-only warehouse, their
+    commits and the command that collects pull requests."""
+    period, repo = filters.period, filters.repo
+    if prs.height:
+        ui.link_table(prs.select("url", "title", "state", "created_at", "merged_at", "changed_lines",
+                                 "time_to_first_review_hours"),
+                      dates=("created_at", "merged_at"), hours=("time_to_first_review_hours",),
+                      labels={"url": "Pull request", "changed_lines": "Changed lines",
+                              "time_to_first_review_hours": "Time to first review"},
+                      sort={"Newest first": ("created_at", True), "Oldest first": ("created_at", False),
+                            "Largest first": ("changed_lines", True),
+                            "Longest wait for a first review": ("time_to_first_review_hours", True)},
+                      key="my_impact_pr_sort")
+    elif wh.has("pull_requests"):
+        st.info("No pull requests by this person in this period.")
+    else:
+        commits = figures.person_commits(wh, person, period, repo)
+        ui.empty("pull requests (showing commits from git)", "pull_requests")
+        if commits.height:
+            ui.link_table(commits, dates=("authored_at",), labels={"sha": "Commit", "lines": "Changed lines"})
+
+
+person_view()

@@ -1,6 +1,7 @@
 """Promotion case: the evidence packet (claims with links, rubric audit, STAR stubs) section by section, with
 Markdown and HTML downloads. The page only displays :func:`impactlens.evidence.build_packet`'s packet; when the
-evidence module cannot build one (a bot, a junk identity), it says why."""
+evidence module cannot build one (a bot, a junk identity), it says why. The person picker and the packet are one
+``st.fragment``: choosing another person reruns that part only, not the sidebar."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def downloads(stem: str, markdown: str, html) -> None:
                           icon=":material/download:", key="case_html")
 
 
-def show_packet(packet, stem: str) -> None:
+def show_packet(packet, stem: str, person: str) -> None:
     """The evidence packet, part by part in the packet's own rendering (impactlens.evidence.packet: the same
     labels, records and rubric text as the downloads): summary, data coverage, charts, sections, audit, STAR."""
     # The HTML embeds the charts rendered by vl-convert (seconds): build it only when the button is clicked.
@@ -52,8 +53,13 @@ st.title("Promotion case")
 st.caption("The evidence a promotion committee reads, with a link behind every record. The period is the "
            "sidebar's date range.")
 
-person = ui.person_picker(wh, filters, key="promotion_person")
-if person is not None:
+@st.fragment
+def person_view() -> None:
+    """The person picker and the person's packet: a new person reruns this part only (not the sidebar). The
+    picker checks the viewer's access (dashboard/access.py) before any packet is built or shown."""
+    person = ui.person_picker(wh, filters, key="promotion_person")
+    if person is None:
+        return
     ui.person_context(wh, filters, person)
     slug = re.sub(r"[^a-z0-9]+", "-", wh.name(person).lower()).strip("-") or "person"
     stem = f"promotion-case-{slug}-{filters.period.start:%Y%m%d}-{filters.period.end:%Y%m%d}"
@@ -62,12 +68,15 @@ if person is not None:
             packet = figures.evidence_packet(wh, person, filters.period)
     except ImpactlensError as exc:  # a bot, a junk identity: the evidence module says why there is no packet
         st.warning(f"No evidence packet for {wh.name(person)}: {str(exc).splitlines()[0]}", icon=":material/info:")
-        st.stop()
+        return
     except Exception as exc:  # the evidence module's failure must not take the page down
         problem = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
         st.error(f"The evidence packet could not be built ({problem}).", icon=":material/error:")
-        st.stop()
+        return
     if filters.repo:
         st.caption(f"The packet covers every repository of {wh.name(person)}'s work: the sidebar's repository "
                    "does not narrow it.")
-    show_packet(packet, stem)
+    show_packet(packet, stem, person)
+
+
+person_view()

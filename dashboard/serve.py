@@ -59,7 +59,7 @@ def warm() -> None:
     quiet.setLevel(logging.ERROR)
     try:
         import altair  # noqa: F401  the charts
-        import pandas  # noqa: F401  st.dataframe converts Polars frames through pandas' type checks
+        import pandas  # noqa: F401  the warm-up chart below (and Streamlit's data conversion imports it)
 
         from impactlens.dashboard import access, charts, figures, state, ui  # noqa: F401
         from impactlens.evidence import packet  # noqa: F401

@@ -1,8 +1,9 @@
 """Streamlit pieces every page shares: the sidebar, headline figures with context, charts with their reading,
-empty states and link tables."""
+empty states, lazy tabs and link tables."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from impactlens.dashboard import access, state
 from impactlens.dashboard.charts import Panel
 from impactlens.evidence.model import Figure
 from impactlens.errors import ImpactlensError
-from impactlens.text import safe_url
+from impactlens.text import md_text, safe_url
 
 _STATE = "_impactlens"
 _REFUSED = "\x00refused"  # a person the signed-in viewer asked for and may not see (or who does not exist)
@@ -270,24 +271,66 @@ def chart(panel: Panel) -> None:
     st.caption(panel.reading)
 
 
+#: Rows a record table shows before it scrolls inside a box of :data:`TABLE_HEIGHT` pixels.
+TABLE_ROWS, TABLE_HEIGHT = 12, 460
+
+
 def link_table(frame: pl.DataFrame, *, url: str = "url", dates: tuple[str, ...] = (), hours: tuple[str, ...] = (),
-               labels: dict[str, str] | None = None, height: int | None = None) -> None:
-    """A table whose ``url`` column is a link (shown as owner/repo/pull/N) and whose dates read in UTC."""
+               labels: dict[str, str] | None = None, sort: dict[str, tuple[str, bool]] | None = None,
+               key: str | None = None) -> None:
+    """A table of records as Markdown: the ``url`` column a link (shown as owner/repo/pull/N; only http(s)
+    addresses become links), ``dates`` in UTC ("5 Oct 2026, 09:00"), ``hours`` as "4.0 h", other text escaped
+    (:func:`impactlens.text.md_text`), a missing value as "–"; over :data:`TABLE_ROWS` rows it scrolls in a box.
+
+    Markdown, not ``st.dataframe``: the data grid costs the browser 1.4 MB of JavaScript and seconds of CPU
+    where it is the first on a page (docs/performance.md "Dashboard in a browser"). ``sort`` (option label ->
+    (column, descending)) adds a "Sort by" box (``key``) whose first option is the default order; the table is
+    sorted here, nulls last."""
     labels = labels or {}
-    config = {c: st.column_config.TextColumn(labels.get(c, c.replace("_", " ").capitalize())) for c in frame.columns}
-    if url in frame.columns:  # only http(s) addresses become links (a javascript: one shows no link)
-        frame = frame.with_columns(pl.col(url).map_elements(safe_url, return_dtype=pl.String, skip_nulls=True))
-        config[url] = st.column_config.LinkColumn(labels.get(url, "Link"), display_text=r"https?://[^/]+/(.*)")
-    for column in dates:
-        config[column] = st.column_config.DatetimeColumn(labels.get(column, column.replace("_", " ").capitalize()),
-                                                         format="D MMM YYYY, HH:mm")
-    for column in hours:
-        config[column] = st.column_config.NumberColumn(labels.get(column, column), format="%.1f h")
-    for column in frame.columns:
-        if column not in dates and column not in hours and column != url and frame[column].dtype.is_numeric():
-            config[column] = st.column_config.NumberColumn(labels.get(column, column.replace("_", " ").capitalize()))
-    st.dataframe(frame, hide_index=True, column_config=config, width="stretch",
-                 height=height if height is not None else "auto", placeholder="–")
+    if sort:
+        options = list(sort)
+        left, _ = st.columns([1, 3])
+        chosen = left.selectbox("Sort by", options, key=key) or options[0]
+        column, descending = sort[chosen]
+        frame = frame.sort(column, descending=descending, nulls_last=True, maintain_order=True)
+    header = [labels.get(c, "Link" if c == url else c.replace("_", " ").capitalize()) for c in frame.columns]
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + " --- |" * len(header)]
+    for row in frame.iter_rows(named=True):
+        lines.append("| " + " | ".join(_cell(row[c], link=c == url, date=c in dates, hours=c in hours)
+                                       for c in frame.columns) + " |")
+    text = "\n".join(lines)
+    if frame.height > TABLE_ROWS:
+        with st.container(height=TABLE_HEIGHT, border=False):
+            st.markdown(text)
+    else:
+        st.markdown(text)
+
+
+_LINK_TEXT = re.compile(r"https?://[^/]+/(.*)")
+
+
+def _cell(value: object, *, link: bool = False, date: bool = False, hours: bool = False) -> str:
+    """One Markdown table cell of :func:`link_table`."""
+    if value is None:
+        return "–"
+    if link:
+        address = safe_url(value)
+        if address is None:
+            return "–"
+        shown = _LINK_TEXT.match(address)
+        return f"[{md_text(shown.group(1) if shown and shown.group(1) else address)}]({address})"
+    if date and isinstance(value, datetime):
+        utc = value.astimezone(timezone.utc) if value.tzinfo else value  # naive: UTC already
+        return f"{utc.day} {utc:%b %Y, %H:%M}"
+    if hours and isinstance(value, (int, float)):
+        return f"{value:.1f} h"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return md_text(value)
 
 
 def records(wh: state.Warehouse, frame: pl.DataFrame, *, table: str, none: str, **table_args) -> None:
@@ -303,3 +346,21 @@ def records(wh: state.Warehouse, frame: pl.DataFrame, *, table: str, none: str, 
 
 def week_label(week: date) -> str:
     return f"Week of {week:%d %b %Y}"
+
+
+def lazy_tabs(names: list[str], counts: list[int], key: str):
+    """Tabs labelled "Name (count)" of which only the open one's body is run and sent to the browser
+    (``st.tabs(on_change="rerun")``; switching tabs reruns the enclosing fragment, or the page). The tab a person
+    opened stays open when the counts change (another person or period). Returns the open tab's container and
+    its name (one of ``names``; the first until another is picked)."""
+    labels = [f"{name} ({count})" for name, count in zip(names, counts)]
+    chosen = st.session_state.get(key)
+    if chosen is not None and chosen not in labels:  # same tab, new counts: keep it open
+        name = chosen.rsplit(" (", 1)[0]
+        if name in names:
+            st.session_state[key] = labels[names.index(name)]
+        else:
+            del st.session_state[key]
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    index = next((i for i, tab in enumerate(tabs) if tab.open), 0)
+    return tabs[index], names[index]

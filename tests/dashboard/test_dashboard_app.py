@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -159,6 +160,55 @@ def goto(at: AppTest, page: str) -> AppTest:
     return at
 
 
+_CELL_SPLIT = re.compile(r"(?<!\\) \| ")
+_LINK = re.compile(r"^\[(.*)\]\((.*)\)$")
+
+
+def tables(at: AppTest) -> list[list[dict[str, str]]]:
+    """The record tables on the page (Markdown tables of ui.link_table), each a list of rows: header -> cell as
+    shown (escapes undone; a link cell is its text)."""
+    found = []
+    for element in at.markdown:
+        lines = element.value.splitlines()
+        if len(lines) < 2 or not lines[0].startswith("| ") or not lines[1].startswith("| --- |"):
+            continue
+        header = [plain(c) for c in _CELL_SPLIT.split(lines[0][2:-2])]
+        found.append([dict(zip(header, (plain(c) for c in _CELL_SPLIT.split(line[2:-2])))) for line in lines[2:]])
+    return found
+
+
+def links(at: AppTest, column: str) -> list[str]:
+    """The addresses the cells of ``column`` of the page's first record table link to ("" for a cell without)."""
+    out = []
+    for element in at.markdown:
+        lines = element.value.splitlines()
+        if len(lines) < 2 or not lines[0].startswith("| ") or not lines[1].startswith("| --- |"):
+            continue
+        header = [plain(c) for c in _CELL_SPLIT.split(lines[0][2:-2])]
+        for line in lines[2:]:
+            cell = _CELL_SPLIT.split(line[2:-2])[header.index(column)]
+            hit = _LINK.match(cell)
+            out.append(hit.group(2) if hit else "")
+        return out
+    raise AssertionError("no record table on the page")
+
+
+def plain(cell: str) -> str:
+    """A Markdown cell as read: a link's text, backslash escapes undone."""
+    hit = _LINK.match(cell.strip())
+    return re.sub(r"\\(.)", r"\1", hit.group(1) if hit else cell.strip())
+
+
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Open My impact's records tab ``name`` (labelled "name (count)"), as a click on it does, and rerun."""
+    labels = [tab.label for tab in at.tabs]
+    label = next(label for label in labels if label.startswith(f"{name} ("))
+    at.session_state["my_impact_tab"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def metrics_of(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.proto.delta) for m in at.metric}
 
@@ -210,14 +260,67 @@ def test_my_impact_headline_figures_match_hand_computed_values(app, small_db):
 
 def test_my_impact_lists_link_to_github(app, small_db):
     at = app(small_db, {"person": "alice"})
-    tables = [df.value for df in at.dataframe]
-    prs = tables[0]
-    assert sorted(prs["url"]) == [f"https://github.com/acme/api/pull/{n}" for n in (1, 2, 3)]
-    assert "No reviews given by this person in this period." in [i.value for i in at.info]  # no table for none
-    incidents = tables[1]
-    assert list(incidents["url"]) == ["https://acme.pagerduty.com/incidents/1"]
-    assert list(incidents["role"]) == ["commander"]
-    assert list(tables[2]["path"]) == ["docs/adr/0001-use-duckdb.md"]
+    assert [tab.label for tab in at.tabs] == ["Pull requests (3)", "Reviews given (0)", "Incidents (1)",
+                                              "Artifacts (1)", "Mentoring (0)"]
+    assert len(tables(at)) == 1  # only the open tab's table is sent: the others' bodies do not run
+    assert links(at, "Pull request") == [f"https://github.com/acme/api/pull/{n}" for n in (3, 2, 1)]  # newest first
+    prs = tables(at)[0]
+    assert [r["Pull request"] for r in prs] == [f"acme/api/pull/{n}" for n in (3, 2, 1)]
+    assert prs[0]["Created at"] == "2 Nov 2026, 09:00" and prs[0]["Time to first review"] == "2.0 h"
+    assert [r["Changed lines"] for r in prs] == ["500", "200", "30"]
+    open_tab(at, "Reviews given")
+    assert not tables(at)  # no table for none
+    assert "No reviews given by this person in this period." in [i.value for i in at.info]
+    open_tab(at, "Incidents")
+    assert len(tables(at)) == 1
+    assert links(at, "Incident") == ["https://acme.pagerduty.com/incidents/1"]
+    assert [r["Role"] for r in tables(at)[0]] == ["commander"]
+    assert tables(at)[0][0]["Time to restore"] == "3.0 h"
+    open_tab(at, "Artifacts")
+    assert [r["File"] for r in tables(at)[0]] == ["docs/adr/0001-use-duckdb.md"]
+    # Another person keeps the open tab (its count changes): Bob wrote no artifact.
+    at.selectbox(key="my_impact_person").set_value("bob").run()
+    assert at.session_state["my_impact_tab"] == "Artifacts (0)"
+    assert not tables(at)
+    assert any(i.value.startswith("No ADRs, design docs") for i in at.info)
+
+
+def test_my_impact_pull_requests_sort_by_the_box(app, small_db):
+    at = app(small_db, {"person": "alice"})
+
+    def order() -> list[str]:
+        return [r["Pull request"] for r in tables(at)[0]]
+    assert order() == ["acme/api/pull/3", "acme/api/pull/2", "acme/api/pull/1"]  # newest first
+    at.selectbox(key="my_impact_pr_sort").set_value("Longest wait for a first review").run()
+    assert order() == ["acme/api/pull/2", "acme/api/pull/1", "acme/api/pull/3"]  # 10 h, 4 h, 2 h
+    at.selectbox(key="my_impact_pr_sort").set_value("Oldest first").run()
+    assert order() == ["acme/api/pull/1", "acme/api/pull/2", "acme/api/pull/3"]
+
+
+def test_record_cells_link_only_web_addresses_and_escape_markdown():
+    from datetime import datetime, timezone
+
+    from impactlens.dashboard import ui
+
+    assert ui._cell("https://github.com/acme/api/pull/7", link=True) == "[acme/api/pull/7](https://github.com/acme/api/pull/7)"
+    assert ui._cell("javascript:alert(1)", link=True) == "–"  # never a link
+    assert ui._cell("Fix [this](https://evil.example) | now", link=False) == r"Fix \[this\](https://evil.example) \| now"
+    assert ui._cell(datetime(2026, 10, 5, 9, 0, tzinfo=timezone.utc), date=True) == "5 Oct 2026, 09:00"
+    assert ui._cell(3.25, hours=True) == "3.2 h"
+    assert ui._cell(None) == "–" and ui._cell(True) == "yes" and ui._cell(1234) == "1,234"
+
+
+def test_the_benchmark_counts_the_cells_of_markdown_record_tables():
+    from streamlit.proto.Element_pb2 import Element
+
+    from impactlens.dashboard import browser
+
+    table = Element()
+    table.markdown.body = "| Pull request | Title |\n| --- | --- |\n| [a/b/pull/1](https://x.io/a/b/pull/1) | One |\n| – | Two |"
+    assert browser._element_size(table) == (0, 4)  # 2 rows × 2 columns
+    prose = Element()
+    prose.markdown.body = "Just | a sentence"
+    assert browser._element_size(prose) == (0, 0)
 
 
 def test_widgets_change_what_my_impact_shows(app, small_db):
@@ -226,8 +329,8 @@ def test_widgets_change_what_my_impact_shows(app, small_db):
     figures = metrics_of(at)
     assert figures["PRs merged"][0] == "0"
     assert figures["Reviews given"] == ("2", "+100% vs 1")
-    reviews = at.dataframe[0].value  # Bob has no PR in the period but an open one created in it
-    assert "Bob waits" in set(reviews["title"])
+    prs = tables(at)[0]  # Bob has no PR merged in the period but an open one created in it
+    assert {r["Title"] for r in prs} == {"Bob waits"}
 
     # A date range that ends before October leaves Alice nothing in the period.
     at.selectbox(key="my_impact_person").set_value("alice").run()
@@ -366,8 +469,8 @@ def test_git_only_warehouse_shows_commits_and_says_how_to_collect_pull_requests(
     at.selectbox(key="my_impact_person").set_value("email:dee@example.com").run()
     shown = texts(at)
     assert "No pull requests (showing commits from git): run `impactlens collect github OWNER/REPO`." in shown
-    commits = at.dataframe[0].value
-    assert list(commits["sha"]) == ["abcdef1234"]
+    commits = tables(at)[0]
+    assert [r["Commit"] for r in commits] == ["abcdef1234"]
     at = goto(at, "team_health.py")
     shown = texts(at)
     assert "No deployments: run `impactlens collect github OWNER/REPO (GitHub deployments and releases)`." in shown
@@ -483,8 +586,9 @@ def test_every_page_renders_the_demo_organisation(app, demo_db, media):
     # The mentor's story: her mentees are listed on My impact for the quarter after they joined.
     at = goto(at, "my_impact.py")
     at.date_input(key="period").set_value((date(2025, 9, 8), date(2025, 12, 14))).run()
-    mentees = [df.value for df in at.dataframe if "touchpoints" in df.value.columns]
-    assert {"Leo Park", "Sofia Marin"} <= set(mentees[0]["person"])
+    open_tab(at, "Mentoring")
+    mentees = [t for t in tables(at) if "Touchpoints" in t[0]]
+    assert {"Leo Park", "Sofia Marin"} <= {r["Person"] for r in mentees[0]}
 
 
 def test_demo_review_bottleneck_shows_in_web_team_health(app, demo_db):
