@@ -260,115 +260,112 @@ def _offset_minutes(text: str) -> int:
     return sign * (int(text[1:3]) * 60 + int(text[3:5]))
 
 
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
-
-
 def _pr_number(subject: str) -> int | None:
     match = _MERGE_PR.match(subject) or _SQUASH_PR.search(subject)
     return int(match[1]) if match else None
 
 
-def _parse_diff(part: bytes) -> list[tuple[str, str | None, str, int | None, int | None, bool]]:
+def _parse_diff(part: str) -> list[tuple[str, str | None, str, int | None, int | None, bool]]:
     """Pair ``--raw`` entries with ``--numstat`` entries of one commit (both in git's order)."""
-    tokens = part.split(b"\0")
+    tokens = part.split("\0")
     raw: list[tuple[str, str | None, str]] = []
     stats: list[tuple[int | None, int | None, bool]] = []
     i, n = 0, len(tokens)
     while i < n:
-        token = tokens[i].lstrip(b"\n")
+        token = tokens[i]
         i += 1
+        if token[:1] == "\n":
+            token = token.lstrip("\n")
         if not token:
             continue
-        if token.startswith(b":"):
-            status = token.rsplit(b" ", 1)[-1].decode()
-            kind = status[0]
+        if token[0] == ":":
+            kind = token.rsplit(" ", 1)[-1][0]
             if kind in "RC":
-                old, new = _decode(tokens[i]), _decode(tokens[i + 1])
+                raw.append((tokens[i + 1], tokens[i], kind))
                 i += 2
-                raw.append((new, old, kind))
             else:
-                raw.append((_decode(tokens[i]), None, kind))
+                raw.append((tokens[i], None, kind))
                 i += 1
         else:
-            added, deleted, path = token.split(b"\t", 2)
+            added, deleted, path = token.split("\t", 2)
             if not path:  # a rename: old and new path follow as their own tokens
                 i += 2
-            if added == b"-":
-                stats.append((None, None, True))
-            else:
-                stats.append((int(added), int(deleted), False))
+            stats.append((None, None, True) if added == "-" else (int(added), int(deleted), False))
     if len(raw) != len(stats):
         raise CollectionError("git log output could not be parsed (raw and numstat entries disagree).")
     return [(p, o, k, a, d, b) for (p, o, k), (a, d, b) in zip(raw, stats)]
 
 
+def _columns(names: tuple[str, ...], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows (tuples in ``names``' order) as column lists, for :func:`warehouse.upsert`."""
+    return dict(zip(names, map(list, zip(*rows)))) if rows else {}
+
+
 class _Batch:
+    """The commits, file rows and co-author rows of up to ``batch_size`` commits, as row tuples.
+
+    A record is decoded once (UTF-8, undecodable bytes replaced by U+FFFD: the same text as decoding
+    each field, since the separators are ASCII), and rows become columns only when stored."""
+
     def __init__(self, repo_id: str, categorize: Callable[[str], str]) -> None:
         self.repo_id = repo_id
         self.categorize = categorize
-        self.commits: dict[str, list[Any]] = {c: [] for c in COMMIT_COLUMNS}
-        self.files: dict[str, list[Any]] = {c: [] for c in FILE_COLUMNS}
-        self.coauthors: dict[str, list[Any]] = {c: [] for c in COAUTHOR_COLUMNS}
+        self.commit_rows: list[tuple[Any, ...]] = []
+        self.file_rows: list[tuple[Any, ...]] = []
+        self.coauthor_rows: list[tuple[Any, ...]] = []
         self.size = 0
         self.merges = 0
 
     def add(self, record: bytes) -> None:
-        fields = record.split(b"\x1f", _N_FIXED)
+        fields = record.decode("utf-8", "replace").split("\x1f", _N_FIXED)
         if len(fields) != _N_FIXED + 1:
             raise CollectionError("git log output could not be parsed (a commit record is cut short).")
-        body, _, diff = fields[_N_FIXED].rpartition(b"\x1f")
-        (sha, parents, an, ae, a_n, a_e, cn, ce, c_n, c_e, at, ad, ct, cd, trailers, subject) = (
-            _decode(f) for f in fields[:_N_FIXED]
-        )
+        body, _, diff = fields[_N_FIXED].rpartition("\x1f")
+        (sha, parents, an, ae, a_n, a_e, cn, ce, c_n, c_e, at, ad, ct, cd, trailers, subject) = fields[:_N_FIXED]
+        repo_id = self.repo_id
         parent_list = parents.split()
         is_merge = len(parent_list) > 1
-        files = [] if is_merge else _parse_diff(diff)
-        seen_paths = set()
-        insertions = deletions = 0
-        for path, old, kind, added, deleted, binary in files:
-            if path in seen_paths:
-                continue
-            seen_paths.add(path)
-            insertions += added or 0
-            deletions += deleted or 0
-            f = self.files
-            f["repo_id"].append(self.repo_id)
-            f["sha"].append(sha)
-            f["path"].append(path)
-            f["old_path"].append(old)
-            f["change_type"].append(kind)
-            f["additions"].append(added)
-            f["deletions"].append(deleted)
-            f["is_binary"].append(binary)
-            f["category"].append(self.categorize(path))
-        seen_emails = {a_e.lower()}
-        for value in trailers.split("\x1d"):
-            match = _COAUTHOR.match(value)
-            if not match or match[2].lower() in seen_emails:
-                continue
-            seen_emails.add(match[2].lower())
-            self.coauthors["repo_id"].append(self.repo_id)
-            self.coauthors["sha"].append(sha)
-            self.coauthors["email"].append(match[2].strip())
-            self.coauthors["name"].append(match[1])
-        row = (
-            self.repo_id, sha, a_n, a_e, an, ae, c_n, c_e, cn, ce,
+        insertions = deletions = changed = 0
+        if not is_merge and diff:
+            seen_paths = set()
+            categorize = self.categorize
+            file_rows = self.file_rows
+            for path, old, kind, added, deleted, binary in _parse_diff(diff):
+                if path in seen_paths:
+                    continue
+                seen_paths.add(path)
+                if not binary:
+                    insertions += added  # type: ignore[operator]
+                    deletions += deleted  # type: ignore[operator]
+                file_rows.append((repo_id, sha, path, old, kind, added, deleted, binary, categorize(path)))
+            changed = len(seen_paths)
+        if trailers:
+            seen_emails = {a_e.lower()}
+            for value in trailers.split("\x1d"):
+                match = _COAUTHOR.match(value)
+                if not match:
+                    continue
+                email = match[2].strip()
+                if email.lower() in seen_emails:
+                    continue
+                seen_emails.add(email.lower())
+                self.coauthor_rows.append((repo_id, sha, email, match[1]))
+        self.commit_rows.append((
+            repo_id, sha, a_n, a_e, an, ae, c_n, c_e, cn, ce,
             int(at), _offset_minutes(ad), int(ct), _offset_minutes(cd),
-            subject, _decode(body).strip("\n"), parent_list, is_merge,
-            insertions, deletions, len(seen_paths), _pr_number(subject),
-        )
-        for column, cell in zip(COMMIT_COLUMNS, row):
-            self.commits[column].append(cell)
+            subject, body.strip("\n"), parent_list, is_merge,
+            insertions, deletions, changed, _pr_number(subject),
+        ))
         self.size += 1
         self.merges += is_merge
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
         """Write the batch in one transaction; returns the number of file rows written."""
         with warehouse.transaction(con):
-            warehouse.upsert(con, "commits", self.commits, _COMMIT_TYPES, expressions=_EPOCHS)
-            files = warehouse.upsert(con, "commit_files", self.files, _FILE_TYPES)
-            warehouse.upsert(con, "commit_coauthors", self.coauthors)
+            warehouse.upsert(con, "commits", _columns(COMMIT_COLUMNS, self.commit_rows), _COMMIT_TYPES,
+                             expressions=_EPOCHS)
+            files = warehouse.upsert(con, "commit_files", _columns(FILE_COLUMNS, self.file_rows), _FILE_TYPES)
+            warehouse.upsert(con, "commit_coauthors", _columns(COAUTHOR_COLUMNS, self.coauthor_rows))
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
         return files
 
