@@ -360,12 +360,21 @@ class _Batch:
         self.merges += is_merge
 
     def store(self, con: duckdb.DuckDBPyConnection) -> int:
-        """Write the batch in one transaction; returns the number of file rows written."""
+        """Write the batch in one transaction; returns the number of file rows written.
+
+        The batch's commits are not stored yet (a run reads only those), so plain inserts write them; if
+        one is stored after all, the transaction is rolled back and the batch upserted, as loads always are.
+        """
+        try:
+            return self._write(con, warehouse.insert_new)
+        except duckdb.ConstraintException:
+            return self._write(con, warehouse.upsert)
+
+    def _write(self, con: duckdb.DuckDBPyConnection, write: Callable[..., int]) -> int:
         with warehouse.transaction(con):
-            warehouse.upsert(con, "commits", _columns(COMMIT_COLUMNS, self.commit_rows), _COMMIT_TYPES,
-                             expressions=_EPOCHS)
-            files = warehouse.upsert(con, "commit_files", _columns(FILE_COLUMNS, self.file_rows), _FILE_TYPES)
-            warehouse.upsert(con, "commit_coauthors", _columns(COAUTHOR_COLUMNS, self.coauthor_rows))
+            write(con, "commits", _columns(COMMIT_COLUMNS, self.commit_rows), _COMMIT_TYPES, expressions=_EPOCHS)
+            files = write(con, "commit_files", _columns(FILE_COLUMNS, self.file_rows), _FILE_TYPES)
+            write(con, "commit_coauthors", _columns(COAUTHOR_COLUMNS, self.coauthor_rows))
             warehouse.mark_derive_pending(con)  # with the rows: a kill before derivation leaves it due
         return files
 
