@@ -223,9 +223,13 @@ def repository_id(repo: Path, web_url: str | None = None) -> tuple[str, str | No
 def stored_repo_id(con: duckdb.DuckDBPyConnection, repo: Path) -> str:
     """The repo_id already used for the clone at ``repo`` (``repositories.source_path``), else
     :func:`repository_id`'s; so a clone collected before keeps its id and no row is stored twice."""
+    return _stored_id(con, repo) or repository_id(repo)[0]
+
+
+def _stored_id(con: duckdb.DuckDBPyConnection, repo: Path) -> str | None:
     rows = con.execute("SELECT repo_id FROM repositories WHERE source_path = ? ORDER BY last_collected_at DESC",
                        [str(repo.resolve())]).fetchall()
-    return rows[0][0] if rows else repository_id(repo)[0]
+    return rows[0][0] if rows else None
 
 
 def _origin(repo: Path) -> str | None:
@@ -451,7 +455,7 @@ def collect_git(
     cfg = config or config_mod.defaults()
     found_id, owner, url = repository_id(repo, web_url)
     if repo_id is None and web_url is None:
-        found_id = stored_repo_id(con, repo)
+        found_id = _stored_id(con, repo) or found_id  # as stored_repo_id, without asking git again
     repo_id = repo_id or found_id
     ref = branch or "HEAD"
     resolved = _git(repo, "rev-parse", "--is-shallow-repository", "--verify", "--quiet", f"{ref}^{{commit}}")
