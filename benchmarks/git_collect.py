@@ -7,6 +7,10 @@ Prints, for the clone's HEAD history (each figure the best of --repeat runs: the
   * the baseline: one `git log --numstat` pass (output read and discarded), seconds;
   * a full collection into a fresh warehouse (publish included), in process: seconds, commits/s, ratio;
   * the same as the `impactlens collect git` command (start-up, collection, derivation of people), and ratio;
+    both ratios are to `git log --numstat` runs interleaved with them (one before each run, so a changing load
+    moves both), in wall seconds and in CPU seconds (the collecting process's threads and its git children:
+    on a saturated machine the wall ratio tends to the CPU ratio, on an idle one git's and the parser's work
+    overlap and the wall ratio is lower);
   * an up-to-date second collection, in process and as the command;
   * the fixed cost of a collection: the same steps on a one-commit repository built for the run, its
     in-process figures each from a new interpreter (the libraries a collection imports are counted);
@@ -64,6 +68,30 @@ def command(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "impactlens", *args], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of every child it has waited for (git, commands)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def paired(repeat: int, fn, setup, base):
+    """``repeat`` rounds of ``base`` (the baseline) then ``fn`` (``setup`` before it, untimed), so both see the
+    same load: the best wall seconds and the least CPU seconds of each, and fn's value from its fastest run.
+    Returns ``(fn_s, fn_cpu, base_s, base_cpu, value)``."""
+    fn_runs, base_runs = [], []
+    for _ in range(repeat):
+        start = cpu_seconds()
+        base_s, _ = timed(base)
+        base_runs.append((base_s, cpu_seconds() - start))
+        setup()
+        start = cpu_seconds()
+        fn_s, value = timed(fn)
+        fn_runs.append((fn_s, cpu_seconds() - start, value))
+    fastest = min(fn_runs, key=lambda run: run[0])
+    return (fastest[0], min(r[1] for r in fn_runs), min(r[0] for r in base_runs), min(r[1] for r in base_runs),
+            fastest[2])
+
+
 def best(repeat: int, fn, setup=None):
     """The fastest of ``repeat`` runs of ``fn`` (``setup`` before each, untimed): seconds and fn's value."""
     runs = []
@@ -106,10 +134,11 @@ def in_fresh_process(repo: Path, db: Path) -> float:
     return float(done.stdout.split()[-1])
 
 
-def measure(repo: Path, tmp: Path, repeat: int, label: str, base_s: float | None, fresh_process: bool = False) -> Path:
+def measure(repo: Path, tmp: Path, repeat: int, label: str, fresh_process: bool = False, base=None) -> Path:
     """Print the in-process and command figures for ``repo``; returns the up-to-date warehouse.
 
-    ``fresh_process``: the in-process figures come from a new interpreter each (see :func:`in_fresh_process`)."""
+    ``fresh_process``: the in-process figures come from a new interpreter each (see :func:`in_fresh_process`);
+    otherwise ``base`` (the baseline) runs before each full run and the ratios are to those runs."""
     db = tmp / f"{label}.duckdb"
 
     def fresh() -> None:
@@ -120,22 +149,25 @@ def measure(repo: Path, tmp: Path, repeat: int, label: str, base_s: float | None
         with warehouse.writing(db) as con:
             return collect_git(con, repo)
 
-    def ratio(seconds: float) -> str:
-        return f"  ratio {seconds / base_s:.2f}x" if base_s else ""
+    def cli_full() -> None:
+        command("collect", "git", str(repo), "--db", str(db), "--quiet")
 
     if fresh_process:
         runs = []
         for _ in range(repeat):
             fresh()
             runs.append(in_fresh_process(repo, db))
-        full_s, rate = min(runs), ""
+        print(f"{label:<8}: collect git, full (in process)  {min(runs):7.2f} s")
+        cli_full_s, _ = best(repeat, cli_full, fresh)
+        print(f"{label:<8}: collect git, full (command)     {cli_full_s:7.2f} s  (start-up, collection, people)")
     else:
-        full_s, result = best(repeat, full, fresh)
-        rate = f"{result.commits_stored / full_s:8,.0f} commits/s"
-    print(f"{label:<8}: collect git, full (in process)  {full_s:7.2f} s  {rate}{ratio(full_s)}")
-    cli_full_s, _ = best(repeat, lambda: command("collect", "git", str(repo), "--db", str(db), "--quiet"), fresh)
-    print(f"{label:<8}: collect git, full (command)     {cli_full_s:7.2f} s  (start-up, collection, people)"
-          f"{ratio(cli_full_s)}")
+        # Each run right after a baseline run, so a load that changes between rounds moves both.
+        for name, fn, note in (("in process", full, ""), ("command", cli_full, "  (start-up, collection, people)")):
+            fn_s, fn_cpu, paired_s, paired_cpu, result = paired(repeat, fn, fresh, base)
+            rate = f"  {result.commits_stored / fn_s:,.0f} commits/s" if result else ""
+            print(f"{label:<8}: collect git, full ({name + ')':<12}{fn_s:7.2f} s  ratio {fn_s / paired_s:.2f}x to "
+                  f"git log's {paired_s:.2f} s in the same rounds; CPU {fn_cpu:.2f} s, ratio {fn_cpu / paired_cpu:.2f}x "
+                  f"to {paired_cpu:.2f} s{rate}{note}")
 
     if fresh_process:
         again_s = min(in_fresh_process(repo, db) for _ in range(repeat))
@@ -162,15 +194,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        db = measure(args.repo, tmp, args.repeat, "history", base_s)
+        db = measure(args.repo, tmp, args.repeat, "history", base=lambda: git_log_numstat(args.repo))
         print(f"warehouse file                       {db.stat().st_size / 2**20:7.1f} MiB")
-        measure(one_commit_repo(tmp), tmp, args.repeat, "1 commit", None, fresh_process=True)
+        measure(one_commit_repo(tmp), tmp, args.repeat, "1 commit", fresh_process=True)
     help_s, _ = best(args.repeat, lambda: command("--help"))
     print(f"impactlens --help (command)          {help_s:7.2f} s")
 
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak memory: this process {own:,.0f} MiB, largest child {children:,.0f} MiB")
+    print(f"peak memory: this process {own:,.0f} MiB, largest child {children:,.0f} MiB; "
+          f"load {os.getloadavg()[0]:.1f} at the end")
 
     if args.pydriller:
         py_s, n = timed(lambda: pydriller_traversal(args.repo))
