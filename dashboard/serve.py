@@ -27,7 +27,7 @@ def app_path() -> Path:
 
 
 def streamlit_command(db_path: Path, *, port: int | None = None, address: str | None = None,
-                      lake: Path | None = None) -> list[str]:
+                      lake: str | None = None) -> list[str]:
     """The ``streamlit run`` command line serving the dashboard on ``db_path`` (passed after ``--``), through
     :mod:`impactlens.dashboard.serve` (the pages' modules and the warehouse read while the server starts).
     ``lake``: the lake ``db_path`` was materialised from (``--lake`` after ``--``: the sidebar names it).

@@ -82,7 +82,7 @@ def choose_port(port: int | None, address: str = DEFAULT_ADDRESS) -> tuple[int, 
     return chosen, None
 
 
-def _keep_fresh(lake: Path, db: Path, config: Optional[Path], seen: tuple, stop: threading.Event) -> None:
+def _keep_fresh(lake: str, db: Path, config: Optional[Path], seen: tuple, stop: threading.Event) -> None:
     """``dashboard --lake``: every ``LAKE_CHECK_SECONDS`` until ``stop``, read the lake again into the served
     file ``db`` when a table has a Delta version newer than ``seen`` (:func:`impactlens.commands.lake.
     refresh_file`). A lake that cannot be read leaves the served file as it was and says why on stderr; the
@@ -99,7 +99,7 @@ def _keep_fresh(lake: Path, db: Path, config: Optional[Path], seen: tuple, stop:
 
 def launch(db_path: str | os.PathLike[str] | None, *, port: int | None = None, browser: bool = True,
            address: str | None = None, config: str | os.PathLike[str] | None = None,
-           lake: Path | None = None) -> int:
+           lake: str | None = None) -> int:
     """Serve the dashboard on ``db_path`` until the user stops it (Ctrl-C); returns Streamlit's exit code.
 
     Listens on ``address`` (default 127.0.0.1, this machine only); any other address prints
