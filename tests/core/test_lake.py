@@ -173,6 +173,15 @@ def _run(path: Path, dest: Path, **extra: str) -> subprocess.CompletedProcess[st
                           env=env(**extra), capture_output=True, text=True, timeout=120)
 
 
+def assert_both_repositories_landed(read) -> None:
+    """The rows of two collectors run at once, `one` (5 commits by Ada) and `two` (3 by Ada, 1 by Bob; 9
+    files in all), read back from the lake through ``read``: each commit and file once."""
+    assert read.sql("SELECT repo_id, count(*), count(DISTINCT sha) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [
+        ("one", 5, 5), ("two", 4, 4)]
+    assert read.sql("SELECT repo_id FROM repositories ORDER BY 1").fetchall() == [("one",), ("two",)]
+    assert read.sql("SELECT count(*), count(DISTINCT (repo_id, sha, path)) FROM commit_files").fetchall() == [(9, 9)]
+
+
 def test_two_collectors_write_one_lake_at_once_and_people_resolve_across_repositories(tmp_path):
     one, two = GitRepo(tmp_path / "one"), GitRepo(tmp_path / "two")
     _history(one, "Ada Lovelace <ada@example.com>", 5)
@@ -185,10 +194,7 @@ def test_two_collectors_write_one_lake_at_once_and_people_resolve_across_reposit
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     read = lake.open_lake(dest)
-    assert read.sql("SELECT repo_id, count(*), count(DISTINCT sha) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [
-        ("one", 5, 5), ("two", 4, 4)]
-    assert read.sql("SELECT repo_id FROM repositories ORDER BY 1").fetchall() == [("one",), ("two",)]
-    assert read.sql("SELECT count(*), count(DISTINCT (repo_id, sha, path)) FROM commit_files").fetchall() == [(9, 9)]
+    assert_both_repositories_landed(read)
     # Each collector resolved its own repository; reading the lake resolves people across both: Ada is one
     # identity seen from her first commit in `one` (2024-01-01) to her last in `two` (2025-03-03).
     assert lake.needs_resolution(dest)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GitRepo
+from core.test_lake import assert_both_repositories_landed
 from helpers import impactlens
 from impactlens import config as config_mod
 from impactlens import lake, warehouse
@@ -186,10 +187,7 @@ def test_two_collectors_publish_different_repositories_into_one_s3_lake_at_once(
         _out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     read = lake.open_lake(dest)
-    assert read.sql("SELECT repo_id, count(*), count(DISTINCT sha) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [
-        ("one", 5, 5), ("two", 4, 4)]
-    assert read.sql("SELECT repo_id FROM repositories ORDER BY 1").fetchall() == [("one",), ("two",)]
-    assert read.sql("SELECT count(*), count(DISTINCT (repo_id, sha, path)) FROM commit_files").fetchall() == [(9, 9)]
+    assert_both_repositories_landed(read)
     # Both collectors merged their identities into the one unpartitioned table: Ada once, Bob once.
     assert read.sql("SELECT identity_id FROM identities WHERE kind = 'email' ORDER BY 1").fetchall() == [
         ("email:ada@example.com",), ("email:bob@example.com",)]
