@@ -367,9 +367,8 @@ def _register(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], info
     does); a table using reader features plain parquet files cannot express (deletion vectors, column
     mapping: impactlens never writes them) is read through ``DeltaTable.to_pyarrow_dataset()`` instead.
     """
-    from deltalake import DeltaTable
 
-    dt = DeltaTable(table_path(dest, info.name), storage_options=storage_options(dest))
+    dt = _delta_table(dest, info.name)
     cols = [f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t in info.columns]
     if MONTH_COLUMN in info.partition_by:
         cols.append(f"CAST({_quote(MONTH_COLUMN)} AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
@@ -560,24 +559,35 @@ def _reader(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
 
 def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whole: bool, resolved: bool, writer: str) -> int:
     from deltalake import CommitProperties, write_deltalake
+
+    props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
+    _committed(lambda: write_deltalake(
+        table_path(dest, source.name), data, mode="overwrite", predicate=None if whole else predicate,
+        partition_by=list(source.partition_by) or None, schema_mode="overwrite" if whole else None,
+        commit_properties=props, storage_options=storage_options(dest)))
+    return _delta_table(dest, source.name).version()
+
+
+def _committed(commit: Callable[[], Any]) -> None:
+    """Run ``commit`` (one Delta write or merge), again from a fresh snapshot when another writer committed
+    first (``CommitFailedError``; delta-rs retries some conflicts itself): up to 5 attempts."""
     from deltalake.exceptions import CommitFailedError
 
-    path = table_path(dest, source.name)
-    props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
     for attempt in range(5):
         try:
-            write_deltalake(path, data, mode="overwrite", predicate=None if whole else predicate,
-                            partition_by=list(source.partition_by) or None,
-                            schema_mode="overwrite" if whole else None, commit_properties=props,
-                            storage_options=storage_options(dest))
-            break
-        except CommitFailedError:  # another writer committed first (delta-rs retries some conflicts itself)
+            commit()
+            return
+        except CommitFailedError:
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def _delta_table(dest: str | os.PathLike[str], table: str) -> Any:
+    """The ``deltalake.DeltaTable`` of ``table`` in the lake ``dest``, opened with its storage options."""
     from deltalake import DeltaTable
 
-    return DeltaTable(path, storage_options=storage_options(dest)).version()
+    return DeltaTable(table_path(dest, table), storage_options=storage_options(dest))
 
 
 def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
@@ -806,8 +816,7 @@ def publish_repository(staging: duckdb.DuckDBPyConnection | str | os.PathLike[st
 def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
            info: TableInfo | None) -> TableWrite:
     """Merge the rows of an unpartitioned ``source`` into the lake by primary key (new and changed rows only)."""
-    from deltalake import CommitProperties, DeltaTable
-    from deltalake.exceptions import CommitFailedError
+    from deltalake import CommitProperties
 
     result = TableWrite(source.name)
     if info is None:
@@ -829,18 +838,10 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     key = source.primary_key or tuple(c for c, _ in source.columns)
     predicate = " AND ".join(f"(t.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)})" for c in key)
     props = CommitProperties(custom_metadata=_metadata(source, False, "publish"))
-    for attempt in range(5):
-        try:
-            (DeltaTable(table_path(dest, source.name), storage_options=storage_options(dest))
-             .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
-             .when_matched_update_all().when_not_matched_insert_all().execute())
-            break
-        except CommitFailedError:
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    result.rows, result.version = news.num_rows, DeltaTable(table_path(dest, source.name),
-                                                            storage_options=storage_options(dest)).version()
+    _committed(lambda: _delta_table(dest, source.name)
+               .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
+               .when_matched_update_all().when_not_matched_insert_all().execute())
+    result.rows, result.version = news.num_rows, _delta_table(dest, source.name).version()
     return result
 
 
