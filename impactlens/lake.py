@@ -34,7 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TypeVar
 
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
@@ -557,14 +557,26 @@ def _reader(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return con.sql(sql).to_arrow_reader(100_000)
 
 
-def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whole: bool, resolved: bool, writer: str) -> int:
+def _write(dest: str, source: _Source, con: duckdb.DuckDBPyConnection, sql: str, *, predicate: str | None,
+           whole: bool, resolved: bool, writer: str, mode: Literal["overwrite", "error"] = "overwrite") -> int:
+    """Write the rows of ``sql`` (run on ``con``) into ``source``'s table of ``dest``: replacing the rows
+    ``predicate`` selects (the whole table when ``whole``), or, with ``mode="error"``, creating the table
+    (``CommitFailedError`` or ``DeltaError`` when another writer created it first). Each attempt of
+    :func:`_committed` reads ``sql`` again (a stream a failed attempt consumed cannot be written twice).
+    Returns the table's new Delta version."""
     from deltalake import CommitProperties, write_deltalake
 
     props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
-    _committed(lambda: write_deltalake(
-        table_path(dest, source.name), data, mode="overwrite", predicate=None if whole else predicate,
-        partition_by=list(source.partition_by) or None, schema_mode="overwrite" if whole else None,
-        commit_properties=props, storage_options=storage_options(dest)))
+
+    path, partitions, options = table_path(dest, source.name), list(source.partition_by) or None, storage_options(dest)
+    if mode == "error":
+        write_deltalake(path, _reader(con, sql), mode="error", partition_by=partitions, commit_properties=props,
+                        storage_options=options)
+    else:
+        _committed(lambda: write_deltalake(
+            path, _reader(con, sql), mode="overwrite", predicate=None if whole else predicate,
+            partition_by=partitions, schema_mode="overwrite" if whole else None, commit_properties=props,
+            storage_options=options))
     return _delta_table(dest, source.name).version()
 
 
@@ -612,7 +624,7 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         # A collector creating the table replaces only its repositories, so a table another collector
         # created at the same moment keeps that one's partitions.
         scoped = f"{REPO_COLUMN} IN ({listed})" if repos is not None else None
-        result.version = _write(dest, source, _reader(con, source.select(where)), predicate=scoped,
+        result.version = _write(dest, source, con, source.select(where), predicate=scoped,
                                 whole=scoped is None, resolved=resolved, writer=writer)
         result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), scoped is None
         return result
@@ -626,13 +638,13 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         return result
     result.partitions, result.rows = len(changed), sum(ours[p][0] for p in changed if p in ours)
     if not source.partition_by:
-        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=False,
+        result.version = _write(dest, source, con, source.select(), predicate=None, whole=False,
                                 resolved=resolved, writer=writer)
         result.whole = True
         return result
     predicate = _partition_filter(source.partition_by, changed, ours.keys() | theirs.keys())
     rows = f"SELECT * FROM {stored} s WHERE {predicate}"
-    result.version = _write(dest, source, _reader(con, rows), predicate=predicate, whole=False,
+    result.version = _write(dest, source, con, rows, predicate=predicate, whole=False,
                             resolved=resolved, writer=writer)
     return result
 
@@ -708,7 +720,7 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
             before = infos.get(src.name)
             if before is not None and before.schema_version == warehouse.SCHEMA_VERSION:
                 continue
-            _write(dest, src, _reader(con, src.select()), predicate=None, whole=True,
+            _write(dest, src, con, src.select(), predicate=None, whole=True,
                    resolved=before.resolved if before is not None else True, writer="upgrade")
     return warehouse.SCHEMA_VERSION
 
@@ -820,11 +832,18 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
 
     result = TableWrite(source.name)
     if info is None:
-        result.version = _write(dest, source, _reader(con, source.select()), predicate=None, whole=True,
-                                resolved=False, writer="publish")
-        result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
-        result.whole = True
-        return result
+        # Create the table, never replace one: another collector may have created it a moment ago (a whole
+        # overwrite retried after losing that race would drop its rows). Then merge into that one instead.
+        try:
+            result.version = _write(dest, source, con, source.select(), predicate=None, whole=True,
+                                    resolved=False, writer="publish", mode="error")
+            result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
+            result.whole = True
+            return result
+        except Exception:
+            info = table_info(dest, source.name)
+            if info is None:
+                raise
     columns = ", ".join(_quote(c) for c, _ in source.columns)
     # The lake's snapshot as a temporary view beside the staging tables: only new or changed rows leave DuckDB.
     _register(con, dest, info, "_lake_merge")

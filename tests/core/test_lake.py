@@ -293,3 +293,28 @@ def test_metric_tables_are_exported_and_read_back(tmp_path):
             assert rows(read, name) == rows(con, name), name
         assert len(rows(read, "metric_commits")) == 4
     assert lake.table_info(dest, "metric_commits").partition_by == ("repo_id",)
+
+
+def test_a_collector_that_lost_the_race_to_create_a_table_merges_into_it(tmp_path, monkeypatch):
+    """Two collectors publishing their first rows at once both see no `identities` table; the one that
+    commits second must merge into the table the first created, not replace it (a retried whole overwrite
+    dropped the first one's identities: seen on the S3 lake, where no lock orders the two). The race is made
+    deterministic here: the second publisher is told the table does not exist after the first created it."""
+    dest = tmp_path / "lake"
+    stagings = []
+    for name, who in (("one", "Ada Lovelace <ada@example.com>"), ("two", "Bob Byte <bob@example.com>")):
+        repo = GitRepo(tmp_path / name)
+        _history(repo, who, 2)
+        staging = tmp_path / f"{name}.duckdb"
+        done = impactlens("collect", "git", str(repo.path), "--db", str(staging), "-q", env=env())
+        assert done.returncode == 0, done.stderr
+        stagings.append(staging)
+    lake.publish(stagings[0], dest)
+    real, stale = lake.table_info, ["identities"]  # the view taken before the first one's commit, once
+    monkeypatch.setattr(lake, "table_info", lambda d, t: None if t in stale and not stale.remove(t) else real(d, t))
+    lake.publish(stagings[1], dest)
+    monkeypatch.undo()
+    read = lake.open_lake(dest)
+    assert read.sql("SELECT identity_id FROM identities WHERE kind = 'email' ORDER BY 1").fetchall() == [
+        ("email:ada@example.com",), ("email:bob@example.com",)]
+    assert read.sql("SELECT repo_id, count(*) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [("one", 2), ("two", 2)]
