@@ -34,7 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal, Mapping, Sequence, TypeVar
 
 from impactlens import warehouse
 from impactlens.errors import ImpactlensError
@@ -467,9 +467,8 @@ def _register(con: duckdb.DuckDBPyConnection, dest: str | os.PathLike[str], info
     does); a table using reader features plain parquet files cannot express (deletion vectors, column
     mapping: impactlens never writes them) is read through ``DeltaTable.to_pyarrow_dataset()`` instead.
     """
-    from deltalake import DeltaTable
 
-    dt = DeltaTable(table_path(dest, info.name), storage_options=storage_options(dest))
+    dt = _delta_table(dest, info.name)
     cols = [f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t in info.columns]
     if MONTH_COLUMN in info.partition_by:
         cols.append(f"CAST({_quote(MONTH_COLUMN)} AS VARCHAR) AS {_quote(MONTH_COLUMN)}")
@@ -670,26 +669,49 @@ def _reader(con: duckdb.DuckDBPyConnection, source: _Source, sql: str) -> Any:
     return con.sql(_as_stored(source, sql)).to_arrow_reader(100_000)
 
 
-def _write(dest: str, source: _Source, data: Any, *, predicate: str | None, whole: bool, resolved: bool, writer: str) -> int:
+def _write(dest: str, source: _Source, con: duckdb.DuckDBPyConnection, sql: str, *, predicate: str | None,
+           whole: bool, resolved: bool, writer: str, mode: Literal["overwrite", "error"] = "overwrite") -> int:
+    """Write the rows of ``sql`` (run on ``con``) into ``source``'s table of ``dest``: replacing the rows
+    ``predicate`` selects (the whole table when ``whole``), or, with ``mode="error"``, creating the table
+    (``CommitFailedError`` or ``DeltaError`` when another writer created it first). Each attempt of
+    :func:`_committed` reads ``sql`` again (a stream a failed attempt consumed cannot be written twice).
+    Returns the table's new Delta version."""
     from deltalake import CommitProperties, write_deltalake
+
+    props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
+
+    path, partitions, options = table_path(dest, source.name), list(source.partition_by) or None, storage_options(dest)
+    if mode == "error":
+        write_deltalake(path, _reader(con, source, sql), mode="error", partition_by=partitions, commit_properties=props,
+                        storage_options=options)
+    else:
+        _committed(lambda: write_deltalake(
+            path, _reader(con, source, sql), mode="overwrite", predicate=None if whole else predicate,
+            partition_by=partitions, schema_mode="overwrite" if whole else None, commit_properties=props,
+            storage_options=options))
+    return _delta_table(dest, source.name).version()
+
+
+def _committed(commit: Callable[[], Any]) -> None:
+    """Run ``commit`` (one Delta write or merge), again from a fresh snapshot when another writer committed
+    first (``CommitFailedError``; delta-rs retries some conflicts itself): up to 5 attempts."""
     from deltalake.exceptions import CommitFailedError
 
-    path = table_path(dest, source.name)
-    props = CommitProperties(custom_metadata=_metadata(source, resolved, writer))
     for attempt in range(5):
         try:
-            write_deltalake(path, data, mode="overwrite", predicate=None if whole else predicate,
-                            partition_by=list(source.partition_by) or None,
-                            schema_mode="overwrite" if whole else None, commit_properties=props,
-                            storage_options=storage_options(dest))
-            break
-        except CommitFailedError:  # another writer committed first (delta-rs retries some conflicts itself)
+            commit()
+            return
+        except CommitFailedError:
             if attempt == 4:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def _delta_table(dest: str | os.PathLike[str], table: str) -> Any:
+    """The ``deltalake.DeltaTable`` of ``table`` in the lake ``dest``, opened with its storage options."""
     from deltalake import DeltaTable
 
-    return DeltaTable(path, storage_options=storage_options(dest)).version()
+    return DeltaTable(table_path(dest, table), storage_options=storage_options(dest))
 
 
 def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
@@ -716,7 +738,7 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         # A collector creating the table replaces only its repositories, so a table another collector
         # created at the same moment keeps that one's partitions.
         scoped = f"{REPO_COLUMN} IN ({listed})" if repos is not None else None
-        result.version = _write(dest, source, _reader(con, source, source.select(where)), predicate=scoped,
+        result.version = _write(dest, source, con, source.select(where), predicate=scoped,
                                 whole=scoped is None, resolved=resolved, writer=writer)
         result.partitions, result.rows, result.whole = len(theirs), sum(n for n, _ in theirs.values()), scoped is None
         return result
@@ -731,13 +753,13 @@ def _sync(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest:
         return result
     result.partitions, result.rows = len(changed), sum(ours[p][0] for p in changed if p in ours)
     if not source.partition_by:
-        result.version = _write(dest, source, _reader(con, source, source.select()), predicate=None, whole=False,
+        result.version = _write(dest, source, con, source.select(), predicate=None, whole=False,
                                 resolved=resolved, writer=writer)
         result.whole = True
         return result
     predicate = _partition_filter(source.partition_by, changed, ours.keys() | theirs.keys())
     rows = f"SELECT * FROM {stored} s WHERE {predicate}"
-    result.version = _write(dest, source, _reader(con, source, rows), predicate=predicate, whole=False,
+    result.version = _write(dest, source, con, rows, predicate=predicate, whole=False,
                             resolved=resolved, writer=writer)
     return result
 
@@ -803,7 +825,7 @@ def upgrade(dest: str | os.PathLike[str]) -> int:
                 warehouse.configure(con)
                 _register(con, dest, info, "_lake_stale")
                 src = _Source(info.name, info.columns, ())
-                _write(dest, src, _reader(con, src, "SELECT * FROM _lake_stale"), predicate=None, whole=True,
+                _write(dest, src, con, "SELECT * FROM _lake_stale", predicate=None, whole=True,
                        resolved=info.resolved, writer="upgrade")
                 _unregister(con, info)
     return warehouse.SCHEMA_VERSION
@@ -833,7 +855,7 @@ def _upgrade_version(dest: str, infos: dict[str, TableInfo], old: int) -> None:
             before = infos.get(src.name)
             if before is not None and before.schema_version == warehouse.SCHEMA_VERSION:
                 continue
-            _write(dest, src, _reader(con, src, src.select()), predicate=None, whole=True,
+            _write(dest, src, con, src.select(), predicate=None, whole=True,
                    resolved=before.resolved if before is not None else True, writer="upgrade")
 
 
@@ -955,16 +977,22 @@ def publish_repository(staging: duckdb.DuckDBPyConnection | str | os.PathLike[st
 def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest: str, source: _Source,
            info: TableInfo | None) -> TableWrite:
     """Merge the rows of an unpartitioned ``source`` into the lake by primary key (new and changed rows only)."""
-    from deltalake import CommitProperties, DeltaTable
-    from deltalake.exceptions import CommitFailedError
+    from deltalake import CommitProperties
 
     result = TableWrite(source.name)
     if info is None:
-        result.version = _write(dest, source, _reader(con, source, source.select()), predicate=None, whole=True,
-                                resolved=False, writer="publish")
-        result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
-        result.whole = True
-        return result
+        # Create the table, never replace one: another collector may have created it a moment ago (a whole
+        # overwrite retried after losing that race would drop its rows). Then merge into that one instead.
+        try:
+            result.version = _write(dest, source, con, source.select(), predicate=None, whole=True,
+                                    resolved=False, writer="publish", mode="error")
+            result.rows = con.execute(f"SELECT count(*) FROM {_quote(source.name)}").fetchall()[0][0]
+            result.whole = True
+            return result
+        except Exception:
+            info = table_info(dest, source.name)
+            if info is None:
+                raise
     columns = ", ".join(_quote(c) for c, _ in source.columns)
     # The lake's snapshot as a temporary view beside the staging tables: only new or changed rows leave DuckDB.
     _register(con, dest, info, "_lake_merge")
@@ -982,18 +1010,10 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     key = source.primary_key or tuple(c for c, _ in source.columns)
     predicate = " AND ".join(f"(t.{_quote(c)} IS NOT DISTINCT FROM s.{_quote(c)})" for c in key)
     props = CommitProperties(custom_metadata=_metadata(source, False, "publish"))
-    for attempt in range(5):
-        try:
-            (DeltaTable(table_path(dest, source.name), storage_options=storage_options(dest))
-             .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
-             .when_matched_update_all().when_not_matched_insert_all().execute())
-            break
-        except CommitFailedError:
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    result.rows, result.version = news.num_rows, DeltaTable(table_path(dest, source.name),
-                                                            storage_options=storage_options(dest)).version()
+    _committed(lambda: _delta_table(dest, source.name)
+               .merge(news, predicate, source_alias="s", target_alias="t", commit_properties=props)
+               .when_matched_update_all().when_not_matched_insert_all().execute())
+    result.rows, result.version = news.num_rows, _delta_table(dest, source.name).version()
     return result
 
 

@@ -182,16 +182,18 @@ def _collect_and_publish(task: Task, attempt: int) -> tuple[int, int, str]:
     from impactlens import config as config_mod
     from impactlens import lake, warehouse
     from impactlens.collectors.github import GitHubClient, collect_github
+    from impactlens.commands.github import resume_key
+    from impactlens.commands.lake import staging_db
     from impactlens.derive import after_collection
 
     owner, name = task.repo.split("/", 1)
     cfg = config_mod.resolve(Path(task.config_path) if task.config_path else None)
-    lake.configure(cfg.lake.storage_options)  # a remote lake: the executor's environment holds the credentials
     client = GitHubClient.from_environment(api_url=task.api_url, token_env=task.token_env or "", owner=owner,
                                            repo=name)
-    staging = lake.staging_path(task.dest, task.repo)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    key = f"github {task.repo.lower()} since={task.since} include=[] exclude=[]"
+    # As the single-process command: its staging warehouse (a remote lake's storage options from the config;
+    # the executor's environment holds the credentials) and its resume key.
+    staging = staging_db(task.dest, task.repo, None, cfg)
+    key = resume_key(task.repo, task.since)
     # As commands.job and a git task: a copy a killed derivation left is finished, not refused.
     this = warehouse.Job(command=f"impactlens collect github {task.repo} --lake {task.dest} (a Spark task)",
                          resumes=key, finish=lambda con: after_collection(con, cfg))

@@ -13,6 +13,15 @@ from impactlens.commands import ConfigOption, DbOption, QuietOption, fail, job, 
 from impactlens.commands import lake as lake_cmd
 
 
+
+def resume_key(target: str, since: Optional[str], include: Optional[List[str]] = None,
+               exclude: Optional[List[str]] = None) -> str:
+    """The key a killed ``collect github`` run of ``target`` with these options is resumed by (the next run
+    with the same target and options continues its staging copy): the command's and a fan-out task's."""
+    return (f"github {target.strip().strip('/').lower()} since={since} include={sorted(include or ())} "
+            f"exclude={sorted(exclude or ())}")
+
+
 def collect_github_command(
     target: Annotated[str, typer.Argument(help="OWNER/REPO, or OWNER for every repository of a user or organisation.")],
     since: Annotated[
@@ -76,7 +85,7 @@ def collect_github_command(
         client.verify()
         client.check_budget()  # a spent budget: say so now, not "up to date" after no request
         # A run killed part-way is continued by the next run of the same target and options.
-        key = f"github {target.strip().strip('/').lower()} since={since} include={sorted(include or ())} exclude={sorted(exclude or ())}"
+        key = resume_key(target, since, include, exclude)
         this = job(resumes=key, config=cfg)
         with progress(quiet, "pages") as bar, warehouse.writing(db, job=this) as con:
             task = bar.add_task(f"github {target}", total=None)

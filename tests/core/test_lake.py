@@ -414,3 +414,28 @@ def test_metrics_into_a_lake_and_again_without_new_versions(demo_db, demo_lake, 
     assert runs == [] and len(rows(lake.open_lake(dest), "metric_runs")) == len(run.rows)
     both = impactlens("metrics", "--lake", str(dest), "--db", str(db), env=env())
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+def test_a_collector_that_lost_the_race_to_create_a_table_merges_into_it(tmp_path, monkeypatch):
+    """Two collectors publishing their first rows at once both see no `identities` table; the one that
+    commits second must merge into the table the first created, not replace it (a retried whole overwrite
+    dropped the first one's identities: seen on the S3 lake, where no lock orders the two). The race is made
+    deterministic here: the second publisher is told the table does not exist after the first created it."""
+    dest = tmp_path / "lake"
+    stagings = []
+    for name, who in (("one", "Ada Lovelace <ada@example.com>"), ("two", "Bob Byte <bob@example.com>")):
+        repo = GitRepo(tmp_path / name)
+        _history(repo, who, 2)
+        staging = tmp_path / f"{name}.duckdb"
+        done = impactlens("collect", "git", str(repo.path), "--db", str(staging), "-q", env=env())
+        assert done.returncode == 0, done.stderr
+        stagings.append(staging)
+    lake.publish(stagings[0], dest)
+    real, stale = lake.table_info, ["identities"]  # the view taken before the first one's commit, once
+    monkeypatch.setattr(lake, "table_info", lambda d, t: None if t in stale and not stale.remove(t) else real(d, t))
+    lake.publish(stagings[1], dest)
+    monkeypatch.undo()
+    read = lake.open_lake(dest)
+    assert read.sql("SELECT identity_id FROM identities WHERE kind = 'email' ORDER BY 1").fetchall() == [
+        ("email:ada@example.com",), ("email:bob@example.com",)]
+    assert read.sql("SELECT repo_id, count(*) FROM commits GROUP BY 1 ORDER BY 1").fetchall() == [("one", 2), ("two", 2)]
