@@ -78,8 +78,12 @@ def deployed(frames: Frames, frame: pl.LazyFrame, landed: str, shas: str, alias:
     """
     keyed = frame.with_row_index("_dep_row").collect()
     placed = commit_deployments(frames)
+    # Only rows of a repository with a deployment placed by the graph can be placed by it: the others
+    # would meet no match in the join below (no shas, or a sha in no deployment: null either way).
+    placed_repos = placed.select(pl.col("repo_id").unique().alias("_repo"))
     by_graph = (
         keyed.lazy().select("_dep_row", pl.col("repo_id").cast(pl.String).alias("_repo"), pl.col(shas).alias("_sha"))
+        .join(placed_repos, on="_repo", how="semi")
         .explode("_sha").filter(pl.col("_sha").is_not_null())
         .join(placed.rename({"repo_id": "_repo", "sha": "_sha"}), on=["_repo", "_sha"], how="left")
         .group_by("_dep_row")
@@ -99,14 +103,19 @@ def deployed(frames: Frames, frame: pl.LazyFrame, landed: str, shas: str, alias:
         .select("_dep_row", "_t_at", "_t_id")
     )
     graph_first = pl.col("_g_at").is_not_null() & (pl.col("_t_at").is_null() | (pl.col("_g_at") <= pl.col("_t_at")))
-    return (
-        keyed.lazy().join(by_graph, on="_dep_row", how="left").join(by_time, on="_dep_row", how="left")
-        .with_columns(
+    # The two columns are found on the row numbers alone and put beside the (possibly wide) frame in its
+    # row order: joining the frame itself would copy every one of its columns twice.
+    found = (
+        keyed.lazy().select("_dep_row")
+        .join(by_graph, on="_dep_row", how="left", maintain_order="left")
+        .join(by_time, on="_dep_row", how="left", maintain_order="left")
+        .select(
             pl.when(graph_first).then(pl.col("_g_at")).otherwise(pl.col("_t_at")).alias(alias),
             pl.when(graph_first).then(pl.col("_g_id")).otherwise(pl.col("_t_id")).alias(f"{alias}_id"),
         )
-        .drop("_dep_row", "_g_at", "_g_id", "_t_at", "_t_id")
+        .collect()
     )
+    return keyed.drop("_dep_row").with_columns(found.get_columns()).lazy()
 
 
 def direct_pushes(frames: Frames) -> pl.LazyFrame:

@@ -431,7 +431,13 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             .when(pl.col("additions").is_not_null()).then(pl.lit("github_totals")).alias("size_source"),
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
-        prs = deployed(frames, prs.join(landing_shas(frames), on="pr_id", how="left"), "merged_at", "_shas")
+        # Deployments are found on the few columns they need and joined by pr_id: handing deployed() this
+        # frame would collect it half-built, with every column (those dropped below too), and copy them.
+        shipped = deployed(
+            frames, frames.prs.select("pr_id", "repo_id", "merged_at").join(landing_shas(frames), on="pr_id", how="left"),
+            "merged_at", "_shas",
+        ).select("pr_id", "deployed_at", "deployed_at_id")
+        prs = prs.join(shipped, on="pr_id", how="left")
         prs = prs.join(reverted_prs(frames), on="pr_id", how="left")
         merged = pl.col("merged_at").is_not_null()
         # A PR merged without a human response has no wait for a first review (it is counted apart); its
