@@ -57,6 +57,12 @@ def commit_deployments(frames: Frames) -> pl.LazyFrame:
     return frames.derived("commit_deployments", build)
 
 
+def graph_repos(frames: Frames) -> list[str]:
+    """The repositories (repo_id) holding a commit placed in a deployment by the commit graph
+    (:func:`commit_deployments`): only there can :func:`deployed` place a change by its shas."""
+    return sorted(commit_deployments(frames).select(pl.col("repo_id").unique()).collect()["repo_id"].to_list())
+
+
 def _unknown_sha_deployments(frames: Frames) -> pl.DataFrame:
     """repo_id (str), deployment_id, deployed_at of the deployments the graph cannot place (no sha, or a
     sha not among the stored commits), sorted by deployed_at."""
@@ -78,8 +84,11 @@ def deployed(frames: Frames, frame: pl.LazyFrame, landed: str, shas: str, alias:
     """
     keyed = frame.with_row_index("_dep_row").collect()
     placed = commit_deployments(frames)
+    # Only rows of a repository with a deployment placed by the graph can be placed by it: the others
+    # would meet no match in the join below (no shas, or a sha in no deployment: null either way).
     by_graph = (
-        keyed.lazy().select("_dep_row", pl.col("repo_id").cast(pl.String).alias("_repo"), pl.col(shas).alias("_sha"))
+        keyed.lazy().filter(pl.col("repo_id").cast(pl.String).is_in(graph_repos(frames)))
+        .select("_dep_row", pl.col("repo_id").cast(pl.String).alias("_repo"), pl.col(shas).alias("_sha"))
         .explode("_sha").filter(pl.col("_sha").is_not_null())
         .join(placed.rename({"repo_id": "_repo", "sha": "_sha"}), on=["_repo", "_sha"], how="left")
         .group_by("_dep_row")
@@ -89,24 +98,31 @@ def deployed(frames: Frames, frame: pl.LazyFrame, landed: str, shas: str, alias:
             .then(pl.col("deployment_id").sort_by("deployed_at", "deployment_id").last()).alias("_g_id"),
         )
     )
+    # The few deployments take the frame's repo_id type (a Categorical when coded), not the frame's rows a string.
     unknown = _unknown_sha_deployments(frames).lazy().select(
-        pl.col("repo_id").alias("_repo"), pl.col("deployed_at").alias("_t_at"), pl.col("deployment_id").alias("_t_id"))
+        pl.col("repo_id").cast(keyed.schema["repo_id"]).alias("_repo"), pl.col("deployed_at").alias("_t_at"),
+        pl.col("deployment_id").alias("_t_id"))
     by_time = (
-        keyed.lazy().select("_dep_row", pl.col("repo_id").cast(pl.String).alias("_repo"), landed)
+        keyed.lazy().select("_dep_row", pl.col("repo_id").alias("_repo"), landed)
         .filter(pl.col(landed).is_not_null()).sort(landed)
         .join_asof(unknown.sort("_t_at"), left_on=landed, right_on="_t_at", by="_repo", strategy="forward",
                    check_sortedness=False)
         .select("_dep_row", "_t_at", "_t_id")
     )
     graph_first = pl.col("_g_at").is_not_null() & (pl.col("_t_at").is_null() | (pl.col("_g_at") <= pl.col("_t_at")))
-    return (
-        keyed.lazy().join(by_graph, on="_dep_row", how="left").join(by_time, on="_dep_row", how="left")
-        .with_columns(
-            pl.when(graph_first).then(pl.col("_g_at")).otherwise(pl.col("_t_at")).alias(alias),
-            pl.when(graph_first).then(pl.col("_g_id")).otherwise(pl.col("_t_id")).alias(f"{alias}_id"),
-        )
-        .drop("_dep_row", "_g_at", "_g_id", "_t_at", "_t_id")
+    # The two columns are found on the row numbers alone and put beside the (possibly wide) frame in its
+    # row order: joining the frame itself would copy every one of its columns twice, and joining the row
+    # numbers in order cost more than placing each value at its row.
+    n = keyed.height
+    spread = [
+        pl.repeat(None, n, dtype=column.dtype, eager=True).alias(column.name).scatter(part["_dep_row"], column)
+        for part in (by_graph.collect(), by_time.collect()) for column in part.drop("_dep_row").get_columns()
+    ]
+    found = pl.DataFrame(spread).select(
+        pl.when(graph_first).then(pl.col("_g_at")).otherwise(pl.col("_t_at")).alias(alias),
+        pl.when(graph_first).then(pl.col("_g_id")).otherwise(pl.col("_t_id")).alias(f"{alias}_id"),
     )
+    return keyed.drop("_dep_row").with_columns(found.get_columns()).lazy()
 
 
 def direct_pushes(frames: Frames) -> pl.LazyFrame:

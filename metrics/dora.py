@@ -186,7 +186,10 @@ def _failures(frames: Frames) -> pl.LazyFrame:
         .join(prs.select("repo_id", "number", "pr_id", pl.col("merged_at").alias("_landed")), on=["repo_id", "number"])
         .filter(pl.col("_landed").is_not_null())
         .join(revert_prs, on="pr_id", how="anti")
-        .join(landing_shas(frames), on="pr_id", how="left")
+    )
+    # The landing shas of these few PRs only (not of every PR).
+    reverted_pr = (
+        reverted_pr.join(landing_shas(frames, reverted_pr), on="pr_id", how="left")
         .select("repo_id", "_landed", "_shas", "_fix_landed", "_fix_shas")
     )
     # The failed deployment shipped the reverted change, the fixing one the revert: both by containment.

@@ -209,20 +209,24 @@ def mentoring_summary(
     """
     frame = scope.apply(frames, touchpoints(frames), person="mentor_key", time="at")
     frame, keys = group_columns(frames, frame, by=by, person="mentor_key", time="at", grain=grain)
-    pair = [*keys, "mentor_key", "mentee_key"]
-    per_pair = frame.with_columns(pl.len().over(pair).alias("_pair_n"),
-                                  pl.col("at").dt.truncate("1w").n_unique().over(pair).alias("_pair_weeks"))
     kind = pl.col("kind")
-    return aggregate(per_pair, keys, [
+    figures = aggregate(frame, keys, [
         pl.len().alias("touchpoints"),
         (kind == "review").sum().alias("reviews"),
         (kind == "comment").sum().alias("comments"),
         kind.str.starts_with("onboarding").sum().alias("onboarding"),
         (kind == "pairing").sum().alias("pairing_commits"),
         pl.col("mentee_key").n_unique().cast(pl.UInt32).alias("people_helped"),
-        pl.struct("mentor_key", "mentee_key").filter(is_mentee(pl.col("_pair_n"), pl.col("_pair_weeks")))
-        .n_unique().cast(pl.UInt32).alias("mentees"),
     ])
+    # Mentees: the (mentor, mentee) pairs of the group whose touchpoints in it pass is_mentee, counted from
+    # one row per pair (a window count of the weeks over every touchpoint cost several times more).
+    pairs = frame.group_by([*keys, "mentor_key", "mentee_key"]).agg(
+        pl.len().alias("_pair_n"), touch_weeks().alias("_pair_weeks"))
+    mentees = is_mentee(pl.col("_pair_n"), pl.col("_pair_weeks")).sum().cast(pl.UInt32).alias("mentees")
+    if not keys:
+        return figures.join(pairs.select(mentees), how="cross")
+    return figures.join(pairs.group_by(keys).agg(mentees), on=keys, how="left", nulls_equal=True,
+                        maintain_order="left")
 
 
 def mentee_touchpoints(frames: Frames, scope: Scope = Scope()) -> pl.LazyFrame:

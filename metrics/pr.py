@@ -9,7 +9,7 @@ import polars as pl
 
 from impactlens.errors import ConfigError
 from impactlens.metrics.calendar import business_hours, hours
-from impactlens.metrics.containment import deployed
+from impactlens.metrics.containment import deployed, graph_repos
 from impactlens.metrics.frames import (
     EXCLUDED_CATEGORIES,
     Frames,
@@ -350,12 +350,16 @@ def reverted_prs(frames: Frames) -> pl.LazyFrame:
     return frames.derived("reverted_prs", build)
 
 
-def landing_shas(frames: Frames) -> pl.LazyFrame:
+def landing_shas(frames: Frames, prs: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """pr_id, _shas (list[str]): the commits that carry a merged PR to a deployment: its merge commit, else
-    its own commits (:func:`pr_commits`)."""
-    merge = merge_commits(frames).select("pr_id", pl.concat_list("merge_sha").alias("_merge"))
+    its own commits (:func:`pr_commits`). Only for the PRs of ``prs`` (pr_id) when given."""
+    merges, own_commits = merge_commits(frames), pr_commits(frames)
+    if prs is not None:
+        merges = merges.join(prs.select("pr_id"), on="pr_id", how="semi")
+        own_commits = own_commits.join(prs.select("pr_id"), on="pr_id", how="semi")
+    merge = merges.select("pr_id", pl.concat_list("merge_sha").alias("_merge"))
     own = (
-        pr_commits(frames).join(frames.commits.select("commit_id", "sha"), on="commit_id", how="inner")
+        own_commits.join(frames.commits.select("commit_id", "sha"), on="commit_id", how="inner")
         .group_by("pr_id").agg(pl.col("sha").alias("_own"))
     )
     return (
@@ -431,7 +435,15 @@ def pr_facts(frames: Frames) -> pl.LazyFrame:
             .when(pl.col("additions").is_not_null()).then(pl.lit("github_totals")).alias("size_source"),
             pl.min_horizontal(pl.coalesce("first_commit_at", "created_at"), "created_at", "ready_at").alias("coding_start_at"),
         )
-        prs = deployed(frames, prs.join(landing_shas(frames), on="pr_id", how="left"), "merged_at", "_shas")
+        # Deployments are found on the few columns they need and joined by pr_id: handing deployed() this
+        # frame would collect it half-built, with every column (those dropped below too), and copy them.
+        # Shas matter only where the commit graph placed a deployment (containment.graph_repos).
+        located = frames.prs.select("pr_id", "repo_id", "merged_at")
+        in_graph = located.filter(pl.col("repo_id").cast(pl.String).is_in(graph_repos(frames)))
+        shipped = deployed(
+            frames, located.join(landing_shas(frames, in_graph), on="pr_id", how="left"), "merged_at", "_shas",
+        ).select("pr_id", "deployed_at", "deployed_at_id")
+        prs = prs.join(shipped, on="pr_id", how="left")
         prs = prs.join(reverted_prs(frames), on="pr_id", how="left")
         merged = pl.col("merged_at").is_not_null()
         # A PR merged without a human response has no wait for a first review (it is counted apart); its

@@ -97,6 +97,25 @@ def test_mentoring_summary(org):
     assert "p-peer" not in rows and "p-jun" not in rows
 
 
+def test_mentoring_summary_counts_mentees_within_each_period(org):
+    """A mentee needs 3 touchpoints over 2 weeks from the same mentor inside the group's period. sen's four
+    with jun (Wed Jan 3 review and comment, Thu Jan 4 review: week of Mon Jan 1; Tue Jan 9 pairing: week of
+    Jan 8) make jun a mentee over January, but in neither week: 3 touchpoints in one week, then 1."""
+    weekly = {(r["period_start"].date().isoformat(), r["person_key"]): (r["touchpoints"], r["people_helped"], r["mentees"])
+              for r in mentoring_summary(org, JANUARY, grain="week").collect().iter_rows(named=True)}
+    assert weekly == {
+        ("2024-01-01", "p-sen"): (3, 1, 0),
+        ("2024-01-08", "p-sen"): (1, 1, 0),
+        ("2024-01-08", "p-lvl_b"): (1, 1, 0),
+        ("2024-01-15", "p-sen"): (1, 1, 0),  # new's first PR 9 on Sat Jan 20
+    }
+    monthly = mentoring_summary(org, JANUARY, by="person", grain="month").collect()
+    assert dict(zip(monthly["person_key"].cast(pl.String), monthly["mentees"])) == {"p-sen": 1, "p-lvl_b": 0}
+    # The organisation: 5 + 1 touchpoints, mentees jun, new and lvl_a helped, one of them a mentee.
+    whole = mentoring_summary(org, JANUARY, by="org").collect()
+    assert whole.select("touchpoints", "people_helped", "mentees").row(0) == (6, 3, 1)
+
+
 def test_routine_approvals_are_counted_apart(org):
     """January's approvals with no comment: peer's and jun's on PR 8, lvl_a's on PR 17 -> one each."""
     got = {r["person_key"]: r["routine_approvals"] for r in routine_approvals(org, JANUARY).collect().iter_rows(named=True)}
