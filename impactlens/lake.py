@@ -78,6 +78,11 @@ METRIC_PREFIX = "metric_"
 BOOKKEEPING: dict[str, tuple[str, ...] | None] = {
     "collection_runs": None, "sync_state": None, "repositories": ("last_collected_at",),
 }
+#: Columns of unpartitioned tables that reading a lake works out again over every repository (people
+#: resolution in :func:`materialise`): each collector stores its own repository's view of them, so a
+#: difference only there is not a change to publish (else collectors sharing a person re-write her
+#: identity after one another on every up-to-date run).
+RESOLVED_AT_READ: dict[str, tuple[str, ...]] = {"identities": ("first_seen_at", "last_seen_at")}
 _HISTORY_DEPTH = 50
 #: Seconds a writer waits for another one writing the same lake (:func:`_locked`).
 LOCK_TIMEOUT = 600
@@ -998,6 +1003,14 @@ def _merge(con: duckdb.DuckDBPyConnection, lake: duckdb.DuckDBPyConnection, dest
     _register(con, dest, info, "_lake_merge")
     try:
         changed = f"SELECT {columns} FROM {_quote(source.name)} EXCEPT SELECT {columns} FROM _lake_merge"
+        compared = [c for c, _ in source.columns if c not in RESOLVED_AT_READ.get(source.name, ())]
+        if len(compared) < len(source.columns) and source.primary_key:
+            # Rows new to the lake or changed in a column other than those resolved at read time.
+            cmp = ", ".join(_quote(c) for c in compared)
+            on = " AND ".join(f"s.{_quote(k)} IS NOT DISTINCT FROM d.{_quote(k)}" for k in source.primary_key)
+            changed = (f"SELECT {', '.join('s.' + _quote(c) for c, _ in source.columns)} FROM {_quote(source.name)} s "
+                       f"SEMI JOIN (SELECT {cmp} FROM {_quote(source.name)} EXCEPT SELECT {cmp} FROM _lake_merge) d "
+                       f"ON {on}")
         # Arrow (pyarrow: 1 s to import) only when there is a row to merge: an up-to-date publish needs none.
         if not con.sql(f"SELECT 1 FROM ({changed}) LIMIT 1").fetchall():
             return result

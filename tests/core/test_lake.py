@@ -182,6 +182,27 @@ def assert_both_repositories_landed(read) -> None:
     assert read.sql("SELECT count(*), count(DISTINCT (repo_id, sha, path)) FROM commit_files").fetchall() == [(9, 9)]
 
 
+def test_a_collector_run_again_after_another_published_the_same_person_writes_nothing(tmp_path):
+    # Ada commits in both repositories: `one` sees her 2024-01-01..2024-03-05, `two` 2025-01-01..2025-03-03.
+    # `two` publishes last, so the lake's identity row carries two's first/last seen. Those two columns are
+    # worked out again over every repository when the lake is read, so `one` run again with nothing new
+    # must not write her row back (nor, then, its bookkeeping): no table gets a new version.
+    one, two = GitRepo(tmp_path / "one"), GitRepo(tmp_path / "two")
+    _history(one, "Ada Lovelace <ada@example.com>", 5)
+    _history(two, "Ada Lovelace <ada@example.com>", 3, year=2025)
+    dest = tmp_path / "lake"
+    for path in (one.path, two.path):
+        done = _run(path, dest)
+        assert done.returncode == 0, done.stderr
+    before = versions(dest)
+    again = _run(one.path, dest)
+    assert again.returncode == 0, again.stderr
+    assert versions(dest) == before
+    con = lake.materialise(dest)
+    assert con.sql("SELECT strftime(first_seen_at, '%Y-%m-%d'), strftime(last_seen_at, '%Y-%m-%d') FROM identities "
+                   "WHERE identity_id = 'email:ada@example.com'").fetchall() == [("2024-01-01", "2025-03-03")]
+
+
 def test_two_collectors_write_one_lake_at_once_and_people_resolve_across_repositories(tmp_path):
     one, two = GitRepo(tmp_path / "one"), GitRepo(tmp_path / "two")
     _history(one, "Ada Lovelace <ada@example.com>", 5)
