@@ -212,6 +212,7 @@ class Frames:
     repos: tuple[str, ...] | None = None
     coded: bool = True
     _derived: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
+    _seeded: set[str] = field(default_factory=set, repr=False)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -246,8 +247,21 @@ class Frames:
         job calls it once no later table needs a frame, which keeps its peak memory down.
         """
         for name in names:
+            if name in self._seeded:  # rows given by :meth:`seed`: nothing to read them again from
+                continue
             self._derived.pop(name, None)
             self.__dict__.pop(name, None)
+
+    def seed(self, name: str, frame: pl.DataFrame) -> None:
+        """Use ``frame`` as the table (e.g. ``commits``) or derived frame (e.g. ``pr_facts``) ``name``, instead
+        of reading or computing it: rows computed elsewhere, e.g. by the first stage of ``--engine spark``
+        (:mod:`impactlens.metrics.buckets`). Its columns and dtypes must be those the attribute or derived
+        frame has (key columns coded as this Frames codes them). :meth:`forget` keeps a seeded frame."""
+        if isinstance(getattr(type(self), name, None), cached_property):
+            self.__dict__[name] = frame.lazy()
+        else:
+            self._derived[name] = frame
+        self._seeded.add(name)
 
     def preload(self) -> "Frames":
         """Read every table now, so the connection may be closed afterwards. Returns self.

@@ -85,6 +85,52 @@ def experience(frames: Frames) -> pl.LazyFrame:
     return frames.derived("experience", build)
 
 
+def merge_experience(parts: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per person from rows of :func:`experience` computed over parts of the data (e.g. one per
+    repository): the earliest first_contribution_at of each person (a minimum of minima is the minimum).
+    Same columns as :func:`experience`; the level is the person's, the same in every part."""
+    return parts.group_by("person_key").agg(pl.col("first_contribution_at").min(), pl.col("level_rank").first())
+
+
+def first_prs(prs: pl.LazyFrame) -> pl.LazyFrame:
+    """Each author's first ONBOARDING_PRS PRs among ``prs`` (pr_id, author_key, created_at, repo_id, number:
+    human PRs): the same columns. First by creation time, ties by repository, then PR number.
+
+    The first five in the organisation are among the union of each repository's first five, so the rows of
+    several parts can be merged and passed to :func:`onboarding` again (``--engine spark``)."""
+    return (
+        prs.filter(pl.col("author_key").is_not_null())
+        .select("pr_id", "author_key", "created_at", "repo_id", "number")
+        .sort("created_at", pl.col("repo_id").cast(pl.String), "number", nulls_last=True)
+        .filter(pl.int_range(pl.len()).over("author_key") < ONBOARDING_PRS)
+    )
+
+
+def onboarding(candidates: pl.LazyFrame, starts: pl.LazyFrame) -> pl.LazyFrame:
+    """The onboarding PRs: pr_id, _onboarding (bool, true on each row) of each author's first ONBOARDING_PRS
+    PRs (:func:`first_prs` of ``candidates``) opened within ONBOARDING_DAYS of the author's experience start
+    (``starts``: :func:`experience`'s rows). docs/metrics.md "Mentoring touchpoints"."""
+    return (
+        first_prs(candidates)
+        .join(starts.select("person_key", "first_contribution_at"), left_on="author_key", right_on="person_key",
+              how="inner")
+        .filter(pl.col("created_at") - pl.col("first_contribution_at") < pl.duration(days=ONBOARDING_DAYS))
+        .select("pr_id", pl.lit(True).alias("_onboarding"))
+    )
+
+
+def onboarding_prs(frames: Frames) -> pl.LazyFrame:
+    """pr_id, _onboarding (true): the PRs a review or comment on is an onboarding touchpoint (:func:`onboarding`
+    over every human PR); a PR not listed is not one."""
+    return frames.derived("onboarding_prs", lambda: onboarding(human_prs(frames), experience(frames)))
+
+
+def human_prs(frames: Frames) -> pl.LazyFrame:
+    """The PRs of humans, as :func:`first_prs` reads them: pr_id, author_key, created_at, repo_id, number."""
+    return pr_facts(frames).filter(~pl.col("author_is_bot")).select("pr_id", "author_key", "created_at", "repo_id",
+                                                                     "number")
+
+
 def touchpoints(frames: Frames) -> pl.LazyFrame:
     """Every mentoring touchpoint: a more experienced person's review, PR comment or pairing with a less
     experienced one, and any review or comment on someone's first five PRs (unless the reviewer is the
@@ -101,16 +147,7 @@ def touchpoints(frames: Frames) -> pl.LazyFrame:
     """
 
     def build() -> pl.LazyFrame:
-        starts = experience(frames).select("person_key", "first_contribution_at")
-        order = (
-            pr_facts(frames).filter(~pl.col("author_is_bot"))
-            .select("pr_id", "author_key", "created_at")
-            .with_columns(pl.col("created_at").rank("ordinal").over("author_key").alias("_nth"))
-            .join(starts, left_on="author_key", right_on="person_key", how="left")
-            .select("pr_id", ((pl.col("_nth") <= ONBOARDING_PRS)
-                              & (pl.col("created_at") - pl.col("first_contribution_at")
-                                 < pl.duration(days=ONBOARDING_DAYS))).fill_null(False).alias("_onboarding"))
-        )
+        order = onboarding_prs(frames)
         # A routine approval (approved, no comment) is not mentoring: routine_approvals() counts them apart.
         reviews = human_reviews(frames).filter(~_routine()).select(
             pl.col("reviewer_key").alias("mentor_key"), pl.col("author_key").alias("mentee_key"),

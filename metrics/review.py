@@ -228,6 +228,13 @@ def _reviews_by_team(frames: Frames, scope: Scope, grain: Grain) -> tuple[pl.Laz
     return in_scope, reviews
 
 
+def review_periods(frames: Frames, grain: Grain = "month") -> pl.LazyFrame:
+    """period_start (Datetime UTC): each period (of ``grain``) in which any human review was submitted
+    (:func:`human_reviews`), once: the periods :func:`review_load` gives every team a row in. Unsorted."""
+    return frames.derived(f"review_periods_{grain}", lambda: human_reviews(frames).select(
+        period_start("submitted_at", grain).alias("period_start")).unique())
+
+
 def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month") -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Review load balance in each team: each member's share of the team's reviews, and the team's Gini.
 
@@ -262,7 +269,9 @@ def review_load(frames: Frames, scope: Scope = Scope(), *, grain: Grain = "month
     # Each period with a review, clipped to the scope's dates: members are those in the team at any time in it.
     lo, hi = utc(scope.start), utc(scope.end)
     until = pl.col("period_start").dt.offset_by(GRAIN_INTERVAL[grain])
-    windows = in_scope.select("period_start").unique().with_columns(
+    periods = (in_scope.select("period_start").unique() if (scope.repo, scope.start, scope.end) != (None, None, None)
+               else review_periods(frames, grain))
+    windows = periods.with_columns(
         (pl.max_horizontal("period_start", pl.lit(lo)) if lo is not None else pl.col("period_start")).alias("_from"),
         (pl.min_horizontal(until, pl.lit(hi)) if hi is not None else until).alias("_to"),
     )
