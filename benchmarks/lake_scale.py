@@ -101,7 +101,7 @@ def run(engine: str, db: Path) -> dict[str, float]:
         spark.session()  # the JVM's start, timed apart: once per job, not per partition
         jvm = time.perf_counter() - t
         t, cpu = time.perf_counter(), _cpu_seconds()
-        done = spark.repo_tables(con)
+        done = spark.metric_tables(con)
         spark_stage = time.perf_counter() - t
         stage_cpu = _cpu_seconds() - cpu
         descendants = _descendants_peak_mib()

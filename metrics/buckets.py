@@ -162,14 +162,24 @@ def reduce(parts: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 
     Returns ``experience`` (one row per person: the earliest start), ``onboarding_prs`` (pr_id, _onboarding:
     :func:`~impactlens.metrics.mentoring.onboarding` of the union of first PRs) and ``review_periods_month``."""
-    exp_schema = {"person_key": pl.Categorical(), "first_contribution_at": pl.Datetime("us", "UTC"),
-                  "level_rank": pl.Int64}
-    exp = merge_experience(parts.get("experience", pl.DataFrame(schema=exp_schema)).lazy()).collect()
-    first = parts.get("first_prs")
-    onboard = (onboarding(first.lazy(), exp.lazy()).collect() if first is not None
-               else pl.DataFrame(schema={"pr_id": pl.UInt64, "_onboarding": pl.Boolean}))
-    periods = parts.get("review_periods_month", pl.DataFrame(schema={"period_start": pl.Datetime("us", "UTC")}))
-    return {"experience": exp, "onboarding_prs": onboard, "review_periods_month": periods.unique()}
+    def part(name: str) -> pl.LazyFrame:  # typed: a part may have a column of nulls only (Polars' Null type)
+        schema = _PARTIAL_SCHEMAS[name]
+        given = parts.get(name)
+        return (pl.DataFrame(schema=schema) if given is None else given.select(list(schema)).cast(schema)).lazy()
+
+    exp = merge_experience(part("experience")).collect()
+    onboard = onboarding(part("first_prs"), exp.lazy()).collect()
+    return {"experience": exp, "onboarding_prs": onboard, "review_periods_month": part("review_periods_month").unique()
+            .collect()}
+
+
+_UTC = pl.Datetime("us", "UTC")
+_PARTIAL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "experience": {"person_key": pl.Categorical(), "first_contribution_at": _UTC, "level_rank": pl.Int64},
+    "first_prs": {"pr_id": pl.UInt64, "author_key": pl.Categorical(), "created_at": _UTC,
+                  "repo_id": pl.Categorical(), "number": pl.Int32},
+    "review_periods_month": {"period_start": _UTC},
+}
 
 
 def bucket_frames(tables: dict[str, Any], rows: dict[str, pl.DataFrame], seeds: dict[str, pl.DataFrame], *,

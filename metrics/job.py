@@ -205,7 +205,7 @@ def materialise(
     if engine == "spark":
         from impactlens.metrics import spark
 
-        for name, frame in spark.repo_tables(con, frames.config, master=master).items():
+        for name, frame in spark.metric_tables(con, frames.config, master=master).items():
             builds[name] = lambda frame=frame: frame  # type: ignore[misc]
     elif engine != "local":
         raise ValueError(f"engine must be 'local' or 'spark' (got {engine!r})")

@@ -158,12 +158,46 @@ def broadcast_tables(con: duckdb.DuckDBPyConnection) -> dict[str, bytes]:
     return tables
 
 
-# ---------------------------------------------------------------------------- the task
+# ---------------------------------------------------------------------------- the tasks
+
+
+def _rows_out(bucket: list[str | None], tbl: list[str], batch: list[bytes]) -> pa.Table:
+    return pa.table({"bucket": pa.array(bucket, pa.string()), "tbl": pa.array(tbl, pa.string()),
+                     "batch": pa.array(batch, pa.binary())})
+
+
+def _add(out: tuple[list, list, list], bucket: str | None, name: str, frame: pl.DataFrame) -> None:
+    from impactlens.metrics.frames import plain
+
+    for chunk in _chunks(plain(frame).to_arrow()):
+        out[0].append(bucket)
+        out[1].append(name)
+        out[2].append(to_ipc(chunk))
+
+
+def _by_table(rows: pa.Table) -> dict[str, list[bytes]]:
+    by_table: dict[str, list[bytes]] = {}
+    for name, batch in zip(rows.column("tbl").to_pylist(), rows.column("batch").to_pylist()):
+        if name:  # '' marks a bucket that has no rows (it still gets a task)
+            by_table.setdefault(name, []).append(batch)
+    return by_table
+
+
+def _frame(batches: list[bytes]) -> pl.DataFrame:
+    """The coded frame (key columns Categorical, as Frames hold them) of IPC ``batches`` of one frame."""
+    from impactlens.metrics.frames import coded
+
+    # relaxed: a repository's rows may have a column of nulls only (Polars' Null type) where others have values
+    frame = pl.concat([pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in batches],  # type: ignore[misc]
+                      how="vertical_relaxed")
+    return coded(frame)
 
 
 def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: config_mod.Config,
-                  names: tuple[str, ...]) -> pa.Table:
-    """One Spark task: the tables ``names`` of one repository, from its rows and the broadcast ``shared``.
+                  names: tuple[str, ...], buckets: int = 0, dora_team: bool = True) -> pa.Table:
+    """One task of the first stage: the repo-local tables ``names`` of one repository, from its rows and the
+    broadcast ``shared``, and, with ``buckets``, what the bucket stage needs of the repository
+    (:func:`impactlens.metrics.buckets.route` and :func:`~impactlens.metrics.buckets.partials`).
 
     Args:
         key: (repo_id,) of the group.
@@ -171,78 +205,154 @@ def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: 
         shared: the Spark broadcast of :func:`broadcast_tables` (or that dict itself).
         config: the effective configuration.
         names: the metric tables to compute (repo-local ones).
+        buckets: the number of person and of team buckets (0: no bucket stage).
+        dora_team: route what DORA per team reads (False when incidents cross repositories).
 
-    Returns (repo_id, tbl, batch) rows: each metric table's rows as IPC batches, keys as strings; a table
-    with no rows still has one batch (its schema).
+    Returns (bucket, tbl, batch) rows: ``bucket`` null for the driver (each metric table's rows, and the
+    partials as ``partial:NAME``), else the bucket ('p0', 't3', ...) a frame's rows go to (``tbl`` the frame's
+    name, '' with an empty batch to give every team bucket a task). Keys are strings; a table with no rows
+    still has one batch (its schema).
     """
-    from impactlens.metrics.frames import from_arrow, plain
+    from impactlens.metrics import buckets as stage
+    from impactlens.metrics.frames import from_arrow
     from impactlens.metrics.job import builds
 
-    repo_id = key[0].as_py() if hasattr(key[0], "as_py") else key[0]
-    by_table: dict[str, list[bytes]] = {}
-    for name, batch in zip(rows.column("tbl").to_pylist(), rows.column("batch").to_pylist()):
-        by_table.setdefault(name, []).append(batch)
     broadcast = shared.value if hasattr(shared, "value") else shared
     tables = {name: from_ipc([data]) for name, data in broadcast.items()}
-    tables.update({name: from_ipc(batches) for name, batches in by_table.items()})
+    tables.update({name: from_ipc(batches) for name, batches in _by_table(rows).items()})
     frames = from_arrow(tables, config=config)
-    out_repo, out_tbl, out_batch = [], [], []
+    out: tuple[list, list, list] = ([], [], [])
     for name, build in builds(frames, names).items():
-        table = plain(build()).to_arrow()
-        for chunk in _chunks(table):
-            out_repo.append(repo_id)
-            out_tbl.append(name)
-            out_batch.append(to_ipc(chunk))
+        _add(out, None, name, build())
+    if buckets:
+        for name, frame in stage.partials(frames).items():
+            _add(out, None, f"partial:{name}", frame)
+        for name, frame in stage.route(frames, buckets, dora_team=dora_team).items():
+            for (bucket,), part in frame.group_by(["_bucket"]):
+                _add(out, bucket, name, part.drop("_bucket"))
+        for number in range(buckets):
+            out[0].append(f"t{number}")
+            out[1].append("")
+            out[2].append(b"")
     frames.con.close()
-    return pa.table({"repo_id": pa.array(out_repo, pa.string()), "tbl": pa.array(out_tbl, pa.string()),
-                     "batch": pa.array(out_batch, pa.binary())})
+    return _rows_out(*out)
 
 
-def repo_tables(
+def run_bucket(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, seeds: Any, config: config_mod.Config,
+               names: tuple[str, ...], buckets: int) -> pa.Table:
+    """One task of the bucket stage: the tables ``names`` (of :data:`impactlens.metrics.buckets.BUCKETED`) for
+    the people or teams of one bucket (:func:`impactlens.metrics.buckets.run`).
+
+    Args:
+        key: (bucket,) of the group, e.g. ('p2',).
+        rows: the group's (bucket, tbl, batch) rows from the first stage.
+        shared: the broadcast of :func:`broadcast_tables`; seeds: the broadcast of the reduced partials
+            (name -> IPC stream, :func:`impactlens.metrics.buckets.reduce`).
+        config, names, buckets: as :func:`run_partition`.
+
+    Returns (bucket, tbl, batch) rows: each table's rows of the bucket.
+    """
+    from impactlens.metrics import buckets as stage
+
+    bucket = key[0].as_py() if hasattr(key[0], "as_py") else key[0]
+    broadcast = shared.value if hasattr(shared, "value") else shared
+    given = seeds.value if hasattr(seeds, "value") else seeds
+    frames = stage.bucket_frames(
+        {name: from_ipc([data]) for name, data in broadcast.items()},
+        {name: _frame(batches) for name, batches in _by_table(rows).items()},
+        {name: _frame([data]) for name, data in given.items()},
+        config=config,
+    )
+    out: tuple[list, list, list] = ([], [], [])
+    for name, frame in stage.run(frames, bucket, buckets, names).items():
+        _add(out, bucket, name, frame)
+    frames.con.close()
+    return _rows_out(*out)
+
+
+#: The schema of the rows the tasks return.
+OUT_SCHEMA = "bucket string, tbl string, batch binary"
+
+
+def _collected(result: pa.Table) -> dict[str, pl.DataFrame]:
+    parts: dict[str, list[bytes]] = {}
+    for name, batch in zip(result.column("tbl").to_pylist(), result.column("batch").to_pylist()):
+        parts.setdefault(name, []).append(batch)
+    # relaxed: a partition without rows may have a column of nulls only (Polars' Null type)
+    return {name: pl.concat([pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in batches],  # type: ignore[misc]
+                            how="vertical_relaxed") for name, batches in parts.items()}
+
+
+def default_buckets(spark: Any) -> int:
+    """Person and team buckets when none are given: twice the cluster's default parallelism, at least 2."""
+    return max(2, 2 * int(spark.sparkContext.defaultParallelism))
+
+
+def metric_tables(
     con: duckdb.DuckDBPyConnection,
     config: config_mod.Config | None = None,
     *,
     master: str | None = None,
     names: tuple[str, ...] | None = None,
+    buckets: int | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """The repo-local metric tables of the warehouse behind ``con``, computed per repository in Spark.
+    """The metric tables of the warehouse behind ``con`` computed in Spark: the repo-local ones per repository,
+    the person and team ones per bucket (:mod:`impactlens.metrics.buckets`).
 
     Args:
         con: an open warehouse connection (its identities derived: ``derive.if_pending`` first).
         config: the effective configuration (default the defaults).
         master: the Spark master (:func:`session`).
-        names: the tables, default :data:`~impactlens.metrics.job.REPO_LOCAL`, less the incident tables when
-            incidents cross repositories (:func:`~impactlens.metrics.job.incidents_cross_repositories`).
+        names: the tables, default :data:`~impactlens.metrics.job.REPO_LOCAL` and
+            :data:`~impactlens.metrics.buckets.BUCKETED`, less the incident tables and DORA per team when
+            incidents cross repositories (:func:`~impactlens.metrics.job.incidents_cross_repositories`): the
+            caller computes those in one process.
+        buckets: person and team buckets (default :func:`default_buckets`).
 
     Returns table name -> its rows (keys as strings, as stored), in no particular row order.
 
     Raises:
         SparkUnavailable: no pyspark or no Java.
     """
+    from impactlens.metrics.buckets import BUCKETED, reduce
+    from impactlens.metrics.frames import coded, plain
     from impactlens.metrics.job import INCIDENT_TABLES, REPO_LOCAL, incidents_cross_repositories
 
     config = config if config is not None else config_mod.defaults()
+    crossing = incidents_cross_repositories(con) > 0
     if names is None:
-        crossing = incidents_cross_repositories(con) > 0
-        names = tuple(n for n in REPO_LOCAL if not (crossing and n in INCIDENT_TABLES))
+        names = tuple(n for n in (*REPO_LOCAL, *BUCKETED)
+                      if not (crossing and n in (*INCIDENT_TABLES, "metric_dora_team_monthly")))
+    local = tuple(n for n in names if n not in BUCKETED)
+    bucketed = tuple(n for n in names if n in BUCKETED)
     spark = session(master)
+    n = (buckets or default_buckets(spark)) if bucketed else 0
+    dora_team = "metric_dora_team_monthly" in bucketed
     shared = spark.sparkContext.broadcast(broadcast_tables(con))
+    seeds = None
     try:
         rows = spark.createDataFrame(partition_rows(con))
 
         def task(key, group):  # no annotations: PySpark reads them to choose the UDF's kind
-            return run_partition(key, group, shared=shared, config=config, names=names)
+            return run_partition(key, group, shared=shared, config=config, names=local, buckets=n,
+                                 dora_team=dora_team)
 
-        result = rows.groupBy("repo_id").applyInArrow(task, ROWS_SCHEMA).toArrow()
+        first = rows.groupBy("repo_id").applyInArrow(task, OUT_SCHEMA).cache()
+        out = _collected(first.filter("bucket IS NULL").toArrow())
+        partial = {name.removeprefix("partial:"): coded(out.pop(name)) for name in list(out)
+                   if name.startswith("partial:")}
+        if n:
+            seeds = spark.sparkContext.broadcast(
+                {name: to_ipc(plain(frame).to_arrow()) for name, frame in reduce(partial).items()})
+
+            def bucket_task(key, group):
+                return run_bucket(key, group, shared=shared, seeds=seeds, config=config, names=bucketed, buckets=n)
+
+            out.update(_collected(
+                first.filter("bucket IS NOT NULL").groupBy("bucket").applyInArrow(bucket_task, OUT_SCHEMA).toArrow()))
+        first.unpersist()
     finally:
         shared.unpersist()
-    parts: dict[str, list[bytes]] = {}
-    for name, batch in zip(result.column("tbl").to_pylist(), result.column("batch").to_pylist()):
-        parts.setdefault(name, []).append(batch)
-    out = {}
-    for name in names:
-        if name in parts:
-            frames = [pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in parts[name]]
-            # relaxed: a partition without rows may have a column of nulls only (Polars' Null type)
-            out[name] = pl.concat(frames, how="vertical_relaxed")  # type: ignore[type-var]
-    return out
+        if seeds is not None:
+            seeds.unpersist()
+    return {name: out[name] for name in names if name in out}

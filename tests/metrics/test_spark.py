@@ -84,14 +84,14 @@ def recorded(monkeypatch):
     from impactlens.metrics import spark as engine
 
     seen: dict[str, int] = {}
-    original = engine.repo_tables
+    original = engine.metric_tables
 
     def recording(*args, **kwargs):
         out = original(*args, **kwargs)
         seen.update({name: frame.height for name, frame in out.items()})
         return out
 
-    monkeypatch.setattr(engine, "repo_tables", recording)
+    monkeypatch.setattr(engine, "metric_tables", recording)
     return seen
 
 
@@ -101,8 +101,9 @@ def test_every_metric_table_of_the_demo_equals_the_single_process_one(spark, tmp
     shutil.copy(built, spark_db)
     _run(built, "local")
     _run(spark_db, "spark")
-    # The demo's incidents are each of their own repository's deployments: every repo-local table ran in Spark.
-    assert sorted(recorded) == sorted(job.REPO_LOCAL)
+    # The demo's incidents are each of their own repository's deployments: every table ran in Spark, the
+    # repo-local ones per repository, the person and team ones per bucket; none in the driver.
+    assert sorted(recorded) == sorted(job.TABLES)
     assert recorded["metric_prs"] > 1000
     local, on_spark = _tables(built), _tables(spark_db)
     assert all(local[name].height > 0 for name in job.TABLES)
@@ -134,9 +135,11 @@ def test_two_repositories_cross_repository_figures(spark, two_repos, tmp_path, r
         assert job.incidents_cross_repositories(con) == 1
     _run(two_repos, "spark")
     _run(local_db, "local")
-    # The incident crosses repositories: its tables were left to the driver; the PR tables ran in Spark.
+    # The incident crosses repositories: its tables and DORA per team were left to the driver; the PR tables ran
+    # in Spark per repository, the person and review tables per bucket.
     assert "metric_prs" in recorded and recorded["metric_prs"] == 2
-    assert not set(job.INCIDENT_TABLES) & set(recorded)
+    assert not {*job.INCIDENT_TABLES, "metric_dora_team_monthly"} & set(recorded)
+    assert {"metric_throughput_weekly", "metric_review_load_monthly", "metric_review_shares_monthly"} <= set(recorded)
     got = _tables(two_repos)
     _same(_tables(local_db), got)
 
