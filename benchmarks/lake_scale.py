@@ -12,8 +12,8 @@ under it, the Python workers: RUSAGE_CHILDREN and their VmHWM).
 A 10x organisation (10M PRs, 100M commits) does not fit this machine; it is simulated by partition count.
 ``--partitions N1,N2,...`` generates, for each N, a warehouse of N repository partitions of one fixed,
 realistic size (``--prs-per-partition``, default 2,500 PRs with 10,000 reviews, 10,000 comments and 25,000
-commits: the 10x organisation's 10M PRs over 4,000 repositories) and measures both engines on it. The repo-local
-Spark stage's time is then fitted as ``a + b * N`` (least squares; r^2 printed): ``b`` is the measured cost of one
+commits: the 10x organisation's 10M PRs over 4,000 repositories) and measures both engines on it. The
+Spark stages' time is then fitted as ``a + b * N`` (least squares; r^2 printed): ``b`` is the measured cost of one
 more partition, and the estimate for the 10x organisation is ``2 * b`` core-seconds (local[2]) times its
 partition count, divided by a cluster's cores. Each N's results are appended to ``--out`` (JSON lines), and the
 fit reads every line of it, so counts can be measured in separate runs (each kept under ~10 minutes).
@@ -171,10 +171,11 @@ def report(m: dict) -> None:
     print(f"Spark / local: wall {spark['wall'] / local['wall']:.2f}x, peak "
           f"{(spark['self_mib'] + spark['children_mib']) / (local['self_mib'] + local['children_mib']):.2f}x")
     per_partition = (spark["spark_stage"] * 2) / repos  # core-seconds per repository partition (local[2])
-    print(f"Spark: JVM start {spark['jvm']:.1f} s; repo-local stage {spark['spark_stage']:.1f} s over {repos} "
-          f"partitions = {per_partition:.2f} core-s per partition by wall time x 2 "
-          f"({spark.get('stage_cpu', 0) / repos:.2f} CPU-s per partition measured); driver tables "
-          f"(cross-repository) {spark['wall'] - spark['jvm'] - spark['spark_stage']:.1f} s; local CPU "
+    print(f"Spark: JVM start {spark['jvm']:.1f} s; stages (per repository, then per person/team bucket) "
+          f"{spark['spark_stage']:.1f} s over {repos} partitions = {per_partition:.2f} core-s per partition by wall "
+          f"time x 2 ({spark.get('stage_cpu', 0) / repos:.2f} CPU-s per partition measured); "
+          f"{spark.get('driver_tables', 0)} tables left to the driver "
+          f"{spark['wall'] - spark['jvm'] - spark['spark_stage']:.1f} s; local CPU "
           f"{local.get('rest_cpu', 0):.1f} s", flush=True)
 
 
@@ -211,7 +212,7 @@ def fit(records: list[dict]) -> None:
     ma, mb, mr2 = line(xs, [r["local"]["self_mib"] for r in records])
     sa, sb, sr2 = line(xs, [r["spark"]["self_mib"] + r["spark"]["children_mib"] for r in records])
     size = max(sizes)
-    print(f"Spark local[2] repo-local stage: CPU = {a:.1f} s + {b:.2f} s x partitions (r^2 {r2:.3f}); wall = "
+    print(f"Spark local[2] stages (per repository, then per bucket): CPU = {a:.1f} s + {b:.2f} s x partitions (r^2 {r2:.3f}); wall = "
           f"{wa:.1f} s + {wb:.2f} s x partitions (r^2 {wr2:.3f}, on shared cores)")
     print(f"single process: CPU = {la:.1f} s + {lb:.3f} s x partitions (r^2 {lr2:.3f}); "
           f"peak {ma:.0f} MiB + {mb:.1f} MiB x partitions (r^2 {mr2:.3f})")
@@ -219,7 +220,7 @@ def fit(records: list[dict]) -> None:
     partitions_10x = 10_000_000 // size
     for cores in (32, 128):
         print(f"estimate, 10x organisation ({partitions_10x:,} partitions of {size:,} PRs) on {cores} cores: "
-              f"repo-local stage {(a + b * partitions_10x) / cores / 60:.1f} min (the CPU line at {partitions_10x:,} "
+              f"Spark stages {(a + b * partitions_10x) / cores / 60:.1f} min (the CPU line at {partitions_10x:,} "
               f"partitions / cores)")
     print(f"single process, 10x organisation by its line: {(la + lb * partitions_10x) / 60:.0f} CPU-min, "
           f"{(ma + mb * partitions_10x) / 1024:.0f} GiB peak (extrapolated far past what was measured)")
@@ -252,7 +253,7 @@ def main() -> None:
         partitions_10x = 10_000_000 / rows_per_repo
         for cores in (32, 128):
             print(f"estimate, 10x organisation ({partitions_10x:,.0f} partitions of {rows_per_repo:,.0f} PRs) on "
-                  f"{cores} cores: repo-local stage {partitions_10x * per_partition / cores / 60:.1f} min")
+                  f"{cores} cores: Spark stages {partitions_10x * per_partition / cores / 60:.1f} min")
         return
     records = []
     for count in (int(c) for c in args.partitions.split(",")):
