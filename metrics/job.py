@@ -116,9 +116,12 @@ class MetricsRun:
     computed_at: datetime | None = None
     #: With ``--szz``: repo_id, bug_fixes (u32), one row per repository SZZ ran on.
     szz_repositories: pl.DataFrame | None = None
+    #: With ``engine='spark'``: where the tables were computed (one line).
+    engine_note: str | None = None
 
     def summary(self) -> str:
         lines = [f"Metric tables ({self.computed_at:%Y-%m-%d %H:%M} UTC):"] if self.computed_at else []
+        lines += [self.engine_note] if self.engine_note else []
         lines += [f"  {name:<30} {count:>10,}" for name, count in self.rows.items()]
         lines += [f"  SZZ skipped {s}" for s in self.skipped]
         return "\n".join(lines)
@@ -205,8 +208,17 @@ def materialise(
     if engine == "spark":
         from impactlens.metrics import spark
 
-        for name, frame in spark.metric_tables(con, frames.config, master=master).items():
+        done = spark.metric_tables(con, frames.config, master=master)
+        for name, frame in done.items():
             builds[name] = lambda frame=frame: frame  # type: ignore[misc]
+        from impactlens.metrics.buckets import BUCKETED
+
+        here = [name for name in TABLES if name not in done]
+        run.engine_note = (
+            f"  computed in Spark: {sum(n not in BUCKETED for n in done)} tables per repository, "
+            f"{sum(n in BUCKETED for n in done)} per bucket of people or teams; in this process: "
+            + (", ".join(here) if here else "none")
+            + (" (incidents cross repositories)" if here and incidents_cross_repositories(con) else ""))
     elif engine != "local":
         raise ValueError(f"engine must be 'local' or 'spark' (got {engine!r})")
     if run_szz:

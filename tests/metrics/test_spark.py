@@ -55,10 +55,10 @@ def _tables(path) -> dict[str, pl.DataFrame]:
         con.close()
 
 
-def _run(path, engine: str) -> None:
+def _run(path, engine: str) -> job.MetricsRun:
     con = warehouse.open_for_write(path)
     try:
-        job.materialise(con, engine=engine)  # type: ignore[arg-type]
+        return job.materialise(con, engine=engine)  # type: ignore[arg-type]
     finally:
         con.close()
 
@@ -100,7 +100,9 @@ def test_every_metric_table_of_the_demo_equals_the_single_process_one(spark, tmp
     spark_db = tmp_path / "spark.duckdb"
     shutil.copy(built, spark_db)
     _run(built, "local")
-    _run(spark_db, "spark")
+    run = _run(spark_db, "spark")
+    assert run.engine_note == ("  computed in Spark: 10 tables per repository, 6 per bucket of people or teams; "
+                               "in this process: none")
     # The demo's incidents are each of their own repository's deployments: every table ran in Spark, the
     # repo-local ones per repository, the person and team ones per bucket; none in the driver.
     assert sorted(recorded) == sorted(job.TABLES)
@@ -133,8 +135,11 @@ def test_two_repositories_cross_repository_figures(spark, two_repos, tmp_path, r
     shutil.copy(two_repos, local_db)
     with warehouse.read_only(two_repos) as con:
         assert job.incidents_cross_repositories(con) == 1
-    _run(two_repos, "spark")
+    run = _run(two_repos, "spark")
     _run(local_db, "local")
+    assert run.engine_note is not None and run.engine_note.endswith(
+        "in this process: metric_incidents, metric_deployments, metric_dora_repo_monthly, metric_dora_team_monthly "
+        "(incidents cross repositories)")
     # The incident crosses repositories: its tables and DORA per team were left to the driver; the PR tables ran
     # in Spark per repository, the person and review tables per bucket.
     assert "metric_prs" in recorded and recorded["metric_prs"] == 2
