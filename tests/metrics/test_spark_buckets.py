@@ -61,7 +61,7 @@ from polars.testing import assert_frame_equal
 from impactlens.metrics import job
 from impactlens.metrics.buckets import BUCKETED, bucket_of
 from impactlens.metrics.frames import load, plain
-from builders import add_commit, add_person, add_pr, add_review
+from builders import add_comment, add_commit, add_deployment, add_incident, add_member, add_person, add_pr, add_review
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (uv sync installs the dev group)")
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -146,3 +146,119 @@ def test_throughput_counts_reviews_and_reverts_across_buckets(spark, con):
     assert figures(X) == (1, 1, 1, 0, 2)
     assert figures(Y) == (1, 0, 0, 0, 1)
     assert figures(Z) == (1, 1, 0, 1, 1)
+
+
+def _mentor_and_newcomer(con) -> None:
+    assert (_bucket(M), _bucket(N)) == (0, 1)
+    _person(con, M)
+    _person(con, N)
+    add_pr(con, 1, M, "2023-01-10 09:00", repo="acme/api", merged_at="2023-01-10 12:00")
+    _repos(con)
+
+
+def _touchpoints(got: dict[str, pl.DataFrame]) -> list[tuple]:
+    return sorted(got["metric_touchpoints"].select("mentor_key", "mentee_key", "kind", "repo_id", "ref", "basis")
+                  .rows())
+
+
+def _mentoring(got: dict[str, pl.DataFrame]) -> dict[str, tuple]:
+    columns = ("touchpoints", "reviews", "comments", "onboarding", "pairing_commits", "people_helped", "mentees")
+    return {r["person_key"]: (r["period_start"].date(), *(r[c] for c in columns))
+            for r in got["metric_mentoring_monthly"].iter_rows(named=True)}
+
+
+def _kinds(repos: tuple[str, ...], con) -> list[tuple]:
+    """The touchpoints' (kind, basis) computed over ``repos`` alone (what a per-repository stage would see)."""
+    from impactlens.metrics.mentoring import touchpoints
+
+    return touchpoints(load(con, repos=repos)).select("kind", "basis").collect().rows()
+
+
+def test_onboarding_counts_the_first_five_prs_of_the_organisation_not_of_each_repository(spark, con):
+    _mentor_and_newcomer(con)
+    for day, number in enumerate(range(2, 7), start=4):
+        add_pr(con, number, N, f"2024-03-{day:02d} 09:00", repo="acme/api")
+    add_pr(con, 1, N, "2024-03-11 09:00", repo="acme/web")
+    add_comment(con, 2, M, "2024-03-04 11:00", repo="acme/api", kind="issue_comment")
+    add_comment(con, 1, M, "2024-03-12 11:00", repo="acme/web", kind="issue_comment")
+    got = _both(con)
+    assert _touchpoints(got) == [
+        (M, N, "comment", "acme/web", "1", "tenure"),
+        (M, N, "onboarding_comment", "acme/api", "2", "onboarding"),
+    ]
+    assert _mentoring(got) == {M: (date(2024, 3, 1), 2, 0, 1, 1, 0, 1, 0)}
+    # Not vacuous: acme/web on its own reads web PR 1 as one of N's first five.
+    assert _kinds(("acme/web",), con) == [("onboarding_comment", "onboarding")]
+
+
+def test_a_pairing_routed_to_both_buckets_is_one_touchpoint(spark, con):
+    _mentor_and_newcomer(con)
+    add_commit(con, "c" * 40, "m@x.io", "2024-03-05 10:00", repo="acme/web", coauthors=("n@x.io",))
+    got = _both(con)
+    assert _touchpoints(got) == [(M, N, "pairing", "acme/web", "c" * 40, "tenure")]
+    assert _mentoring(got) == {M: (date(2024, 3, 1), 1, 0, 0, 0, 1, 1, 0)}
+    assert _kinds(("acme/web",), con) == []  # acme/web alone: M and N start together, peers
+    week = _rows(got["metric_throughput_weekly"].filter(pl.col("period_start").dt.date() == date(2024, 3, 4)),
+                 "person_key")
+    assert set(week) == {M}
+    assert (week[M]["commits"], week[M]["repos_touched"]) == (1, 1)
+
+
+def _teams(con, members: dict[str, str], author: str = "w") -> None:
+    """Teams T0/T1 (from 2023-01-01) with ``members`` (person -> team), W in no team, both repositories."""
+    assert (_bucket(T0), _bucket(T1)) == (0, 1)
+    for pid, team in members.items():
+        _person(con, pid)
+        add_member(con, pid, team, "2023-01-01")
+    _person(con, author)
+    _repos(con)
+
+
+def test_review_load_gives_a_team_without_reviews_a_row_in_a_month_with_reviews_elsewhere(spark, con):
+    _teams(con, {"a": T0, "b": T0, "c": T1, "d": T1})
+    for repo in ("acme/api", "acme/web"):
+        add_pr(con, 1, "w", "2024-01-08 09:00", repo=repo)
+        add_pr(con, 2, "w", "2024-02-05 09:00", repo=repo)
+    for pr, who, at, repo in [
+        (1, "a", "2024-01-10 10:00", "acme/api"), (1, "a", "2024-01-11 10:00", "acme/web"),
+        (1, "b", "2024-01-12 10:00", "acme/api"), (2, "a", "2024-02-06 10:00", "acme/web"),
+        (2, "c", "2024-02-07 10:00", "acme/web"), (2, "d", "2024-02-07 11:00", "acme/api"),
+        (2, "d", "2024-02-08 10:00", "acme/web"),
+    ]:
+        add_review(con, pr, who, at, repo=repo)
+    got = _both(con)
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+    load_rows = {(r["period_start"].date(), r["team_id"]): (r["members"], r["reviews"], r["gini"], r["top_share"])
+                 for r in got["metric_review_load_monthly"].iter_rows(named=True)}
+    assert load_rows == {
+        (jan, T0): (2, 3, pytest.approx(1 / 6), pytest.approx(2 / 3)), (jan, T1): (2, 0, None, None),
+        (feb, T0): (2, 1, 0.5, 1.0), (feb, T1): (2, 3, pytest.approx(1 / 6), pytest.approx(2 / 3)),
+    }
+    shares = {(r["period_start"].date(), r["team_id"], r["person_key"]): (r["reviews"], r["share"])
+              for r in got["metric_review_shares_monthly"].iter_rows(named=True)}
+    third = pytest.approx(1 / 3)
+    assert shares == {
+        (jan, T0, "a"): (2, pytest.approx(2 / 3)), (jan, T0, "b"): (1, third),
+        (jan, T1, "c"): (0, None), (jan, T1, "d"): (0, None),
+        (feb, T0, "a"): (1, 1.0), (feb, T0, "b"): (0, 0.0),
+        (feb, T1, "c"): (1, third), (feb, T1, "d"): (2, pytest.approx(2 / 3)),
+    }
+
+
+def test_a_failed_deployment_shipping_two_teams_changes_fails_for_each_team(spark, con):
+    _teams(con, {"a": T0, "c": T1})
+    add_pr(con, 1, "a", "2024-03-04 09:00", repo="acme/api", merged_at="2024-03-04 10:00")
+    add_pr(con, 2, "c", "2024-03-04 08:00", repo="acme/api", merged_at="2024-03-04 11:00")
+    add_deployment(con, "d-api", "2024-03-04 12:00", repo="acme/api")
+    add_incident(con, "i-1", "2024-03-04 13:00", resolved="2024-03-04 15:00", repo="acme/api", deployment_id="d-api")
+    add_pr(con, 1, "w", "2024-03-05 09:00", repo="acme/web", merged_at="2024-03-05 10:00")
+    add_deployment(con, "d-web", "2024-03-05 12:00", repo="acme/web")
+    assert job.incidents_cross_repositories(con) == 0  # so DORA per team runs in the bucket stage
+    got = _both(con)
+    columns = ("deployments", "failed_deployments", "change_failure_rate", "changes_deployed", "incidents",
+               "recovered_deployments", "failed_deployment_recovery_median_hours", "time_to_restore_median_hours",
+               "lead_time_median_hours")
+    rows = {(r["period_start"].date(), r["team_id"]): tuple(r[c] for c in columns)
+            for r in got["metric_dora_team_monthly"].iter_rows(named=True)}
+    march = date(2024, 3, 1)
+    assert rows == {(march, T0): (1, 1, 1.0, 1, 1, 1, 3.0, 2.0, 3.0), (march, T1): (1, 1, 1.0, 1, 1, 1, 3.0, 2.0, 4.0)}
