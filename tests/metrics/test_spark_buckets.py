@@ -141,8 +141,10 @@ def test_throughput_counts_reviews_and_reverts_across_buckets(spark, con):
     week = got["metric_throughput_weekly"]
     assert week["period_start"].dt.date().unique().to_list() == [date(2024, 3, 4)]
     rows = _rows(week, "person_key")
-    figures = lambda p: tuple(rows[p][c] for c in ("prs_opened", "prs_merged", "reviews_given", "commits",  # noqa: E731
-                                                   "repos_touched"))
+
+    def figures(person: str) -> tuple:
+        return tuple(rows[person][c] for c in ("prs_opened", "prs_merged", "reviews_given", "commits", "repos_touched"))
+
     assert figures(X) == (1, 1, 1, 0, 2)
     assert figures(Y) == (1, 0, 0, 0, 1)
     assert figures(Z) == (1, 1, 0, 1, 1)
