@@ -193,8 +193,18 @@ def _frame(batches: list[bytes]) -> pl.DataFrame:
     return coded(frame)
 
 
+def same_polars(driver: str | None) -> None:
+    """Raise unless this process runs Polars ``driver`` (the driver's version; None: no check). Buckets hash keys
+    with Polars (:func:`impactlens.metrics.buckets.bucket_of`), whose hash is stable only within one version: a
+    worker with another one would send rows to the wrong bucket, and they would be dropped without a word."""
+    if driver is not None and pl.__version__ != driver:
+        raise SparkUnavailable(f"the Spark workers run polars {pl.__version__} and the driver {driver}: install the "
+                               "same version everywhere (buckets hash keys with Polars)")
+
+
 def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: config_mod.Config,
-                  names: tuple[str, ...], buckets: int = 0, dora_team: bool = True) -> pa.Table:
+                  names: tuple[str, ...], buckets: int = 0, dora_team: bool = True,
+                  polars_version: str | None = None) -> pa.Table:
     """One task of the first stage: the repo-local tables ``names`` of one repository, from its rows and the
     broadcast ``shared``, and, with ``buckets``, what the bucket stage needs of the repository
     (:func:`impactlens.metrics.buckets.route` and :func:`~impactlens.metrics.buckets.partials`).
@@ -207,6 +217,7 @@ def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: 
         names: the metric tables to compute (repo-local ones).
         buckets: the number of person and of team buckets (0: no bucket stage).
         dora_team: route what DORA per team reads (False when incidents cross repositories).
+        polars_version: the driver's Polars version (:func:`same_polars`).
 
     Returns (bucket, tbl, batch) rows: ``bucket`` null for the driver (each metric table's rows, and the
     partials as ``partial:NAME``), else the bucket ('p0', 't3', ...) a frame's rows go to (``tbl`` the frame's
@@ -217,6 +228,7 @@ def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: 
     from impactlens.metrics.frames import from_arrow
     from impactlens.metrics.job import builds
 
+    same_polars(polars_version)
     broadcast = shared.value if hasattr(shared, "value") else shared
     tables = {name: from_ipc([data]) for name, data in broadcast.items()}
     tables.update({name: from_ipc(batches) for name, batches in _by_table(rows).items()})
@@ -239,7 +251,7 @@ def run_partition(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, config: 
 
 
 def run_bucket(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, seeds: Any, config: config_mod.Config,
-               names: tuple[str, ...], buckets: int) -> pa.Table:
+               names: tuple[str, ...], buckets: int, polars_version: str | None = None) -> pa.Table:
     """One task of the bucket stage: the tables ``names`` (of :data:`impactlens.metrics.buckets.BUCKETED`) for
     the people or teams of one bucket (:func:`impactlens.metrics.buckets.run`).
 
@@ -248,12 +260,13 @@ def run_bucket(key: tuple[Any, ...], rows: pa.Table, *, shared: Any, seeds: Any,
         rows: the group's (bucket, tbl, batch) rows from the first stage.
         shared: the broadcast of :func:`broadcast_tables`; seeds: the broadcast of the reduced partials
             (name -> IPC stream, :func:`impactlens.metrics.buckets.reduce`).
-        config, names, buckets: as :func:`run_partition`.
+        config, names, buckets, polars_version: as :func:`run_partition`.
 
     Returns (bucket, tbl, batch) rows: each table's rows of the bucket.
     """
     from impactlens.metrics import buckets as stage
 
+    same_polars(polars_version)
     bucket = key[0].as_py() if hasattr(key[0], "as_py") else key[0]
     broadcast = shared.value if hasattr(shared, "value") else shared
     given = seeds.value if hasattr(seeds, "value") else seeds
@@ -328,6 +341,7 @@ def metric_tables(
     spark = session(master)
     n = (buckets or default_buckets(spark)) if bucketed else 0
     dora_team = "metric_dora_team_monthly" in bucketed
+    driver_polars = pl.__version__
     shared = spark.sparkContext.broadcast(broadcast_tables(con))
     seeds = None
     try:
@@ -335,7 +349,7 @@ def metric_tables(
 
         def task(key, group):  # no annotations: PySpark reads them to choose the UDF's kind
             return run_partition(key, group, shared=shared, config=config, names=local, buckets=n,
-                                 dora_team=dora_team)
+                                 dora_team=dora_team, polars_version=driver_polars)
 
         first = rows.groupBy("repo_id").applyInArrow(task, OUT_SCHEMA).cache()
         out = _collected(first.filter("bucket IS NULL").toArrow())
@@ -346,7 +360,8 @@ def metric_tables(
                 {name: to_ipc(plain(frame).to_arrow()) for name, frame in reduce(partial).items()})
 
             def bucket_task(key, group):
-                return run_bucket(key, group, shared=shared, seeds=seeds, config=config, names=bucketed, buckets=n)
+                return run_bucket(key, group, shared=shared, seeds=seeds, config=config, names=bucketed, buckets=n,
+                                  polars_version=driver_polars)
 
             out.update(_collected(
                 first.filter("bucket IS NOT NULL").groupBy("bucket").applyInArrow(bucket_task, OUT_SCHEMA).toArrow()))

@@ -247,6 +247,23 @@ def test_review_load_gives_a_team_without_reviews_a_row_in_a_month_with_reviews_
     }
 
 
+def test_a_team_bucket_without_any_row_still_gives_its_team_a_row_in_each_month_with_reviews(spark, con):
+    # Case 4b: T1's members (C) never review and author nothing, so no row is routed to T1's bucket; only the
+    # first stage's marker gives that bucket a task. A (T0) approves W's api PR 1 in January and PR 2 in
+    # February. Each month: T0 (members 1, reviews 1, Gini of [1] = 0.0, top_share 1.0), T1 (1, 0, null, null).
+    _teams(con, {"a": T0, "c": T1})
+    add_pr(con, 1, "w", "2024-01-08 09:00", repo="acme/api")
+    add_pr(con, 2, "w", "2024-02-05 09:00", repo="acme/api")
+    add_review(con, 1, "a", "2024-01-10 10:00", repo="acme/api")
+    add_review(con, 2, "a", "2024-02-06 10:00", repo="acme/api")
+    got = _both(con)
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+    load_rows = {(r["period_start"].date(), r["team_id"]): (r["members"], r["reviews"], r["gini"], r["top_share"])
+                 for r in got["metric_review_load_monthly"].iter_rows(named=True)}
+    assert load_rows == {(jan, T0): (1, 1, 0.0, 1.0), (jan, T1): (1, 0, None, None),
+                         (feb, T0): (1, 1, 0.0, 1.0), (feb, T1): (1, 0, None, None)}
+
+
 def test_a_failed_deployment_shipping_two_teams_changes_fails_for_each_team(spark, con):
     _teams(con, {"a": T0, "c": T1})
     add_pr(con, 1, "a", "2024-03-04 09:00", repo="acme/api", merged_at="2024-03-04 10:00")
@@ -264,3 +281,14 @@ def test_a_failed_deployment_shipping_two_teams_changes_fails_for_each_team(spar
             for r in got["metric_dora_team_monthly"].iter_rows(named=True)}
     march = date(2024, 3, 1)
     assert rows == {(march, T0): (1, 1, 1.0, 1, 1, 1, 3.0, 2.0, 3.0), (march, T1): (1, 1, 1.0, 1, 1, 1, 3.0, 2.0, 4.0)}
+
+
+def test_a_worker_with_another_polars_version_is_refused_with_both_versions_named():
+    # Buckets hash keys with Polars: another version on a worker would route rows to the wrong bucket silently.
+    from impactlens.metrics import spark as engine
+
+    engine.same_polars(pl.__version__)  # the same version: no error
+    engine.same_polars(None)  # no check asked
+    with pytest.raises(engine.SparkUnavailable, match=rf"workers run polars {pl.__version__} and the driver 0\.1\.0"):
+        engine.run_bucket(("p0",), engine._rows_out([], [], []), shared={}, seeds={}, config=None,  # type: ignore[arg-type]
+                          names=(), buckets=2, polars_version="0.1.0")
