@@ -119,6 +119,17 @@ def test_spark_fan_out_equals_a_single_process_collection_with_a_retried_task(tm
         assert many.sql(f"SELECT count(*) FROM (SELECT {cols} FROM {name} GROUP BY {cols} HAVING count(*) > 1)"
                         ).fetchall() == [(0,)], name
 
+    # The metric job on Spark over the fanned-out organisation: every table from Spark (per repository, then per
+    # bucket of people or teams), equal to the single-process run over the single-process collection.
+    from impactlens.metrics import job
+
+    job.materialise(one)
+    done = job.materialise(many, engine="spark")
+    assert done.engine_note is not None and done.engine_note.endswith("in this process: none")
+    assert done.rows["metric_prs"] == 4 and done.rows["metric_throughput_weekly"] > 0
+    for name in job.TABLES:
+        assert rows(many, f"SELECT * FROM {name}") == rows(one, f"SELECT * FROM {name}"), name
+
 
 #: The git tables' primary keys.
 GIT_KEYS = {"repositories": ("repo_id",), "commits": ("repo_id", "sha"), "commit_files": ("repo_id", "sha", "path"),
