@@ -60,10 +60,6 @@ TEAM_TABLES = {
 #: Every table this stage computes: table -> the key column its rows are bucketed by.
 BUCKETED = {**PERSON_TABLES, **TEAM_TABLES}
 
-#: The organisation-wide facts: name -> the derived frame they seed.
-PARTIALS = ("experience", "first_prs", "review_periods_month")
-
-
 def bucket_of(column: str, n: int) -> pl.Expr:
     """The bucket (u32, 0..n-1) of the key in ``column`` (a person key or team id, coded or str): a hash of its
     text modulo ``n``; a null key (a deleted account) is in bucket 0. Stable within one Polars version, which the
