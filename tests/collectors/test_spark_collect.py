@@ -122,9 +122,13 @@ def test_spark_fan_out_equals_a_single_process_collection_with_a_retried_task(tm
     # The metric job on Spark over the fanned-out organisation: every table from Spark (per repository, then per
     # bucket of people or teams), equal to the single-process run over the single-process collection.
     from impactlens.metrics import job
+    from impactlens.metrics import spark as engine
 
     job.materialise(one)
-    done = job.materialise(many, engine="spark")
+    try:
+        done = job.materialise(many, engine="spark")
+    finally:  # no JVM left running in this process for the tests after this one
+        engine.session().stop()
     assert done.engine_note is not None and done.engine_note.endswith("in this process: none")
     assert done.rows["metric_prs"] == 4 and done.rows["metric_throughput_weekly"] > 0
     for name in job.TABLES:

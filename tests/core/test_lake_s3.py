@@ -248,7 +248,11 @@ def test_a_commit_that_loses_the_race_is_retried_and_keeps_the_winners_rows(aws,
 
     monkeypatch.setattr(deltalake.DeltaTable, "merge", merge_after_another_writer)
     waits: list[float] = []
-    monkeypatch.setattr(lake.time, "sleep", waits.append)  # lake's retry loop waits before each new attempt
+    # lake's retry loop waits before each new attempt. `lake.time` is the time module itself: count only this
+    # thread's waits, other threads of the process (a Spark session's, the S3 server's) keep sleeping.
+    real_sleep, this_thread = time.sleep, threading.get_ident()
+    monkeypatch.setattr(lake.time, "sleep",
+                        lambda s: waits.append(s) if threading.get_ident() == this_thread else real_sleep(s))
     result = lake.publish(staging, dest)
     assert raced and waits == [0.2]  # the race happened, our commit failed once and was retried once
     assert "identities" in [t.table for t in result.changed]
