@@ -480,8 +480,15 @@ def mentees(s: Subject) -> list[Claim]:
         Figure("touchpoints", int(found["touchpoints"].sum()), "touchpoints",
                f"reviews, PR comments and co-authored commits with mentees, {s.period_text}"),
     ]
-    by_key = {(r["repo_id"], r["number"]): r for r in s.prs.iter_rows(named=True)}
-    commit_subjects = dict(zip(zip(s.commits["repo_id"], s.commits["sha"]), s.commits["subject"]))
+    # Only the PRs and commits behind the touchpoints (a dict of every PR and commit cost 0.15 s on the demo).
+    wanted_prs = found.select(pl.col("prs").explode()).unnest("prs").drop_nulls().unique()
+    wanted_prs = wanted_prs.cast({"repo_id": s.prs.schema["repo_id"], "number": s.prs.schema["number"]})
+    by_key = {(r["repo_id"], r["number"]): r
+              for r in s.prs.join(wanted_prs, on=["repo_id", "number"], how="semi").iter_rows(named=True)}
+    wanted_commits = found.select(pl.col("commits").explode()).unnest("commits").drop_nulls().unique()
+    wanted_commits = wanted_commits.cast({"repo_id": s.commits.schema["repo_id"], "sha": s.commits.schema["sha"]})
+    shown = s.commits.join(wanted_commits, on=["repo_id", "sha"], how="semi")
+    commit_subjects = dict(zip(zip(shown["repo_id"], shown["sha"]), shown["subject"]))
     records: list[Record] = []
 
     def describe(r: dict) -> str:

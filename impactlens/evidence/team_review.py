@@ -212,9 +212,11 @@ def what_moved(frames: Frames, week: date, firsts: Mapping[str, date | datetime 
     base_start = start - timedelta(weeks=BASELINE_WEEKS)
     scope = Scope(team=team, repo=repo, start=base_start, end=end)
     moved: list[Moved] = []
+    computed: dict[Any, pl.DataFrame] = {}  # each function once: throughput gives three figures, incidents two
     for label, func, column, unit, count_column, source in _FIGURES:
-        kwargs: dict[str, Any] = {"by": None, "grain": "week"}
-        frame = func(frames, scope, **kwargs).collect()  # type: ignore[operator]
+        if func not in computed:
+            computed[func] = func(frames, scope, by=None, grain="week").collect()  # type: ignore[operator]
+        frame = computed[func]
         if frame.is_empty():
             continue
         this_rows = frame.filter(pl.col("period_start") == start)
