@@ -22,8 +22,8 @@ def metrics_command(
     quiet: QuietOption = False,
     engine: Annotated[str, typer.Option(
         "--engine", metavar="local|spark",
-        help="Where the metric jobs run: this process (local), or Spark, one task per repository for the "
-             "repo-local tables (docs/scale.md).",
+        help="Where the metric jobs run: this process (local), or Spark: one task per repository, then one per "
+             "bucket of people or teams for their cross-repository tables (docs/scale.md).",
     )] = "local",
     master: Annotated[Optional[str], typer.Option(
         "--master", metavar="<url>",
