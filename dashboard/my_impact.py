@@ -85,11 +85,14 @@ def records(person: str) -> None:
         elif mentees.height:
             names = mentees.with_columns(
                 mentees["mentee_key"].map_elements(wh.name, return_dtype=str).alias("person"))
-            ui.link_table(names.select("person", "is_mentee", "touchpoints", "reviews", "review_comments", "pairing"),
-                          labels={"pairing": "Co-authored commits", "is_mentee": "Mentee"})
+            ui.link_table(names.select("person", "is_mentee", "touchpoints", "weeks", "reviews", "review_comments",
+                                       "pairing"),
+                          labels={"pairing": "Co-authored commits", "is_mentee": "Mentee",
+                                  "weeks": "Weeks with touchpoints"})
             st.caption("Less experienced colleagues (lower level, or later first contribution) and newcomers on their "
                        "first five PRs whose work this person reviewed, commented on or co-authored; three touchpoints "
-                       "or more make a mentee (docs/metrics.md).")
+                       "or more, spread over two weeks or more, make a mentee (three comments in one afternoon are "
+                       "not a relationship; docs/metrics.md).")
         else:
             st.info("No reviews, comments or pairing on less experienced colleagues' work in this period.")
 

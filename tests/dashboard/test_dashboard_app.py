@@ -589,6 +589,11 @@ def test_every_page_renders_the_demo_organisation(app, demo_db, media):
     open_tab(at, "Mentoring")
     mentees = [t for t in tables(at) if "Touchpoints" in t[0]]
     assert {"Leo Park", "Sofia Marin"} <= {r["Person"] for r in mentees[0]}
+    # Each row shows why it is (not) a mentee: three touchpoints or more over two weeks or more, as the caption says.
+    for row in mentees[0]:
+        rule = int(row["Touchpoints"]) >= 3 and int(row["Weeks with touchpoints"]) >= 2
+        assert row["Mentee"] == ("yes" if rule else "no"), row
+    assert any("spread over two weeks or more" in c.value for c in at.caption)
 
 
 def test_demo_review_bottleneck_shows_in_web_team_health(app, demo_db):
