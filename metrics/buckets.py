@@ -72,11 +72,12 @@ def _bucketed(frame: pl.LazyFrame, kind: str, targets: Callable[[pl.LazyFrame], 
     """``frame``'s rows once per bucket ``targets`` names for them, with ``_bucket`` (str: kind and number, e.g.
     'p2'). ``targets`` maps ``frame`` with ``_row`` (its row index) to rows (_row, _b: a bucket)."""
     indexed = frame.with_row_index("_row").collect().lazy()
-    return (
-        indexed.join(targets(indexed).unique(), on="_row", how="inner")
-        .with_columns((pl.lit(kind) + pl.col("_b").cast(pl.String)).alias("_bucket"))
-        .drop("_row", "_b")
-    )
+    return indexed.join(targets(indexed).unique(), on="_row", how="inner").with_columns(_label(kind)).drop("_row", "_b")
+
+
+def _label(kind: str) -> pl.Expr:
+    """``_bucket`` (str, e.g. 'p2'): the bucket kind and the number in ``_b``."""
+    return (pl.lit(kind) + pl.col("_b").cast(pl.String)).alias("_bucket")
 
 
 def _of(column: str, n: int) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
@@ -113,11 +114,10 @@ def route(frames: Frames, n: int, *, dora_team: bool = True) -> dict[str, pl.Dat
     authored = commits.select("commit_id", bucket_of("author_key", n).alias("_b"))
     coauthored = frames.coauthors.filter(~pl.col("coauthor_is_bot")).select(
         "commit_id", bucket_of("coauthor_key", n).alias("_b"))
-    into = pl.concat([authored, coauthored]).unique().with_columns(
-        (pl.lit("p") + pl.col("_b").cast(pl.String)).alias("_bucket")).drop("_b")
+    into = pl.concat([authored, coauthored]).unique().with_columns(_label("p")).drop("_b")
     add("commits", commits.join(into, on="commit_id", how="inner"))
     add("coauthors", frames.coauthors.join(into, on="commit_id", how="inner"))
-    files_into = authored.with_columns((pl.lit("p") + pl.col("_b").cast(pl.String)).alias("_bucket")).drop("_b")
+    files_into = authored.with_columns(_label("p")).drop("_b")
     add("commit_files", frames.commit_files.join(files_into, on="commit_id", how="inner"))
 
     # Team buckets: by the team(s) of the reviewer / the change's author at the time (team history).

@@ -187,10 +187,14 @@ def _frame(batches: list[bytes]) -> pl.DataFrame:
     """The coded frame (key columns Categorical, as Frames hold them) of IPC ``batches`` of one frame."""
     from impactlens.metrics.frames import coded
 
-    # relaxed: a repository's rows may have a column of nulls only (Polars' Null type) where others have values
-    frame = pl.concat([pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in batches],  # type: ignore[misc]
-                      how="vertical_relaxed")
-    return coded(frame)
+    return coded(_concat(batches))
+
+
+def _concat(batches: list[bytes]) -> pl.DataFrame:
+    """The rows of IPC ``batches`` of one frame, concatenated. Relaxed: one repository's or bucket's rows may
+    have a column of nulls only (Polars' Null type) where others have values."""
+    return pl.concat([pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in batches],  # type: ignore[misc]
+                     how="vertical_relaxed")
 
 
 def same_polars(driver: str | None) -> None:
@@ -291,9 +295,7 @@ def _collected(result: pa.Table) -> dict[str, pl.DataFrame]:
     parts: dict[str, list[bytes]] = {}
     for name, batch in zip(result.column("tbl").to_pylist(), result.column("batch").to_pylist()):
         parts.setdefault(name, []).append(batch)
-    # relaxed: a partition without rows may have a column of nulls only (Polars' Null type)
-    return {name: pl.concat([pl.from_arrow(pa.ipc.open_stream(b).read_all()) for b in batches],  # type: ignore[misc]
-                            how="vertical_relaxed") for name, batches in parts.items()}
+    return {name: _concat(batches) for name, batches in parts.items()}
 
 
 def default_buckets(spark: Any) -> int:
